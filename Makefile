@@ -1,0 +1,45 @@
+# Thin wrapper around CMake and CTest.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+PACKAGES := cmake g++ make libxsimd-dev libstb-dev libcxxopts-dev doctest-dev nlohmann-json3-dev
+DEMO_DIR ?= $(BUILD)/demo
+
+.PHONY: all deps build test test-asan demo bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else echo "missing packages:$$missing"; echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi; \
+	echo "installing:$$missing"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	$(MAKE) build BUILD=build-asan CMAKE_FLAGS="-DGANOMALY_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+demo: deps
+	$(MAKE) build
+	$(BUILD)/ganomaly_make_data --layout mvtec --category demo --out $(DEMO_DIR)/data --seed 42
+	$(BUILD)/ganomaly_train $(DEMO_DIR)/data/demo --out $(DEMO_DIR)/run
+	$(BUILD)/ganomaly_test $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/demo --out $(DEMO_DIR)/test
+
+bench: deps
+	$(MAKE) build
+	$(BUILD)/ganomaly_bench
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,56 @@
+#pragma once
+// Differentiable ops on tensors. Each family lives in ops/<family>.cpp with its forward
+// and backward side by side; the raw kernels they call live behind backend.h.
+#include "tensor/tensor.h"
+
+namespace gan {
+
+// Elementwise (ops/elementwise.cpp). Binary ops need equal shapes.
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor add_scalar(const Tensor& a, float s);
+Tensor mul_scalar(const Tensor& a, float s);
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator*(const Tensor& a, float s) { return mul_scalar(a, s); }
+inline Tensor operator*(float s, const Tensor& a) { return mul_scalar(a, s); }
+inline Tensor operator+(const Tensor& a, float s) { return add_scalar(a, s); }
+
+// Activations (ops/activation.cpp).
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, float negative_slope);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+
+// Reductions over all elements to a scalar (ops/reduce.cpp).
+Tensor sum(const Tensor& x);
+Tensor mean(const Tensor& x);
+
+// Shapes (ops/shape.cpp). reshape shares storage; pad_center zero-pads the last two
+// dimensions to (height, width), the extra split as anomalib's pad_nextpow2 does
+// (ceil of half the difference before, floor after).
+Tensor reshape(const Tensor& x, const Shape& shape);
+Tensor flatten(const Tensor& x);  // [N, ...] -> [N, rest]
+Tensor pad_center(const Tensor& x, int64_t height, int64_t width);
+
+// Convolutions (ops/conv.cpp), NCHW, square kernels. conv2d weight [OC, IC, K, K];
+// conv_transpose2d weight [IC, OC, K, K] as PyTorch. bias may be undefined.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding);
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding);
+
+// Batch norm over N, H, W per channel (ops/norm.cpp). In training it normalises with the
+// batch statistics (biased variance) and updates the running estimates with the
+// unbiased variance, as PyTorch; in eval it uses the running estimates.
+Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                    Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
+
+// Losses with mean reduction, as PyTorch (ops/loss.cpp). The target of bce_loss gets no
+// gradient; its log is clamped at -100.
+Tensor l1_loss(const Tensor& input, const Tensor& target);
+Tensor mse_loss(const Tensor& input, const Tensor& target);
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, float beta = 1.0f);
+Tensor bce_loss(const Tensor& probability, const Tensor& target);
+
+}  // namespace gan

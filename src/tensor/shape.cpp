@@ -1,0 +1,42 @@
+#include "tensor/shape.h"
+
+#include "tensor/check.h"
+
+namespace gan {
+
+Shape::Shape(std::initializer_list<int64_t> dims) {
+  GANOMALY_CHECK(dims.size() <= kMaxDims, "Shape: at most ", kMaxDims, " dimensions, got ", dims.size());
+  for (int64_t d : dims) {
+    GANOMALY_CHECK(d >= 0, "Shape: negative dimension ", d);
+    dims_[ndim_++] = d;
+  }
+}
+
+int64_t Shape::operator[](int i) const {
+  if (i < 0) i += ndim_;
+  GANOMALY_CHECK(i >= 0 && i < ndim_, "Shape: dimension ", i, " out of range for ", str());
+  return dims_[i];
+}
+
+int64_t Shape::numel() const {
+  int64_t n = 1;
+  for (int i = 0; i < ndim_; ++i) n *= dims_[i];
+  return n;
+}
+
+bool Shape::operator==(const Shape& other) const {
+  if (ndim_ != other.ndim_) return false;
+  for (int i = 0; i < ndim_; ++i)
+    if (dims_[i] != other.dims_[i]) return false;
+  return true;
+}
+
+std::string Shape::str() const {
+  std::string s = "[";
+  for (int i = 0; i < ndim_; ++i) s += (i ? ", " : "") + std::to_string(dims_[i]);
+  return s + "]";
+}
+
+std::ostream& operator<<(std::ostream& out, const Shape& shape) { return out << shape.str(); }
+
+}  // namespace gan
