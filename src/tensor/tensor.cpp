@@ -152,6 +152,8 @@ Tensor& record(Tensor& out, const char* op, std::vector<Tensor> inputs, Backward
     for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
   if (!any) return out;
   impl.requires_grad = true;
+  inputs.erase(std::remove_if(inputs.begin(), inputs.end(), [](const Tensor& t) { return !t.defined(); }),
+               inputs.end());
   impl.inputs = std::move(inputs);
   impl.backward_fn = std::move(fn);
   return out;

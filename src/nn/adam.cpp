@@ -1,0 +1,72 @@
+#include "nn/adam.h"
+
+#include <cmath>
+
+#include "tensor/cpu/vec.h"
+
+namespace gan::nn {
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options) : options(options), params_(std::move(params)) {
+  for (const Tensor& p : params_) {
+    m_.push_back(Tensor::zeros(p.shape()));
+    v_.push_back(Tensor::zeros(p.shape()));
+  }
+}
+
+void Adam::step() {
+  ++steps_;
+  const float b1 = options.beta1, b2 = options.beta2, eps = options.eps;
+  const float bias1 = 1.0f - static_cast<float>(std::pow(static_cast<double>(b1), static_cast<double>(steps_)));
+  const float bias2 = 1.0f - static_cast<float>(std::pow(static_cast<double>(b2), static_cast<double>(steps_)));
+  const float step_size = options.lr / bias1;
+  const float bias2_sqrt = std::sqrt(bias2);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    if (!p.has_grad()) continue;
+    const float* g = p.grad_data();
+    float* m = m_[i].data();
+    float* v = v_[i].data();
+    float* w = p.data();
+    const int64_t n = p.numel();
+    for (int64_t j = 0; j < n; ++j) {
+      m[j] = b1 * m[j] + (1.0f - b1) * g[j];
+      v[j] = b2 * v[j] + (1.0f - b2) * g[j] * g[j];
+      const float denom = std::sqrt(v[j]) / bias2_sqrt + eps;
+      w[j] -= step_size * m[j] / denom;
+    }
+  }
+}
+
+void Adam::zero_grad() {
+  for (Tensor& p : params_) p.zero_grad();
+}
+
+void Adam::reset_state() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    m_[i].fill(0.0f);
+    v_[i].fill(0.0f);
+  }
+  steps_ = 0;
+}
+
+NamedTensors Adam::state() const {
+  NamedTensors out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out.emplace_back("m." + std::to_string(i), m_[i]);
+    out.emplace_back("v." + std::to_string(i), v_[i]);
+  }
+  out.emplace_back("steps", Tensor::from_vector(Shape{1}, {static_cast<float>(steps_)}));
+  return out;
+}
+
+void Adam::load_state(const NamedTensors& state) {
+  GANOMALY_CHECK(state.size() == 2 * params_.size() + 1, "Adam::load_state: expected ", 2 * params_.size() + 1,
+                 " tensors, got ", state.size());
+  for (size_t i = 0; i < params_.size(); ++i) {
+    m_[i].copy_from(state[2 * i].second);
+    v_[i].copy_from(state[2 * i + 1].second);
+  }
+  steps_ = static_cast<int64_t>(state.back().second.item());
+}
+
+}  // namespace gan::nn

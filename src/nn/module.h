@@ -1,0 +1,53 @@
+#pragma once
+// Modules own named parameters (trained) and buffers (running statistics), and children.
+// Names are dotted paths as in PyTorch ("enc1.3.weight"), so checkpoints and golden files
+// line up with PyTorch's state_dict.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tensor/ops.h"
+
+namespace gan::nn {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+
+  NamedTensors named_parameters() const;
+  NamedTensors named_buffers() const;
+  NamedTensors state() const;  // parameters, then buffers
+  std::vector<Tensor> parameters() const;
+  std::vector<std::pair<std::string, Module*>> named_modules();  // depth first, self first ("")
+
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  void zero_grad();
+
+  // Copies values from `source` by name; every name must be present with its shape.
+  void load_state(const NamedTensors& source, const std::string& what);
+
+ protected:
+  Tensor& register_parameter(const std::string& name, Tensor t);
+  Tensor& register_buffer(const std::string& name, Tensor t);
+  template <typename M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+    children_.emplace_back(name, m);
+    return m;
+  }
+  virtual void on_train(bool) {}
+
+ private:
+  void collect(const std::string& prefix, bool parameters, NamedTensors& out) const;
+  std::vector<std::pair<std::string, Tensor>> parameters_, buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+}  // namespace gan::nn

@@ -1,0 +1,190 @@
+// conv2d and conv_transpose2d through im2col / col2im and GEMM, forward and backward.
+//
+// Images are processed in groups whose column matrices sit side by side, so one GEMM
+// covers the whole group: C channels x (group * OH * OW) columns. A convolution is
+//   Y[OC, cols] = W[OC, C K K] x col[C K K, cols]
+// and a transposed convolution is its adjoint:
+//   col[OC K K, cols] = W^T x X[IC, cols],  out = col2im(col).
+#include <algorithm>
+#include <cstring>
+
+#include "tensor/backend.h"
+#include "tensor/ops.h"
+
+namespace gan {
+namespace {
+
+using backend::ConvGeometry;
+
+// Column matrices are capped at this many floats (64 MiB) by shrinking the group.
+constexpr int64_t kColumnBudget = 16 << 20;
+
+int64_t group_size(int64_t batch, int64_t floats_per_image) {
+  return std::max<int64_t>(1, std::min<int64_t>(batch, kColumnBudget / std::max<int64_t>(1, floats_per_image)));
+}
+
+// [n0 .. n0+g) images of NCHW `src` -> channel-major [C, g*HW] in `dst`.
+void gather_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t i = 0; i < g; ++i)
+      std::memcpy(dst + ch * g * hw + i * hw, src + ((n0 + i) * c + ch) * hw, sizeof(float) * hw);
+}
+
+// The inverse of gather_channels, adding into `dst` when `add` is set.
+void scatter_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst, bool add) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t i = 0; i < g; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* s = src + ch * g * hw + i * hw;
+      float* d = dst + ((n0 + i) * c + ch) * hw;
+      if (add)
+        for (int64_t j = 0; j < hw; ++j) d[j] += s[j];
+      else
+        std::memcpy(d, s, sizeof(float) * hw);
+    }
+}
+
+void im2col_group(const ConvGeometry& geo, const float* images, int64_t n0, int64_t g, float* columns) {
+  const int64_t image_size = geo.channels * geo.height * geo.width;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < g; ++i)
+    backend::im2col(geo, images + (n0 + i) * image_size, columns + i * geo.cols(), g * geo.cols());
+}
+
+void col2im_group(const ConvGeometry& geo, const float* columns, int64_t n0, int64_t g, float* images) {
+  const int64_t image_size = geo.channels * geo.height * geo.width;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < g; ++i)
+    backend::col2im_add(geo, columns + i * geo.cols(), g * geo.cols(), images + (n0 + i) * image_size);
+}
+
+void add_bias(float* out, const float* bias, int64_t n, int64_t c, int64_t hw) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float* p = out + (i * c + ch) * hw;
+      for (int64_t j = 0; j < hw; ++j) p[j] += bias[ch];
+    }
+}
+
+void bias_backward(float* dbias, const float* dout, int64_t n, int64_t c, int64_t hw) {
+#pragma omp parallel for schedule(static)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double acc = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < hw; ++j) acc += dout[(i * c + ch) * hw + j];
+    dbias[ch] += static_cast<float>(acc);
+  }
+}
+
+void check_conv_args(const char* op, const Tensor& x, const Tensor& w, const Tensor& bias, int64_t weight_in_dim,
+                     int stride, int padding) {
+  GANOMALY_CHECK(x.ndim() == 4, op, ": input must be NCHW, got ", x.shape());
+  GANOMALY_CHECK(w.ndim() == 4 && w.size(2) == w.size(3), op, ": weight must be [*, *, K, K], got ", w.shape());
+  GANOMALY_CHECK(x.size(1) == w.size(weight_in_dim), op, ": input ", x.shape(), " has ", x.size(1),
+                 " channels but weight ", w.shape(), " expects ", w.size(weight_in_dim));
+  GANOMALY_CHECK(stride >= 1 && padding >= 0, op, ": stride ", stride, " and padding ", padding, " are invalid");
+  const int64_t out_channels = weight_in_dim == 1 ? w.size(0) : w.size(1);
+  GANOMALY_CHECK(!bias.defined() || (bias.ndim() == 1 && bias.size(0) == out_channels), op, ": bias ",
+                 bias.defined() ? bias.shape().str() : "", " does not match ", out_channels, " output channels");
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, int padding) {
+  check_conv_args("conv2d", x, w, bias, 1, stride, padding);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+  const int64_t oc = w.size(0), k = w.size(2);
+  const int64_t oh = (h + 2 * padding - k) / stride + 1, ow = (wd + 2 * padding - k) / stride + 1;
+  GANOMALY_CHECK(h + 2 * padding >= k && wd + 2 * padding >= k, "conv2d: input ", x.shape(), " is smaller than kernel ",
+                 w.shape(), " with padding ", padding);
+  const ConvGeometry geo{c, h, wd, k, stride, padding, oh, ow};
+  Tensor out = Tensor::empty(Shape{n, oc, oh, ow});
+  const int64_t group = group_size(n, geo.rows() * geo.cols());
+  Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});
+  Tensor product = Tensor::empty(Shape{oc * group * geo.cols()});
+  for (int64_t n0 = 0; n0 < n; n0 += group) {
+    const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
+    im2col_group(geo, x.data(), n0, g, columns.data());
+    backend::gemm(false, false, oc, cols, geo.rows(), 1.0f, w.data(), geo.rows(), columns.data(), cols, 0.0f,
+                  product.data(), cols);
+    scatter_channels(product.data(), n0, g, oc, geo.cols(), out.data(), false);
+  }
+  if (bias.defined()) add_bias(out.data(), bias.data(), n, oc, oh * ow);
+
+  return autograd::record(out, "conv2d", {x, w, bias}, [x, w, bias, geo, group](TensorImpl& o) {
+    float* dx = autograd::grad_sink(x);
+    float* dw = autograd::grad_sink(w);
+    const int64_t n = x.size(0), oc = w.size(0);
+    const float* dout = o.grad->data();
+    if (float* db = autograd::grad_sink(bias)) bias_backward(db, dout, n, oc, geo.cols());
+    if (!dx && !dw) return;
+    Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});
+    Tensor dy = Tensor::empty(Shape{oc * group * geo.cols()});
+    for (int64_t n0 = 0; n0 < n; n0 += group) {
+      const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
+      gather_channels(dout, n0, g, oc, geo.cols(), dy.data());
+      if (dw) {  // dW += dY col^T
+        im2col_group(geo, x.data(), n0, g, columns.data());
+        backend::gemm(false, true, oc, geo.rows(), cols, 1.0f, dy.data(), cols, columns.data(), cols, 1.0f, dw,
+                      geo.rows());
+      }
+      if (dx) {  // dcol = W^T dY, then dx += col2im(dcol)
+        backend::gemm(true, false, geo.rows(), cols, oc, 1.0f, w.data(), geo.rows(), dy.data(), cols, 0.0f,
+                      columns.data(), cols);
+        col2im_group(geo, columns.data(), n0, g, dx);
+      }
+    }
+  });
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, int padding) {
+  check_conv_args("conv_transpose2d", x, w, bias, 0, stride, padding);
+  const int64_t n = x.size(0), ic = x.size(1), h = x.size(2), wd = x.size(3);
+  const int64_t oc = w.size(1), k = w.size(2);
+  const int64_t oh = (h - 1) * stride - 2 * padding + k, ow = (wd - 1) * stride - 2 * padding + k;
+  GANOMALY_CHECK(oh > 0 && ow > 0, "conv_transpose2d: input ", x.shape(), " with weight ", w.shape(),
+                 " gives an empty output");
+  // The geometry of the convolution this op is the adjoint of: output image -> input grid.
+  const ConvGeometry geo{oc, oh, ow, k, stride, padding, h, wd};
+  Tensor out = Tensor::zeros(Shape{n, oc, oh, ow});
+  const int64_t group = group_size(n, geo.rows() * geo.cols());
+  Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});
+  Tensor xs = Tensor::empty(Shape{ic * group * geo.cols()});
+  for (int64_t n0 = 0; n0 < n; n0 += group) {
+    const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
+    gather_channels(x.data(), n0, g, ic, geo.cols(), xs.data());
+    backend::gemm(true, false, geo.rows(), cols, ic, 1.0f, w.data(), geo.rows(), xs.data(), cols, 0.0f,
+                  columns.data(), cols);
+    col2im_group(geo, columns.data(), n0, g, out.data());
+  }
+  if (bias.defined()) add_bias(out.data(), bias.data(), n, oc, oh * ow);
+
+  return autograd::record(out, "conv_transpose2d", {x, w, bias}, [x, w, bias, geo, group](TensorImpl& o) {
+    float* dx = autograd::grad_sink(x);
+    float* dw = autograd::grad_sink(w);
+    const int64_t n = x.size(0), ic = x.size(1), oc = w.size(1);
+    const float* dout = o.grad->data();
+    if (float* db = autograd::grad_sink(bias)) bias_backward(db, dout, n, oc, geo.height * geo.width);
+    if (!dx && !dw) return;
+    Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});
+    Tensor xs = Tensor::empty(Shape{ic * group * geo.cols()});
+    for (int64_t n0 = 0; n0 < n; n0 += group) {
+      const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
+      im2col_group(geo, dout, n0, g, columns.data());  // dcol = im2col(dout)
+      if (dw) {  // dW[IC, OC K K] += X dcol^T
+        gather_channels(x.data(), n0, g, ic, geo.cols(), xs.data());
+        backend::gemm(false, true, ic, geo.rows(), cols, 1.0f, xs.data(), cols, columns.data(), cols, 1.0f, dw,
+                      geo.rows());
+      }
+      if (dx) {  // dX = W dcol
+        backend::gemm(false, false, ic, cols, geo.rows(), 1.0f, w.data(), geo.rows(), columns.data(), cols, 0.0f,
+                      xs.data(), cols);
+        scatter_channels(xs.data(), n0, g, ic, geo.cols(), dx, true);
+      }
+    }
+  });
+}
+
+}  // namespace gan

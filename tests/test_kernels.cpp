@@ -1,0 +1,141 @@
+// conv2d, conv_transpose2d, batch_norm2d and im2col against naive loops on many shapes.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "support/gradcheck.h"
+#include "tensor/cpu/kernels.h"
+
+using namespace gan;
+using gan::testing::compare;
+using gan::testing::random_tensor;
+
+namespace {
+
+Tensor naive_conv2d(const Tensor& x, const Tensor& w, int stride, int pad) {
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3), oc = w.size(0), k = w.size(2);
+  const int64_t oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1;
+  Tensor out = Tensor::zeros(Shape{n, oc, oh, ow});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < oc; ++o)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t xx = 0; xx < ow; ++xx) {
+          double acc = 0;
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t ky = 0; ky < k; ++ky)
+              for (int64_t kx = 0; kx < k; ++kx) {
+                const int64_t iy = y * stride - pad + ky, ix = xx * stride - pad + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                acc += x.data()[((i * c + ch) * h + iy) * wd + ix] * w.data()[((o * c + ch) * k + ky) * k + kx];
+              }
+          out.data()[((i * oc + o) * oh + y) * ow + xx] = static_cast<float>(acc);
+        }
+  return out;
+}
+
+// Scatter form: every input pixel adds weight * value into the output window.
+Tensor naive_conv_transpose2d(const Tensor& x, const Tensor& w, int stride, int pad) {
+  const int64_t n = x.size(0), ic = x.size(1), h = x.size(2), wd = x.size(3), oc = w.size(1), k = w.size(2);
+  const int64_t oh = (h - 1) * stride - 2 * pad + k, ow = (wd - 1) * stride - 2 * pad + k;
+  std::vector<double> acc(n * oc * oh * ow, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ci = 0; ci < ic; ++ci)
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t xx = 0; xx < wd; ++xx)
+          for (int64_t o = 0; o < oc; ++o)
+            for (int64_t ky = 0; ky < k; ++ky)
+              for (int64_t kx = 0; kx < k; ++kx) {
+                const int64_t oy = y * stride - pad + ky, ox = xx * stride - pad + kx;
+                if (oy < 0 || oy >= oh || ox < 0 || ox >= ow) continue;
+                acc[((i * oc + o) * oh + oy) * ow + ox] +=
+                    x.data()[((i * ic + ci) * h + y) * wd + xx] * w.data()[((ci * oc + o) * k + ky) * k + kx];
+              }
+  Tensor out = Tensor::empty(Shape{n, oc, oh, ow});
+  for (size_t j = 0; j < acc.size(); ++j) out.data()[j] = static_cast<float>(acc[j]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d matches naive loops") {
+  struct Case { int n, c, h, w, oc, k, stride, pad; };
+  for (Case cs : {Case{1, 3, 16, 16, 8, 4, 2, 4}, Case{3, 3, 9, 7, 5, 4, 2, 1}, Case{2, 16, 4, 4, 7, 4, 1, 0},
+                  Case{1, 1, 5, 5, 1, 3, 1, 1}, Case{2, 5, 11, 13, 6, 3, 2, 0}, Case{1, 8, 35, 35, 16, 4, 2, 1},
+                  Case{40, 4, 6, 6, 3, 4, 2, 1}}) {
+    CAPTURE(cs.h);
+    CAPTURE(cs.pad);
+    Tensor x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 1);
+    Tensor w = random_tensor(Shape{cs.oc, cs.c, cs.k, cs.k}, 2);
+    CHECK(compare(conv2d(x, w, Tensor(), cs.stride, cs.pad), naive_conv2d(x, w, cs.stride, cs.pad), 1e-5, 1e-4) ==
+          "");
+  }
+}
+
+TEST_CASE("conv_transpose2d matches naive loops") {
+  struct Case { int n, c, h, w, oc, k, stride, pad; };
+  for (Case cs : {Case{2, 8, 1, 1, 16, 4, 1, 0}, Case{1, 4, 4, 4, 3, 4, 2, 1}, Case{3, 3, 5, 7, 2, 4, 2, 1},
+                  Case{1, 2, 6, 6, 3, 3, 1, 1}, Case{2, 3, 3, 3, 2, 4, 2, 2}, Case{1, 16, 8, 8, 8, 4, 2, 1}}) {
+    CAPTURE(cs.h);
+    CAPTURE(cs.stride);
+    Tensor x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 3);
+    Tensor w = random_tensor(Shape{cs.c, cs.oc, cs.k, cs.k}, 4);
+    CHECK(compare(conv_transpose2d(x, w, Tensor(), cs.stride, cs.pad), naive_conv_transpose2d(x, w, cs.stride, cs.pad),
+                  1e-5, 1e-4) == "");
+  }
+}
+
+TEST_CASE("im2col and col2im match their naive twins") {
+  for (auto g : {cpu::ConvGeometry{3, 9, 7, 4, 2, 4, 0, 0}, cpu::ConvGeometry{2, 5, 5, 3, 1, 1, 0, 0},
+                 cpu::ConvGeometry{4, 4, 4, 4, 1, 0, 0, 0}}) {
+    g.out_height = (g.height + 2 * g.padding - g.kernel) / g.stride + 1;
+    g.out_width = (g.width + 2 * g.padding - g.kernel) / g.stride + 1;
+    const int64_t ld = g.cols() + 3;  // columns of neighbouring images sit beside these
+    Tensor image = random_tensor(Shape{g.channels * g.height * g.width}, 5);
+    Tensor fast = Tensor::zeros(Shape{g.rows() * ld}), naive = Tensor::zeros(Shape{g.rows() * ld});
+    cpu::im2col(g, image.data(), fast.data(), ld);
+    cpu::im2col_naive(g, image.data(), naive.data(), ld);
+    CHECK(compare(fast, naive, 0, 0) == "");
+    Tensor back_fast = Tensor::zeros(image.shape()), back_naive = Tensor::zeros(image.shape());
+    cpu::col2im_add(g, fast.data(), ld, back_fast.data());
+    cpu::col2im_add_naive(g, naive.data(), ld, back_naive.data());
+    CHECK(compare(back_fast, back_naive, 1e-6, 1e-6) == "");
+  }
+}
+
+TEST_CASE("batch_norm2d matches the formula and updates running statistics as PyTorch") {
+  Tensor x = random_tensor(Shape{3, 2, 4, 5}, 6, -3, 5);
+  Tensor gamma = Tensor::from_vector(Shape{2}, {1.5f, -0.5f}), beta = Tensor::from_vector(Shape{2}, {0.1f, 0.2f});
+  Tensor rm = Tensor::from_vector(Shape{2}, {0.5f, -1.0f}), rv = Tensor::from_vector(Shape{2}, {2.0f, 0.5f});
+  Tensor y = batch_norm2d(x, gamma, beta, rm, rv, true, 0.1f, 1e-5f);
+  for (int ch = 0; ch < 2; ++ch) {
+    double s = 0, ss = 0;
+    const int count = 3 * 20;
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 20; ++j) s += x.data()[(i * 2 + ch) * 20 + j];
+    const double mean = s / count;
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 20; ++j) ss += std::pow(x.data()[(i * 2 + ch) * 20 + j] - mean, 2);
+    const double var = ss / count;
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 20; ++j) {
+        const int at = (i * 2 + ch) * 20 + j;
+        CHECK(y.data()[at] == doctest::Approx((x.data()[at] - mean) / std::sqrt(var + 1e-5) * gamma.data()[ch] +
+                                              beta.data()[ch]).epsilon(1e-5));
+      }
+    const double old_mean = ch == 0 ? 0.5 : -1.0, old_var = ch == 0 ? 2.0 : 0.5;
+    CHECK(rm.data()[ch] == doctest::Approx(0.9 * old_mean + 0.1 * mean).epsilon(1e-6));
+    CHECK(rv.data()[ch] == doctest::Approx(0.9 * old_var + 0.1 * ss / (count - 1)).epsilon(1e-6));
+  }
+  // Eval mode uses the running statistics and leaves them alone.
+  Tensor rm_before = rm.clone(), rv_before = rv.clone();
+  Tensor e = batch_norm2d(x, gamma, beta, rm, rv, false);
+  CHECK(compare(rm, rm_before, 0, 0) == "");
+  CHECK(e.data()[0] == doctest::Approx((x.data()[0] - rm.data()[0]) / std::sqrt(rv.data()[0] + 1e-5) * 1.5 + 0.1));
+}
+
+TEST_CASE("results are bitwise repeatable") {
+  Tensor x = random_tensor(Shape{4, 3, 32, 32}, 7);
+  Tensor w = random_tensor(Shape{16, 3, 4, 4}, 8);
+  Tensor a = conv2d(x, w, Tensor(), 2, 4), b = conv2d(x, w, Tensor(), 2, 4);
+  CHECK(compare(a, b, 0, 0) == "");
+}
