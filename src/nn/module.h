@@ -2,6 +2,7 @@
 // Modules own named parameters (trained) and buffers (running statistics), and children.
 // Names are dotted paths as in PyTorch ("enc1.3.weight"), so checkpoints and golden files
 // line up with PyTorch's state_dict.
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -45,7 +46,8 @@ class Module {
 
  private:
   void collect(const std::string& prefix, bool parameters, NamedTensors& out) const;
-  std::vector<std::pair<std::string, Tensor>> parameters_, buffers_;
+  // A deque keeps the references that register_* returned valid as more are added.
+  std::deque<std::pair<std::string, Tensor>> parameters_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

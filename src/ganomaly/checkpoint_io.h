@@ -1,0 +1,55 @@
+#pragma once
+// A versioned checkpoint container: a JSON config plus named float32 tensors.
+//
+// File layout (format 1), all integers little-endian:
+//   "GANOMALY"              8 bytes of magic
+//   u32 format version      1
+//   u64 file size           the whole file, in bytes (tells truncation from corruption)
+//   u64 n, n bytes          the config as JSON text
+//   u64 tensor count
+//   per tensor: u32 name length, name bytes, u32 ndim (<= 4), ndim x i64 dims,
+//               numel x f32 data
+//   u32 CRC-32              (IEEE/zlib polynomial) over every byte before it
+// The frame (magic, version, size at the front, CRC-32 at the end) is meant to stay in
+// every future format, so a reader can tell "newer format" from "corrupt".
+//
+// save_checkpoint writes to "<path>.tmp.<pid>", flushes and fsyncs it, then renames it
+// over <path>: readers see the old file or the new one, never a partial one.
+// load_checkpoint reads the whole file into memory, checks the frame and checksum, and
+// bounds every length by the bytes left, so a damaged file gives one clear error line
+// naming the file instead of a crash or a huge allocation.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tensor/tensor.h"
+
+namespace gan {
+
+struct CheckpointFile {
+  nlohmann::json config;
+  std::vector<std::pair<std::string, Tensor>> tensors;  // names unique, order kept
+
+  // The tensor with this name; throws naming the missing tensor.
+  const Tensor& tensor(const std::string& name) const;
+};
+
+void save_checkpoint(const std::string& path, const CheckpointFile& file);
+CheckpointFile load_checkpoint(const std::string& path);
+
+namespace checkpoint_io {
+constexpr uint32_t kFormatVersion = 1;
+
+// Test hook: when >= 0, save_checkpoint fails with ENOSPC ("No space left on device")
+// once this many bytes have been written, as a full disk would. -1 (off) by default.
+inline int64_t fail_after_bytes = -1;
+
+// CRC-32 (IEEE 802.3, as zlib's crc32); pass the previous value to continue a running CRC.
+uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
+}  // namespace checkpoint_io
+
+}  // namespace gan

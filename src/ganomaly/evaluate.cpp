@@ -1,0 +1,103 @@
+#include "ganomaly/evaluate.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <unistd.h>
+
+namespace gan {
+
+std::vector<int> labels_of(const std::vector<Sample>& samples) {
+  std::vector<int> labels;
+  for (const Sample& s : samples) labels.push_back(s.label);
+  return labels;
+}
+
+Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tensor& images,
+                    const std::vector<int>& labels, const std::vector<std::vector<uint8_t>>* masks) {
+  Evaluation e;
+  std::vector<float> residuals;
+  const bool want_pixels = masks && !masks->empty();
+  e.scores = model.score(images, 32, want_pixels ? &residuals : nullptr);
+  e.labels = labels;
+  e.score = calibration.score;
+  const bool both_classes = std::count(labels.begin(), labels.end(), 1) > 0 &&
+                            std::count(labels.begin(), labels.end(), 0) > 0;
+  const std::vector<float>& chosen = e.scores.get(calibration.score);
+  if (both_classes) {
+    for (const std::string& name : score_names()) e.auroc_by_score[name] = auroc(e.scores.get(name), labels);
+    e.image_auroc = e.auroc_by_score[calibration.score];
+    e.aupr = average_precision(chosen, labels);
+    e.f1_oracle = best_f1(chosen, labels);
+  }
+  e.f1 = f1_at(chosen, labels, calibration.threshold);
+  if (want_pixels) {
+    // Pixel AUROC of |x - fake| over the images that have a mask.
+    const int64_t pixels = images.size(2) * images.size(3);
+    std::vector<float> map_scores;
+    std::vector<uint8_t> map_labels;
+    bool any_anomalous = false;
+    for (size_t i = 0; i < masks->size(); ++i) {
+      const auto& m = (*masks)[i];
+      if (static_cast<int64_t>(m.size()) != pixels) continue;
+      map_scores.insert(map_scores.end(), residuals.begin() + i * pixels, residuals.begin() + (i + 1) * pixels);
+      map_labels.insert(map_labels.end(), m.begin(), m.end());
+      any_anomalous = any_anomalous || std::any_of(m.begin(), m.end(), [](uint8_t v) { return v != 0; });
+    }
+    if (any_anomalous) e.pixel_auroc = pixel_auroc(map_scores.data(), map_labels.data(), map_scores.size());
+  }
+  return e;
+}
+
+nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibration) {
+  nlohmann::json j;
+  j["score"] = e.score;
+  j["image_auroc"] = e.image_auroc;
+  j["image_aupr"] = e.aupr;
+  j["image_f1_oracle"] = e.f1_oracle.f1;
+  j["image_f1_oracle_threshold"] = e.f1_oracle.threshold;
+  j["image_f1"] = e.f1.f1;
+  j["image_precision"] = e.f1.precision;
+  j["image_recall"] = e.f1.recall;
+  j["threshold"] = calibration.threshold;
+  j["threshold_chosen_on"] = calibration.chosen_on;
+  j["image_auroc_by_score"] = e.auroc_by_score;
+  if (e.pixel_auroc >= 0) j["pixel_auroc_residual_baseline"] = e.pixel_auroc;
+  j["images"] = e.labels.size();
+  j["anomalous_images"] = std::count(e.labels.begin(), e.labels.end(), 1);
+  return j;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  GANOMALY_CHECK(f, path, ": cannot write: ", std::strerror(errno));
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const int saved_errno = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!written || !closed) {
+    std::remove(tmp.c_str());
+    throw Error(str(path, ": cannot write: ", std::strerror(written ? errno : saved_errno)));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    std::remove(tmp.c_str());
+    throw Error(str(path, ": cannot write: ", std::strerror(e)));
+  }
+}
+
+void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
+                      const Calibration& calibration) {
+  std::string out = "path,label,defect,latent,reconstruction,feature,score,normalized,verdict\n";
+  const std::vector<float>& chosen = e.scores.get(calibration.score);
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    const Sample& s = samples.at(i);
+    out += str('"', s.path, "\",", s.label, ',', s.defect, ',', e.scores.latent[i], ',', e.scores.reconstruction[i],
+               ',', e.scores.feature[i], ',', chosen[i], ',', calibration.normalizer.apply(chosen[i]), ',',
+               chosen[i] >= calibration.threshold ? "anomalous" : "normal", '\n');
+  }
+  write_text_file(path, out);
+}
+
+}  // namespace gan

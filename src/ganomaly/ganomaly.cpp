@@ -1,0 +1,143 @@
+#include "ganomaly/ganomaly.h"
+
+#include <cmath>
+
+#include "nn/init.h"
+
+namespace gan {
+
+Recipe Recipe::named(const std::string& name) {
+  if (name == "anomalib") return {"anomalib", false, false, false, false, "imagenet"};
+  if (name == "paper") return {"paper", true, true, true, true, "tanh"};
+  throw Error(str("--recipe: expected 'anomalib' or 'paper', got '", name, "'"));
+}
+
+const std::vector<std::string>& score_names() {
+  static const std::vector<std::string> names{"latent", "reconstruction", "feature"};
+  return names;
+}
+
+const std::vector<float>& Scores::get(const std::string& name) const {
+  if (name == "latent") return latent;
+  if (name == "reconstruction") return reconstruction;
+  if (name == "feature") return feature;
+  throw Error(str("--score: expected latent, reconstruction or feature, got '", name, "'"));
+}
+
+void Scores::append(const Scores& other) {
+  latent.insert(latent.end(), other.latent.begin(), other.latent.end());
+  reconstruction.insert(reconstruction.end(), other.reconstruction.begin(), other.reconstruction.end());
+  feature.insert(feature.end(), other.feature.begin(), other.feature.end());
+}
+
+Ganomaly::Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam,
+                   LossWeights weights)
+    : config(config),
+      recipe(recipe),
+      weights(weights),
+      generator(config),
+      discriminator(config),
+      optimizer_g(generator.parameters(), adam),
+      optimizer_d(discriminator.parameters(), adam),
+      rng(seed) {
+  initialise(generator);
+  initialise(discriminator);
+}
+
+void Ganomaly::initialise(nn::Module& m) {
+  if (recipe.gan_normal_init)
+    nn::init_gan_normal(m, rng);
+  else
+    nn::init_pytorch_default(m, rng);
+}
+
+void Ganomaly::reinitialise_discriminator() {
+  // As the authors' code: fresh weights, the optimizer's moments kept.
+  initialise(discriminator);
+}
+
+StepLosses Ganomaly::train_step(const Tensor& images) {
+  generator.train();
+  discriminator.train();
+  const Tensor x = pad_to_network(images, config);
+  StepLosses losses;
+
+  Generator::Output g = generator.run(x);
+  Discriminator::Output real = discriminator.run(x);
+  Discriminator::Output fake = discriminator.run(g.fake);
+  Tensor adversarial = recipe.feature_matching ? mse_loss(real.features, fake.features)
+                                               : mse_loss(real.probability, fake.probability);
+  Tensor contextual = l1_loss(x, g.fake);
+  Tensor encoder = recipe.mse_encoder_loss ? mse_loss(g.z, g.z_hat) : smooth_l1_loss(g.z, g.z_hat);
+  Tensor generator_loss = add(add(mul_scalar(adversarial, weights.adversarial), mul_scalar(contextual, weights.contextual)),
+                              mul_scalar(encoder, weights.encoder));
+  optimizer_g.zero_grad();
+  generator_loss.backward(/*retain_graph=*/true);  // D(x) is reused by the D update below
+  optimizer_g.step();
+
+  Discriminator::Output fake_detached = discriminator.run(g.fake.detach());
+  const int64_t n = x.size(0);
+  Tensor discriminator_loss = mul_scalar(add(bce_loss(real.probability, Tensor::full(Shape{n}, 1.0f)),
+                                             bce_loss(fake_detached.probability, Tensor::zeros(Shape{n}))),
+                                         0.5f);
+  optimizer_d.zero_grad();
+  discriminator_loss.backward();
+  optimizer_d.step();
+
+  losses.generator = generator_loss.item();
+  losses.discriminator = discriminator_loss.item();
+  losses.adversarial = adversarial.item();
+  losses.contextual = contextual.item();
+  losses.encoder = encoder.item();
+  if (recipe.reinit_collapsed_d && losses.discriminator < 1e-5f) {
+    reinitialise_discriminator();
+    losses.discriminator_reinitialised = true;
+  }
+  return losses;
+}
+
+Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>* residuals) {
+  NoGradGuard no_grad;
+  generator.eval();
+  discriminator.eval();
+  const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
+  const int64_t per_image = c * h * w;
+  Scores scores;
+  if (residuals) residuals->assign(n * h * w, 0.0f);
+  for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
+    const int64_t b = std::min<int64_t>(batch_size, n - b0);
+    Tensor batch = Tensor::empty(Shape{b, c, h, w});
+    std::copy(images.data() + b0 * per_image, images.data() + (b0 + b) * per_image, batch.data());
+    const Tensor x = pad_to_network(batch, config);
+    Generator::Output g = generator.run(x);
+    const Tensor fx = discriminator.run(x).features, ffake = discriminator.run(g.fake).features;
+    const int64_t zn = g.z.numel() / b, xn = x.numel() / b, fn = fx.numel() / b;
+    const int64_t s = x.size(2), top = (s - h + 1) / 2, left = (s - w + 1) / 2;
+    for (int64_t i = 0; i < b; ++i) {
+      double lat = 0, rec = 0, feat = 0;
+      for (int64_t j = 0; j < zn; ++j) lat += std::pow(g.z.data()[i * zn + j] - g.z_hat.data()[i * zn + j], 2);
+      for (int64_t j = 0; j < xn; ++j) rec += std::fabs(x.data()[i * xn + j] - g.fake.data()[i * xn + j]);
+      for (int64_t j = 0; j < fn; ++j) feat += std::pow(fx.data()[i * fn + j] - ffake.data()[i * fn + j], 2);
+      scores.latent.push_back(static_cast<float>(lat / zn));
+      scores.reconstruction.push_back(static_cast<float>(rec / xn));
+      scores.feature.push_back(static_cast<float>(feat / fn));
+      if (!residuals) continue;
+      float* map = residuals->data() + (b0 + i) * h * w;
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t y = 0; y < h; ++y)
+          for (int64_t xx = 0; xx < w; ++xx) {
+            const int64_t at = ((i * c + ch) * s + top + y) * s + left + xx;
+            map[y * w + xx] += std::fabs(x.data()[at] - g.fake.data()[at]) / c;
+          }
+    }
+  }
+  return scores;
+}
+
+Tensor Ganomaly::reconstruct(const Tensor& images) {
+  NoGradGuard no_grad;
+  generator.eval();
+  return generator.run(pad_to_network(images, config)).fake;
+}
+
+}  // namespace gan

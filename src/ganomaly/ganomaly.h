@@ -1,0 +1,69 @@
+#pragma once
+// GANomaly: the generator and discriminator, the training step and the anomaly scores.
+// The training step follows anomalib's order exactly: forward G; D(x) and D(fake);
+// update G; then D on fake.detach(), reusing D(x); update D.
+#include <string>
+#include <vector>
+
+#include "ganomaly/model.h"
+#include "nn/adam.h"
+
+namespace gan {
+
+// What distinguishes anomalib's published recipe from the paper authors' (REFERENCE.md).
+struct Recipe {
+  std::string name;            // "anomalib" or "paper"
+  bool feature_matching;       // adversarial loss on D features (paper) or on D probabilities
+  bool mse_encoder_loss;       // MSE (paper) or SmoothL1 (anomalib) between z and z_hat
+  bool gan_normal_init;        // N(0, 0.02) (paper) or PyTorch's defaults (anomalib)
+  bool reinit_collapsed_d;     // re-initialise D when its loss falls below 1e-5 (paper)
+  std::string normalization;   // "tanh" ([-1, 1]) or "imagenet"
+  static Recipe named(const std::string& name);  // throws naming --recipe
+};
+
+struct LossWeights {
+  float adversarial = 1.0f, contextual = 50.0f, encoder = 1.0f;
+};
+
+struct StepLosses {
+  float generator = 0, discriminator = 0, adversarial = 0, contextual = 0, encoder = 0;
+  bool discriminator_reinitialised = false;
+};
+
+// Per-image anomaly scores, larger = more anomalous.
+struct Scores {
+  std::vector<float> latent;          // mean((z - z_hat)^2), the paper's score
+  std::vector<float> reconstruction;  // mean(|x - fake|)
+  std::vector<float> feature;         // mean((f(x) - f(fake))^2), f = D features
+  const std::vector<float>& get(const std::string& name) const;  // throws on an unknown name
+  void append(const Scores& other);
+  size_t size() const { return latent.size(); }
+};
+const std::vector<std::string>& score_names();
+
+class Ganomaly {
+ public:
+  Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam = {},
+           LossWeights weights = {});
+  // One training step on a batch of images in the recipe's normalisation, [N, C, S, S].
+  StepLosses train_step(const Tensor& images);
+  // Scores in eval mode without gradients; `residuals`, when given, receives the
+  // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size.
+  Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr);
+  // The reconstruction of a batch, in the recipe's normalisation.
+  Tensor reconstruct(const Tensor& images);
+  void reinitialise_discriminator();
+
+  ModelConfig config;
+  Recipe recipe;
+  LossWeights weights;
+  Generator generator;
+  Discriminator discriminator;
+  nn::Adam optimizer_g, optimizer_d;
+  Rng rng;  // initialisation and re-initialisation
+
+ private:
+  void initialise(nn::Module& m);
+};
+
+}  // namespace gan

@@ -1,0 +1,230 @@
+#include "ganomaly/image.h"
+
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+
+#include "tensor/check.h"
+
+namespace gan {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Missing and empty files get their own message: stb would only say "can't fopen" or
+// "unknown image type", which sends people looking in the wrong place.
+void check_file(const std::string& path) {
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  GANOMALY_CHECK(fs::exists(status), "image: ", path, ": file not found");
+  GANOMALY_CHECK(!fs::is_directory(status), "image: ", path, ": is a directory, not an image");
+  auto bytes = fs::file_size(path, ec);
+  GANOMALY_CHECK(!ec, "image: ", path, ": cannot read file size (", ec.message(), ")");
+  GANOMALY_CHECK(bytes > 0, "image: ", path, ": file is empty (0 bytes)");
+}
+
+std::string failure() {
+  const char* reason = stbi_failure_reason();
+  return reason ? reason : "unknown reason";
+}
+
+// 601 luma, the weights PIL's convert("L") uses.
+inline float luma(float r, float g, float b) { return 0.299f * r + 0.587f * g + 0.114f * b; }
+
+// Per output pixel: the first input index and the normalised weights of the inputs it
+// reads. PIL's algorithm: the triangle's support is 1 input pixel when enlarging and
+// `scale` input pixels when shrinking, which is what makes the shrink antialiased.
+struct Taps {
+  std::vector<int> first, count;
+  std::vector<float> weights;  // count[i] weights from offset i * stride
+  int stride = 0;
+};
+
+Taps make_taps(int in_size, int out_size) {
+  const double scale = double(in_size) / out_size;
+  const double filter_scale = std::max(scale, 1.0);
+  const double support = 1.0 * filter_scale;  // triangle has radius 1
+  Taps taps;
+  taps.stride = int(std::ceil(support)) * 2 + 1;
+  taps.first.resize(out_size);
+  taps.count.resize(out_size);
+  taps.weights.assign(size_t(out_size) * taps.stride, 0.0f);
+  for (int i = 0; i < out_size; ++i) {
+    const double center = (i + 0.5) * scale;
+    int lo = std::max(int(center - support + 0.5), 0);
+    int hi = std::min(int(center + support + 0.5), in_size);
+    hi = std::min(hi, lo + taps.stride);
+    double total = 0;
+    std::vector<double> w(size_t(hi - lo));
+    for (int x = lo; x < hi; ++x) {
+      double t = std::abs((x - center + 0.5) / filter_scale);
+      w[x - lo] = t < 1.0 ? 1.0 - t : 0.0;
+      total += w[x - lo];
+    }
+    taps.first[i] = lo;
+    taps.count[i] = hi - lo;
+    for (int k = 0; k < hi - lo; ++k)
+      taps.weights[size_t(i) * taps.stride + k] = float(total > 0 ? w[k] / total : 0.0);
+  }
+  return taps;
+}
+
+}  // namespace
+
+ImageInfo probe_image(const std::string& path) {
+  check_file(path);
+  ImageInfo info;
+  if (!stbi_info(path.c_str(), &info.width, &info.height, &info.channels))
+    throw Error(str("image: ", path, ": not a readable image (", failure(), ")"));
+  info.is_16bit = stbi_is_16_bit(path.c_str()) != 0;
+  return info;
+}
+
+Image load_image(const std::string& path, int channels, size_t max_pixels) {
+  GANOMALY_CHECK(channels == 1 || channels == 3, "image: ", path, ": can convert to 1 or 3 channels, not ",
+                 channels);
+  ImageInfo info = probe_image(path);
+  const size_t pixels = size_t(info.width) * size_t(info.height);
+  GANOMALY_CHECK(pixels <= max_pixels, "image: ", path, ": ", info.width, "x", info.height, " = ", pixels,
+                 " pixels exceeds the limit of ", max_pixels, " pixels");
+
+  // Decode with the stored channel count and convert ourselves: stb's own RGB->grey
+  // rounds to 8 bits with integer weights, and it would drop the 16-bit precision.
+  int w = 0, h = 0, stored = 0;
+  std::vector<float> raw;
+  if (info.is_16bit) {
+    std::unique_ptr<stbi_us, void (*)(void*)> data(stbi_load_16(path.c_str(), &w, &h, &stored, 0),
+                                                   stbi_image_free);
+    if (!data) throw Error(str("image: ", path, ": cannot decode (", failure(), "); truncated or corrupt?"));
+    raw.resize(size_t(w) * h * stored);
+    for (size_t i = 0; i < raw.size(); ++i) raw[i] = data.get()[i] / 65535.0f;
+  } else {
+    std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load(path.c_str(), &w, &h, &stored, 0),
+                                                   stbi_image_free);
+    if (!data) throw Error(str("image: ", path, ": cannot decode (", failure(), "); truncated or corrupt?"));
+    raw.resize(size_t(w) * h * stored);
+    for (size_t i = 0; i < raw.size(); ++i) raw[i] = data.get()[i] / 255.0f;
+  }
+
+  Image image;
+  image.width = w;
+  image.height = h;
+  image.channels = channels;
+  image.pixels.resize(size_t(w) * h * channels);
+  const bool colour = stored >= 3;  // 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA
+  for (size_t p = 0; p < size_t(w) * h; ++p) {
+    const float* in = &raw[p * stored];
+    float* out = &image.pixels[p * channels];
+    if (channels == 1) {
+      out[0] = colour ? luma(in[0], in[1], in[2]) : in[0];
+    } else {
+      for (int c = 0; c < 3; ++c) out[c] = colour ? in[c] : in[0];
+    }
+  }
+  return image;
+}
+
+Image resize_image(const Image& src, int out_width, int out_height) {
+  GANOMALY_CHECK(out_width > 0 && out_height > 0, "resize: bad target size ", out_width, "x", out_height);
+  GANOMALY_CHECK(src.width > 0 && src.height > 0, "resize: empty source image");
+  if (src.width == out_width && src.height == out_height) return src;
+  const int C = src.channels;
+
+  // Horizontal pass into [src.height, out_width], then vertical into the result.
+  Taps tx = make_taps(src.width, out_width);
+  std::vector<float> mid(size_t(src.height) * out_width * C);
+  for (int y = 0; y < src.height; ++y)
+    for (int x = 0; x < out_width; ++x) {
+      const float* w = &tx.weights[size_t(x) * tx.stride];
+      for (int c = 0; c < C; ++c) {
+        float sum = 0;
+        for (int k = 0; k < tx.count[x]; ++k) sum += w[k] * src.at(tx.first[x] + k, y, c);
+        mid[(size_t(y) * out_width + x) * C + c] = sum;
+      }
+    }
+
+  Taps ty = make_taps(src.height, out_height);
+  Image out;
+  out.width = out_width;
+  out.height = out_height;
+  out.channels = C;
+  out.pixels.assign(size_t(out_width) * out_height * C, 0.0f);
+  for (int y = 0; y < out_height; ++y) {
+    const float* w = &ty.weights[size_t(y) * ty.stride];
+    for (int k = 0; k < ty.count[y]; ++k) {
+      const float* row = &mid[size_t(ty.first[y] + k) * out_width * C];
+      float* dst = &out.pixels[size_t(y) * out_width * C];
+      for (int i = 0; i < out_width * C; ++i) dst[i] += w[k] * row[i];
+    }
+  }
+  return out;
+}
+
+std::vector<uint8_t> load_mask(const std::string& path, int expected_width, int expected_height,
+                               const std::string& image_path, size_t max_pixels) {
+  Image mask = load_image(path, 1, max_pixels);
+  GANOMALY_CHECK(mask.width == expected_width && mask.height == expected_height, "mask: ", path, " is ",
+                 mask.width, "x", mask.height, " but its image ",
+                 image_path.empty() ? std::string("") : image_path + " ", "is ", expected_width, "x",
+                 expected_height);
+  std::vector<uint8_t> out(mask.pixels.size());
+  // Masks are 0/255, but JPEG-ish noise or anti-aliased edges should not flip pixels.
+  for (size_t i = 0; i < out.size(); ++i) out[i] = mask.pixels[i] > 0.5f ? 1 : 0;
+  return out;
+}
+
+std::vector<uint8_t> resize_mask(const std::vector<uint8_t>& mask, int width, int height, int out_width,
+                                 int out_height) {
+  GANOMALY_CHECK(mask.size() == size_t(width) * height, "resize_mask: mask has ", mask.size(),
+                 " values, expected ", width, "x", height);
+  if (width == out_width && height == out_height) return mask;
+  Image image;
+  image.width = width;
+  image.height = height;
+  image.channels = 1;
+  image.pixels.assign(mask.begin(), mask.end());
+  Image resized = resize_image(image, out_width, out_height);
+  std::vector<uint8_t> out(resized.pixels.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = resized.pixels[i] >= 0.5f ? 1 : 0;
+  return out;
+}
+
+std::vector<uint8_t> to_bytes(const Image& image) {
+  std::vector<uint8_t> bytes(image.pixels.size());
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = uint8_t(std::lround(std::clamp(image.pixels[i], 0.0f, 1.0f) * 255.0f));
+  return bytes;
+}
+
+void write_png(const std::string& path, int width, int height, int channels, const uint8_t* data) {
+  GANOMALY_CHECK(channels >= 1 && channels <= 4, "write_png: ", path, ": bad channel count ", channels);
+  GANOMALY_CHECK(stbi_write_png(path.c_str(), width, height, channels, data, width * channels),
+                 "write_png: cannot write ", path);
+}
+
+void write_png(const std::string& path, const Image& image) {
+  std::vector<uint8_t> bytes = to_bytes(image);
+  write_png(path, image.width, image.height, image.channels, bytes.data());
+}
+
+void write_image(const std::string& path, int width, int height, int channels, const uint8_t* data) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  int ok = 0;
+  if (ext == ".png") {
+    ok = stbi_write_png(path.c_str(), width, height, channels, data, width * channels);
+  } else if (ext == ".bmp") {
+    ok = stbi_write_bmp(path.c_str(), width, height, channels, data);
+  } else if (ext == ".jpg" || ext == ".jpeg") {
+    ok = stbi_write_jpg(path.c_str(), width, height, channels, data, 95);
+  } else {
+    throw Error(str("write_image: ", path, ": unknown extension (use .png, .bmp or .jpg)"));
+  }
+  GANOMALY_CHECK(ok, "write_image: cannot write ", path);
+}
+
+}  // namespace gan

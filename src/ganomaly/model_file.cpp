@@ -1,0 +1,104 @@
+#include "ganomaly/model_file.h"
+
+#include "ganomaly/checkpoint_io.h"
+
+namespace gan {
+
+nlohmann::json Calibration::to_json() const {
+  return {{"score", score}, {"threshold", threshold}, {"normalizer", normalizer.to_json()}, {"chosen_on", chosen_on}};
+}
+
+Calibration Calibration::from_json(const nlohmann::json& j) {
+  Calibration c;
+  c.score = j.at("score").get<std::string>();
+  c.threshold = j.at("threshold").get<float>();
+  c.normalizer = ScoreNormalizer::from_json(j.at("normalizer"));
+  c.chosen_on = j.value("chosen_on", "heldout");
+  return c;
+}
+
+nlohmann::json model_config_json(const ModelConfig& c) {
+  return {{"image_size", c.image_size},   {"channels", c.channels},         {"n_features", c.n_features},
+          {"latent_size", c.latent_size}, {"extra_layers", c.extra_layers}, {"network_size", c.network_size()}};
+}
+
+ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& file) {
+  try {
+    ModelConfig c;
+    c.image_size = j.at("image_size").get<int>();
+    c.channels = j.at("channels").get<int>();
+    c.n_features = j.at("n_features").get<int>();
+    c.latent_size = j.at("latent_size").get<int>();
+    c.extra_layers = j.at("extra_layers").get<int>();
+    c.validate();
+    return c;
+  } catch (const std::exception& e) {
+    throw Error(str(file, ": bad model config: ", e.what()));
+  }
+}
+
+namespace {
+void add_prefixed(CheckpointFile& f, const std::string& prefix, const nn::NamedTensors& tensors) {
+  for (const auto& [name, t] : tensors) f.tensors.emplace_back(prefix + name, t);
+}
+
+nn::NamedTensors with_prefix(const std::vector<std::pair<std::string, Tensor>>& all, const std::string& prefix) {
+  nn::NamedTensors out;
+  for (const auto& [name, t] : all)
+    if (name.compare(0, prefix.size(), prefix) == 0) out.emplace_back(name.substr(prefix.size()), t);
+  return out;
+}
+}  // namespace
+
+void save_model(const std::string& path, Ganomaly& model, const Calibration& calibration, const nlohmann::json& info,
+                const nlohmann::json& training, const nn::NamedTensors& extra) {
+  CheckpointFile f;
+  f.config = {{"kind", "ganomaly.cpp model"},
+              {"version", GANOMALY_VERSION},
+              {"model", model_config_json(model.config)},
+              {"recipe", model.recipe.name},
+              {"normalization", model.recipe.normalization},
+              {"calibration", calibration.to_json()},
+              {"info", info}};
+  add_prefixed(f, "G.", model.generator.state());
+  add_prefixed(f, "D.", model.discriminator.state());
+  if (!training.is_null()) {
+    nlohmann::json t = training;
+    t["model_rng"] = model.rng.state();
+    f.config["training"] = t;
+    add_prefixed(f, "optimizer_g.", model.optimizer_g.state());
+    add_prefixed(f, "optimizer_d.", model.optimizer_d.state());
+  }
+  for (const auto& t : extra) f.tensors.push_back(t);
+  save_checkpoint(path, f);
+}
+
+LoadedModel load_model(const std::string& path) {
+  CheckpointFile f = load_checkpoint(path);
+  LoadedModel out;
+  out.config = f.config;
+  GANOMALY_CHECK(f.config.is_object() && f.config.value("kind", "") == "ganomaly.cpp model", path,
+                 ": not a ganomaly.cpp model (a checkpoint of another kind)");
+  try {
+    const ModelConfig config = model_config_from_json(f.config.at("model"), path);
+    const Recipe recipe = Recipe::named(f.config.at("recipe").get<std::string>());
+    out.calibration = Calibration::from_json(f.config.at("calibration"));
+    out.model = std::make_unique<Ganomaly>(config, recipe, 0);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(str(path, ": bad model config: ", e.what()));
+  }
+  out.model->generator.load_state(with_prefix(f.tensors, "G."), path);
+  out.model->discriminator.load_state(with_prefix(f.tensors, "D."), path);
+  if (f.config.contains("training")) {
+    out.training = f.config["training"];
+    out.model->optimizer_g.load_state(with_prefix(f.tensors, "optimizer_g."));
+    out.model->optimizer_d.load_state(with_prefix(f.tensors, "optimizer_d."));
+    out.model->rng.set_state(out.training.at("model_rng").get<std::vector<uint64_t>>());
+  }
+  out.tensors = std::move(f.tensors);
+  return out;
+}
+
+}  // namespace gan

@@ -1,0 +1,22 @@
+#pragma once
+// Pseudo-anomalies made from normal images, so the epoch, the score and the threshold
+// can be chosen without the test labels. Each normal validation image gets one defect:
+//   cutpaste  a patch of the image pasted elsewhere in it (the CutPaste idea)
+//   blob      a soft dark or bright spot (contamination)
+//   scratch   a thin line of another intensity
+//   colour    a region whose colour is shifted
+// They work on normalised tensors: every change is a copy or a shift in units of the
+// image's own spread, so they suit both normalisations.
+#include <string>
+#include <vector>
+
+#include "tensor/random.h"
+#include "tensor/tensor.h"
+
+namespace gan {
+
+const std::vector<std::string>& pseudo_anomaly_kinds();
+// One pseudo-anomalous copy per image of `normals` [N, C, H, W]; kinds cycle.
+Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng);
+
+}  // namespace gan

@@ -1,0 +1,360 @@
+#include "ganomaly/train.h"
+
+#include <csignal>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <unistd.h>
+
+#include "ganomaly/evaluate.h"
+#include "ganomaly/progress.h"
+#include "ganomaly/pseudo_anomaly.h"
+
+namespace gan {
+
+std::atomic<bool> g_stop_requested{false};
+
+namespace {
+void on_signal(int) {
+  if (g_stop_requested.exchange(true)) _exit(130);  // second signal: leave now
+}
+}  // namespace
+
+void install_stop_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+void TrainOptions::validate() const {
+  model.validate();
+  Recipe::named(recipe);
+  GANOMALY_CHECK(epochs >= 1 && epochs <= 100000, "--epochs: expected 1 to 100000, got ", epochs);
+  GANOMALY_CHECK(batch_size >= 2 && batch_size <= 4096, "--batch-size: expected 2 to 4096 (batch norm needs two), got ",
+                 batch_size);
+  GANOMALY_CHECK(std::isfinite(learning_rate) && learning_rate > 0 && learning_rate < 1,
+                 "--lr: expected a number in (0, 1), got ", learning_rate);
+  GANOMALY_CHECK(patience >= 0, "--patience: expected 0 or more, got ", patience);
+  GANOMALY_CHECK(validation_fraction > 0 && validation_fraction < 0.9, "--validation-fraction: expected (0, 0.9), got ",
+                 validation_fraction);
+  GANOMALY_CHECK(score == "auto" || score == "latent" || score == "reconstruction" || score == "feature",
+                 "--score: expected auto, latent, reconstruction or feature, got '", score, "'");
+  GANOMALY_CHECK(validate_on == "heldout" || validate_on == "test",
+                 "--validate-on: expected heldout or test, got '", validate_on, "'");
+}
+
+namespace {
+
+struct Split {
+  std::vector<Sample> train, validation;
+};
+
+// Holds out a seeded fraction of the training normals, unless the data set ships a
+// validation split.
+Split split_training(const Dataset& data, const TrainOptions& o) {
+  Split s;
+  if (o.validate_on == "test") {
+    s.train = data.train;
+    return s;
+  }
+  if (!data.validation.empty()) {
+    s.train = data.train;
+    for (const Sample& v : data.validation)
+      if (v.label == 0) s.validation.push_back(v);
+    if (!s.validation.empty()) return s;
+  }
+  const int n = static_cast<int>(data.train.size());
+  const int held = std::max(4, static_cast<int>(std::lround(n * o.validation_fraction)));
+  GANOMALY_CHECK(n - held >= 2, data.root, ": only ", n, " training images; need at least ", held + 2,
+                 " (", held, " are held out for validation)");
+  Rng rng(o.seed ^ 0x5eed5eedull);
+  std::vector<int> order = rng.permutation(n);
+  std::vector<bool> is_held(n, false);
+  for (int i = 0; i < held; ++i) is_held[order[i]] = true;
+  for (int i = 0; i < n; ++i) (is_held[i] ? s.validation : s.train).push_back(data.train[i]);
+  return s;
+}
+
+Tensor gather(const Tensor& images, const std::vector<int>& order, size_t begin, size_t count) {
+  const int64_t per = images.numel() / images.size(0);
+  Tensor out = Tensor::empty(Shape{static_cast<int64_t>(count), images.size(1), images.size(2), images.size(3)});
+  for (size_t i = 0; i < count; ++i)
+    std::copy(images.data() + order[begin + i] * per, images.data() + (order[begin + i] + 1) * per,
+              out.data() + i * per);
+  return out;
+}
+
+Tensor concat(const Tensor& a, const Tensor& b) {
+  Tensor out = Tensor::empty(Shape{a.size(0) + b.size(0), a.size(1), a.size(2), a.size(3)});
+  std::copy(a.data(), a.data() + a.numel(), out.data());
+  std::copy(b.data(), b.data() + b.numel(), out.data() + a.numel());
+  return out;
+}
+
+// Which score decides, its threshold and normaliser, from validation scores only.
+Calibration calibrate(const Scores& scores, const std::vector<int>& labels, const TrainOptions& o) {
+  Calibration c;
+  c.chosen_on = o.validate_on;
+  c.score = o.score;
+  if (o.score == "auto") {
+    double best = -1;
+    for (const std::string& name : score_names()) {
+      const double a = auroc(scores.get(name), labels);
+      if (a > best) best = a, c.score = name;
+    }
+  }
+  const std::vector<float>& chosen = scores.get(c.score);
+  c.threshold = static_cast<float>(best_f1(chosen, labels).threshold);
+  c.normalizer = ScoreNormalizer::fit(chosen, c.threshold);
+  return c;
+}
+
+struct BestState {
+  double metric = -1;
+  int epoch = 0;
+  Calibration calibration;
+  nn::NamedTensors generator, discriminator;
+};
+
+nn::NamedTensors clone_state(const nn::Module& m) {
+  nn::NamedTensors out;
+  for (const auto& [name, t] : m.state()) out.emplace_back(name, t.clone());
+  return out;
+}
+
+nn::NamedTensors prefixed(const std::string& prefix, const nn::NamedTensors& tensors) {
+  nn::NamedTensors out;
+  for (const auto& [name, t] : tensors) out.emplace_back(prefix + name, t);
+  return out;
+}
+
+nn::NamedTensors unprefixed(const std::string& prefix, const std::vector<std::pair<std::string, Tensor>>& all) {
+  nn::NamedTensors out;
+  for (const auto& [name, t] : all)
+    if (name.rfind(prefix, 0) == 0) out.emplace_back(name.substr(prefix.size()), t);
+  return out;
+}
+
+std::string fixed(double v, int digits = 3) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+}  // namespace
+
+nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
+  o.validate();
+  const Recipe recipe = Recipe::named(o.recipe);
+  std::filesystem::create_directories(o.out_dir);
+  GANOMALY_CHECK(access(o.out_dir.c_str(), W_OK) == 0, o.out_dir, ": output folder is not writable");
+  const std::string model_path = o.out_dir + "/model.gnm", resume_path = o.out_dir + "/last.gnm";
+  const int size = o.model.image_size, channels = o.model.channels;
+
+  // Decode everything first: a bad file fails here, before anything is written.
+  const Split split = split_training(data, o);
+  std::printf("data: %s (%s), %zu train, %zu validation normals, %zu test; image size %d, %s normalisation\n",
+              data.root.c_str(), data.format.c_str(), split.train.size(), split.validation.size(), data.test.size(),
+              size, recipe.normalization.c_str());
+  std::fflush(stdout);
+  const Tensor train_images = load_images(split.train, size, channels, recipe.normalization, o.max_pixels);
+  Tensor test_images;
+  std::vector<std::vector<uint8_t>> test_masks;
+  if (!data.test.empty()) {
+    test_images = load_images(data.test, size, channels, recipe.normalization, o.max_pixels);
+    test_masks = load_masks(data.test, size, o.max_pixels);
+  }
+  const std::vector<int> test_labels = labels_of(data.test);
+  Tensor val_images;
+  std::vector<int> val_labels;
+  if (o.validate_on == "test") {
+    GANOMALY_CHECK(!data.test.empty(), data.root, ": --validate-on test needs a test split");
+    val_images = test_images;
+    val_labels = test_labels;
+  } else {
+    const Tensor normals = load_images(split.validation, size, channels, recipe.normalization, o.max_pixels);
+    Rng pseudo_rng(o.seed + 7);
+    val_images = concat(normals, make_pseudo_anomalies(normals, pseudo_rng));
+    val_labels.assign(normals.size(0), 0);
+    val_labels.resize(2 * normals.size(0), 1);
+  }
+
+  nn::AdamOptions adam;
+  adam.lr = o.learning_rate;
+  Ganomaly model(o.model, recipe, o.seed, adam);
+  Rng data_rng(o.seed + 1);
+  int start_epoch = 0, start_step = 0, stale = 0;
+  BestState best;
+  double train_seconds = 0;
+  if (!o.resume.empty()) {
+    LoadedModel r = load_model(o.resume);
+    GANOMALY_CHECK(!r.training.is_null(), o.resume, ": not a resumable checkpoint (use last.gnm)");
+    GANOMALY_CHECK(model_config_json(r.model->config) == model_config_json(o.model) && r.model->recipe.name == o.recipe,
+                   o.resume, ": was trained with other model settings: ", r.config["model"].dump(), " recipe ",
+                   r.model->recipe.name);
+    model.generator.load_state(unprefixed("G.", r.tensors), o.resume);
+    model.discriminator.load_state(unprefixed("D.", r.tensors), o.resume);
+    model.optimizer_g.load_state(unprefixed("optimizer_g.", r.tensors));
+    model.optimizer_d.load_state(unprefixed("optimizer_d.", r.tensors));
+    model.rng.set_state(r.training.at("model_rng").get<std::vector<uint64_t>>());
+    data_rng.set_state(r.training.at("data_rng").get<std::vector<uint64_t>>());
+    start_epoch = r.training.at("epoch").get<int>();
+    start_step = r.training.at("step").get<int>();
+    stale = r.training.at("stale").get<int>();
+    train_seconds = r.training.at("train_seconds").get<double>();
+    best.metric = r.training.at("best_metric").get<double>();
+    best.epoch = r.training.at("best_epoch").get<int>();
+    if (best.epoch > 0) {
+      best.calibration = Calibration::from_json(r.training.at("best_calibration"));
+      best.generator = unprefixed("best.G.", r.tensors);
+      best.discriminator = unprefixed("best.D.", r.tensors);
+    }
+    std::printf("resuming %s at epoch %d step %d\n", o.resume.c_str(), start_epoch + 1, start_step);
+  }
+
+  const nlohmann::json info = {{"recipe", recipe.name},         {"normalization", recipe.normalization},
+                               {"seed", o.seed},                {"image_size", size},
+                               {"batch_size", o.batch_size},    {"learning_rate", o.learning_rate},
+                               {"data", data.root},             {"format", data.format},
+                               {"validate_on", o.validate_on}};
+  std::FILE* log = std::fopen((o.out_dir + "/train_log.jsonl").c_str(), start_epoch || start_step ? "ab" : "wb");
+  GANOMALY_CHECK(log, o.out_dir, "/train_log.jsonl: cannot write");
+
+  const int n_train = static_cast<int>(train_images.size(0));
+  const int batch = std::min(o.batch_size, n_train);
+  const int steps_per_epoch = n_train / batch;  // the last incomplete batch is dropped, as the authors do
+  std::string status = "completed";
+  int epoch = start_epoch;
+
+  // Saves what a resumed run needs to continue bitwise from (epoch, step).
+  std::vector<uint64_t> epoch_rng_state = data_rng.state();
+  auto save_resumable = [&](int at_epoch, int at_step) {
+    nlohmann::json t = {{"epoch", at_epoch},      {"step", at_step},           {"stale", stale},
+                        {"data_rng", epoch_rng_state}, {"best_metric", best.metric}, {"best_epoch", best.epoch},
+                        {"train_seconds", train_seconds}};
+    nn::NamedTensors extra;
+    if (best.epoch > 0) {
+      t["best_calibration"] = best.calibration.to_json();
+      extra = prefixed("best.G.", best.generator);
+      for (auto& d : prefixed("best.D.", best.discriminator)) extra.push_back(d);
+    }
+    save_model(resume_path, model, best.epoch > 0 ? best.calibration : Calibration{}, info, t, extra);
+  };
+
+  for (; epoch < o.epochs && status == "completed"; ++epoch) {
+    epoch_rng_state = data_rng.state();
+    const std::vector<int> order = data_rng.permutation(n_train);
+    Progress progress(str("epoch ", epoch + 1, "/", o.epochs), steps_per_epoch, o.interactive);
+    StepLosses sum;
+    int steps_done = 0;
+    const int first_step = epoch == start_epoch ? start_step : 0;
+    const auto epoch_start = std::chrono::steady_clock::now();
+    int reinits = 0;
+    for (int step = first_step; step < steps_per_epoch; ++step) {
+      const StepLosses l = model.train_step(gather(train_images, order, static_cast<size_t>(step) * batch, batch));
+      if (!std::isfinite(l.generator) || !std::isfinite(l.discriminator)) {
+        std::printf("training stopped: the %s loss is not finite at epoch %d step %d; keeping the best model (epoch %d)\n",
+                    std::isfinite(l.generator) ? "discriminator" : "generator", epoch + 1, step + 1, best.epoch);
+        status = "diverged";
+        break;
+      }
+      sum.generator += l.generator, sum.discriminator += l.discriminator, sum.contextual += l.contextual;
+      sum.adversarial += l.adversarial, sum.encoder += l.encoder;
+      reinits += l.discriminator_reinitialised;
+      ++steps_done;
+      progress.update(step + 1, static_cast<long>(steps_done) * batch,
+                      str("g=", fixed(l.generator), " d=", fixed(l.discriminator, 4)));
+      if (g_stop_requested) {
+        train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+        if (step + 1 < steps_per_epoch) {
+          save_resumable(epoch, step + 1);
+        } else {
+          epoch_rng_state = data_rng.state();
+          save_resumable(epoch + 1, 0);
+        }
+        std::printf("\ninterrupted: resumable checkpoint %s written; continue with --resume %s\n", resume_path.c_str(),
+                    resume_path.c_str());
+        status = "interrupted";
+        break;
+      }
+    }
+    if (status != "completed") break;
+    train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    const float denom = std::max(1, steps_done);
+
+    // Validation: AUROC of every score on held-out normals vs pseudo-anomalies.
+    const Scores val = model.score(val_images);
+    nlohmann::json entry = {{"epoch", epoch + 1},
+                            {"generator_loss", sum.generator / denom},
+                            {"discriminator_loss", sum.discriminator / denom},
+                            {"adversarial_loss", sum.adversarial / denom},
+                            {"contextual_loss", sum.contextual / denom},
+                            {"encoder_loss", sum.encoder / denom},
+                            {"discriminator_reinitialised", reinits},
+                            {"validate_on", o.validate_on}};
+    double metric = -1;
+    std::string line;
+    for (const std::string& name : score_names()) {
+      const double a = auroc(val.get(name), val_labels);
+      entry["val_auroc"][name] = a;
+      line += " " + name.substr(0, 3) + "=" + fixed(a);
+      if (o.score == "auto" ? a > metric : name == o.score) metric = a;
+    }
+    entry["selection_auroc"] = metric;
+    if (o.log_test_auroc && !data.test.empty()) {
+      const Scores test = model.score(test_images);
+      for (const std::string& name : score_names()) entry["test_auroc_for_analysis"][name] = auroc(test.get(name), test_labels);
+    }
+    const bool improved = metric > best.metric;
+    if (improved) {
+      best.metric = metric;
+      best.epoch = epoch + 1;
+      best.calibration = calibrate(val, val_labels, o);
+      best.generator = clone_state(model.generator);
+      best.discriminator = clone_state(model.discriminator);
+      stale = 0;
+      save_model(model_path, model, best.calibration, info);
+    } else {
+      ++stale;
+    }
+    entry["best_epoch"] = best.epoch;
+    std::fprintf(log, "%s\n", entry.dump().c_str());
+    std::fflush(log);
+    progress.finish(str("g=", fixed(sum.generator / denom), " d=", fixed(sum.discriminator / denom, 4),
+                        " val auroc", line, o.validate_on == "test" ? " (on TEST set: oracle)" : "",
+                        improved ? " *best" : "", reinits ? str(" D re-initialised x", reinits) : ""));
+    epoch_rng_state = data_rng.state();
+    save_resumable(epoch + 1, 0);
+    if (o.patience > 0 && stale >= o.patience) {
+      std::printf("early stop: no better validation AUROC for %d epochs\n", o.patience);
+      status = "early_stopped";
+      ++epoch;
+      break;
+    }
+  }
+  std::fclose(log);
+
+  nlohmann::json summary = {{"status", status},          {"recipe", recipe.name},
+                            {"normalization", recipe.normalization}, {"image_size", size},
+                            {"seed", o.seed},            {"epochs_run", epoch},
+                            {"best_epoch", best.epoch},  {"train_seconds", train_seconds},
+                            {"validate_on", o.validate_on}, {"data", data.root}};
+  if (status == "interrupted" || best.epoch == 0) {
+    write_text_file(o.out_dir + "/summary.json", summary.dump(2) + "\n");
+    return summary;
+  }
+  // Final model = the best validation epoch.
+  model.generator.load_state(best.generator, "best state");
+  model.discriminator.load_state(best.discriminator, "best state");
+  summary["score"] = best.calibration.score;
+  summary["threshold"] = best.calibration.threshold;
+  summary["model"] = model_path;
+  if (!data.test.empty()) {
+    const Evaluation e = evaluate(model, best.calibration, test_images, test_labels, &test_masks);
+    summary.update(evaluation_json(e, best.calibration));
+    write_scores_csv(o.out_dir + "/test_scores.csv", data.test, e, best.calibration);
+  }
+  write_text_file(o.out_dir + "/summary.json", summary.dump(2) + "\n");
+  return summary;
+}
+
+}  // namespace gan

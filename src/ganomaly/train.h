@@ -1,0 +1,42 @@
+#pragma once
+// The training loop: held-out validation, model selection, early stopping, checkpoints
+// (best model and a resumable one), progress, logs and the final test evaluation.
+#include <atomic>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ganomaly/dataset.h"
+#include "ganomaly/ganomaly.h"
+
+namespace gan {
+
+struct TrainOptions {
+  ModelConfig model;
+  std::string recipe = "paper";
+  int epochs = 15;
+  int batch_size = 32;
+  float learning_rate = 2e-4f;
+  uint64_t seed = 42;
+  int patience = 5;                    // epochs without a better validation AUROC
+  double validation_fraction = 0.2;    // of the training normals, held out
+  std::string score = "auto";          // latent, reconstruction, feature, or auto
+  std::string validate_on = "heldout"; // or "test": anomalib's habit, an oracle
+  std::string out_dir = "runs/latest";
+  std::string resume;                  // a last.gnm to continue from
+  bool interactive = false;            // progress bar instead of lines
+  bool log_test_auroc = false;         // for analysis only: never used for selection
+  size_t max_pixels = kDefaultMaxPixels;
+  void validate() const;               // throws naming the option
+};
+
+// Set by SIGINT/SIGTERM (see install_stop_handlers): the loop finishes its step, writes
+// a resumable checkpoint and returns. A second signal exits at once.
+extern std::atomic<bool> g_stop_requested;
+void install_stop_handlers();
+
+// Trains on `data` and returns the summary (also written to <out_dir>/summary.json).
+// "status" is "completed", "early_stopped", "interrupted" or "diverged".
+nlohmann::json train_model(const Dataset& data, const TrainOptions& options);
+
+}  // namespace gan
