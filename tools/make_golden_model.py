@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the whole-network golden files in tests/golden/model/ from PyTorch (float32, CPU).
+"""Writes the whole-network golden files in tests/golden/model/ from PyTorch (CPU, float64 values stored as float32).
 
 Needs the PyTorch statement of the network, ../shared/reference/ganomaly_torch.py
 (relative to the repository root, i.e. /work/shared/reference), which it imports as

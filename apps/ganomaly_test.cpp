@@ -1,0 +1,61 @@
+// ganomaly_test CHECKPOINT DATA_DIR: evaluates a trained model on a data set's test split.
+#include <cstdio>
+#include <filesystem>
+
+#include "app_common.h"
+#include "ganomaly/evaluate.h"
+
+using namespace gan;
+
+int main(int argc, char** argv) {
+  return app::run("ganomaly_test", [&] {
+    cxxopts::Options options("ganomaly_test", "Evaluate a trained GANomaly model on a data set's test split.\n"
+                                              "Usage: ganomaly_test CHECKPOINT DATA_DIR [options]");
+    options.add_options()
+      ("checkpoint", "model file written by ganomaly_train (model.gnm)", cxxopts::value<std::string>())
+      ("data", "data set folder", cxxopts::value<std::string>())
+      ("format", "layout: auto, mvtec, btad, visa, visa_converted, folder", cxxopts::value<std::string>()->default_value("auto"))
+      ("o,out", "output folder for test_scores.csv and test_metrics.json (default: beside the checkpoint)",
+       cxxopts::value<std::string>()->default_value(""))
+      ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
+      ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
+      ("h,help", "show this help");
+    options.parse_positional({"checkpoint", "data"});
+    options.positional_help("CHECKPOINT DATA_DIR");
+    const auto args = options.parse(argc, argv);
+    if (args.count("help")) {
+      std::printf("%s\n", options.help().c_str());
+      return 0;
+    }
+    GANOMALY_CHECK(args.count("checkpoint") && args.count("data"), "expected CHECKPOINT DATA_DIR (see --help)");
+    app::set_threads(args["threads"].as<int>());
+    const std::string checkpoint = args["checkpoint"].as<std::string>();
+    LoadedModel loaded = load_model(checkpoint);
+    const Dataset data = discover_dataset(args["data"].as<std::string>(), args["format"].as<std::string>());
+    GANOMALY_CHECK(!data.test.empty(), data.root, ": no test images");
+    Ganomaly& model = *loaded.model;
+    const size_t max_pixels = args["max-pixels"].as<size_t>();
+    const Tensor images = load_images(data.test, model.config.image_size, model.config.channels,
+                                      model.recipe.normalization, max_pixels);
+    const auto masks = load_masks(data.test, model.config.image_size, max_pixels);
+    const Evaluation e = evaluate(model, loaded.calibration, images, labels_of(data.test), &masks);
+    nlohmann::json metrics = evaluation_json(e, loaded.calibration);
+    metrics["checkpoint"] = checkpoint;
+    metrics["data"] = data.root;
+    metrics["image_size"] = model.config.image_size;
+    metrics["recipe"] = model.recipe.name;
+    std::string out = args["out"].as<std::string>();
+    if (out.empty()) out = (std::filesystem::path(checkpoint).parent_path() / "test").string();
+    std::filesystem::create_directories(out);
+    write_scores_csv(out + "/test_scores.csv", data.test, e, loaded.calibration);
+    write_text_file(out + "/test_metrics.json", metrics.dump(2) + "\n");
+    std::printf("%s (%zu images, %d anomalous), image size %d, score %s\n", data.root.c_str(), e.labels.size(),
+                static_cast<int>(std::count(e.labels.begin(), e.labels.end(), 1)), model.config.image_size,
+                e.score.c_str());
+    std::printf("image AUROC %.4f  AUPR %.4f  F1 %.4f (threshold from %s data)  F1 oracle %.4f (threshold from these labels)\n",
+                e.image_auroc, e.aupr, e.f1.f1, loaded.calibration.chosen_on.c_str(), e.f1_oracle.f1);
+    if (e.pixel_auroc >= 0) std::printf("pixel AUROC of the residual map (baseline) %.4f\n", e.pixel_auroc);
+    std::printf("written: %s/test_scores.csv, %s/test_metrics.json\n", out.c_str(), out.c_str());
+    return 0;
+  });
+}
