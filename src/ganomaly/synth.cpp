@@ -265,7 +265,7 @@ Rgb apply_defect(const Defect& d, const Scene& s, double u, double v, const Rgb&
     Rgb dirt = s.kind == "bottle" ? Rgb{0.60, 0.55, 0.45} : Rgb{0.20, 0.15, 0.10};
     return lerp(p, dirt, a);
   }
-  // A missing part only counts where there was material (the glass of a bottle).
+  // Missing: what was behind the part shows through (the render loop keeps it on the glass).
   return lerp(p, missing_pixel(s, u, v), a);
 }
 
@@ -321,7 +321,7 @@ SynthSample render_synthetic(const std::string& kind, int size, uint64_t seed, i
       Rgb p = base_pixel(scene, u, v);
       if (anomalous) {
         double alpha = coverage(defect_distance(d, u, v), size);
-        if (defect == "missing" && scene.kind == "bottle") {
+        if (scene.kind == "bottle") {  // defects live on the glass, not on the table or in the mouth
           double r = std::hypot(u - scene.cx, v - scene.cy) / scene.zoom;
           alpha *= coverage(r - kBody, size) * (1 - coverage(r - kMouth, size));
         }

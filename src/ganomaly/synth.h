@@ -5,7 +5,8 @@
 // "fabric" (woven threads) and "wood" (warped grain). Normal images vary a little in
 // position, scale, lighting and noise; defects (scratch, contamination, crack, missing
 // part) are small and low-contrast so that nearest-neighbour L1 scores are well short
-// of a perfect AUROC. Everything is drawn from our own splitmix64 stream keyed by
+// of a perfect AUROC (measured at seed 42, 60 train / 20 good / 40 bad, mean L1 to the
+// nearest training image: 0.67-0.73 at 128 px, 0.73-0.81 at 64 px). Everything is drawn from our own splitmix64 stream keyed by
 // (seed, kind, image index), so the files are the same on every machine and thread
 // count.
 #include <cstdint>

@@ -224,6 +224,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   const int steps_per_epoch = n_train / batch;  // the last incomplete batch is dropped, as the authors do
   std::string status = "completed";
   int epoch = start_epoch;
+  int total_steps = 0;  // in this process
 
   // Saves what a resumed run needs to continue bitwise from (epoch, step).
   std::vector<uint64_t> epoch_rng_state = data_rng.state();
@@ -263,7 +264,8 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
       ++steps_done;
       progress.update(step + 1, static_cast<long>(steps_done) * batch,
                       str("g=", fixed(l.generator), " d=", fixed(l.discriminator, 4)));
-      if (g_stop_requested) {
+      ++total_steps;
+      if (g_stop_requested || (o.stop_after_steps >= 0 && total_steps >= o.stop_after_steps)) {
         train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
         if (step + 1 < steps_per_epoch) {
           save_resumable(epoch, step + 1);

@@ -27,6 +27,7 @@ struct TrainOptions {
   bool interactive = false;            // progress bar instead of lines
   bool log_test_auroc = false;         // for analysis only: never used for selection
   size_t max_pixels = kDefaultMaxPixels;
+  int stop_after_steps = -1;           // test hook: behave as if signalled after this many steps
   void validate() const;               // throws naming the option
 };
 

@@ -12,13 +12,16 @@
 // the same packed layout. Threads split C into a grid of disjoint rectangles, and each
 // runs the blocked loop above on its own rectangle with its own packing buffers, so there
 // are no barriers, no atomics, and the result depends only on the thread count.
+//
+// Two register tiles are compiled, a tall one and a wide one (see Tile below); each call
+// takes the one that wastes less work on padding at the edges of C.
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-#if defined(__AVX__)
+#if defined(__SSE__)
 #include <immintrin.h>
 #endif
 #ifdef _OPENMP
@@ -49,21 +52,28 @@ namespace {
 using batch = xsimd::batch<float>;
 constexpr int W = static_cast<int>(batch::size);  // 8 with AVX2, 16 with AVX-512
 
-// Register tile MR x (NV * W). The accumulators take MR * NV registers; one register
-// holds the broadcast A value and NV hold the B row. AVX-512 has 32 registers: 12 x 2W
-// uses 24 accumulators (12 broadcasts + 2 loads per 24 FMAs). AVX2 has 16: 6 x 2W uses 12.
-constexpr int NV = 2;
-constexpr int MR = W >= 16 ? 12 : 6;
-constexpr int NR = NV * W;
+// A register tile of MR rows x NV vectors (NR = NV * W columns): MR * NV accumulators,
+// NV registers for the B row and one for the broadcast A value. The wide tile needs fewer
+// broadcasts per FMA and is a little faster; the tall one wastes less when N is a
+// multiple of 2W but not of 3W (N = 32 for the latent conv, N = 64 channels ...).
+// AVX-512 (32 registers): 8 x 3W and 12 x 2W, 24 accumulators each. AVX2 (16 registers):
+// 4 x 3W and 6 x 2W, 12 accumulators each.
+//
+// Cache blocks: KC * NR floats (the B micro-panel) are reused from L1 across a whole A
+// block; MC * KC floats (the A block, 192 KiB) stay in L2; KC * NC floats (the B panel,
+// about 2 MiB) in L2/L3. KC = 256 measured best on Zen 5 (192 and 384 were no better).
+template <int MR_, int NV_>
+struct Tile {
+  static constexpr int MR = MR_, NV = NV_, NR = NV_ * W;
+  static constexpr int64_t KC = 256;
+  static constexpr int64_t MC = (192 / MR) * MR;
+  static constexpr int64_t NC = (2048 / NR) * NR;
+};
+using WideTile = Tile<(W >= 16 ? 8 : 4), 3>;
+using TallTile = Tile<(W >= 16 ? 12 : 6), 2>;
 
-// Cache blocks. KC * NR floats (the B micro-panel) should sit in L1 with room to spare;
-// MC * KC floats (the A block) in L2; KC * NC floats (the B panel) in L2/L3.
-constexpr int64_t KC = 256;
-constexpr int64_t MC = (W >= 16 ? 16 : 24) * MR;  // 192 rows: 192 KiB A block
-constexpr int64_t NC = 64 * NR;                    // 2048 (AVX-512) columns: 2 MiB B panel
-
-constexpr int64_t kTinyFlops = 32 * 32 * 32;        // below this, packing does not pay
-constexpr int64_t kFlopsPerThread = 1 << 21;        // do not wake a thread for less
+constexpr int64_t kTinyFlops = 32 * 32 * 32;  // below this, packing does not pay
+constexpr int64_t kFlopsPerThread = 1 << 21;  // do not wake a thread for less
 
 // Grow-only, 64-byte aligned, one per thread: no allocation per call in steady state.
 struct Workspace {
@@ -110,12 +120,24 @@ inline void transpose8x8(const float* src, int64_t ld, float* dst, int64_t ds) {
 }
 #endif
 
+#if defined(__SSE__)
+// Transposes a 4 x 4 block, for the rows left over after the groups of 8.
+inline void transpose4x4(const float* src, int64_t ld, float* dst, int64_t ds) {
+  __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ld), r2 = _mm_loadu_ps(src + 2 * ld),
+         r3 = _mm_loadu_ps(src + 3 * ld);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  _mm_storeu_ps(dst, r0), _mm_storeu_ps(dst + ds, r1), _mm_storeu_ps(dst + 2 * ds, r2), _mm_storeu_ps(dst + 3 * ds, r3);
+}
+#endif
+
 // One micro-panel, gather case: `rows` (<= width) rows of length kc starting at src.
-void pack_panel_gather(const float* src, int64_t ld, int64_t rows, int64_t kc, int width, float* dst) {
+// Groups of 8 and 4 rows go through register transposes: a scalar transpose costs about
+// a cycle per element, as much as the multiply-adds when the other operand is narrow
+// (N = 32 for the latent conv, or the dW GEMM with its huge K).
+template <int width>
+void pack_panel_gather(const float* src, int64_t ld, int64_t rows, int64_t kc, float* dst) {
   int64_t r = 0;
 #if defined(__AVX__)
-  // Full groups of 8 rows go through 8 x 8 register transposes; this matters for the
-  // backward dW GEMM (B transposed, K huge), where packing is a large share of the work.
   for (; r + 8 <= rows; r += 8) {
     const float* s = src + r * ld;
     float* d = dst + r;
@@ -123,6 +145,16 @@ void pack_panel_gather(const float* src, int64_t ld, int64_t rows, int64_t kc, i
     for (; p + 8 <= kc; p += 8) transpose8x8(s + p, ld, d + p * width, width);
     for (; p < kc; ++p)
       for (int64_t q = 0; q < 8; ++q) d[p * width + q] = s[q * ld + p];
+  }
+#endif
+#if defined(__SSE__)
+  for (; r + 4 <= rows; r += 4) {
+    const float* s = src + r * ld;
+    float* d = dst + r;
+    int64_t p = 0;
+    for (; p + 4 <= kc; p += 4) transpose4x4(s + p, ld, d + p * width, width);
+    for (; p < kc; ++p)
+      for (int64_t q = 0; q < 4; ++q) d[p * width + q] = s[q * ld + p];
   }
 #endif
   for (; r < rows; ++r) {
@@ -133,48 +165,58 @@ void pack_panel_gather(const float* src, int64_t ld, int64_t rows, int64_t kc, i
     for (int64_t p = 0; p < kc; ++p) std::fill(dst + p * width + rows, dst + (p + 1) * width, 0.0f);
 }
 
-// One micro-panel, copy case: kc runs of `cols` (<= width) contiguous floats.
-void pack_panel_copy(const float* src, int64_t ld, int64_t cols, int64_t kc, int width, float* dst) {
-  if (cols == width) {
-    for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * width, src + p * ld, sizeof(float) * width);
-    return;
-  }
-  for (int64_t p = 0; p < kc; ++p) {
-    std::memcpy(dst + p * width, src + p * ld, sizeof(float) * cols);
-    std::fill(dst + p * width + cols, dst + (p + 1) * width, 0.0f);
+// A whole block, copy case: kc runs of `cols` contiguous floats, cut into width-wide
+// micro-panels of the block at dst (panel q starts at dst + q * width * kc). Panels are
+// packed a group at a time, each source row read 1 KiB at a stretch: one panel at a time
+// re-reads the same partly used cache lines kc rows apart, and with a power-of-two ld
+// (W^T in the dcol GEMM, ld = 8192) those rows share one cache set and miss in L1 and L2.
+// The width is a template argument so each full copy compiles to a few vector moves.
+template <int width>
+void pack_block_copy(const float* src, int64_t ld, int64_t cols, int64_t kc, float* dst) {
+  constexpr int64_t group = std::max(1, 256 / width);
+  const int64_t panels = (cols + width - 1) / width;
+  for (int64_t q0 = 0; q0 < panels; q0 += group) {
+    const int64_t q1 = std::min(panels, q0 + group);
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* s = src + p * ld;
+      float* d = dst + p * width;
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t n = std::min<int64_t>(width, cols - q * width);
+        if (n == width) {
+          std::memcpy(d + q * width * kc, s + q * width, sizeof(float) * width);
+        } else {
+          std::memcpy(d + q * width * kc, s + q * width, sizeof(float) * n);
+          std::fill(d + q * width * kc + n, d + q * width * kc + width, 0.0f);
+        }
+      }
+    }
   }
 }
 
 // Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-tall micro-panels.
+template <int MR>
 void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
-  for (int64_t i = 0; i < mc; i += MR) {
-    const int64_t rows = std::min<int64_t>(MR, mc - i);
-    float* d = dst + i * kc;
-    if (trans)
-      pack_panel_copy(a + p0 * lda + (i0 + i), lda, rows, kc, MR, d);
-    else
-      pack_panel_gather(a + (i0 + i) * lda + p0, lda, rows, kc, MR, d);
-  }
+  if (trans) return pack_block_copy<MR>(a + p0 * lda + i0, lda, mc, kc, dst);
+  for (int64_t i = 0; i < mc; i += MR)
+    pack_panel_gather<MR>(a + (i0 + i) * lda + p0, lda, std::min<int64_t>(MR, mc - i), kc, dst + i * kc);
 }
 
 // Packs op(B)[p0 : p0+kc, j0 : j0+nc] into NR-wide micro-panels.
+template <int NR>
 void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
-  for (int64_t j = 0; j < nc; j += NR) {
-    const int64_t cols = std::min<int64_t>(NR, nc - j);
-    float* d = dst + j * kc;
-    if (trans)
-      pack_panel_gather(b + (j0 + j) * ldb + p0, ldb, cols, kc, NR, d);
-    else
-      pack_panel_copy(b + p0 * ldb + (j0 + j), ldb, cols, kc, NR, d);
-  }
+  if (!trans) return pack_block_copy<NR>(b + p0 * ldb + j0, ldb, nc, kc, dst);
+  for (int64_t j = 0; j < nc; j += NR)
+    pack_panel_gather<NR>(b + (j0 + j) * ldb + p0, ldb, std::min<int64_t>(NR, nc - j), kc, dst + j * kc);
 }
 
 // ---- micro-kernel ----------------------------------------------------------------------
 // C[0:mr, 0:nr] = alpha * Ap Bp + beta * C over one kc slice. Ap is MR x kc (k-major), Bp
 // is kc x NR. Full tiles store straight into C; edge tiles go through a local buffer.
 // beta == 0 never reads C (it may hold NaN).
+template <int MR, int NV>
 void micro_kernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc,
                   float alpha, float beta, int64_t mr, int64_t nr) {
+  constexpr int NR = NV * W;
   batch acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -218,8 +260,11 @@ void micro_kernel(int64_t kc, const float* __restrict ap, const float* __restric
 }
 
 // The blocked loop nest over one rectangle C[m0:m1, n0:n1], single-threaded.
+template <class T>
 void gemm_block(bool trans_a, bool trans_b, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k, float alpha,
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  constexpr int MR = T::MR, NR = T::NR;
+  constexpr int64_t KC = T::KC, MC = T::MC, NC = T::NC;
   Workspace& ws = workspace();
   const int64_t mc_max = std::min<int64_t>(MC, (m1 - m0 + MR - 1) / MR * MR);
   const int64_t nc_max = std::min<int64_t>(NC, (n1 - n0 + NR - 1) / NR * NR);
@@ -235,13 +280,13 @@ void gemm_block(bool trans_a, bool trans_b, int64_t m0, int64_t m1, int64_t n0, 
       const int64_t kc = std::min(KC, k - pc);
       // Later K slices add to what the first one wrote.
       const float beta_eff = pc == 0 ? beta : 1.0f;
-      pack_b(trans_b, b, ldb, pc, kc, jc, nc, bp);
+      pack_b<NR>(trans_b, b, ldb, pc, kc, jc, nc, bp);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
-        pack_a(trans_a, a, lda, ic, mc, pc, kc, ap);
+        pack_a<MR>(trans_a, a, lda, ic, mc, pc, kc, ap);
         for (int64_t jr = 0; jr < nc; jr += NR)
           for (int64_t ir = 0; ir < mc; ir += MR)
-            micro_kernel(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_eff,
+            micro_kernel<MR, T::NV>(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_eff,
                          std::min<int64_t>(MR, mc - ir), std::min<int64_t>(NR, nc - jr));
       }
     }
@@ -272,19 +317,45 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
     }
 }
 
-// Splits C between nt threads as a tm x tn grid (tm * tn == nt) of MR/NR-aligned
-// rectangles, choosing the grid with the least (padded) work per thread. On a tie, the
-// larger dimension is split, which keeps the operand that every thread re-packs small.
-void choose_grid(int64_t m, int64_t n, int nt, int& tm, int& tn) {
-  const int64_t mp = (m + MR - 1) / MR, np = (n + NR - 1) / NR;  // micro-panels
-  int64_t best = -1;
+// How a call splits C between nt threads: a tm x tn grid (tm * tn == nt) of rectangles
+// whose edges fall on micro-panel boundaries, so only the last ones have edge tiles.
+struct Plan {
+  int tm = 1, tn = 1;
+  int64_t work = -1;  // padded multiply-adds per k of the busiest thread
+};
+
+// The grid with the least padded work per thread. On a tie the larger dimension is split,
+// which keeps small the operand that every thread packs in full.
+Plan make_plan(int64_t m, int64_t n, int nt, int mr, int nr) {
+  const int64_t mp = (m + mr - 1) / mr, np = (n + nr - 1) / nr;  // micro-panels
+  Plan best;
   for (int cm = 1; cm <= nt; ++cm) {
     if (nt % cm) continue;
     const int cn = nt / cm;
-    const int64_t work = (mp + cm - 1) / cm * MR * ((np + cn - 1) / cn * NR);
-    const bool better = best < 0 || work < best || (work == best && ((m >= n) ? cm > tm : cn > tn));
-    if (better) best = work, tm = cm, tn = cn;
+    const int64_t work = (mp + cm - 1) / cm * mr * ((np + cn - 1) / cn * nr);
+    if (best.work < 0 || work < best.work || (work == best.work && (m >= n ? cm > best.tm : cn > best.tn)))
+      best = {cm, cn, work};
   }
+  return best;
+}
+
+template <class T>
+void gemm_tiled(const Plan& plan, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  const int64_t mp = (m + T::MR - 1) / T::MR, np = (n + T::NR - 1) / T::NR;
+  const int nt = plan.tm * plan.tn;
+  auto run = [&](int t) {
+    const int ti = t / plan.tn, tj = t % plan.tn;
+    const int64_t m0 = std::min(m, mp * ti / plan.tm * T::MR), m1 = std::min(m, mp * (ti + 1) / plan.tm * T::MR);
+    const int64_t n0 = std::min(n, np * tj / plan.tn * T::NR), n1 = std::min(n, np * (tj + 1) / plan.tn * T::NR);
+    if (m0 < m1 && n0 < n1)
+      gemm_block<T>(trans_a, trans_b, m0, m1, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  };
+  if (nt == 1) return run(0);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int t = 0; t < nt; ++t) run(t);
+#endif
 }
 
 }  // namespace
@@ -306,25 +377,14 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 #ifdef _OPENMP
   if (!omp_in_parallel()) nt = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), 1 + flops / kFlopsPerThread));
 #endif
-  int tm = 1, tn = 1;
-  choose_grid(m, n, nt, tm, tn);
-
-  // Rectangle boundaries fall on micro-panel edges so only the last ones have edge tiles.
-  const int64_t mp = (m + MR - 1) / MR, np = (n + NR - 1) / NR;
-  auto run = [&](int t) {
-    const int ti = t / tn, tj = t % tn;
-    const int64_t m0 = std::min(m, mp * ti / tm * MR), m1 = std::min(m, mp * (ti + 1) / tm * MR);
-    const int64_t n0 = std::min(n, np * tj / tn * NR), n1 = std::min(n, np * (tj + 1) / tn * NR);
-    if (m0 < m1 && n0 < n1) gemm_block(trans_a, trans_b, m0, m1, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  };
-  if (nt == 1) {
-    run(0);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-  for (int t = 0; t < nt; ++t) run(t);
-#endif
+  // The wide tile runs a few percent faster, so it wins unless the tall one pads less by
+  // more than that (e.g. N = 32: the wide tile would compute 48 columns).
+  const Plan wide = make_plan(m, n, nt, WideTile::MR, WideTile::NR);
+  const Plan tall = make_plan(m, n, nt, TallTile::MR, TallTile::NR);
+  if (wide.work <= tall.work * 21 / 20)
+    gemm_tiled<WideTile>(wide, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    gemm_tiled<TallTile>(tall, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace gan::cpu

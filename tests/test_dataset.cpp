@@ -1,0 +1,315 @@
+// Data set discovery for every layout, its error messages, batch loading, and the
+// synthetic generator.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numeric>
+#include <set>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <unistd.h>
+
+#include "ganomaly/dataset.h"
+#include "ganomaly/synth.h"
+#include "tensor/check.h"
+
+namespace fs = std::filesystem;
+using namespace gan;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name) {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("ganomaly_test_dataset_" + name + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& rel) const { return (path / rel).string(); }
+};
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const gan::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+SynthOptions small(const std::string& layout, const std::string& out, const std::string& category = "thing") {
+  SynthOptions o;
+  o.layout = layout;
+  o.category = category;
+  o.out = out;
+  o.size = 32;
+  o.train = 6;
+  o.test_good = 3;
+  o.test_bad = 5;
+  return o;
+}
+
+int count_label(const std::vector<Sample>& s, int label) {
+  int n = 0;
+  for (const auto& x : s) n += x.label == label;
+  return n;
+}
+
+void touch_png(const std::string& path, int w = 8, int h = 8) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::vector<uint8_t> px(size_t(w) * h, 100);
+  write_png(path, w, h, 1, px.data());
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("dataset: every synthetic layout is discovered with the right counts") {
+  TempDir dir("layouts");
+  for (const std::string layout : {"mvtec", "btad", "visa", "visa_converted", "folder"}) {
+    CAPTURE(layout);
+    std::string root = write_synthetic_dataset(small(layout, dir / layout));
+    Dataset ds = discover_dataset(root);
+    CHECK(ds.format == layout);
+    CHECK(ds.train.size() == 6);
+    CHECK(count_label(ds.train, 1) == 0);
+    CHECK(ds.test.size() == 8);
+    CHECK(count_label(ds.test, 0) == 3);
+    CHECK(count_label(ds.test, 1) == 5);
+    CHECK(ds.validation.empty());
+    for (const auto& s : ds.test) {
+      CHECK((s.label == 0) == (s.defect == "good"));
+      CHECK((s.label == 1) == !s.mask_path.empty());
+    }
+    // Explicit format gives the same thing.
+    CHECK(discover_dataset(root, layout).test.size() == 8);
+
+    Tensor x = load_images(ds.test, 24, 3, "tanh");
+    CHECK(x.shape() == Shape{8, 3, 24, 24});
+    for (int64_t i = 0; i < x.numel(); ++i) REQUIRE(std::abs(x.data()[i]) <= 1.0f);
+    auto masks = load_masks(ds.test, 24);
+    REQUIRE(masks.size() == 8);
+    int ones = 0;
+    for (size_t i = 0; i < masks.size(); ++i) {
+      REQUIRE(masks[i].size() == 24 * 24);
+      for (auto v : masks[i]) ones += v;
+      if (ds.test[i].label == 0) for (auto v : masks[i]) REQUIRE(v == 0);
+    }
+    CHECK(ones > 0);
+  }
+}
+
+TEST_CASE("dataset: mvtec names defects; VisA roots hold several categories") {
+  TempDir dir("names");
+  Dataset ds = discover_dataset(write_synthetic_dataset(small("mvtec", dir / "m")));
+  std::set<std::string> defects;
+  for (const auto& s : ds.test) defects.insert(s.defect);
+  CHECK(defects == std::set<std::string>{"good", "scratch", "contamination", "crack", "missing"});
+  CHECK(contains(ds.test.back().mask_path, "ground_truth"));
+
+  auto a = small("visa", dir / "visa", "candle");
+  auto b = small("visa", dir / "visa", "pcb1");
+  b.train = 4;
+  write_synthetic_dataset(a);
+  write_synthetic_dataset(b);
+  CHECK(discover_dataset(dir / "visa/candle").train.size() == 6);
+  CHECK(discover_dataset(dir / "visa/pcb1").train.size() == 4);
+  CHECK(discover_dataset(dir / "visa/pcb1/").format == "visa");  // trailing slash
+  std::string e = error_of([&] { discover_dataset(dir / "visa"); });
+  CHECK(contains(e, "VisA root"));
+}
+
+TEST_CASE("synth: deterministic by seed, kinds resolve") {
+  TempDir dir("determinism");
+  auto o = small("mvtec", dir / "a");
+  write_synthetic_dataset(o);
+  o.out = dir / "b";
+  write_synthetic_dataset(o);
+  o.out = dir / "c";
+  o.seed = 7;
+  write_synthetic_dataset(o);
+  const std::string rel = "thing/test/crack/000.png";
+  CHECK(read_file(dir / ("a/" + rel)) == read_file(dir / ("b/" + rel)));
+  CHECK(read_file(dir / ("a/" + rel)) != read_file(dir / ("c/" + rel)));
+  CHECK(contains(error_of([&] { write_synthetic_dataset(small("mvtec", dir / "a")); }), "already exists"));
+  CHECK(contains(error_of([&] { write_synthetic_dataset(small("nope", dir / "x")); }), "unknown layout"));
+
+  CHECK(resolve_synth_kind("wood", "auto") == "wood");
+  CHECK(resolve_synth_kind("01", "auto") == resolve_synth_kind("01", "auto"));
+  CHECK(resolve_synth_kind("01", "fabric") == "fabric");
+  // A normal image and the same image with a defect differ only around the mask.
+  SynthSample good = render_synthetic("bottle", 64, 1, 3, "good");
+  SynthSample bad = render_synthetic("bottle", 64, 1, 3, "scratch");
+  int outside = 0;
+  for (int p = 0; p < 64 * 64; ++p)
+    for (int c = 0; c < 3; ++c)
+      if (!bad.mask[p] && std::abs(good.image.pixels[p * 3 + c] - bad.image.pixels[p * 3 + c]) > 0.15f) ++outside;
+  CHECK(outside == 0);
+}
+
+TEST_CASE("dataset: half-right layouts fail with the path") {
+  TempDir dir("bad");
+  std::string e = error_of([&] { discover_dataset(dir / "nothing_here"); });
+  CHECK(contains(e, "nothing_here"));
+
+  touch_png(dir / "test_only/test/good/000.png");
+  e = error_of([&] { discover_dataset(dir / "test_only"); });
+  CHECK(contains(e, "test_only"));
+  CHECK(contains(e, "no train/"));
+
+  fs::create_directories(dir / "empty_train/train/good");
+  touch_png(dir / "empty_train/test/good/000.png");
+  e = error_of([&] { discover_dataset(dir / "empty_train"); });
+  CHECK(contains(e, "empty_train/train/good"));
+  CHECK(contains(e, "no images"));
+
+  touch_png(dir / "no_test/train/good/000.png");
+  e = error_of([&] { discover_dataset(dir / "no_test"); });
+  CHECK(contains(e, "no_test/test"));
+
+  touch_png(dir / "weird/train/other/000.png");
+  CHECK(contains(error_of([&] { discover_dataset(dir / "weird"); }), "weird/train"));
+
+  touch_png(dir / "nomask/train/good/000.png");
+  touch_png(dir / "nomask/test/crack/000.png");
+  touch_png(dir / "nomask/test/crack/001.png");
+  touch_png(dir / "nomask/ground_truth/crack/000_mask.png");
+  e = error_of([&] { discover_dataset(dir / "nomask"); });
+  CHECK(contains(e, "nomask/test/crack/001.png"));
+
+  touch_png(dir / "wrongsize/train/good/000.png");
+  touch_png(dir / "wrongsize/test/crack/000.png", 8, 8);
+  touch_png(dir / "wrongsize/ground_truth/crack/000_mask.png", 16, 8);
+  Dataset ws = discover_dataset(dir / "wrongsize");
+  e = error_of([&] { load_masks(ws.test, 8); });
+  CHECK(contains(e, "000_mask.png"));
+  CHECK(contains(e, "wrongsize/test/crack/000.png"));
+
+  touch_png(dir / "anom_only/anomalous/000.png");
+  CHECK(contains(error_of([&] { discover_dataset(dir / "anom_only"); }), "no normal/"));
+  fs::create_directories(dir / "emptydir");
+  CHECK(contains(error_of([&] { discover_dataset(dir / "emptydir"); }), "emptydir"));
+  CHECK(contains(error_of([&] { discover_dataset(dir / "no_test", "nope"); }), "unknown format"));
+}
+
+TEST_CASE("dataset: VisA CSV rows are checked line by line") {
+  TempDir dir("visa_csv");
+  touch_png(dir / "cat/Data/Images/Normal/000.png");
+  touch_png(dir / "cat/Data/Images/Normal/001.png");
+  touch_png(dir / "cat/Data/Images/Anomaly/000.png");
+  touch_png(dir / "cat/Data/Masks/Anomaly/000.png");
+  auto write_csv = [&](const std::string& body) {
+    fs::create_directories(dir / "split_csv");
+    std::ofstream(dir / "split_csv/1cls.csv") << "object,split,label,image,mask\n" << body;
+  };
+  write_csv(
+      "cat,train,normal,cat/Data/Images/Normal/000.png,\r\n"
+      "\"cat\",test,normal,\"cat/Data/Images/Normal/001.png\",\n"
+      "other,train,normal,other/x.png,\n"
+      "cat,test,anomaly,cat/Data/Images/Anomaly/000.png,cat/Data/Masks/Anomaly/000.png\n");
+  Dataset ds = discover_dataset(dir / "cat");
+  CHECK(ds.format == "visa");
+  CHECK(ds.train.size() == 1);
+  CHECK(ds.test.size() == 2);
+  CHECK(count_label(ds.test, 1) == 1);
+
+  write_csv("cat,train,normal,cat/Data/Images/Normal/000.png,\ncat,train,normal,cat/Data/Images/Normal/missing.png,\n");
+  std::string e = error_of([&] { discover_dataset(dir / "cat"); });
+  CHECK(contains(e, "1cls.csv:3"));
+  CHECK(contains(e, "missing.png"));
+
+  write_csv("cat,holdout,normal,cat/Data/Images/Normal/000.png,\n");
+  e = error_of([&] { discover_dataset(dir / "cat"); });
+  CHECK(contains(e, "1cls.csv:2"));
+  CHECK(contains(e, "holdout"));
+
+  write_csv("cat,train,weird,cat/Data/Images/Normal/000.png,\n");
+  CHECK(contains(error_of([&] { discover_dataset(dir / "cat"); }), "unknown label 'weird'"));
+
+  write_csv("cat,test,anomaly,cat/Data/Images/Anomaly/000.png,cat/Data/Masks/Anomaly/nope.png\n");
+  CHECK(contains(error_of([&] { discover_dataset(dir / "cat"); }), "nope.png"));
+
+  write_csv("cat,train,normal\n");
+  CHECK(contains(error_of([&] { discover_dataset(dir / "cat"); }), "1cls.csv:2: expected 5 fields"));
+
+  write_csv("dog,train,normal,cat/Data/Images/Normal/000.png,\n");
+  CHECK(contains(error_of([&] { discover_dataset(dir / "cat"); }), "no rows for object 'cat'"));
+
+  fs::remove(dir / "split_csv/1cls.csv");
+  CHECK(contains(error_of([&] { discover_dataset(dir / "cat"); }), "1cls.csv"));
+}
+
+TEST_CASE("dataset: folder layouts and file lists") {
+  TempDir dir("folder");
+  touch_png(dir / "flat/b.PNG");
+  touch_png(dir / "flat/a.jpg.png");
+  touch_png(dir / "flat/.hidden.png");
+  std::ofstream(dir / "flat/notes.txt") << "x";
+  Dataset flat = discover_dataset(dir / "flat");
+  CHECK(flat.format == "folder");
+  REQUIRE(flat.train.size() == 2);
+  CHECK(contains(flat.train[0].path, "a.jpg.png"));  // sorted
+  CHECK(flat.test.empty());
+
+  for (int i = 0; i < 10; ++i) touch_png(dir / ("held/normal/" + std::to_string(i) + ".png"));
+  touch_png(dir / "held/abnormal/x.png");
+  Dataset held = discover_dataset(dir / "held");
+  CHECK(held.train.size() == 8);  // every 5th normal held out for testing
+  CHECK(held.test.size() == 3);
+  CHECK(held.test.back().defect == "abnormal");
+  CHECK(held.test.back().mask_path.empty());
+  CHECK(is_image_file("x.JPEG"));
+  CHECK_FALSE(is_image_file("x.gif"));
+}
+
+TEST_CASE("load_images: normalisation, grey, and errors from the parallel loop") {
+  TempDir dir("load");
+  std::vector<uint8_t> px(4 * 4 * 3, 255);
+  write_png(dir / "white.png", 4, 4, 3, px.data());
+  std::vector<Sample> samples(5, Sample{dir / "white.png", 0, "good", ""});
+  Tensor t = load_images(samples, 2, 3, "imagenet");
+  CHECK(t.shape() == Shape{5, 3, 2, 2});
+  CHECK(t.data()[0] == doctest::Approx((1 - 0.485) / 0.229));
+  CHECK(t.data()[3 * 4 + 4 * 2] == doctest::Approx((1 - 0.406) / 0.225));  // image 1, channel 2
+  Tensor g = load_images(samples, 3, 1, "tanh");
+  CHECK(g.shape() == Shape{5, 1, 3, 3});
+  CHECK(g.data()[8] == doctest::Approx(1.0));
+
+  samples[3].path = dir / "broken.png";
+  std::ofstream(dir / "broken.png") << "garbage";
+  std::string e = error_of([&] { load_images(samples, 2, 3, "tanh"); });
+  CHECK(contains(e, "broken.png"));
+  CHECK(contains(error_of([&] { load_images(samples, 2, 3, "zscore"); }), "zscore"));
+}
+
+TEST_CASE("dataset: real MVTec bottle (skipped when absent)") {
+  const std::string root = "../shared/data/mvtec/bottle";
+  if (!fs::is_directory(root)) {
+    MESSAGE("skipped: " << root << " not present");
+    return;
+  }
+  Dataset ds = discover_dataset(root);
+  CHECK(ds.format == "mvtec");
+  CHECK(ds.train.size() == 209);
+  CHECK(ds.test.size() == 83);
+  CHECK(count_label(ds.test, 0) == 20);
+  for (const auto& s : ds.test) CHECK((s.label == 1) == !s.mask_path.empty());
+  std::vector<Sample> few(ds.test.begin(), ds.test.begin() + 3);  // broken_large
+  auto masks = load_masks(few, 64);
+  for (const auto& m : masks) CHECK(std::accumulate(m.begin(), m.end(), 0) > 0);
+  Tensor x = load_images(few, 64, 3, "imagenet");
+  CHECK(x.shape() == Shape{3, 3, 64, 64});
+}

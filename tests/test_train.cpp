@@ -1,0 +1,128 @@
+// GANomaly end to end on a generated data set: learning, checkpoints, resume.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ganomaly/evaluate.h"
+#include "ganomaly/synth.h"
+#include "ganomaly/train.h"
+#include "support/run_app.h"
+
+using namespace gan;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A small generated MVTec-layout category, made once per test binary.
+const std::string& generated_category() {
+  static const std::string root = [] {
+    SynthOptions s;
+    s.out = testing::temp_dir("train_data");
+    s.category = "bottle";
+    s.size = 64;
+    s.train = 60;
+    s.test_good = 16;
+    s.test_bad = 16;
+    return write_synthetic_dataset(s);
+  }();
+  return root;
+}
+
+TrainOptions small_options(const std::string& out) {
+  TrainOptions o;
+  o.model.image_size = 32;
+  o.model.n_features = 16;
+  o.model.latent_size = 32;
+  o.epochs = 3;
+  o.batch_size = 16;
+  o.patience = 0;
+  o.out_dir = out;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("training writes a model, a log and a summary with every metric") {
+  const Dataset data = discover_dataset(generated_category());
+  const std::string out = testing::temp_dir("train_outputs");
+  const nlohmann::json s = train_model(data, small_options(out));
+  CHECK(s["status"] == "completed");
+  for (const char* key : {"image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds", "image_size",
+                          "recipe", "seed", "image_aupr", "score"})
+    CHECK_MESSAGE(s.contains(key), key);
+  CHECK(s["image_size"] == 32);
+  CHECK(std::filesystem::exists(out + "/model.gnm"));
+  CHECK(std::filesystem::exists(out + "/last.gnm"));
+  CHECK(std::filesystem::exists(out + "/test_scores.csv"));
+  CHECK(nlohmann::json::parse(read_file(out + "/summary.json")) == s);
+  int lines = 0;
+  std::ifstream log(out + "/train_log.jsonl");
+  for (std::string line; std::getline(log, line); ++lines) CHECK(nlohmann::json::parse(line).contains("val_auroc"));
+  CHECK(lines == 3);
+}
+
+TEST_CASE("a saved model scores exactly as at the end of training") {
+  const Dataset data = discover_dataset(generated_category());
+  const std::string out = testing::temp_dir("roundtrip");
+  const nlohmann::json s = train_model(data, small_options(out));
+  LoadedModel loaded = load_model(out + "/model.gnm");
+  const Tensor images = load_images(data.test, 32, 3, loaded.model->recipe.normalization);
+  const Evaluation e = evaluate(*loaded.model, loaded.calibration, images, labels_of(data.test));
+  CHECK(e.image_auroc == s["image_auroc"].get<double>());
+  CHECK(loaded.calibration.threshold == s["threshold"].get<float>());
+  const std::string again = out + "/again.csv";
+  write_scores_csv(again, data.test, e, loaded.calibration);
+  CHECK(read_file(again) == read_file(out + "/test_scores.csv"));
+}
+
+TEST_CASE("an interrupted run resumed from last.gnm ends bitwise where an uninterrupted run ends") {
+  const Dataset data = discover_dataset(generated_category());
+  const std::string straight = testing::temp_dir("straight"), broken = testing::temp_dir("broken");
+  train_model(data, small_options(straight));
+  for (int stop_at : {2, 3}) {  // mid-epoch, and at an epoch's last step
+    CAPTURE(stop_at);
+    TrainOptions first = small_options(broken);
+    first.stop_after_steps = stop_at;
+    CHECK(train_model(data, first)["status"] == "interrupted");
+    TrainOptions second = small_options(broken);
+    second.resume = broken + "/last.gnm";
+    CHECK(train_model(data, second)["status"] == "completed");
+    CHECK(read_file(broken + "/test_scores.csv") == read_file(straight + "/test_scores.csv"));
+  }
+}
+
+TEST_CASE("the same seed gives the same run; another seed another") {
+  const Dataset data = discover_dataset(generated_category());
+  const std::string a = testing::temp_dir("seed_a"), b = testing::temp_dir("seed_b"), c = testing::temp_dir("seed_c");
+  TrainOptions o = small_options(a);
+  o.epochs = 1;
+  train_model(data, o);
+  o.out_dir = b;
+  train_model(data, o);
+  o.out_dir = c;
+  o.seed = 43;
+  train_model(data, o);
+  CHECK(read_file(a + "/test_scores.csv") == read_file(b + "/test_scores.csv"));
+  CHECK(read_file(a + "/test_scores.csv") != read_file(c + "/test_scores.csv"));
+}
+
+TEST_CASE("both recipes train, and anomalib's test-set validation is labelled as such") {
+  const Dataset data = discover_dataset(generated_category());
+  TrainOptions o = small_options(testing::temp_dir("anomalib"));
+  o.recipe = "anomalib";
+  o.validate_on = "test";
+  o.epochs = 1;
+  const nlohmann::json s = train_model(data, o);
+  CHECK(s["recipe"] == "anomalib");
+  CHECK(s["normalization"] == "imagenet");
+  CHECK(s["validate_on"] == "test");
+  CHECK(s["threshold_chosen_on"] == "test");
+}
