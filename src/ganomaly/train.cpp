@@ -304,7 +304,14 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     entry["selection_auroc"] = metric;
     if (o.log_test_auroc && !data.test.empty()) {
       const Scores test = model.score(test_images);
-      for (const std::string& name : score_names()) entry["test_auroc_for_analysis"][name] = auroc(test.get(name), test_labels);
+      nlohmann::json dump = {{"epoch", epoch + 1}, {"val_labels", val_labels}, {"test_labels", test_labels}};
+      for (const std::string& name : score_names()) {
+        entry["test_auroc_for_analysis"][name] = auroc(test.get(name), test_labels);
+        dump["val"][name] = val.get(name);
+        dump["test"][name] = test.get(name);
+      }
+      std::filesystem::create_directories(o.out_dir + "/analysis");
+      write_text_file(str(o.out_dir, "/analysis/epoch_", epoch + 1, ".json"), dump.dump() + "\n");
     }
     const bool improved = metric > best.metric;
     if (improved) {
