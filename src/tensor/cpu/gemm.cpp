@@ -286,8 +286,8 @@ void gemm_block(bool trans_a, bool trans_b, int64_t m0, int64_t m1, int64_t n0, 
         pack_a<MR>(trans_a, a, lda, ic, mc, pc, kc, ap);
         for (int64_t jr = 0; jr < nc; jr += NR)
           for (int64_t ir = 0; ir < mc; ir += MR)
-            micro_kernel<MR, T::NV>(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_eff,
-                         std::min<int64_t>(MR, mc - ir), std::min<int64_t>(NR, nc - jr));
+            micro_kernel<MR, T::NV>(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, alpha,
+                                    beta_eff, std::min<int64_t>(MR, mc - ir), std::min<int64_t>(NR, nc - jr));
       }
     }
   }
