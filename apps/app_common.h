@@ -1,9 +1,18 @@
 #pragma once
 // What every app shares: one-line errors with a non-zero exit, and thread settings.
+//
+// Exit codes: 0 success, 2 a bad option or usage, 1 any other error (a missing or
+// corrupt file, a failed write). Every error is one line on stderr, "<app>: <what>".
 #include <cstdio>
 #include <cxxopts.hpp>
 #include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
+
+#include <unistd.h>
 
 #include "tensor/check.h"
 #ifdef GANOMALY_OPENMP
@@ -12,22 +21,104 @@
 
 namespace gan::app {
 
+// A bad command line (a missing positional argument, an option out of range): exit 2.
+struct UsageError : Error {
+  using Error::Error;
+};
+
+namespace detail {
+
+// cxxopts quotes with U+2018/U+2019; our errors are plain ASCII.
+inline std::string ascii_quotes(std::string s) {
+  for (const char* q : {"\xE2\x80\x98", "\xE2\x80\x99"})
+    for (size_t at; (at = s.find(q)) != std::string::npos;) s.replace(at, 3, "'");
+  return s;
+}
+
+// Our own command line, read back on the error path only: cxxopts says "Argument 'nan'
+// failed to parse" without naming the option, and not every app passes argv here.
+inline std::vector<std::string> own_arguments() {
+  std::vector<std::string> args;
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (size_t b = 0, e; b < all.size(); b = e + 1) {
+    e = all.find('\0', b);
+    if (e == std::string::npos) e = all.size();
+    args.push_back(all.substr(b, e - b));
+  }
+  return args;
+}
+
+// "--lr: 'nan' is not a valid value" for a value that failed to parse, when the
+// command line shows which option it was given to; else cxxopts' own words.
+inline std::string describe_bad_value(const std::string& what) {
+  const std::vector<std::string> args = own_arguments();
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.size() < 2 || a[0] != '-') continue;
+    std::string option = a, value;
+    const size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      option = a.substr(0, eq);
+      value = a.substr(eq + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[i + 1];
+    } else {
+      continue;
+    }
+    if (what.find("'" + value + "'") != std::string::npos)
+      return option + ": '" + value + "' is not a valid value";
+  }
+  return what;
+}
+
+// Library checks that reject an option name it first ("--epochs: expected ..."), and
+// usage errors end with "(see --help)"; both are the caller's command line.
+inline bool names_an_option(const std::string& what) {
+  const std::string help = "(see --help)";
+  return what.rfind("--", 0) == 0 ||
+         (what.size() >= help.size() && what.compare(what.size() - help.size(), help.size(), help) == 0);
+}
+
+}  // namespace detail
+
 // Runs body(); a bad option exits 2, any other error 1, each with one line on stderr.
 template <typename Body>
 int run(const char* name, Body body) {
   try {
     return body();
+  } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
+    const std::string what = detail::ascii_quotes(e.what());
+    std::fprintf(stderr, "%s: %s (see --help)\n", name, detail::describe_bad_value(what).c_str());
+    return 2;
   } catch (const cxxopts::exceptions::exception& e) {
-    std::fprintf(stderr, "%s: %s (see --help)\n", name, e.what());
+    std::fprintf(stderr, "%s: %s (see --help)\n", name, detail::ascii_quotes(e.what()).c_str());
+    return 2;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return detail::names_an_option(e.what()) ? 2 : 1;
+  } catch (...) {
+    std::fprintf(stderr, "%s: unknown error\n", name);
     return 1;
   }
 }
 
+// Creates `dir` (and its parents) and checks that it is writable; the error names the
+// folder and the option it came from.
+inline void make_output_dir(const std::string& dir, const char* option) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error(str(dir, ": cannot create the output folder (", option, "): ", ec.message()));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw Error(str(dir, ": output folder is not writable (", option, ")"));
+}
+
 inline void set_threads(int threads) {
-  GANOMALY_CHECK(threads >= 0 && threads <= 1024, "--threads: expected 0 (all cores) to 1024, got ", threads);
+  if (!(threads >= 0 && threads <= 1024))
+    throw UsageError(str("--threads: expected 0 (all cores) to 1024, got ", threads));
 #ifdef GANOMALY_OPENMP
   if (threads > 0) omp_set_num_threads(threads);
 #endif

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
       std::printf("%s\n", options.help().c_str());
       return 0;
     }
-    GANOMALY_CHECK(args.count("checkpoint") && args.count("inputs"), "expected CHECKPOINT and at least one IMAGE or DIR (see --help)");
+    if (!args.count("checkpoint") || !args.count("inputs"))
+      throw app::UsageError("expected CHECKPOINT and at least one IMAGE or DIR (see --help)");
     app::set_threads(args["threads"].as<int>());
     LoadedModel loaded = load_model(args["checkpoint"].as<std::string>());
     std::vector<Sample> samples;

@@ -2,11 +2,39 @@
 //   ganomaly_make_data --layout mvtec --category bottle --out data/synth --seed 42
 #include <cxxopts.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <vector>
 
+#include "app_common.h"
 #include "ganomaly/dataset.h"
 #include "ganomaly/synth.h"
+
+namespace {
+
+// The first option that write_synthetic_dataset would refuse, named; empty when fine.
+std::string option_error(const gan::SynthOptions& o) {
+  const std::vector<std::string> layouts = {"mvtec", "btad", "visa", "visa_converted", "folder"};
+  if (std::find(layouts.begin(), layouts.end(), o.layout) == layouts.end())
+    return "--layout: expected mvtec, btad, visa, visa_converted or folder, got '" + o.layout + "'";
+  if (o.category.empty() || o.category.find('/') != std::string::npos || o.category == "." || o.category == "..")
+    return "--category: expected a folder name (no '/', not '.' or '..'), got '" + o.category + "'";
+  const auto& kinds = gan::synth_kinds();
+  if (o.kind != "auto" && std::find(kinds.begin(), kinds.end(), o.kind) == kinds.end())
+    return "--kind: expected auto, bottle, fabric or wood, got '" + o.kind + "'";
+  if (o.size < 16 || o.size > 4096) return "--size: expected 16 to 4096, got " + std::to_string(o.size);
+  if (o.train < 1 || o.train > 100000) return "--train: expected 1 to 100000, got " + std::to_string(o.train);
+  if (o.test_good < 0 || o.test_good > 100000)
+    return "--test-good: expected 0 to 100000, got " + std::to_string(o.test_good);
+  if (o.test_bad < 0 || o.test_bad > 100000)
+    return "--test-bad: expected 0 to 100000, got " + std::to_string(o.test_bad);
+  if (o.out.empty()) return "--out: expected a folder, got ''";
+  return "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   gan::SynthOptions o;
@@ -35,11 +63,23 @@ int main(int argc, char** argv) {
       std::cerr << "ganomaly_make_data: unexpected argument '" << args.unmatched()[0] << "' (see --help)\n";
       return 2;
     }
+    // Option errors exit 2 and name the option; what write_synthetic_dataset refuses
+    // later (an existing folder, a failed write) is not the command line's fault: 1.
+    const std::string error = option_error(o);
+    if (!error.empty()) {
+      std::cerr << "ganomaly_make_data: " << error << " (see --help)\n";
+      return 2;
+    }
+  } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
+    std::cerr << "ganomaly_make_data: " << gan::app::detail::describe_bad_value(gan::app::detail::ascii_quotes(e.what()))
+              << " (see --help)\n";
+    return 2;
   } catch (const cxxopts::exceptions::exception& e) {
-    std::cerr << "ganomaly_make_data: " << e.what() << " (see --help)\n";
+    std::cerr << "ganomaly_make_data: " << gan::app::detail::ascii_quotes(e.what()) << " (see --help)\n";
     return 2;
   }
   try {
+    gan::app::make_output_dir(o.out, "--out");
     const std::string root = gan::write_synthetic_dataset(o);
     // Read it back: what we report is what the loader sees.
     gan::Dataset ds = gan::discover_dataset(root);
@@ -47,7 +87,7 @@ int main(int argc, char** argv) {
                 gan::resolve_synth_kind(o.category, o.kind).c_str(), ds.train.size(), ds.test.size());
   } catch (const std::exception& e) {
     std::cerr << "ganomaly_make_data: " << e.what() << "\n";
-    return 2;
+    return 1;
   }
   return 0;
 }

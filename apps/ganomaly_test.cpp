@@ -27,7 +27,10 @@ int main(int argc, char** argv) {
       std::printf("%s\n", options.help().c_str());
       return 0;
     }
-    GANOMALY_CHECK(args.count("checkpoint") && args.count("data"), "expected CHECKPOINT DATA_DIR (see --help)");
+    if (!args.count("checkpoint") || !args.count("data"))
+      throw app::UsageError("expected CHECKPOINT DATA_DIR (see --help)");
+    if (!args.unmatched().empty())
+      throw app::UsageError(str("unexpected argument '", args.unmatched()[0], "' (see --help)"));
     app::set_threads(args["threads"].as<int>());
     const std::string checkpoint = args["checkpoint"].as<std::string>();
     LoadedModel loaded = load_model(checkpoint);
@@ -38,15 +41,16 @@ int main(int argc, char** argv) {
     const Tensor images = load_images(data.test, model.config.image_size, model.config.channels,
                                       model.recipe.normalization, max_pixels);
     const auto masks = load_masks(data.test, model.config.image_size, max_pixels);
+    // Before the evaluation, so that a bad --out fails at once and nothing is half written.
+    std::string out = args["out"].as<std::string>();
+    if (out.empty()) out = (std::filesystem::path(checkpoint).parent_path() / "test").string();
+    app::make_output_dir(out, "--out");
     const Evaluation e = evaluate(model, loaded.calibration, images, labels_of(data.test), &masks);
     nlohmann::json metrics = evaluation_json(e, loaded.calibration);
     metrics["checkpoint"] = checkpoint;
     metrics["data"] = data.root;
     metrics["image_size"] = model.config.image_size;
     metrics["recipe"] = model.recipe.name;
-    std::string out = args["out"].as<std::string>();
-    if (out.empty()) out = (std::filesystem::path(checkpoint).parent_path() / "test").string();
-    std::filesystem::create_directories(out);
     write_scores_csv(out + "/test_scores.csv", data.test, e, loaded.calibration);
     write_text_file(out + "/test_metrics.json", metrics.dump(2) + "\n");
     std::printf("%s (%zu images, %d anomalous), image size %d, score %s\n", data.root.c_str(), e.labels.size(),

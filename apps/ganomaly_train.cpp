@@ -32,7 +32,9 @@ int main(int argc, char** argv) {
        cxxopts::value<int>()->default_value(std::to_string(o.patience)))
       ("validation-fraction", "fraction of the training normals held out for validation",
        cxxopts::value<double>()->default_value("0.2"))
-      ("score", "auto (best on validation), latent, reconstruction or feature", cxxopts::value<std::string>()->default_value(o.score))
+      ("score", "auto (best on validation), latent, reconstruction, feature or residual_max", cxxopts::value<std::string>()->default_value(o.score))
+      ("ema", "decay of the moving average of generator weights used for scoring (0: off)",
+       cxxopts::value<float>()->default_value(std::to_string(o.ema_decay)))
       ("validate-on", "heldout (training normals + pseudo-anomalies) or test (anomalib's habit: an oracle)",
        cxxopts::value<std::string>()->default_value(o.validate_on))
       ("resume", "continue from a resumable checkpoint (OUT/last.gnm)", cxxopts::value<std::string>()->default_value(""))
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
     o.patience = args["patience"].as<int>();
     o.validation_fraction = args["validation-fraction"].as<double>();
     o.score = args["score"].as<std::string>();
+    o.ema_decay = args["ema"].as<float>();
     o.validate_on = args["validate-on"].as<std::string>();
     o.out_dir = args["out"].as<std::string>();
     o.resume = args["resume"].as<std::string>();

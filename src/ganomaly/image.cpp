@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 
@@ -73,6 +75,47 @@ Taps make_taps(int in_size, int out_size) {
   return taps;
 }
 
+// A header can claim any size: stb then allocates for it and, for BMP, fills what the
+// file lacks with zeros, so a 70-byte file "decodes" as a 10000x10000 black image.
+// Refuse files far too short for their header before decoding: an uncompressed BMP
+// needs every row; a PNG cannot compress its filtered rows better than deflate's
+// 1032:1. (JPEG has no useful bound: a progressive scan can skip whole bands.)
+void check_plausible_size(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t bytes = fs::file_size(path, ec);
+  if (ec) return;  // check_file already passed; stb will report a read failure itself
+  unsigned char h[64] = {0};
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) return;
+  const size_t got = std::fread(h, 1, sizeof h, f.get());
+  auto u16 = [&](size_t at) { return uint32_t(h[at]) | uint32_t(h[at + 1]) << 8; };
+  auto u32le = [&](size_t at) { return u16(at) | u16(at + 2) << 16; };
+  auto u32be = [&](size_t at) {
+    return uint32_t(h[at]) << 24 | uint32_t(h[at + 1]) << 16 | uint32_t(h[at + 2]) << 8 | uint32_t(h[at + 3]);
+  };
+  if (got >= 30 && h[0] == 'B' && h[1] == 'M') {
+    const uint32_t offset = u32le(10), dib = u32le(14);
+    if (dib < 40 || got < 34) return;  // OS/2 headers: leave them to stb
+    const int64_t width = int32_t(u32le(18)), height = int32_t(u32le(22));
+    const uint32_t bpp = u16(28), compression = u32le(30);
+    if (compression != 0 && compression != 3) return;  // RLE and others: no fixed size
+    if (width <= 0 || height == 0 || bpp == 0 || bpp > 32) return;  // stb refuses these itself
+    const uint64_t row = (uint64_t(width) * bpp + 31) / 32 * 4;
+    const uint64_t need = uint64_t(offset) + row * uint64_t(height < 0 ? -height : height);
+    GANOMALY_CHECK(bytes >= need, "image: ", path, ": truncated BMP: the header says ", width, "x",
+                   (height < 0 ? -height : height), " at ", bpp, " bits per pixel, which needs ", need,
+                   " bytes, but the file has ", bytes);
+  } else if (got >= 26 && std::memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(h + 12, "IHDR", 4) == 0) {
+    const uint64_t width = u32be(16), height = u32be(20);
+    const uint32_t depth = h[24], type = h[25];
+    const uint32_t samples = type == 0 ? 1 : type == 2 ? 3 : type == 3 ? 1 : type == 4 ? 2 : type == 6 ? 4 : 0;
+    if (samples == 0 || depth == 0 || depth > 16 || width == 0 || height == 0) return;
+    const uint64_t raw = height * (1 + (width * samples * depth + 7) / 8);  // filtered rows
+    GANOMALY_CHECK(uint64_t(bytes) * 1032 + 4096 >= raw, "image: ", path, ": truncated or corrupt PNG: the header says ",
+                   width, "x", height, ", which cannot fit in ", bytes, " bytes");
+  }
+}
+
 }  // namespace
 
 ImageInfo probe_image(const std::string& path) {
@@ -90,7 +133,8 @@ Image load_image(const std::string& path, int channels, size_t max_pixels) {
   ImageInfo info = probe_image(path);
   const size_t pixels = size_t(info.width) * size_t(info.height);
   GANOMALY_CHECK(pixels <= max_pixels, "image: ", path, ": ", info.width, "x", info.height, " = ", pixels,
-                 " pixels exceeds the limit of ", max_pixels, " pixels");
+                 " pixels exceeds the limit of ", max_pixels, " pixels (--max-pixels)");
+  check_plausible_size(path);
 
   // Decode with the stored channel count and convert ourselves: stb's own RGB->grey
   // rounds to 8 bits with integer weights, and it would drop the 16-bit precision.
