@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
     const Calibration& c = loaded.calibration;
     const Tensor images = load_images(samples, model.config.image_size, model.config.channels,
                                       model.recipe.normalization, args["max-pixels"].as<size_t>());
-    const Scores scores = model.score(images);
+    Scores scores = model.score(images);
+    c.fuse(scores);
     const bool json = args.count("json") > 0;
     for (size_t i = 0; i < samples.size(); ++i) {
       const float raw = scores.get(c.score)[i];

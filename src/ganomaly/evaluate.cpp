@@ -20,13 +20,15 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
   std::vector<float> residuals;
   const bool want_pixels = masks && !masks->empty();
   e.scores = model.score(images, 32, want_pixels ? &residuals : nullptr);
+  calibration.fuse(e.scores);
   e.labels = labels;
   e.score = calibration.score;
   const bool both_classes = std::count(labels.begin(), labels.end(), 1) > 0 &&
                             std::count(labels.begin(), labels.end(), 0) > 0;
   const std::vector<float>& chosen = e.scores.get(calibration.score);
   if (both_classes) {
-    for (const std::string& name : score_names()) e.auroc_by_score[name] = auroc(e.scores.get(name), labels);
+    for (const std::string& name : selectable_score_names())
+      if (name != "fused" || !calibration.fusion.empty()) e.auroc_by_score[name] = auroc(e.scores.get(name), labels);
     e.image_auroc = e.auroc_by_score[calibration.score];
     e.aupr = average_precision(chosen, labels);
     e.f1_oracle = best_f1(chosen, labels);
@@ -89,12 +91,13 @@ void write_text_file(const std::string& path, const std::string& text) {
 
 void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
                       const Calibration& calibration) {
-  std::string out = "path,label,defect,latent,reconstruction,feature,score,normalized,verdict\n";
+  std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,fused,score,normalized,verdict\n";
   const std::vector<float>& chosen = e.scores.get(calibration.score);
   for (size_t i = 0; i < chosen.size(); ++i) {
     const Sample& s = samples.at(i);
     out += str('"', s.path, "\",", s.label, ',', s.defect, ',', e.scores.latent[i], ',', e.scores.reconstruction[i],
-               ',', e.scores.feature[i], ',', chosen[i], ',', calibration.normalizer.apply(chosen[i]), ',',
+               ',', e.scores.feature[i], ',', e.scores.residual_max[i], ',',
+               e.scores.fused.empty() ? 0.0f : e.scores.fused[i], ',', chosen[i], ',', calibration.normalizer.apply(chosen[i]), ',',
                chosen[i] >= calibration.threshold ? "anomalous" : "normal", '\n');
   }
   write_text_file(path, out);

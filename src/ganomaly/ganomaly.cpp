@@ -13,7 +13,12 @@ Recipe Recipe::named(const std::string& name) {
 }
 
 const std::vector<std::string>& score_names() {
-  static const std::vector<std::string> names{"latent", "reconstruction", "feature"};
+  static const std::vector<std::string> names{"latent", "reconstruction", "feature", "residual_max"};
+  return names;
+}
+
+const std::vector<std::string>& selectable_score_names() {
+  static const std::vector<std::string> names{"latent", "reconstruction", "feature", "residual_max", "fused"};
   return names;
 }
 
@@ -21,14 +26,40 @@ const std::vector<float>& Scores::get(const std::string& name) const {
   if (name == "latent") return latent;
   if (name == "reconstruction") return reconstruction;
   if (name == "feature") return feature;
-  throw Error(str("--score: expected latent, reconstruction or feature, got '", name, "'"));
+  if (name == "residual_max") return residual_max;
+  if (name == "fused") {
+    GANOMALY_CHECK(fused.size() == latent.size(), "the fused score needs the model's calibration");
+    return fused;
+  }
+  throw Error(str("--score: expected latent, reconstruction, feature, residual_max or fused, got '", name, "'"));
 }
 
 void Scores::append(const Scores& other) {
   latent.insert(latent.end(), other.latent.begin(), other.latent.end());
   reconstruction.insert(reconstruction.end(), other.reconstruction.begin(), other.reconstruction.end());
   feature.insert(feature.end(), other.feature.begin(), other.feature.end());
+  residual_max.insert(residual_max.end(), other.residual_max.begin(), other.residual_max.end());
+  fused.insert(fused.end(), other.fused.begin(), other.fused.end());
 }
+
+namespace {
+// The largest mean of `map` (h x w) over a window x window square, by an integral image.
+float window_max(const float* map, int64_t h, int64_t w, int64_t window) {
+  std::vector<double> integral((h + 1) * (w + 1), 0.0);
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x)
+      integral[(y + 1) * (w + 1) + x + 1] =
+          map[y * w + x] + integral[y * (w + 1) + x + 1] + integral[(y + 1) * (w + 1) + x] - integral[y * (w + 1) + x];
+  double best = 0.0;
+  for (int64_t y = 0; y + window <= h; ++y)
+    for (int64_t x = 0; x + window <= w; ++x) {
+      const double s = integral[(y + window) * (w + 1) + x + window] - integral[y * (w + 1) + x + window] -
+                       integral[(y + window) * (w + 1) + x] + integral[y * (w + 1) + x];
+      best = std::max(best, s);
+    }
+  return static_cast<float>(best / (window * window));
+}
+}  // namespace
 
 Ganomaly::Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam,
                    LossWeights weights)
@@ -49,6 +80,53 @@ void Ganomaly::initialise(nn::Module& m) {
     nn::init_gan_normal(m, rng);
   else
     nn::init_pytorch_default(m, rng);
+}
+
+void Ganomaly::enable_ema(float decay) {
+  GANOMALY_CHECK(decay >= 0.0f && decay < 1.0f, "--ema: expected a decay in [0, 1), got ", decay);
+  ema_decay_ = decay;
+  if (decay == 0.0f) {
+    ema_.reset();
+    return;
+  }
+  ema_ = std::make_unique<Generator>(config);
+  ema_->load_state(generator.state(), "ema");
+}
+
+void Ganomaly::update_ema() {
+  if (!ema_) return;
+  const auto live = generator.named_parameters();
+  auto avg = ema_->named_parameters();
+  for (size_t i = 0; i < live.size(); ++i) {
+    float* a = avg[i].second.data();
+    const float* p = live[i].second.data();
+    for (int64_t j = 0; j < live[i].second.numel(); ++j) a[j] = ema_decay_ * a[j] + (1.0f - ema_decay_) * p[j];
+  }
+  // Batch-norm running statistics are averages already: take the live ones.
+  const auto live_buffers = generator.named_buffers();
+  auto avg_buffers = ema_->named_buffers();
+  for (size_t i = 0; i < live_buffers.size(); ++i) avg_buffers[i].second.copy_from(live_buffers[i].second);
+}
+
+nn::NamedTensors Ganomaly::state() const {
+  nn::NamedTensors out;
+  for (auto& [n, t] : generator.state()) out.emplace_back("G." + n, t);
+  if (ema_)
+    for (auto& [n, t] : ema_->state()) out.emplace_back("E." + n, t);
+  for (auto& [n, t] : discriminator.state()) out.emplace_back("D." + n, t);
+  return out;
+}
+
+void Ganomaly::load_state(const nn::NamedTensors& tensors, const std::string& what) {
+  auto part = [&](const std::string& prefix) {
+    nn::NamedTensors out;
+    for (const auto& [name, t] : tensors)
+      if (name.rfind(prefix, 0) == 0) out.emplace_back(name.substr(prefix.size()), t);
+    return out;
+  };
+  generator.load_state(part("G."), what);
+  if (ema_) ema_->load_state(part("E."), what);
+  discriminator.load_state(part("D."), what);
 }
 
 void Ganomaly::reinitialise_discriminator() {
@@ -74,6 +152,7 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   optimizer_g.zero_grad();
   generator_loss.backward(/*retain_graph=*/true);  // D(x) is reused by the D update below
   optimizer_g.step();
+  update_ema();
 
   Discriminator::Output fake_detached = discriminator.run(g.fake.detach());
   const int64_t n = x.size(0);
@@ -98,7 +177,8 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
 
 Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>* residuals) {
   NoGradGuard no_grad;
-  generator.eval();
+  Generator& g_net = scoring_generator();
+  g_net.eval();
   discriminator.eval();
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   const int64_t per_image = c * h * w;
@@ -109,7 +189,7 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
     Tensor batch = Tensor::empty(Shape{b, c, h, w});
     std::copy(images.data() + b0 * per_image, images.data() + (b0 + b) * per_image, batch.data());
     const Tensor x = pad_to_network(batch, config);
-    Generator::Output g = generator.run(x);
+    Generator::Output g = g_net.run(x);
     const Tensor fx = discriminator.run(x).features, ffake = discriminator.run(g.fake).features;
     const int64_t zn = g.z.numel() / b, xn = x.numel() / b, fn = fx.numel() / b;
     const int64_t s = x.size(2), top = (s - h + 1) / 2, left = (s - w + 1) / 2;
@@ -121,14 +201,21 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
       scores.latent.push_back(static_cast<float>(lat / zn));
       scores.reconstruction.push_back(static_cast<float>(rec / xn));
       scores.feature.push_back(static_cast<float>(feat / fn));
-      if (!residuals) continue;
-      float* map = residuals->data() + (b0 + i) * h * w;
+      std::vector<float> own_map;
+      float* map;
+      if (residuals) {
+        map = residuals->data() + (b0 + i) * h * w;
+      } else {
+        own_map.assign(h * w, 0.0f);
+        map = own_map.data();
+      }
       for (int64_t ch = 0; ch < c; ++ch)
         for (int64_t y = 0; y < h; ++y)
           for (int64_t xx = 0; xx < w; ++xx) {
             const int64_t at = ((i * c + ch) * s + top + y) * s + left + xx;
             map[y * w + xx] += std::fabs(x.data()[at] - g.fake.data()[at]) / c;
           }
+      scores.residual_max.push_back(window_max(map, h, w, std::max<int64_t>(2, std::min(h, w) / 8)));
     }
   }
   return scores;
@@ -136,8 +223,8 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
 
 Tensor Ganomaly::reconstruct(const Tensor& images) {
   NoGradGuard no_grad;
-  generator.eval();
-  return generator.run(pad_to_network(images, config)).fake;
+  scoring_generator().eval();
+  return scoring_generator().run(pad_to_network(images, config)).fake;
 }
 
 }  // namespace gan

@@ -2,6 +2,7 @@
 // GANomaly: the generator and discriminator, the training step and the anomaly scores.
 // The training step follows anomalib's order exactly: forward G; D(x) and D(fake);
 // update G; then D on fake.detach(), reusing D(x); update D.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,11 +36,15 @@ struct Scores {
   std::vector<float> latent;          // mean((z - z_hat)^2), the paper's score
   std::vector<float> reconstruction;  // mean(|x - fake|)
   std::vector<float> feature;         // mean((f(x) - f(fake))^2), f = D features
+  std::vector<float> residual_max;    // largest mean |x - fake| over a window of side S/8
+  std::vector<float> fused;           // sum of the four, standardised (Calibration::fuse)
   const std::vector<float>& get(const std::string& name) const;  // throws on an unknown name
   void append(const Scores& other);
   size_t size() const { return latent.size(); }
 };
+// The scores the model computes, and those a user can pick (the same plus "fused").
 const std::vector<std::string>& score_names();
+const std::vector<std::string>& selectable_score_names();
 
 class Ganomaly {
  public:
@@ -53,6 +58,14 @@ class Ganomaly {
   // The reconstruction of a batch, in the recipe's normalisation.
   Tensor reconstruct(const Tensor& images);
   void reinitialise_discriminator();
+  // Keeps an exponential moving average of the generator's weights (decay per step),
+  // used for scoring: it smooths the step-to-step swings of adversarial training.
+  void enable_ema(float decay);
+  float ema_decay() const { return ema_decay_; }
+  Generator& scoring_generator() { return ema_ ? *ema_ : generator; }
+  // Every tensor of the model under "G.", "E." (the average, when kept) and "D.".
+  nn::NamedTensors state() const;
+  void load_state(const nn::NamedTensors& tensors, const std::string& what);
 
   ModelConfig config;
   Recipe recipe;
@@ -64,6 +77,9 @@ class Ganomaly {
 
  private:
   void initialise(nn::Module& m);
+  void update_ema();
+  float ema_decay_ = 0.0f;
+  std::unique_ptr<Generator> ema_;
 };
 
 }  // namespace gan

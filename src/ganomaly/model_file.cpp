@@ -1,11 +1,39 @@
 #include "ganomaly/model_file.h"
 
+#include <cmath>
+
 #include "ganomaly/checkpoint_io.h"
 
 namespace gan {
 
 nlohmann::json Calibration::to_json() const {
-  return {{"score", score}, {"threshold", threshold}, {"normalizer", normalizer.to_json()}, {"chosen_on", chosen_on}};
+  return {{"score", score},         {"threshold", threshold}, {"normalizer", normalizer.to_json()},
+          {"chosen_on", chosen_on}, {"fusion", fusion}};
+}
+
+void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& labels) {
+  fusion.clear();
+  for (const std::string& name : score_names()) {
+    const std::vector<float>& v = scores.get(name);
+    double s = 0, ss = 0;
+    int n = 0;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (labels.at(i) == 0) s += v[i], ss += double(v[i]) * v[i], ++n;
+    GANOMALY_CHECK(n > 1, "fusion: needs at least two normal validation images, got ", n);
+    const double mean = s / n, var = std::max(0.0, ss / n - mean * mean);
+    fusion[name] = {static_cast<float>(mean), static_cast<float>(std::max(std::sqrt(var), 1e-12))};
+  }
+}
+
+void Calibration::fuse(Scores& scores) const {
+  scores.fused.clear();
+  if (fusion.empty()) return;  // a checkpoint saved before any validation
+  scores.fused.assign(scores.size(), 0.0f);
+  for (const std::string& name : score_names()) {
+    const auto& [mean, stddev] = fusion.at(name);
+    const std::vector<float>& v = scores.get(name);
+    for (size_t i = 0; i < v.size(); ++i) scores.fused[i] += (v[i] - mean) / stddev;
+  }
 }
 
 Calibration Calibration::from_json(const nlohmann::json& j) {
@@ -14,6 +42,7 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
   c.threshold = j.at("threshold").get<float>();
   c.normalizer = ScoreNormalizer::from_json(j.at("normalizer"));
   c.chosen_on = j.value("chosen_on", "heldout");
+  if (j.contains("fusion")) c.fusion = j.at("fusion").get<std::map<std::string, std::pair<float, float>>>();
   return c;
 }
 
@@ -60,8 +89,8 @@ void save_model(const std::string& path, Ganomaly& model, const Calibration& cal
               {"normalization", model.recipe.normalization},
               {"calibration", calibration.to_json()},
               {"info", info}};
-  add_prefixed(f, "G.", model.generator.state());
-  add_prefixed(f, "D.", model.discriminator.state());
+  f.config["ema_decay"] = model.ema_decay();
+  for (const auto& t : model.state()) f.tensors.push_back(t);
   if (!training.is_null()) {
     nlohmann::json t = training;
     t["model_rng"] = model.rng.state();
@@ -84,13 +113,13 @@ LoadedModel load_model(const std::string& path) {
     const Recipe recipe = Recipe::named(f.config.at("recipe").get<std::string>());
     out.calibration = Calibration::from_json(f.config.at("calibration"));
     out.model = std::make_unique<Ganomaly>(config, recipe, 0);
+    out.model->enable_ema(f.config.value("ema_decay", 0.0f));
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw Error(str(path, ": bad model config: ", e.what()));
   }
-  out.model->generator.load_state(with_prefix(f.tensors, "G."), path);
-  out.model->discriminator.load_state(with_prefix(f.tensors, "D."), path);
+  out.model->load_state(f.tensors, path);
   if (f.config.contains("training")) {
     out.training = f.config["training"];
     out.model->optimizer_g.load_state(with_prefix(f.tensors, "optimizer_g."));

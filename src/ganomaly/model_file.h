@@ -3,6 +3,7 @@
 // calibration (which score, its normaliser and decision threshold) so that new images
 // score exactly as they did at the end of training. A resumable training checkpoint is
 // the same file plus the optimizer state and the training loop's position.
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,10 +15,15 @@
 namespace gan {
 
 struct Calibration {
-  std::string score = "reconstruction";  // which of score_names() decides
+  std::string score = "fused";           // which of selectable_score_names() decides
   float threshold = 0.0f;                // raw score at or above which an image is anomalous
   ScoreNormalizer normalizer;            // raw score -> [0, 1], threshold at 0.5
   std::string chosen_on = "heldout";     // "heldout" (train normals + pseudo-anomalies) or "test"
+  // Mean and standard deviation of each raw score over the validation normals: the
+  // fused score is the sum of the raw scores in these units.
+  std::map<std::string, std::pair<float, float>> fusion;
+  void fit_fusion(const Scores& scores, const std::vector<int>& labels);
+  void fuse(Scores& scores) const;  // fills scores.fused
   nlohmann::json to_json() const;
   static Calibration from_json(const nlohmann::json& j);
 };

@@ -1,5 +1,6 @@
 #include "ganomaly/train.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cmath>
 #include <cstdio>
@@ -36,8 +37,10 @@ void TrainOptions::validate() const {
   GANOMALY_CHECK(patience >= 0, "--patience: expected 0 or more, got ", patience);
   GANOMALY_CHECK(validation_fraction > 0 && validation_fraction < 0.9, "--validation-fraction: expected (0, 0.9), got ",
                  validation_fraction);
-  GANOMALY_CHECK(score == "auto" || score == "latent" || score == "reconstruction" || score == "feature",
-                 "--score: expected auto, latent, reconstruction or feature, got '", score, "'");
+  const auto& names = selectable_score_names();
+  GANOMALY_CHECK(score == "auto" || std::find(names.begin(), names.end(), score) != names.end(),
+                 "--score: expected fused, latent, reconstruction, feature, residual_max or auto, got '", score, "'");
+  GANOMALY_CHECK(ema_decay >= 0 && ema_decay < 1, "--ema: expected a decay in [0, 1), got ", ema_decay);
   GANOMALY_CHECK(validate_on == "heldout" || validate_on == "test",
                  "--validate-on: expected heldout or test, got '", validate_on, "'");
 }
@@ -91,13 +94,14 @@ Tensor concat(const Tensor& a, const Tensor& b) {
 }
 
 // Which score decides, its threshold and normaliser, from validation scores only.
-Calibration calibrate(const Scores& scores, const std::vector<int>& labels, const TrainOptions& o) {
-  Calibration c;
+Calibration calibrate(const Scores& scores, const std::vector<int>& labels, const Calibration& fusion,
+                      const TrainOptions& o) {
+  Calibration c = fusion;
   c.chosen_on = o.validate_on;
   c.score = o.score;
   if (o.score == "auto") {
     double best = -1;
-    for (const std::string& name : score_names()) {
+    for (const std::string& name : selectable_score_names()) {
       const double a = auroc(scores.get(name), labels);
       if (a > best) best = a, c.score = name;
     }
@@ -112,12 +116,12 @@ struct BestState {
   double metric = -1;
   int epoch = 0;
   Calibration calibration;
-  nn::NamedTensors generator, discriminator;
+  nn::NamedTensors tensors;  // the model's state at the best epoch
 };
 
-nn::NamedTensors clone_state(const nn::Module& m) {
+nn::NamedTensors clone_state(const nn::NamedTensors& state) {
   nn::NamedTensors out;
-  for (const auto& [name, t] : m.state()) out.emplace_back(name, t.clone());
+  for (const auto& [name, t] : state) out.emplace_back(name, t.clone());
   return out;
 }
 
@@ -181,6 +185,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   nn::AdamOptions adam;
   adam.lr = o.learning_rate;
   Ganomaly model(o.model, recipe, o.seed, adam);
+  model.enable_ema(o.ema_decay);
   Rng data_rng(o.seed + 1);
   int start_epoch = 0, start_step = 0, stale = 0;
   BestState best;
@@ -191,8 +196,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     GANOMALY_CHECK(model_config_json(r.model->config) == model_config_json(o.model) && r.model->recipe.name == o.recipe,
                    o.resume, ": was trained with other model settings: ", r.config["model"].dump(), " recipe ",
                    r.model->recipe.name);
-    model.generator.load_state(unprefixed("G.", r.tensors), o.resume);
-    model.discriminator.load_state(unprefixed("D.", r.tensors), o.resume);
+    model.load_state(r.tensors, o.resume);
     model.optimizer_g.load_state(unprefixed("optimizer_g.", r.tensors));
     model.optimizer_d.load_state(unprefixed("optimizer_d.", r.tensors));
     model.rng.set_state(r.training.at("model_rng").get<std::vector<uint64_t>>());
@@ -205,8 +209,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     best.epoch = r.training.at("best_epoch").get<int>();
     if (best.epoch > 0) {
       best.calibration = Calibration::from_json(r.training.at("best_calibration"));
-      best.generator = unprefixed("best.G.", r.tensors);
-      best.discriminator = unprefixed("best.D.", r.tensors);
+      best.tensors = unprefixed("best.", r.tensors);
     }
     std::printf("resuming %s at epoch %d step %d\n", o.resume.c_str(), start_epoch + 1, start_step);
   }
@@ -215,7 +218,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                                {"seed", o.seed},                {"image_size", size},
                                {"batch_size", o.batch_size},    {"learning_rate", o.learning_rate},
                                {"data", data.root},             {"format", data.format},
-                               {"validate_on", o.validate_on}};
+                               {"validate_on", o.validate_on}, {"ema_decay", o.ema_decay}};
   std::FILE* log = std::fopen((o.out_dir + "/train_log.jsonl").c_str(), start_epoch || start_step ? "ab" : "wb");
   GANOMALY_CHECK(log, o.out_dir, "/train_log.jsonl: cannot write");
 
@@ -235,8 +238,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     nn::NamedTensors extra;
     if (best.epoch > 0) {
       t["best_calibration"] = best.calibration.to_json();
-      extra = prefixed("best.G.", best.generator);
-      for (auto& d : prefixed("best.D.", best.discriminator)) extra.push_back(d);
+      extra = prefixed("best.", best.tensors);
     }
     save_model(resume_path, model, best.epoch > 0 ? best.calibration : Calibration{}, info, t, extra);
   };
@@ -284,7 +286,10 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     const float denom = std::max(1, steps_done);
 
     // Validation: AUROC of every score on held-out normals vs pseudo-anomalies.
-    const Scores val = model.score(val_images);
+    Scores val = model.score(val_images);
+    Calibration fusion;
+    fusion.fit_fusion(val, val_labels);
+    fusion.fuse(val);
     nlohmann::json entry = {{"epoch", epoch + 1},
                             {"generator_loss", sum.generator / denom},
                             {"discriminator_loss", sum.discriminator / denom},
@@ -295,7 +300,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                             {"validate_on", o.validate_on}};
     double metric = -1;
     std::string line;
-    for (const std::string& name : score_names()) {
+    for (const std::string& name : selectable_score_names()) {
       const double a = auroc(val.get(name), val_labels);
       entry["val_auroc"][name] = a;
       line += " " + name.substr(0, 3) + "=" + fixed(a);
@@ -303,9 +308,10 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     }
     entry["selection_auroc"] = metric;
     if (o.log_test_auroc && !data.test.empty()) {
-      const Scores test = model.score(test_images);
+      Scores test = model.score(test_images);
+      fusion.fuse(test);
       nlohmann::json dump = {{"epoch", epoch + 1}, {"val_labels", val_labels}, {"test_labels", test_labels}};
-      for (const std::string& name : score_names()) {
+      for (const std::string& name : selectable_score_names()) {
         entry["test_auroc_for_analysis"][name] = auroc(test.get(name), test_labels);
         dump["val"][name] = val.get(name);
         dump["test"][name] = test.get(name);
@@ -317,9 +323,8 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     if (improved) {
       best.metric = metric;
       best.epoch = epoch + 1;
-      best.calibration = calibrate(val, val_labels, o);
-      best.generator = clone_state(model.generator);
-      best.discriminator = clone_state(model.discriminator);
+      best.calibration = calibrate(val, val_labels, fusion, o);
+      best.tensors = clone_state(model.state());
       stale = 0;
       save_model(model_path, model, best.calibration, info);
     } else {
@@ -352,8 +357,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     return summary;
   }
   // Final model = the best validation epoch.
-  model.generator.load_state(best.generator, "best state");
-  model.discriminator.load_state(best.discriminator, "best state");
+  model.load_state(best.tensors, "best state");
   summary["score"] = best.calibration.score;
   summary["threshold"] = best.calibration.threshold;
   summary["model"] = model_path;
