@@ -33,13 +33,15 @@ test-asan: deps
 
 demo: deps
 	$(MAKE) build
-	$(BUILD)/ganomaly_make_data --layout mvtec --category demo --out $(DEMO_DIR)/data --seed 42
-	$(BUILD)/ganomaly_train $(DEMO_DIR)/data/demo --out $(DEMO_DIR)/run
-	$(BUILD)/ganomaly_test $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/demo --out $(DEMO_DIR)/test
+	$(BUILD)/ganomaly_make_data --layout mvtec --category bottle --size 128 --train 200 --test-good 20 --test-bad 40 --out $(DEMO_DIR)/data --overwrite
+	$(BUILD)/ganomaly_train $(DEMO_DIR)/data/bottle --out $(DEMO_DIR)/run
+	$(BUILD)/ganomaly_test $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle
+	$(BUILD)/ganomaly_infer $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle/test/scratch
 
 bench: deps
 	$(MAKE) build
-	$(BUILD)/ganomaly_bench
+	OMP_NUM_THREADS=2 $(BUILD)/ganomaly_bench $(BENCH_FLAGS)
+	OMP_NUM_THREADS=2 $(BUILD)/bench_gemm
 
 clean:
 	rm -rf build build-asan

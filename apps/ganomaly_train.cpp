@@ -32,9 +32,9 @@ int main(int argc, char** argv) {
        cxxopts::value<int>()->default_value(std::to_string(o.patience)))
       ("validation-fraction", "fraction of the training normals held out for validation",
        cxxopts::value<double>()->default_value("0.2"))
-      ("score", "fused (all four, standardised on validation normals), latent, reconstruction, feature, residual_max, or auto (best on validation)", cxxopts::value<std::string>()->default_value(o.score))
+      ("score", "auto (the best on validation), fused (all four standardised on validation normals), latent, reconstruction, feature or residual_max", cxxopts::value<std::string>()->default_value(o.score))
       ("ema", "decay of the moving average of generator weights used for scoring (0: off)",
-       cxxopts::value<float>()->default_value(std::to_string(o.ema_decay)))
+       cxxopts::value<float>()->default_value("0.95"))
       ("validate-on", "heldout (training normals + pseudo-anomalies) or test (anomalib's habit: an oracle)",
        cxxopts::value<std::string>()->default_value(o.validate_on))
       ("resume", "continue from a resumable checkpoint (OUT/last.gnm)", cxxopts::value<std::string>()->default_value(""))

@@ -14,13 +14,13 @@ namespace gan {
 struct TrainOptions {
   ModelConfig model;
   std::string recipe = "paper";
-  int epochs = 25;
+  int epochs = 40;
   int batch_size = 32;
   float learning_rate = 2e-4f;
   uint64_t seed = 42;
-  int patience = 5;                    // epochs without a better validation AUROC
+  int patience = 10;                   // epochs without a better validation AUROC (GANomaly plateaus before it improves)
   double validation_fraction = 0.2;    // of the training normals, held out
-  std::string score = "fused";         // one of selectable_score_names(), or auto (best on validation)
+  std::string score = "auto";          // one of selectable_score_names(), or auto (best on validation)
   float ema_decay = 0.95f;             // > 0: score with an average of the generator's weights
   std::string validate_on = "heldout"; // or "test": anomalib's habit, an oracle
   std::string out_dir = "runs/latest";

@@ -1,0 +1,132 @@
+// ganomaly_bench: training and scoring speed of the GANomaly network at several image
+// sizes, the GFLOP/s of its conv GEMMs, and peak memory; with --compare-torch, the
+// PyTorch reference timed in the same run, and the ratios (the result that matters on a
+// shared, noisy machine).
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cxxopts.hpp>
+#include <sstream>
+
+#include "ganomaly/ganomaly.h"
+#include "tensor/backend.h"
+
+using namespace gan;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;
+}
+
+struct Speed {
+  double train = 0, infer = 0;
+};
+
+Speed time_model(int size, int batch, int steps) {
+  ModelConfig config;
+  config.image_size = size;
+  Ganomaly model(config, Recipe::named("anomalib"), 42);
+  Rng rng(1);
+  Tensor x = Tensor::empty(Shape{batch, 3, size, size});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = rng.uniform(-1.0f, 1.0f);
+  model.train_step(x);  // warm-up: fills the buffer pool
+  auto t = Clock::now();
+  for (int s = 0; s < steps; ++s) model.train_step(x);
+  Speed speed;
+  speed.train = batch * steps / seconds_since(t);
+  model.score(x, batch);
+  t = Clock::now();
+  for (int s = 0; s < steps; ++s) model.score(x, batch);
+  speed.infer = batch * steps / seconds_since(t);
+  return speed;
+}
+
+// The forward GEMMs of one encoder (M = out channels, K = in channels * 16, N = batch * pixels).
+double encoder_gemm_gflops(int size, int batch) {
+  struct Layer { int64_t m, k, n; };
+  std::vector<Layer> layers;
+  int64_t side = (size + 8 - 4) / 2 + 1, f = 64;
+  layers.push_back({64, 3 * 16, batch * side * side});
+  for (int d = size / 2; d > 4; d /= 2, f *= 2) {
+    side = (side + 2 - 4) / 2 + 1;
+    layers.push_back({2 * f, f * 16, batch * side * side});
+  }
+  layers.push_back({100, f * 16, batch});
+  double flops = 0, time = 0;
+  for (const Layer& l : layers) {
+    std::vector<float> a(l.m * l.k, 0.5f), b(l.k * l.n, 0.25f), c(l.m * l.n);
+    backend::gemm(false, false, l.m, l.n, l.k, 1.0f, a.data(), l.k, b.data(), l.n, 0.0f, c.data(), l.n);
+    const auto t = Clock::now();
+    const int reps = 3;
+    for (int r = 0; r < reps; ++r)
+      backend::gemm(false, false, l.m, l.n, l.k, 1.0f, a.data(), l.k, b.data(), l.n, 0.0f, c.data(), l.n);
+    time += seconds_since(t);
+    flops += 2.0 * l.m * l.n * l.k * reps;
+  }
+  return flops / time / 1e9;
+}
+
+// Runs the PyTorch reference and reads its "train_img_per_s=... infer_img_per_s=..." line.
+bool time_torch(const std::string& script, int size, int batch, int steps, Speed& speed) {
+  const std::string cmd = "/usr/bin/python3 " + script + " --size " + std::to_string(size) + " --batch " +
+                          std::to_string(batch) + " --steps " + std::to_string(steps) + " --threads 2 2>&1";
+  std::FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return false;
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+  const bool ok = pclose(pipe) == 0;
+  const auto train = out.find("train_img_per_s="), infer = out.find("infer_img_per_s=");
+  if (!ok || train == std::string::npos || infer == std::string::npos) {
+    std::fprintf(stderr, "ganomaly_bench: the PyTorch reference failed: %s\n", out.c_str());
+    return false;
+  }
+  speed.train = std::stod(out.substr(train + 16));
+  speed.infer = std::stod(out.substr(infer + 16));
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cxxopts::Options options("ganomaly_bench", "GANomaly training and scoring speed, optionally against PyTorch");
+  options.add_options()("sizes", "image sizes", cxxopts::value<std::vector<int>>()->default_value("32,64,128,256"))(
+      "batch", "batch size", cxxopts::value<int>()->default_value("32"))(
+      "steps", "timed steps per measurement", cxxopts::value<int>()->default_value("3"))(
+      "compare-torch", "also time the PyTorch reference (needs /usr/bin/python3 with python3-torch)")(
+      "torch-script", "the PyTorch reference script",
+      cxxopts::value<std::string>()->default_value("../shared/reference/ganomaly_torch.py"))("h,help", "show this help");
+  try {
+    const auto args = options.parse(argc, argv);
+    if (args.count("help")) {
+      std::printf("%s\n", options.help().c_str());
+      return 0;
+    }
+    const int batch = args["batch"].as<int>(), steps = args["steps"].as<int>();
+    const bool torch = args.count("compare-torch") > 0;
+    std::printf("| size | train img/s | score img/s | conv GEMM GFLOP/s | peak RSS MiB |%s\n",
+                torch ? " torch train | torch score | train ratio | score ratio |" : "");
+    std::printf("|---|---|---|---|---|%s\n", torch ? "---|---|---|---|" : "");
+    for (int size : args["sizes"].as<std::vector<int>>()) {
+      const Speed ours = time_model(size, batch, steps);
+      const double gflops = encoder_gemm_gflops(size, batch);
+      std::printf("| %d | %.2f | %.2f | %.0f | %.0f |", size, ours.train, ours.infer, gflops, peak_rss_mib());
+      Speed ref;
+      if (torch && time_torch(args["torch-script"].as<std::string>(), size, batch, steps, ref))
+        std::printf(" %.2f | %.2f | %.2fx | %.2fx |", ref.train, ref.infer, ours.train / ref.train, ours.infer / ref.infer);
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ganomaly_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
