@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
        cxxopts::value<float>()->default_value("0.95"))
       ("validate-on", "heldout (training normals + pseudo-anomalies) or test (anomalib's habit: an oracle)",
        cxxopts::value<std::string>()->default_value(o.validate_on))
+      ("on-nan", "a non-finite loss: stop (keeping the best model) or skip the batch",
+       cxxopts::value<std::string>()->default_value("stop"))
       ("resume", "continue from a resumable checkpoint (OUT/last.gnm)", cxxopts::value<std::string>()->default_value(""))
       ("log-test-auroc", "also log test AUROC per epoch, for analysis only (never used to select)")
       ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
     o.validate_on = args["validate-on"].as<std::string>();
     o.out_dir = args["out"].as<std::string>();
     o.resume = args["resume"].as<std::string>();
+    o.on_nan = args["on-nan"].as<std::string>();
     o.log_test_auroc = args.count("log-test-auroc") > 0;
     o.max_pixels = args["max-pixels"].as<size_t>();
     o.interactive = stdout_is_terminal();

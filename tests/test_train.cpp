@@ -1,6 +1,7 @@
 // GANomaly end to end on a generated data set: learning, checkpoints, resume.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -125,4 +126,20 @@ TEST_CASE("both recipes train, and anomalib's test-set validation is labelled as
   CHECK(s["normalization"] == "imagenet");
   CHECK(s["validate_on"] == "test");
   CHECK(s["threshold_chosen_on"] == "test");
+}
+
+TEST_CASE("a NaN loss stops training without touching the weights, or skips the batch when asked") {
+  const Dataset data = discover_dataset(generated_category());
+  TrainOptions o = small_options(testing::temp_dir("nan_stop"));
+  o.epochs = 2;
+  o.nan_at_step = 5;  // in the second epoch: the first epoch's best model exists
+  const nlohmann::json stopped = train_model(data, o);
+  CHECK(stopped["status"] == "diverged");
+  CHECK(stopped["best_epoch"] == 1);
+  LoadedModel kept = load_model(o.out_dir + "/model.gnm");
+  for (const auto& [name, t] : kept.model->state())
+    for (int64_t i = 0; i < t.numel(); ++i) REQUIRE(std::isfinite(t.data()[i]));
+  o.out_dir = testing::temp_dir("nan_skip");
+  o.on_nan = "skip";
+  CHECK(train_model(data, o)["status"] == "completed");
 }

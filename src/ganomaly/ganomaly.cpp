@@ -149,6 +149,15 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   Tensor encoder = recipe.mse_encoder_loss ? mse_loss(g.z, g.z_hat) : smooth_l1_loss(g.z, g.z_hat);
   Tensor generator_loss = add(add(mul_scalar(adversarial, weights.adversarial), mul_scalar(contextual, weights.contextual)),
                               mul_scalar(encoder, weights.encoder));
+  if (inject_nan_once) {
+    inject_nan_once = false;
+    generator_loss = add_scalar(generator_loss, std::nanf(""));
+  }
+  losses.generator = generator_loss.item();
+  if (!std::isfinite(losses.generator)) {
+    losses.skipped = true;
+    return losses;
+  }
   optimizer_g.zero_grad();
   generator_loss.backward(/*retain_graph=*/true);  // D(x) is reused by the D update below
   optimizer_g.step();
@@ -159,12 +168,15 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   Tensor discriminator_loss = mul_scalar(add(bce_loss(real.probability, Tensor::full(Shape{n}, 1.0f)),
                                              bce_loss(fake_detached.probability, Tensor::zeros(Shape{n}))),
                                          0.5f);
+  losses.discriminator = discriminator_loss.item();
+  if (!std::isfinite(losses.discriminator)) {
+    losses.skipped = true;
+    return losses;
+  }
   optimizer_d.zero_grad();
   discriminator_loss.backward();
   optimizer_d.step();
 
-  losses.generator = generator_loss.item();
-  losses.discriminator = discriminator_loss.item();
   losses.adversarial = adversarial.item();
   losses.contextual = contextual.item();
   losses.encoder = encoder.item();

@@ -29,6 +29,7 @@ struct LossWeights {
 struct StepLosses {
   float generator = 0, discriminator = 0, adversarial = 0, contextual = 0, encoder = 0;
   bool discriminator_reinitialised = false;
+  bool skipped = false;  // a loss was not finite: no weights were updated
 };
 
 // Per-image anomaly scores, larger = more anomalous.
@@ -51,7 +52,11 @@ class Ganomaly {
   Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam = {},
            LossWeights weights = {});
   // One training step on a batch of images in the recipe's normalisation, [N, C, S, S].
+  // A step whose generator or discriminator loss is not finite updates nothing and
+  // returns skipped = true, so the weights never take a NaN.
   StepLosses train_step(const Tensor& images);
+  // Test hook: the next train_step sees a NaN generator loss.
+  bool inject_nan_once = false;
   // Scores in eval mode without gradients; `residuals`, when given, receives the
   // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size.
   Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr);

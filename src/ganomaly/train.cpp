@@ -41,6 +41,7 @@ void TrainOptions::validate() const {
   GANOMALY_CHECK(score == "auto" || std::find(names.begin(), names.end(), score) != names.end(),
                  "--score: expected fused, latent, reconstruction, feature, residual_max or auto, got '", score, "'");
   GANOMALY_CHECK(ema_decay >= 0 && ema_decay < 1, "--ema: expected a decay in [0, 1), got ", ema_decay);
+  GANOMALY_CHECK(on_nan == "stop" || on_nan == "skip", "--on-nan: expected stop or skip, got '", on_nan, "'");
   GANOMALY_CHECK(validate_on == "heldout" || validate_on == "test",
                  "--validate-on: expected heldout or test, got '", validate_on, "'");
 }
@@ -253,10 +254,18 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     const auto epoch_start = std::chrono::steady_clock::now();
     int reinits = 0;
     for (int step = first_step; step < steps_per_epoch; ++step) {
+      model.inject_nan_once = o.nan_at_step >= 0 && total_steps + 1 == o.nan_at_step;
       const StepLosses l = model.train_step(gather(train_images, order, static_cast<size_t>(step) * batch, batch));
-      if (!std::isfinite(l.generator) || !std::isfinite(l.discriminator)) {
-        std::printf("training stopped: the %s loss is not finite at epoch %d step %d; keeping the best model (epoch %d)\n",
-                    std::isfinite(l.generator) ? "discriminator" : "generator", epoch + 1, step + 1, best.epoch);
+      if (l.skipped) {
+        const char* which = std::isfinite(l.generator) ? "discriminator" : "generator";
+        if (o.on_nan == "skip") {
+          std::printf("\nepoch %d step %d: the %s loss is not finite; batch skipped, no weights changed\n", epoch + 1,
+                      step + 1, which);
+          ++total_steps;
+          continue;
+        }
+        std::printf("\ntraining stopped: the %s loss is not finite at epoch %d step %d; the weights were not updated "
+                    "and the best model (epoch %d) is kept\n", which, epoch + 1, step + 1, best.epoch);
         status = "diverged";
         break;
       }

@@ -28,7 +28,9 @@ struct TrainOptions {
   bool interactive = false;            // progress bar instead of lines
   bool log_test_auroc = false;         // for analysis only: never used for selection
   size_t max_pixels = kDefaultMaxPixels;
+  std::string on_nan = "stop";         // a non-finite loss: "stop" (keep the best model) or "skip" the batch
   int stop_after_steps = -1;           // test hook: behave as if signalled after this many steps
+  int nan_at_step = -1;                // test hook: a NaN generator loss at this step (counted from 1)
   void validate() const;               // throws naming the option
 };
 
