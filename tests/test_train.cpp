@@ -1,6 +1,7 @@
 // GANomaly end to end on a generated data set: learning, checkpoints, resume.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -137,8 +138,10 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
   CHECK(stopped["status"] == "diverged");
   CHECK(stopped["best_epoch"] == 1);
   LoadedModel kept = load_model(o.out_dir + "/model.gnm");
-  for (const auto& [name, t] : kept.model->state())
-    for (int64_t i = 0; i < t.numel(); ++i) REQUIRE(std::isfinite(t.data()[i]));
+  for (const auto& [name, t] : kept.model->state()) {
+    CAPTURE(name);
+    CHECK(std::all_of(t.data(), t.data() + t.numel(), [](float v) { return std::isfinite(v); }));
+  }
   o.out_dir = testing::temp_dir("nan_skip");
   o.on_nan = "skip";
   CHECK(train_model(data, o)["status"] == "completed");
