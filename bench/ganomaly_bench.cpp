@@ -11,6 +11,12 @@
 
 #include "ganomaly/ganomaly.h"
 #include "tensor/backend.h"
+#include "tensor/storage.h"
+#include <fstream>
+#include <nlohmann/json.hpp>
+#ifdef GANOMALY_OPENMP
+#include <omp.h>
+#endif
 
 using namespace gan;
 using Clock = std::chrono::steady_clock;
@@ -26,7 +32,7 @@ double peak_rss_mib() {
 }
 
 struct Speed {
-  double train = 0, infer = 0;
+  double train = 0, infer = 0, peak_rss_mb = 0;
 };
 
 Speed time_model(int size, int batch, int steps) {
@@ -74,9 +80,10 @@ double encoder_gemm_gflops(int size, int batch) {
 }
 
 // Runs the PyTorch reference and reads its "train_img_per_s=... infer_img_per_s=..." line.
-bool time_torch(const std::string& script, int size, int batch, int steps, Speed& speed) {
-  const std::string cmd = "/usr/bin/python3 " + script + " --size " + std::to_string(size) + " --batch " +
-                          std::to_string(batch) + " --steps " + std::to_string(steps) + " --threads 2 2>&1";
+bool time_torch(const std::string& script, int size, int batch, int steps, int threads, Speed& speed) {
+  const std::string cmd = "/usr/bin/time -f peak_rss_kb=%M /usr/bin/python3 " + script + " --size " + std::to_string(size) + " --batch " +
+                          std::to_string(batch) + " --steps " + std::to_string(steps) + " --threads " +
+                          std::to_string(threads) + " 2>&1";
   std::FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return false;
   std::string out;
@@ -90,6 +97,8 @@ bool time_torch(const std::string& script, int size, int batch, int steps, Speed
   }
   speed.train = std::stod(out.substr(train + 16));
   speed.infer = std::stod(out.substr(infer + 16));
+  const auto rss = out.find("peak_rss_kb=");
+  if (rss != std::string::npos) speed.peak_rss_mb = std::stod(out.substr(rss + 12)) / 1024.0;
   return true;
 }
 
@@ -101,6 +110,8 @@ int main(int argc, char** argv) {
       "batch", "batch size", cxxopts::value<int>()->default_value("32"))(
       "steps", "timed steps per measurement", cxxopts::value<int>()->default_value("3"))(
       "compare-torch", "also time the PyTorch reference (needs /usr/bin/python3 with python3-torch)")(
+      "threads", "thread counts to measure", cxxopts::value<std::vector<int>>()->default_value("2"))(
+      "json", "also write the figures to this JSON file", cxxopts::value<std::string>()->default_value(""))(
       "torch-script", "the PyTorch reference script",
       cxxopts::value<std::string>()->default_value("../shared/reference/ganomaly_torch.py"))("h,help", "show this help");
   try {
@@ -111,18 +122,41 @@ int main(int argc, char** argv) {
     }
     const int batch = args["batch"].as<int>(), steps = args["steps"].as<int>();
     const bool torch = args.count("compare-torch") > 0;
-    std::printf("| size | train img/s | score img/s | conv GEMM GFLOP/s | peak RSS MiB |%s\n",
-                torch ? " torch train | torch score | train ratio | score ratio |" : "");
-    std::printf("|---|---|---|---|---|%s\n", torch ? "---|---|---|---|" : "");
-    for (int size : args["sizes"].as<std::vector<int>>()) {
-      const Speed ours = time_model(size, batch, steps);
-      const double gflops = encoder_gemm_gflops(size, batch);
-      std::printf("| %d | %.2f | %.2f | %.0f | %.0f |", size, ours.train, ours.infer, gflops, peak_rss_mib());
-      Speed ref;
-      if (torch && time_torch(args["torch-script"].as<std::string>(), size, batch, steps, ref))
-        std::printf(" %.2f | %.2f | %.2fx | %.2fx |", ref.train, ref.infer, ours.train / ref.train, ours.infer / ref.infer);
-      std::printf("\n");
-      std::fflush(stdout);
+    std::printf("| size | threads | train img/s | score img/s | conv GEMM GFLOP/s | peak RSS MiB |%s\n",
+                torch ? " torch train | torch score | torch RSS MiB | train ratio | score ratio |" : "");
+    std::printf("|---|---|---|---|---|---|%s\n", torch ? "---|---|---|---|---|" : "");
+    nlohmann::json results = nlohmann::json::array();
+    for (int size : args["sizes"].as<std::vector<int>>())
+      for (int threads : args["threads"].as<std::vector<int>>()) {
+#ifdef GANOMALY_OPENMP
+        omp_set_num_threads(threads);
+#endif
+        const Speed ours = time_model(size, batch, steps);
+        const double gflops = encoder_gemm_gflops(size, batch);
+        // Peak RSS is per process and only grows: sizes run in increasing order.
+        const double rss = peak_rss_mib();
+        pool::release_cached();
+        std::printf("| %d | %d | %.2f | %.2f | %.0f | %.0f |", size, threads, ours.train, ours.infer, gflops, rss);
+        nlohmann::json row = {{"image_size", size},    {"threads", threads},       {"batch", batch},
+                              {"train_img_s", ours.train}, {"score_img_s", ours.infer}, {"gemm_gflops", gflops},
+                              {"peak_rss_mb", rss}};
+        Speed ref;
+        if (torch && time_torch(args["torch-script"].as<std::string>(), size, batch, steps, threads, ref)) {
+          std::printf(" %.2f | %.2f | %.0f | %.2fx | %.2fx |", ref.train, ref.infer, ref.peak_rss_mb,
+                      ours.train / ref.train, ours.infer / ref.infer);
+          row["torch_peak_rss_mb"] = ref.peak_rss_mb;
+          row["torch_train_img_s"] = ref.train;
+          row["torch_score_img_s"] = ref.infer;
+        }
+        std::printf("\n");
+        std::fflush(stdout);
+        results.push_back(row);
+      }
+    const std::string json_path = args["json"].as<std::string>();
+    if (!json_path.empty()) {
+      std::ofstream out(json_path);
+      out << results.dump(2) << "\n";
+      if (!out) throw std::runtime_error(json_path + ": cannot write");
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ganomaly_bench: %s\n", e.what());
