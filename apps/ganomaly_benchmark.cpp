@@ -1,0 +1,53 @@
+// ganomaly_benchmark --dataset mvtec|btad|visa --root DIR [--categories a,b] [training options]:
+// trains and tests every category of a data set and prints anomalib-style tables.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "app_common.h"
+#include "ganomaly/benchmark.h"
+#include "ganomaly/progress.h"
+#include "train_options.h"
+
+using namespace gan;
+
+int main(int argc, char** argv) {
+  return app::run("ganomaly_benchmark", [&] {
+    cxxopts::Options options("ganomaly_benchmark",
+                             "Train and test GANomaly on every category of MVTec AD, BTAD or VisA.\n"
+                             "Usage: ganomaly_benchmark --dataset mvtec|btad|visa --root DIR [options]");
+    options.add_options()
+      ("dataset", "mvtec, btad or visa", cxxopts::value<std::string>())
+      ("root", "the data set's root folder (categories are ROOT/<category>; for VisA the folder holding split_csv/1cls.csv)",
+       cxxopts::value<std::string>())
+      ("categories", "comma-separated categories (default: every one present under --root)",
+       cxxopts::value<std::vector<std::string>>())
+      ("o,out", "output folder: OUT/<dataset>/<category>/ per category, OUT/<dataset>_results.json and .csv",
+       cxxopts::value<std::string>()->default_value("runs/benchmark"));
+    app::add_train_options(options);
+    options.add_options()("h,help", "show this help");
+    const auto args = options.parse(argc, argv);
+    if (args.count("help")) {
+      std::printf("%s\n", options.help().c_str());
+      return 0;
+    }
+    if (!args.count("dataset")) throw app::UsageError("missing --dataset (see --help)");
+    if (!args.count("root")) throw app::UsageError("missing --root (see --help)");
+    BenchmarkOptions o;
+    o.dataset = args["dataset"].as<std::string>();
+    benchmark_categories(o.dataset);  // "--dataset: ..." before anything else
+    o.root = args["root"].as<std::string>();
+    if (args.count("categories")) o.categories = args["categories"].as<std::vector<std::string>>();
+    o.out_dir = args["out"].as<std::string>();
+    app::set_threads(args["threads"].as<int>());
+    o.train = app::read_train_options(args);
+    o.train.interactive = stdout_is_terminal();
+    o.train.validate();
+    select_benchmark_categories(o);  // a missing category or root fails before --out is made
+    app::make_output_dir(o.out_dir, "--out");
+    install_stop_handlers();
+    const BenchmarkResult r = run_benchmark(o);
+    if (r.interrupted) return 130;
+    return r.failed ? 1 : 0;
+  });
+}

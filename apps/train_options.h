@@ -1,0 +1,71 @@
+#pragma once
+// The training options that ganomaly_train and ganomaly_benchmark share: one list of
+// names, defaults and help texts, and one place that reads them into a TrainOptions.
+//
+// Not here (each app adds its own): the data folder, --format, --out, --resume, --help.
+// --threads is added here but applied by the app (app::set_threads).
+#include <cxxopts.hpp>
+#include <string>
+
+#include "ganomaly/image.h"
+#include "ganomaly/train.h"
+
+namespace gan::app {
+
+inline void add_train_options(cxxopts::Options& options) {
+  const TrainOptions o;
+  options.add_options()
+    ("recipe", "paper (feature matching, MSE encoder loss, N(0,0.02) init, [-1,1] inputs) or anomalib",
+     cxxopts::value<std::string>()->default_value(o.recipe))
+    ("image-size", "images are resized to this square size (32 to 512; anomalib uses 256)",
+     cxxopts::value<int>()->default_value(std::to_string(o.model.image_size)))
+    ("channels", "1 (grey) or 3 (colour)", cxxopts::value<int>()->default_value("3"))
+    ("n-features", "features of the first conv layer", cxxopts::value<int>()->default_value("64"))
+    ("latent-size", "size of the latent vector z", cxxopts::value<int>()->default_value("100"))
+    ("extra-layers", "extra 3x3 conv layers in encoders and decoder", cxxopts::value<int>()->default_value("0"))
+    ("epochs", "maximum epochs", cxxopts::value<int>()->default_value(std::to_string(o.epochs)))
+    ("batch-size", "images per step", cxxopts::value<int>()->default_value(std::to_string(o.batch_size)))
+    ("lr", "Adam learning rate (betas 0.5, 0.999)", cxxopts::value<float>()->default_value("0.0002"))
+    ("seed", "random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(o.seed)))
+    ("patience", "stop after this many epochs without a better validation AUROC (0: never)",
+     cxxopts::value<int>()->default_value(std::to_string(o.patience)))
+    ("validation-fraction", "fraction of the training normals held out for validation",
+     cxxopts::value<double>()->default_value("0.2"))
+    ("score", "auto (the best on validation), fused (all four standardised on validation normals), latent, reconstruction, feature or residual_max", cxxopts::value<std::string>()->default_value(o.score))
+    ("ema", "decay of the moving average of generator weights used for scoring (0: off)",
+     cxxopts::value<float>()->default_value("0.95"))
+    ("validate-on", "heldout (training normals + pseudo-anomalies) or test (anomalib's habit: an oracle)",
+     cxxopts::value<std::string>()->default_value(o.validate_on))
+    ("on-nan", "a non-finite loss: stop (keeping the best model) or skip the batch",
+     cxxopts::value<std::string>()->default_value("stop"))
+    ("log-test-auroc", "also log test AUROC per epoch, for analysis only (never used to select)")
+    ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
+    ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"));
+}
+
+// Everything add_train_options added, except --threads; out_dir, resume and
+// interactive are left at their defaults for the app to set. Not validated here.
+inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
+  TrainOptions o;
+  o.recipe = args["recipe"].as<std::string>();
+  o.model.image_size = args["image-size"].as<int>();
+  o.model.channels = args["channels"].as<int>();
+  o.model.n_features = args["n-features"].as<int>();
+  o.model.latent_size = args["latent-size"].as<int>();
+  o.model.extra_layers = args["extra-layers"].as<int>();
+  o.epochs = args["epochs"].as<int>();
+  o.batch_size = args["batch-size"].as<int>();
+  o.learning_rate = args["lr"].as<float>();
+  o.seed = args["seed"].as<uint64_t>();
+  o.patience = args["patience"].as<int>();
+  o.validation_fraction = args["validation-fraction"].as<double>();
+  o.score = args["score"].as<std::string>();
+  o.ema_decay = args["ema"].as<float>();
+  o.validate_on = args["validate-on"].as<std::string>();
+  o.on_nan = args["on-nan"].as<std::string>();
+  o.log_test_auroc = args.count("log-test-auroc") > 0;
+  o.max_pixels = args["max-pixels"].as<size_t>();
+  return o;
+}
+
+}  // namespace gan::app
