@@ -1,9 +1,11 @@
 // ganomaly_test CHECKPOINT DATA_DIR: evaluates a trained model on a data set's test split.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "app_common.h"
 #include "ganomaly/evaluate.h"
+#include "ganomaly/report.h"
 
 using namespace gan;
 
@@ -19,10 +21,13 @@ int main(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value(""))
       ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
       ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
+      ("no-report", "do not write report.html and plots/ into the output folder")
+      ("version", "print the version and build options")
       ("h,help", "show this help");
     options.parse_positional({"checkpoint", "data"});
     options.positional_help("CHECKPOINT DATA_DIR");
     const auto args = options.parse(argc, argv);
+    if (args.count("version")) return app::print_version("ganomaly_test");
     if (args.count("help")) {
       std::printf("%s\n", options.help().c_str());
       return 0;
@@ -60,6 +65,35 @@ int main(int argc, char** argv) {
                 e.image_auroc, e.aupr, e.f1.f1, loaded.calibration.chosen_on.c_str(), e.f1_oracle.f1);
     if (e.pixel_auroc >= 0) std::printf("pixel AUROC of the residual map (baseline) %.4f\n", e.pixel_auroc);
     std::printf("written: %s/test_scores.csv, %s/test_metrics.json\n", out.c_str(), out.c_str());
+    if (!args.count("no-report")) {
+      try {  // the results are written: a report that fails is a warning, not a failed run
+        const std::filesystem::path beside = std::filesystem::path(checkpoint).parent_path();
+        ReportInputs report;
+        report.title = "GANomaly test report";
+        report.model = &model;
+        report.calibration = &loaded.calibration;
+        report.samples = &data.test;
+        report.images = &images;
+        report.evaluation = &e;
+        report.metrics = metrics;
+        // The training settings and curves, when the checkpoint sits in its training folder.
+        const std::filesystem::path summary = beside / "summary.json";
+        if (std::filesystem::exists(summary)) {
+          std::ifstream in(summary);
+          report.settings = nlohmann::json::parse(in, nullptr, false);
+          if (report.settings.is_discarded()) report.settings = nullptr;
+        }
+        if (!report.settings.is_object()) report.settings = loaded.config.value("info", nlohmann::json::object());
+        report.settings["model"] = loaded.config.value("model", nlohmann::json::object());
+        report.settings["checkpoint"] = checkpoint;
+        report.settings["test_data"] = data.root;
+        report.train_log = (beside / "train_log.jsonl").string();
+        write_report(out, report);
+        std::printf("report: %s/report.html\n", out.c_str());
+      } catch (const std::exception& ex) {
+        std::fprintf(stderr, "ganomaly_test: report not written: %s\n", ex.what());
+      }
+    }
     return 0;
   });
 }
