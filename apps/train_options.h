@@ -34,6 +34,7 @@ inline void add_train_options(cxxopts::Options& options) {
     ("score", "auto (the best on validation), fused (all four standardised on validation normals), latent, reconstruction, feature or residual_max", cxxopts::value<std::string>()->default_value(o.score))
     ("ema", "decay of the moving average of generator weights used for scoring (0: off)",
      cxxopts::value<float>()->default_value("0.95"))
+    ("recalibrate-bn", "recompute the averaged generator's batch-norm statistics on the training images each epoch")
     ("validate-on", "heldout (training normals + pseudo-anomalies) or test (anomalib's habit: an oracle)",
      cxxopts::value<std::string>()->default_value(o.validate_on))
     ("on-nan", "a non-finite loss: stop (keeping the best model) or skip the batch",
@@ -61,6 +62,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.validation_fraction = args["validation-fraction"].as<double>();
   o.score = args["score"].as<std::string>();
   o.ema_decay = args["ema"].as<float>();
+  o.recalibrate_batch_norm = args.count("recalibrate-bn") > 0;
   o.validate_on = args["validate-on"].as<std::string>();
   o.on_nan = args["on-nan"].as<std::string>();
   o.log_test_auroc = args.count("log-test-auroc") > 0;

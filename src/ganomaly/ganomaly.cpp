@@ -108,6 +108,32 @@ void Ganomaly::update_ema() {
   for (size_t i = 0; i < live_buffers.size(); ++i) avg_buffers[i].second.copy_from(live_buffers[i].second);
 }
 
+void Ganomaly::recalibrate_ema_batch_norm(const Tensor& images, int batch_size) {
+  if (!ema_) return;
+  NoGradGuard no_grad;
+  std::vector<nn::BatchNorm2d*> norms;
+  for (auto& [name, m] : ema_->named_modules())
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m)) norms.push_back(bn);
+  for (auto& [name, t] : ema_->named_buffers()) {
+    Tensor buffer = t;
+    buffer.fill(name.find("running_var") != std::string::npos ? 1.0f : 0.0f);
+  }
+  ema_->train();
+  const int64_t n = images.size(0), per_image = images.numel() / std::max<int64_t>(1, n);
+  int batches = 0;
+  for (int64_t b0 = 0; b0 + 1 < n; b0 += batch_size, ++batches) {  // batch norm needs two images
+    const int64_t b = std::min<int64_t>(batch_size, n - b0);
+    if (b < 2) break;
+    // Momentum 1/(k+1) makes the running estimates the plain mean over the k+1 batches.
+    for (nn::BatchNorm2d* bn : norms) bn->momentum = 1.0f / static_cast<float>(batches + 1);
+    Tensor batch = Tensor::empty(Shape{b, images.size(1), images.size(2), images.size(3)});
+    std::copy(images.data() + b0 * per_image, images.data() + (b0 + b) * per_image, batch.data());
+    ema_->run(pad_to_network(batch, config));
+  }
+  for (nn::BatchNorm2d* bn : norms) bn->momentum = 0.1f;
+  ema_->eval();
+}
+
 nn::NamedTensors Ganomaly::state() const {
   nn::NamedTensors out;
   for (auto& [n, t] : generator.state()) out.emplace_back("G." + n, t);

@@ -68,6 +68,10 @@ class Ganomaly {
   void enable_ema(float decay);
   float ema_decay() const { return ema_decay_; }
   Generator& scoring_generator() { return ema_ ? *ema_ : generator; }
+  // The averaged weights see other activations than the live ones, so the live batch-norm
+  // statistics do not fit them: recompute them as exact averages over `images` (in the
+  // recipe's normalisation) with the averaged generator in training mode, no gradients.
+  void recalibrate_ema_batch_norm(const Tensor& images, int batch_size);
   // Every tensor of the model under "G.", "E." (the average, when kept) and "D.".
   nn::NamedTensors state() const;
   void load_state(const nn::NamedTensors& tensors, const std::string& what);

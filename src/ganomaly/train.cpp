@@ -294,6 +294,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     const float denom = std::max(1, steps_done);
 
+    if (o.recalibrate_batch_norm) model.recalibrate_ema_batch_norm(train_images, batch);
     // Validation: AUROC of every score on held-out normals vs pseudo-anomalies.
     Scores val = model.score(val_images);
     Calibration fusion;

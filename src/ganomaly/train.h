@@ -22,6 +22,7 @@ struct TrainOptions {
   double validation_fraction = 0.2;    // of the training normals, held out
   std::string score = "auto";          // one of selectable_score_names(), or auto (best on validation)
   float ema_decay = 0.95f;             // > 0: score with an average of the generator's weights
+  bool recalibrate_batch_norm = false; // recompute the averaged generator's batch-norm statistics each epoch
   std::string validate_on = "heldout"; // or "test": anomalib's habit, an oracle
   std::string out_dir = "runs/latest";
   std::string resume;                  // a last.gnm to continue from
