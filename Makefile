@@ -5,7 +5,9 @@ CMAKE_FLAGS ?=
 PACKAGES := cmake g++ make libxsimd-dev libstb-dev libcxxopts-dev doctest-dev nlohmann-json3-dev
 DEMO_DIR ?= $(BUILD)/demo
 
-.PHONY: all deps build test test-asan demo bench clean
+PREFIX ?= /usr/local
+
+.PHONY: all deps build test test-asan demo bench clean install static test-arm64
 
 all: build
 
@@ -43,5 +45,19 @@ bench: deps
 	OMP_NUM_THREADS=2 $(BUILD)/ganomaly_bench $(BENCH_FLAGS)
 	OMP_NUM_THREADS=2 $(BUILD)/bench_gemm
 
+install: deps
+	$(MAKE) build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Fully static, portable (no -march=native) apps in build-static/: libc, libgomp and libstb linked in.
+static: deps
+	$(MAKE) build BUILD=build-static CMAKE_FLAGS="-DGANOMALY_STATIC=ON -DGANOMALY_NATIVE=OFF -DBUILD_TESTING=OFF $(CMAKE_FLAGS)"
+
+# Cross-compiles for aarch64 (NEON) and runs the suite under qemu: needs the Debian
+# packages crossbuild-essential-arm64 and qemu-user-static.
+test-arm64: deps
+	$(MAKE) build BUILD=build-arm64 CMAKE_FLAGS="-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64.cmake $(CMAKE_FLAGS)"
+	cd build-arm64 && ctest --output-on-failure -j $(JOBS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-static build-arm64

@@ -14,9 +14,31 @@
 
 #include <unistd.h>
 
+#include <xsimd/xsimd.hpp>
+
 #include "tensor/check.h"
 #ifdef GANOMALY_OPENMP
 #include <omp.h>
+#endif
+
+// The build options, from CMakeLists.txt (GANOMALY_BUILD_INFO).
+#ifndef GANOMALY_VERSION
+#define GANOMALY_VERSION "unknown"
+#endif
+#ifndef GANOMALY_BUILD_TYPE
+#define GANOMALY_BUILD_TYPE "unknown"
+#endif
+#ifndef GANOMALY_BUILD_SYSTEM
+#define GANOMALY_BUILD_SYSTEM "unknown"
+#endif
+#ifndef GANOMALY_BUILD_NATIVE
+#define GANOMALY_BUILD_NATIVE 0
+#endif
+#ifndef GANOMALY_BUILD_SANITIZE
+#define GANOMALY_BUILD_SANITIZE 0
+#endif
+#ifndef GANOMALY_BUILD_STATIC
+#define GANOMALY_BUILD_STATIC 0
 #endif
 
 namespace gan::app {
@@ -114,6 +136,33 @@ inline void make_output_dir(const std::string& dir, const char* option) {
   if (ec) throw Error(str(dir, ": cannot create the output folder (", option, "): ", ec.message()));
   if (::access(dir.c_str(), W_OK) != 0)
     throw Error(str(dir, ": output folder is not writable (", option, ")"));
+}
+
+// --version: the version, the build options and the SIMD instruction set the kernels
+// were compiled for (xsimd's default architecture under this build's -march).
+inline std::string version_text(const char* name) {
+  auto on = [](bool b) { return b ? "on" : "off"; };
+#ifdef GANOMALY_OPENMP
+  const std::string openmp = str("on (OpenMP ", _OPENMP, ", ", omp_get_max_threads(), " threads)");
+#else
+  const std::string openmp = "off";
+#endif
+#if defined(__clang__)
+  const std::string compiler = str("clang ", __clang_major__, ".", __clang_minor__, ".", __clang_patchlevel__);
+#elif defined(__GNUC__)
+  const std::string compiler = str("GCC ", __GNUC__, ".", __GNUC_MINOR__, ".", __GNUC_PATCHLEVEL__);
+#else
+  const std::string compiler = "unknown compiler";
+#endif
+  return str(name, " ", GANOMALY_VERSION, "\n", "build: ", GANOMALY_BUILD_TYPE, ", ", GANOMALY_BUILD_SYSTEM, ", ",
+             compiler, "\n", "options: openmp ", openmp, ", native ", on(GANOMALY_BUILD_NATIVE), ", sanitizers ",
+             on(GANOMALY_BUILD_SANITIZE), ", static ", on(GANOMALY_BUILD_STATIC), "\n",
+             "simd: ", xsimd::default_arch::name(), "\n");
+}
+
+inline int print_version(const char* name) {
+  std::printf("%s", version_text(name).c_str());
+  return 0;
 }
 
 inline void set_threads(int threads) {

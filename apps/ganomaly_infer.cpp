@@ -17,10 +17,12 @@ int main(int argc, char** argv) {
       ("json", "print one JSON object per image instead of text")
       ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
       ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
+      ("version", "print the version and build options")
       ("h,help", "show this help");
     options.parse_positional({"checkpoint", "inputs"});
     options.positional_help("CHECKPOINT IMAGE... | DIR");
     const auto args = options.parse(argc, argv);
+    if (args.count("version")) return app::print_version("ganomaly_infer");
     if (args.count("help")) {
       std::printf("%s\n", options.help().c_str());
       return 0;

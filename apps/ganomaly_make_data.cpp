@@ -52,9 +52,11 @@ int main(int argc, char** argv) {
       ("test-good", "normal test images", cxxopts::value(o.test_good)->default_value(std::to_string(o.test_good)))
       ("test-bad", "anomalous test images", cxxopts::value(o.test_bad)->default_value(std::to_string(o.test_bad)))
       ("overwrite", "replace an existing category folder (default: off)", cxxopts::value(o.overwrite)->default_value("false"))
+      ("version", "print the version and build options")
       ("h,help", "show this help");
   try {
     auto args = options.parse(argc, argv);
+    if (args.count("version")) return gan::app::print_version("ganomaly_make_data");
     if (args.count("help")) {
       std::cout << options.help() << std::endl;
       return 0;

@@ -1,0 +1,102 @@
+/*
+ * ganomaly.h: the C API of ganomaly.cpp, for scoring images with a trained model.
+ *
+ * Pure C (C99), usable from C++; the only header a C program needs. Installed as
+ * <ganomaly/ganomaly.h>; link the static library libganomaly.a with a C++ linker
+ * (CMake: find_package(ganomaly) and target_link_libraries(app ganomaly::ganomaly)
+ * in a project that enables CXX as well as C).
+ *
+ * Errors: every function that can fail returns a ganomaly_status (0 = success) and,
+ * when `err` is not NULL and `err_len` > 0, writes a one-line message into that
+ * caller-owned buffer (always NUL-terminated, truncated to fit; "" on success). There
+ * is no global or thread-local "last error" state.
+ *
+ * Threads: a loaded model may be scored from any number of threads at once.
+ * Decoding-side work (channel conversion, resize, normalisation) runs in parallel; the
+ * network's forward pass is serialised by a mutex inside the model (the engine keeps
+ * per-module state during a forward pass), so concurrent calls on one model queue for
+ * the network and give exactly the scores of sequential calls. For parallel forward
+ * passes, load the model once per thread. The forward pass itself uses OpenMP threads
+ * (OMP_NUM_THREADS) when the library was built with OpenMP.
+ *
+ * No C++ exception ever crosses this API; out-of-memory is reported as a status.
+ *
+ * Stability: functions are only added, never changed, within one GANOMALY_ABI_VERSION.
+ */
+#ifndef GANOMALY_CAPI_GANOMALY_H
+#define GANOMALY_CAPI_GANOMALY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GANOMALY_VERSION_MAJOR 0
+#define GANOMALY_VERSION_MINOR 1
+#define GANOMALY_VERSION_PATCH 0
+/* Bumped on any incompatible change to this header. */
+#define GANOMALY_ABI_VERSION 1
+
+#if defined(_WIN32) && defined(GANOMALY_SHARED)
+#define GANOMALY_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define GANOMALY_API __attribute__((visibility("default")))
+#else
+#define GANOMALY_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A loaded model: opaque, created by ganomaly_load, released by ganomaly_free. */
+typedef struct ganomaly_model ganomaly_model;
+
+typedef enum ganomaly_status {
+  GANOMALY_OK = 0,
+  GANOMALY_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, bad size, channels or stride */
+  GANOMALY_ERR_FILE_NOT_FOUND = 2,   /* the model file does not exist or is not a file */
+  GANOMALY_ERR_BAD_MODEL = 3,        /* unreadable, corrupt, truncated or wrong-version model file */
+  GANOMALY_ERR_OUT_OF_MEMORY = 4,
+  GANOMALY_ERR_INTERNAL = 5          /* anything else; the message says what */
+} ganomaly_status;
+
+/* "0.1.0": the library's version (which may differ from this header's macros when a
+ * program is linked against another build). Never NULL; static storage. */
+GANOMALY_API const char* ganomaly_version(void);
+/* GANOMALY_ABI_VERSION of the library; compare with the header's at start-up. */
+GANOMALY_API int ganomaly_abi_version(void);
+/* A short English name for a status ("invalid argument"); never NULL. */
+GANOMALY_API const char* ganomaly_status_string(int status);
+
+/* Loads a model file written by ganomaly_train (model.gnm, or a last.gnm checkpoint).
+ * On success *out_model is a new model; on failure it is set to NULL. */
+GANOMALY_API int ganomaly_load(const char* path, ganomaly_model** out_model, char* err, size_t err_len);
+
+/* Scores one 8-bit image, exactly as ganomaly_infer scores the same image file:
+ * converted to the model's channels (RGB -> grey by ITU-R 601 luma; grey -> RGB by
+ * replication; alpha dropped), resized with the same antialiased bilinear filter to the
+ * model's image size, normalised as in training.
+ *   pixels        interleaved rows, top row first: grey (channels 1), RGB (3) or RGBA (4)
+ *   stride_bytes  bytes from one row to the next; 0 means width * channels
+ * Outputs (each may be NULL when not wanted):
+ *   score         the normalised score in [0, 1]; 0.5 is the decision threshold
+ *   raw_score     the model's chosen score before normalisation
+ *   is_anomalous  1 when raw_score is at or above the model's threshold, else 0 */
+GANOMALY_API int ganomaly_score(const ganomaly_model* model, const uint8_t* pixels, int width, int height,
+                                int channels, size_t stride_bytes, float* score, float* raw_score,
+                                int* is_anomalous, char* err, size_t err_len);
+
+/* The side of the square images the network sees (before any padding); 0 for NULL. */
+GANOMALY_API int ganomaly_image_size(const ganomaly_model* model);
+/* The channels the network was trained on (1 or 3); 0 for NULL. */
+GANOMALY_API int ganomaly_model_channels(const ganomaly_model* model);
+/* The raw-score decision threshold; 0 for NULL. */
+GANOMALY_API float ganomaly_threshold(const ganomaly_model* model);
+
+/* Releases a model; NULL is a no-op. No call on the model may be running. */
+GANOMALY_API void ganomaly_free(ganomaly_model* model);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GANOMALY_CAPI_GANOMALY_H */

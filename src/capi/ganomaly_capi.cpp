@@ -1,0 +1,218 @@
+// The C API (ganomaly.h) over the C++ engine. Every entry point catches everything:
+// no exception crosses into C. Errors are a status plus a message in the caller's
+// buffer; there is no shared error state, so any thread may call any function.
+#include "capi/ganomaly.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "ganomaly/dataset.h"
+#include "ganomaly/image.h"
+#include "ganomaly/model_file.h"
+#include "tensor/check.h"
+
+#ifndef GANOMALY_VERSION
+#define GANOMALY_VERSION "unknown"
+#endif
+
+struct ganomaly_model {
+  gan::LoadedModel loaded;
+  // Ganomaly::score switches modules to eval mode and runs layers that keep state
+  // between their forward steps, so one model runs one forward pass at a time.
+  std::mutex forward;
+};
+
+namespace {
+
+constexpr int kStatusCount = 6;
+
+void set_error(char* err, size_t err_len, const std::string& message) noexcept {
+  if (!err || err_len == 0) return;
+  const size_t n = std::min(message.size(), err_len - 1);
+  std::memcpy(err, message.data(), n);
+  err[n] = '\0';
+}
+
+struct Failure {
+  int status;
+  std::string message;
+};
+
+// Runs body(); maps every exception to a status and writes the message.
+template <typename Body>
+int guarded(const char* function, char* err, size_t err_len, Body body) noexcept {
+  try {
+    set_error(err, err_len, "");
+    body();
+    return GANOMALY_OK;
+  } catch (const Failure& f) {
+    try {
+      set_error(err, err_len, std::string(function) + ": " + f.message);
+    } catch (...) {
+      set_error(err, err_len, function);
+    }
+    return f.status;
+  } catch (const std::bad_alloc&) {
+    set_error(err, err_len, std::string(function) + ": out of memory");
+    return GANOMALY_ERR_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    try {
+      set_error(err, err_len, std::string(function) + ": " + e.what());
+    } catch (...) {
+      set_error(err, err_len, function);
+    }
+    return GANOMALY_ERR_INTERNAL;
+  } catch (...) {
+    set_error(err, err_len, std::string(function) + ": unknown error");
+    return GANOMALY_ERR_INTERNAL;
+  }
+}
+
+[[noreturn]] void fail(int status, const std::string& message) { throw Failure{status, message}; }
+
+// 601 luma, as gan::load_image converts RGB to grey.
+inline float luma(float r, float g, float b) { return 0.299f * r + 0.587f * g + 0.114f * b; }
+
+// The 8-bit pixels as gan::load_image would decode the same image file: floats v / 255
+// in the model's channel count.
+gan::Image to_image(const uint8_t* pixels, int width, int height, int channels, size_t stride, int model_channels) {
+  gan::Image image;
+  image.width = width;
+  image.height = height;
+  image.channels = model_channels;
+  image.pixels.resize(size_t(width) * height * model_channels);
+  const bool colour = channels >= 3;
+  for (int y = 0; y < height; ++y) {
+    const uint8_t* row = pixels + size_t(y) * stride;
+    float* out = &image.pixels[size_t(y) * width * model_channels];
+    for (int x = 0; x < width; ++x, out += model_channels) {
+      const uint8_t* p = row + size_t(x) * channels;
+      const float r = p[0] / 255.0f;
+      if (model_channels == 1) {
+        out[0] = colour ? luma(r, p[1] / 255.0f, p[2] / 255.0f) : r;
+      } else {
+        for (int c = 0; c < 3; ++c) out[c] = colour ? p[c] / 255.0f : r;
+      }
+    }
+  }
+  return image;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* ganomaly_version(void) { return GANOMALY_VERSION; }
+
+int ganomaly_abi_version(void) { return GANOMALY_ABI_VERSION; }
+
+const char* ganomaly_status_string(int status) {
+  static const char* const names[kStatusCount] = {"ok",          "invalid argument", "file not found",
+                                                  "bad model file", "out of memory",  "internal error"};
+  return status >= 0 && status < kStatusCount ? names[status] : "unknown status";
+}
+
+int ganomaly_load(const char* path, ganomaly_model** out_model, char* err, size_t err_len) {
+  if (out_model) *out_model = nullptr;
+  return guarded("ganomaly_load", err, err_len, [&] {
+    if (!out_model) fail(GANOMALY_ERR_INVALID_ARGUMENT, "out_model is NULL");
+    if (!path) fail(GANOMALY_ERR_INVALID_ARGUMENT, "path is NULL");
+    if (!*path) fail(GANOMALY_ERR_INVALID_ARGUMENT, "path is empty");
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(status)) fail(GANOMALY_ERR_FILE_NOT_FOUND, std::string(path) + ": file not found");
+    if (std::filesystem::is_directory(status))
+      fail(GANOMALY_ERR_FILE_NOT_FOUND, std::string(path) + ": is a directory, not a model file");
+    auto model = std::make_unique<ganomaly_model>();
+    try {
+      model->loaded = gan::load_model(path);
+    } catch (const std::bad_alloc&) {
+      throw;
+    } catch (const std::exception& e) {
+      fail(GANOMALY_ERR_BAD_MODEL, e.what());
+    }
+    model->loaded.tensors.clear();  // kept by load_model for resuming training only
+    model->loaded.tensors.shrink_to_fit();
+    *out_model = model.release();
+  });
+}
+
+int ganomaly_score(const ganomaly_model* model, const uint8_t* pixels, int width, int height, int channels,
+                   size_t stride_bytes, float* score, float* raw_score, int* is_anomalous, char* err,
+                   size_t err_len) {
+  return guarded("ganomaly_score", err, err_len, [&] {
+    if (!model) fail(GANOMALY_ERR_INVALID_ARGUMENT, "model is NULL");
+    if (!pixels) fail(GANOMALY_ERR_INVALID_ARGUMENT, "pixels is NULL");
+    if (channels != 1 && channels != 3 && channels != 4)
+      fail(GANOMALY_ERR_INVALID_ARGUMENT,
+           gan::str("channels must be 1 (grey), 3 (RGB) or 4 (RGBA), got ", channels));
+    if (width <= 0 || height <= 0)
+      fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("bad image size ", width, "x", height));
+    if (size_t(width) * size_t(height) > gan::kDefaultMaxPixels)
+      fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str(width, "x", height, " exceeds the limit of ",
+                                                   gan::kDefaultMaxPixels, " pixels"));
+    const size_t row = size_t(width) * size_t(channels);
+    const size_t stride = stride_bytes == 0 ? row : stride_bytes;
+    if (stride < row)
+      fail(GANOMALY_ERR_INVALID_ARGUMENT,
+           gan::str("stride_bytes ", stride_bytes, " is less than width * channels = ", row));
+
+    // ganomaly_model is opaque to C, which hands it back as const; the forward pass
+    // changes module state under the model's own mutex.
+    auto& m = const_cast<ganomaly_model&>(*model);
+    gan::Ganomaly& net = *m.loaded.model;
+    const gan::Calibration& calibration = m.loaded.calibration;
+    const int size = net.config.image_size, model_channels = net.config.channels;
+
+    // The same steps as gan::load_images, outside the lock.
+    const gan::Image image =
+        gan::resize_image(to_image(pixels, width, height, channels, stride, model_channels), size, size);
+    float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
+    if (model_channels == 1) {
+      mean[0] = (0.485f + 0.456f + 0.406f) / 3;
+      stdev[0] = (0.229f + 0.224f + 0.225f) / 3;
+    }
+    const std::string& normalization = net.recipe.normalization;
+    if (normalization != "tanh" && normalization != "imagenet")
+      fail(GANOMALY_ERR_BAD_MODEL, "unknown normalization '" + normalization + "'");
+    const bool tanh = normalization == "tanh";
+    const int64_t plane = int64_t(size) * size;
+    gan::Tensor input = gan::Tensor::empty(gan::Shape{1, model_channels, size, size});
+    float* dst = input.data();
+    for (int c = 0; c < model_channels; ++c)
+      for (int64_t p = 0; p < plane; ++p) {
+        const float v = image.pixels[p * model_channels + c];
+        dst[c * plane + p] = tanh ? 2.0f * v - 1.0f : (v - mean[c]) / stdev[c];
+      }
+
+    gan::Scores scores;
+    {
+      std::lock_guard<std::mutex> lock(m.forward);
+      scores = net.score(input);
+    }
+    calibration.fuse(scores);
+    const float raw = scores.get(calibration.score).at(0);
+    if (score) *score = calibration.normalizer.apply(raw);
+    if (raw_score) *raw_score = raw;
+    if (is_anomalous) *is_anomalous = raw >= calibration.threshold ? 1 : 0;
+  });
+}
+
+int ganomaly_image_size(const ganomaly_model* model) {
+  return model && model->loaded.model ? model->loaded.model->config.image_size : 0;
+}
+
+int ganomaly_model_channels(const ganomaly_model* model) {
+  return model && model->loaded.model ? model->loaded.model->config.channels : 0;
+}
+
+float ganomaly_threshold(const ganomaly_model* model) { return model ? model->loaded.calibration.threshold : 0.0f; }
+
+void ganomaly_free(ganomaly_model* model) { delete model; }
+
+}  // extern "C"

@@ -1,0 +1,52 @@
+# ctest -P script: installs the build tree into a temporary prefix, configures and
+# builds tests/install/ against it with find_package(ganomaly), and runs the result.
+# Needs BINARY_DIR, SOURCE_DIR, WORK_DIR; GENERATOR, C_COMPILER, CXX_COMPILER optional.
+foreach(var BINARY_DIR SOURCE_DIR WORK_DIR)
+  if(NOT ${var})
+    message(FATAL_ERROR "run_install_test.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(prefix "${WORK_DIR}/prefix")
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    string(REPLACE ";" " " cmd "${ARGN}")
+    message(FATAL_ERROR "failed (${rc}): ${cmd}\n${out}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+
+run(${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${prefix}")
+foreach(f include/ganomaly/ganomaly.h include/ganomaly/cxx/ganomaly/ganomaly.h
+          include/ganomaly/cxx/tensor/tensor.h lib/libganomaly.a lib/cmake/ganomaly/ganomalyConfig.cmake
+          lib/cmake/ganomaly/ganomalyConfigVersion.cmake lib/cmake/ganomaly/ganomalyTargets.cmake
+          bin/ganomaly_infer bin/ganomaly_train)
+  if(NOT EXISTS "${prefix}/${f}")
+    message(FATAL_ERROR "not installed: ${prefix}/${f}")
+  endif()
+endforeach()
+
+set(config_args -S "${SOURCE_DIR}/tests/install" -B "${WORK_DIR}/build" "-DCMAKE_PREFIX_PATH=${prefix}"
+    -DCMAKE_BUILD_TYPE=Release)
+if(GENERATOR)
+  list(APPEND config_args -G "${GENERATOR}")
+endif()
+if(C_COMPILER)
+  list(APPEND config_args "-DCMAKE_C_COMPILER=${C_COMPILER}")
+endif()
+if(CXX_COMPILER)
+  list(APPEND config_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
+endif()
+run(${CMAKE_COMMAND} ${config_args})
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
+set(args)
+if(MODEL)
+  set(args "${MODEL}")
+endif()
+run("${WORK_DIR}/build/capi_consumer" ${args})
+message(STATUS "C consumer: ${last_output}")
+run("${WORK_DIR}/build/cxx_consumer")
+message(STATUS "C++ consumer: ${last_output}")
+file(REMOVE_RECURSE "${WORK_DIR}")

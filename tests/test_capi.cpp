@@ -1,0 +1,284 @@
+// The C API (src/capi/ganomaly.h): the same scores as the C++ path and ganomaly_infer,
+// concurrent scoring on one model, error codes and messages, and the C example.
+#include <doctest/doctest.h>
+
+#include <stb/stb_image.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "capi/ganomaly.h"
+#include "ganomaly/dataset.h"
+#include "ganomaly/model_file.h"
+#include "ganomaly/synth.h"
+#include "ganomaly/train.h"
+#include "support/run_app.h"
+
+using namespace gan;
+
+namespace {
+
+struct Trained {
+  Dataset data;
+  std::string model_path;
+};
+
+// A tiny model, trained once per test binary.
+const Trained& trained() {
+  static const Trained t = [] {
+    SynthOptions s;
+    s.out = testing::temp_dir("capi_data");
+    s.category = "bottle";
+    s.size = 32;
+    s.train = 16;
+    s.test_good = 4;
+    s.test_bad = 4;
+    Trained r;
+    r.data = discover_dataset(write_synthetic_dataset(s));
+    TrainOptions o;
+    o.model.image_size = 32;
+    o.model.n_features = 8;
+    o.model.latent_size = 8;
+    o.epochs = 1;
+    o.batch_size = 8;
+    o.patience = 0;
+    o.out_dir = testing::temp_dir("capi_model");
+    train_model(r.data, o);
+    r.model_path = o.out_dir + "/model.gnm";
+    return r;
+  }();
+  return t;
+}
+
+struct Pixels {
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> data;
+};
+
+Pixels read_pixels(const std::string& path) {
+  Pixels p;
+  stbi_uc* raw = stbi_load(path.c_str(), &p.width, &p.height, &p.channels, 0);
+  REQUIRE(raw != nullptr);
+  p.data.assign(raw, raw + size_t(p.width) * p.height * p.channels);
+  stbi_image_free(raw);
+  return p;
+}
+
+struct Result {
+  int status = -1;
+  float score = -1, raw = -1;
+  int anomalous = -1;
+  std::string error;
+};
+
+Result score(const ganomaly_model* model, const Pixels& p, size_t stride = 0) {
+  Result r;
+  char err[256];
+  r.status = ganomaly_score(model, p.data.data(), p.width, p.height, p.channels, stride, &r.score, &r.raw,
+                            &r.anomalous, err, sizeof err);
+  r.error = err;
+  return r;
+}
+
+struct ModelHandle {
+  ganomaly_model* model = nullptr;
+  explicit ModelHandle(const std::string& path) {
+    char err[256];
+    const int status = ganomaly_load(path.c_str(), &model, err, sizeof err);
+    INFO(err);
+    REQUIRE(status == GANOMALY_OK);
+    REQUIRE(model != nullptr);
+    CHECK(std::string(err).empty());
+  }
+  ~ModelHandle() { ganomaly_free(model); }
+};
+
+}  // namespace
+
+TEST_CASE("the C API reports its version") {
+  CHECK(std::string(ganomaly_version()) == GANOMALY_VERSION);
+  CHECK(ganomaly_abi_version() == GANOMALY_ABI_VERSION);
+  CHECK(std::string(ganomaly_status_string(GANOMALY_OK)) == "ok");
+  CHECK(std::string(ganomaly_status_string(GANOMALY_ERR_BAD_MODEL)) == "bad model file");
+  CHECK(std::string(ganomaly_status_string(99)) == "unknown status");
+}
+
+TEST_CASE("C API scores are the C++ path's, bit for bit") {
+  const Trained& t = trained();
+  ModelHandle handle(t.model_path);
+  CHECK(ganomaly_image_size(handle.model) == 32);
+  CHECK(ganomaly_model_channels(handle.model) == 3);
+  LoadedModel loaded = load_model(t.model_path);
+  const Calibration& c = loaded.calibration;
+  CHECK(ganomaly_threshold(handle.model) == c.threshold);
+  REQUIRE(t.data.test.size() == 8);
+  for (const Sample& s : t.data.test) {
+    CAPTURE(s.path);
+    const Tensor images = load_images({s}, 32, 3, loaded.model->recipe.normalization);
+    Scores scores = loaded.model->score(images);
+    c.fuse(scores);
+    const float raw = scores.get(c.score)[0];
+    const Result r = score(handle.model, read_pixels(s.path));
+    REQUIRE(r.status == GANOMALY_OK);
+    CHECK(r.error.empty());
+    CHECK(r.raw == raw);
+    CHECK(r.score == c.normalizer.apply(raw));
+    CHECK(r.anomalous == (raw >= c.threshold ? 1 : 0));
+  }
+}
+
+TEST_CASE("C API scores match ganomaly_infer on the same file") {
+  const Trained& t = trained();
+  ModelHandle handle(t.model_path);
+  const std::string image = t.data.test.back().path;
+  const auto app = testing::run_app("ganomaly_infer", t.model_path + " " + image + " --json");
+  REQUIRE(app.exit_code == 0);
+  const nlohmann::json j = nlohmann::json::parse(app.output);
+  const Result r = score(handle.model, read_pixels(image));
+  REQUIRE(r.status == GANOMALY_OK);
+  CHECK(j["raw_score"].get<float>() == r.raw);
+  CHECK(j["score"].get<float>() == r.score);
+  CHECK(j["verdict"] == (r.anomalous ? "anomalous" : "normal"));
+}
+
+TEST_CASE("RGBA with padded rows scores as RGB; grey input is accepted") {
+  const Trained& t = trained();
+  ModelHandle handle(t.model_path);
+  const Pixels rgb = read_pixels(t.data.test.front().path);
+  REQUIRE(rgb.channels == 3);
+  Pixels rgba = rgb;
+  rgba.channels = 4;
+  const size_t stride = size_t(rgb.width) * 4 + 12;
+  rgba.data.assign(stride * rgb.height, 0xAB);
+  for (int y = 0; y < rgb.height; ++y)
+    for (int x = 0; x < rgb.width; ++x) {
+      for (int ch = 0; ch < 3; ++ch)
+        rgba.data[y * stride + x * 4 + ch] = rgb.data[(size_t(y) * rgb.width + x) * 3 + ch];
+      rgba.data[y * stride + x * 4 + 3] = uint8_t(x * 7);
+    }
+  const Result a = score(handle.model, rgb), b = score(handle.model, rgba, stride);
+  REQUIRE(a.status == GANOMALY_OK);
+  REQUIRE(b.status == GANOMALY_OK);
+  CHECK(a.raw == b.raw);
+  Pixels grey{rgb.width, rgb.height, 1, std::vector<uint8_t>(size_t(rgb.width) * rgb.height, 100)};
+  const Result g = score(handle.model, grey);
+  CHECK(g.status == GANOMALY_OK);
+  CHECK(g.score >= 0.0f);
+  CHECK(g.score <= 1.0f);
+  // Outputs are optional.
+  CHECK(ganomaly_score(handle.model, rgb.data.data(), rgb.width, rgb.height, 3, 0, nullptr, nullptr, nullptr,
+                       nullptr, 0) == GANOMALY_OK);
+}
+
+TEST_CASE("four threads scoring one model get the sequential scores") {
+  const Trained& t = trained();
+  ModelHandle handle(t.model_path);
+  std::vector<Pixels> images;
+  for (const Sample& s : t.data.test) images.push_back(read_pixels(s.path));
+  std::vector<float> expected;
+  for (const Pixels& p : images) expected.push_back(score(handle.model, p).raw);
+  constexpr int kThreads = 4, kRounds = 3;
+  std::vector<std::vector<Result>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < kThreads; ++k)
+    threads.emplace_back([&, k] {
+      for (int round = 0; round < kRounds; ++round)
+        for (size_t i = 0; i < images.size(); ++i) got[k].push_back(score(handle.model, images[(i + k) % images.size()]));
+    });
+  for (auto& th : threads) th.join();
+  for (int k = 0; k < kThreads; ++k) {
+    REQUIRE(got[k].size() == kRounds * images.size());
+    for (size_t n = 0; n < got[k].size(); ++n) {
+      CHECK(got[k][n].status == GANOMALY_OK);
+      CHECK(got[k][n].raw == expected[(n % images.size() + k) % images.size()]);
+    }
+  }
+}
+
+TEST_CASE("bad arguments and files give a status and a message") {
+  const Trained& t = trained();
+  char err[256];
+  ganomaly_model* model = reinterpret_cast<ganomaly_model*>(1);
+
+  CHECK(ganomaly_load(nullptr, &model, err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(model == nullptr);
+  CHECK(std::string(err) == "ganomaly_load: path is NULL");
+  CHECK(ganomaly_load(t.model_path.c_str(), nullptr, err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_load: out_model is NULL");
+
+  const std::string dir = testing::temp_dir("capi_bad");
+  CHECK(ganomaly_load((dir + "/missing.gnm").c_str(), &model, err, sizeof err) == GANOMALY_ERR_FILE_NOT_FOUND);
+  CHECK(model == nullptr);
+  CHECK(std::string(err).find("missing.gnm: file not found") != std::string::npos);
+  CHECK(ganomaly_load(dir.c_str(), &model, err, sizeof err) == GANOMALY_ERR_FILE_NOT_FOUND);
+
+  const std::string garbage = dir + "/garbage.gnm";
+  std::ofstream(garbage) << "this is not a model";
+  CHECK(ganomaly_load(garbage.c_str(), &model, err, sizeof err) == GANOMALY_ERR_BAD_MODEL);
+  CHECK(model == nullptr);
+  CHECK(std::string(err).find("garbage.gnm") != std::string::npos);
+
+  // A truncated copy, and one with a flipped byte in the weights.
+  std::ifstream in(t.model_path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string truncated = dir + "/truncated.gnm", flipped = dir + "/flipped.gnm";
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  bytes[bytes.size() - 20] ^= 0x40;
+  std::ofstream(flipped, std::ios::binary) << bytes;
+  CHECK(ganomaly_load(truncated.c_str(), &model, err, sizeof err) == GANOMALY_ERR_BAD_MODEL);
+  CHECK(std::string(err).find("truncated.gnm") != std::string::npos);
+  CHECK(ganomaly_load(flipped.c_str(), &model, err, sizeof err) == GANOMALY_ERR_BAD_MODEL);
+  CHECK(model == nullptr);
+
+  // A message that does not fit is cut and still NUL-terminated; no buffer is fine too.
+  char small[8];
+  std::memset(small, 'x', sizeof small);
+  CHECK(ganomaly_load(nullptr, &model, small, sizeof small) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(small) == "ganomal");
+  CHECK(ganomaly_load(nullptr, &model, nullptr, 0) == GANOMALY_ERR_INVALID_ARGUMENT);
+
+  ModelHandle handle(t.model_path);
+  const Pixels p = read_pixels(t.data.test.front().path);
+  auto call = [&](const ganomaly_model* m, const uint8_t* px, int w, int h, int c, size_t stride) {
+    float s = 0;
+    return ganomaly_score(m, px, w, h, c, stride, &s, nullptr, nullptr, err, sizeof err);
+  };
+  CHECK(call(nullptr, p.data.data(), p.width, p.height, 3, 0) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_score: model is NULL");
+  CHECK(call(handle.model, nullptr, p.width, p.height, 3, 0) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_score: pixels is NULL");
+  for (int channels : {0, 2, 5, -1}) {
+    CHECK(call(handle.model, p.data.data(), p.width, p.height, channels, 0) == GANOMALY_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(err).find("channels must be 1 (grey), 3 (RGB) or 4 (RGBA)") != std::string::npos);
+  }
+  CHECK(call(handle.model, p.data.data(), 0, p.height, 3, 0) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err).find("bad image size 0x") != std::string::npos);
+  CHECK(call(handle.model, p.data.data(), p.width, -3, 3, 0) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(call(handle.model, p.data.data(), 100000, 100000, 3, 0) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err).find("exceeds the limit") != std::string::npos);
+  CHECK(call(handle.model, p.data.data(), p.width, p.height, 3, p.width * 3 - 1) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err).find("stride_bytes") != std::string::npos);
+
+  CHECK(ganomaly_image_size(nullptr) == 0);
+  CHECK(ganomaly_model_channels(nullptr) == 0);
+  ganomaly_free(nullptr);
+}
+
+TEST_CASE("the C example scores images and exits 0") {
+  const Trained& t = trained();
+  const std::string images = t.data.test.front().path + " " + t.data.test.back().path;
+  const auto ok = testing::run_app("score_image", t.model_path + " " + images);
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.output.find(t.data.test.back().path + "\t") != std::string::npos);
+  CHECK((ok.output.find("\tnormal") != std::string::npos || ok.output.find("\tanomalous") != std::string::npos));
+  const auto missing = testing::run_app("score_image", t.model_path + " /nonexistent.png");
+  CHECK(missing.exit_code == 1);
+  const auto bad_model = testing::run_app("score_image", "/nonexistent.gnm " + t.data.test.front().path);
+  CHECK(bad_model.exit_code == 1);
+  CHECK(bad_model.output.find("file not found") != std::string::npos);
+}
