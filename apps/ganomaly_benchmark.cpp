@@ -25,8 +25,9 @@ int main(int argc, char** argv) {
       ("o,out", "output folder: OUT/<dataset>/<category>/ per category, OUT/<dataset>_results.json and .csv",
        cxxopts::value<std::string>()->default_value("runs/benchmark"));
     app::add_train_options(options);
-    options.add_options()("h,help", "show this help");
+    options.add_options()("version", "print the version and build options")("h,help", "show this help");
     const auto args = options.parse(argc, argv);
+    if (args.count("version")) return app::print_version("ganomaly_benchmark");
     if (args.count("help")) {
       std::printf("%s\n", options.help().c_str());
       return 0;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "tensor/check.h"
 
@@ -116,10 +117,62 @@ void check_plausible_size(const std::string& path) {
   }
 }
 
+// stb_image 2.27 trusts a JPEG Huffman table's 16 code counts: their sum can reach
+// 16 * 255, and stbi__build_huffman then writes that many bytes into 257-byte arrays
+// (a heap overflow found by tests/fuzz/fuzz_image.cpp). The JPEG standard allows at
+// most 256 codes per table, so refuse any DHT segment stb could reach that declares
+// more. The walk follows stb's: marker segments are skipped by their length (their
+// payload is never parsed as markers), and everything else (entropy-coded data, junk)
+// is scanned byte by byte for 0xFF followed by a marker, which finds every DHT stb
+// would read and maybe more, never fewer.
+void check_jpeg_huffman_tables(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) return;
+  // stb takes any file that starts with 0xFF, then fill bytes 0xFF, then SOI (0xD8).
+  const int first = std::fgetc(f.get());
+  if (first != 0xFF) return;
+  std::vector<unsigned char> b(1, 0xFF);
+  unsigned char chunk[65536];
+  for (size_t got; (got = std::fread(chunk, 1, sizeof chunk, f.get())) > 0;) b.insert(b.end(), chunk, chunk + got);
+  const size_t n = b.size();
+  size_t pos = 0;
+  while (pos + 1 < n) {
+    if (b[pos] != 0xFF) {  // entropy-coded data or junk
+      ++pos;
+      continue;
+    }
+    const unsigned m = b[pos + 1];
+    if (m == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD9)) {  // stuffing, TEM, RSTn, SOI, EOI: no length
+      pos += 2;
+      continue;
+    }
+    if (pos + 4 > n) return;
+    const size_t length = size_t(b[pos + 2]) << 8 | b[pos + 3];
+    if (m == 0xC4) {  // DHT: tables of 1 + 16 count bytes + sum(counts) values
+      size_t p = pos + 4, left = length >= 2 ? length - 2 : 0;
+      while (left > 0 && p < n) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16; ++i) codes += p + i < n ? b[p + i] : 0;
+        GANOMALY_CHECK(codes <= 256, "image: ", path, ": corrupt JPEG: a Huffman table declares ", codes,
+                       " codes, at most 256 are allowed");
+        if (left < 17 + codes) break;  // stb stops here ("bad DHT")
+        left -= 17 + codes;
+        p += 17 + codes;
+      }
+    }
+    pos += 2 + length;  // SOS included: its entropy-coded data follows and is scanned above
+  }
+}
+
 }  // namespace
 
 ImageInfo probe_image(const std::string& path) {
   check_file(path);
+  check_jpeg_huffman_tables(path);  // before stbi_info, which already reads DHT segments
   ImageInfo info;
   if (!stbi_info(path.c_str(), &info.width, &info.height, &info.channels))
     throw Error(str("image: ", path, ": not a readable image (", failure(), ")"));
