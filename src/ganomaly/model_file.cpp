@@ -121,10 +121,14 @@ LoadedModel load_model(const std::string& path) {
   }
   out.model->load_state(f.tensors, path);
   if (f.config.contains("training")) {
-    out.training = f.config["training"];
-    out.model->optimizer_g.load_state(with_prefix(f.tensors, "optimizer_g."));
-    out.model->optimizer_d.load_state(with_prefix(f.tensors, "optimizer_d."));
-    out.model->rng.set_state(out.training.at("model_rng").get<std::vector<uint64_t>>());
+    try {
+      out.training = f.config["training"];
+      out.model->optimizer_g.load_state(with_prefix(f.tensors, "optimizer_g."));
+      out.model->optimizer_d.load_state(with_prefix(f.tensors, "optimizer_d."));
+      out.model->rng.set_state(out.training.at("model_rng").get<std::vector<uint64_t>>());
+    } catch (const std::exception& e) {
+      throw Error(str(path, ": bad training state: ", e.what()));
+    }
   }
   out.tensors = std::move(f.tensors);
   return out;

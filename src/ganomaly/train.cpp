@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <unistd.h>
 
 #include "ganomaly/evaluate.h"
@@ -220,8 +221,10 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                                {"batch_size", o.batch_size},    {"learning_rate", o.learning_rate},
                                {"data", data.root},             {"format", data.format},
                                {"validate_on", o.validate_on}, {"ema_decay", o.ema_decay}};
-  std::FILE* log = std::fopen((o.out_dir + "/train_log.jsonl").c_str(), start_epoch || start_step ? "ab" : "wb");
-  GANOMALY_CHECK(log, o.out_dir, "/train_log.jsonl: cannot write");
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(
+      std::fopen((o.out_dir + "/train_log.jsonl").c_str(), start_epoch || start_step ? "ab" : "wb"), &std::fclose);
+  GANOMALY_CHECK(log_file, o.out_dir, "/train_log.jsonl: cannot write");
+  std::FILE* log = log_file.get();
 
   const int n_train = static_cast<int>(train_images.size(0));
   const int batch = std::min(o.batch_size, n_train);
@@ -257,15 +260,21 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
       model.inject_nan_once = o.nan_at_step >= 0 && total_steps + 1 == o.nan_at_step;
       const StepLosses l = model.train_step(gather(train_images, order, static_cast<size_t>(step) * batch, batch));
       if (l.skipped) {
-        const char* which = std::isfinite(l.generator) ? "discriminator" : "generator";
+        const bool generator_ok = std::isfinite(l.generator);
+        const char* which = generator_ok ? "discriminator" : "generator";
+        // A generator loss is checked before any update; a discriminator loss after the
+        // generator's update, so only the discriminator is spared then.
+        const char* spared = generator_ok ? "the discriminator was not updated" : "no weights changed";
         if (o.on_nan == "skip") {
-          std::printf("\nepoch %d step %d: the %s loss is not finite; batch skipped, no weights changed\n", epoch + 1,
-                      step + 1, which);
+          std::printf("\nepoch %d step %d: the %s loss is not finite; batch skipped, %s\n", epoch + 1, step + 1, which,
+                      spared);
           ++total_steps;
           continue;
         }
-        std::printf("\ntraining stopped: the %s loss is not finite at epoch %d step %d; the weights were not updated "
-                    "and the best model (epoch %d) is kept\n", which, epoch + 1, step + 1, best.epoch);
+        std::printf("\ntraining stopped: the %s loss is not finite at epoch %d step %d (%s); %s\n", which, epoch + 1,
+                    step + 1, spared,
+                    best.epoch > 0 ? str("the best model (epoch ", best.epoch, ") is kept").c_str()
+                                   : "no model was saved yet");
         status = "diverged";
         break;
       }
@@ -355,7 +364,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
       break;
     }
   }
-  std::fclose(log);
+  log_file.reset();
 
   nlohmann::json summary = {{"status", status},          {"recipe", recipe.name},
                             {"normalization", recipe.normalization}, {"image_size", size},
