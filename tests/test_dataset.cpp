@@ -248,6 +248,16 @@ TEST_CASE("dataset: VisA CSV rows are checked line by line") {
   write_csv("dog,train,normal,cat/Data/Images/Normal/000.png,\n");
   CHECK(contains(error_of([&] { discover_dataset(dir / "cat"); }), "no rows for object 'cat'"));
 
+  // Paths with spaces, quoted or not; a normal row has no mask.
+  touch_png(dir / "cat/Data/Images/Normal/with space.png");
+  write_csv("cat,train,normal,\"cat/Data/Images/Normal/with space.png\",\n"
+            "cat,train,normal,cat/Data/Images/Normal/with space.png,\n"
+            "cat,test,anomaly,cat/Data/Images/Anomaly/000.png,cat/Data/Masks/Anomaly/000.png\n");
+  ds = discover_dataset(dir / "cat");
+  REQUIRE(ds.train.size() == 2);
+  CHECK(ds.train[0].path.find("with space.png") != std::string::npos);
+  CHECK(ds.train[0].mask_path.empty());
+
   fs::remove(dir / "split_csv/1cls.csv");
   CHECK(contains(error_of([&] { discover_dataset(dir / "cat"); }), "1cls.csv"));
 }
