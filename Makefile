@@ -7,7 +7,7 @@ DEMO_DIR ?= $(BUILD)/demo
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps build test test-asan demo bench clean install static test-arm64
+.PHONY: all deps build test test-asan demo bench fuzz clean install static test-arm64
 
 all: build
 
@@ -58,6 +58,16 @@ static: deps
 test-arm64: deps
 	$(MAKE) build BUILD=build-arm64 CMAKE_FLAGS="-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64.cmake $(CMAKE_FLAGS)"
 	cd build-arm64 && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer targets (clang) for the image loader, the checkpoint reader and the VisA CSV
+# reader, each run FUZZ_SECONDS from the committed seeds in tests/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v clang++ >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang"; exit 1; }
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DGANOMALY_FUZZ=ON -DGANOMALY_OPENMP=OFF -DGANOMALY_STB_FROM_SOURCE=ON -DBUILD_TESTING=OFF -DGANOMALY_EXAMPLES=OFF
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_image fuzz_checkpoint fuzz_visa_csv
+	for f in image checkpoint visa_csv; do mkdir -p build-fuzz/corpus/$$f && \
+	  build-fuzz/fuzz_$$f build-fuzz/corpus/$$f tests/fuzz/corpus/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; done
 
 clean:
 	rm -rf build build-asan build-static build-arm64
