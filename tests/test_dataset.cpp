@@ -248,6 +248,12 @@ TEST_CASE("dataset: VisA CSV rows are checked line by line") {
   write_csv("dog,train,normal,cat/Data/Images/Normal/000.png,\n");
   CHECK(contains(error_of([&] { discover_dataset(dir / "cat"); }), "no rows for object 'cat'"));
 
+  // A header that repeats names: rows must reach the last needed column (found by fuzzing).
+  fs::create_directories(dir / "split_csv");
+  std::ofstream(dir / "split_csv/1cls.csv") << "object,split,label,image,masobject,split,label,image,mask\n"
+                                            << "cat,train,normal,cat/Data/Images/Normal/000.png,\n";
+  CHECK(contains(error_of([&] { discover_dataset(dir / "cat"); }), "1cls.csv:2: expected 9 fields, got 5"));
+
   // Paths with spaces, quoted or not; a normal row has no mask.
   touch_png(dir / "cat/Data/Images/Normal/with space.png");
   write_csv("cat,train,normal,\"cat/Data/Images/Normal/with space.png\",\n"

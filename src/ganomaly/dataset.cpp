@@ -149,8 +149,11 @@ Dataset discover_visa(const fs::path& root) {
                        "' (expected object,split,label,image,mask)");
       continue;
     }
-    GANOMALY_CHECK(fields.size() >= column.size(), "dataset: ", where, ": expected ", column.size(),
-                   " fields, got ", fields.size());
+    // A header may repeat a name, so count the fields the needed columns reach, not the
+    // distinct names.
+    size_t reach = 0;
+    for (const char* name : needed) reach = std::max(reach, column[name] + 1);
+    GANOMALY_CHECK(fields.size() >= reach, "dataset: ", where, ": expected ", reach, " fields, got ", fields.size());
     if (fields[column["object"]] != category) continue;
 
     const std::string split = lower(fields[column["split"]]);
