@@ -25,14 +25,9 @@
 namespace fs = std::filesystem;
 using namespace gan;
 
-namespace {
+using gan::testing::read_file;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+namespace {
 
 // Writes `categories` of `layout` under a fresh folder and returns the data set root.
 // Each category gets the next kind of image, so their results differ.

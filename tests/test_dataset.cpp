@@ -14,27 +14,17 @@
 #include "ganomaly/dataset.h"
 #include "ganomaly/synth.h"
 #include "tensor/check.h"
+#include "support/run_app.h"
 
 namespace fs = std::filesystem;
 using namespace gan;
 
+using gan::testing::read_file;
+
+using gan::testing::TempDir;
+
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("ganomaly_test_dataset_" + name + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& rel) const { return (path / rel).string(); }
-};
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -68,11 +58,6 @@ void touch_png(const std::string& path, int w = 8, int h = 8) {
   fs::create_directories(fs::path(path).parent_path());
   std::vector<uint8_t> px(size_t(w) * h, 100);
   write_png(path, w, h, 1, px.data());
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 }  // namespace

@@ -12,28 +12,15 @@
 
 #include "ganomaly/image.h"
 #include "tensor/check.h"
+#include "support/run_app.h"
 
 namespace fs = std::filesystem;
 using namespace gan;
 
+using gan::testing::TempDir;
+
 namespace {
 
-// A fresh folder per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("ganomaly_test_image_" + name + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& file) const { return (path / file).string(); }
-};
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;

@@ -19,14 +19,9 @@
 using namespace gan;
 namespace fs = std::filesystem;
 
-namespace {
+using gan::testing::read_file;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+namespace {
 
 // Checks that every tag is closed in order (XML-style: void elements must be written
 // "<img .../>"), skipping comments, declarations and processing instructions. Returns

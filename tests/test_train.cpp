@@ -14,14 +14,9 @@
 
 using namespace gan;
 
-namespace {
+using gan::testing::read_file;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+namespace {
 
 // A small generated MVTec-layout category, made once per test binary.
 const std::string& generated_category() {

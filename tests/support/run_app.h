@@ -1,5 +1,6 @@
 #pragma once
-// Runs one of the built apps and captures its exit code and output, for CLI tests.
+// Test support: run the built apps, temporary folders, whole-file reads.
+#include <filesystem>
 #include <string>
 
 namespace gan::testing {
@@ -13,5 +14,18 @@ struct AppResult {
 AppResult run_app(const std::string& app, const std::string& args);
 // A fresh empty folder under the system temp dir.
 std::string temp_dir(const std::string& tag);
+
+// A fresh folder removed again when the object goes out of scope.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag) : path(temp_dir(tag)) {}
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& relative) const { return (path / relative).string(); }
+};
+
+// The whole file, byte for byte; empty when it cannot be read.
+std::string read_file(const std::string& path);
 
 }  // namespace gan::testing
