@@ -135,24 +135,17 @@ void Ganomaly::recalibrate_ema_batch_norm(const Tensor& images, int batch_size) 
 }
 
 nn::NamedTensors Ganomaly::state() const {
-  nn::NamedTensors out;
-  for (auto& [n, t] : generator.state()) out.emplace_back("G." + n, t);
+  nn::NamedTensors out = nn::add_prefix("G.", generator.state());
   if (ema_)
-    for (auto& [n, t] : ema_->state()) out.emplace_back("E." + n, t);
-  for (auto& [n, t] : discriminator.state()) out.emplace_back("D." + n, t);
+    for (auto& t : nn::add_prefix("E.", ema_->state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
   return out;
 }
 
 void Ganomaly::load_state(const nn::NamedTensors& tensors, const std::string& what) {
-  auto part = [&](const std::string& prefix) {
-    nn::NamedTensors out;
-    for (const auto& [name, t] : tensors)
-      if (name.rfind(prefix, 0) == 0) out.emplace_back(name.substr(prefix.size()), t);
-    return out;
-  };
-  generator.load_state(part("G."), what);
-  if (ema_) ema_->load_state(part("E."), what);
-  discriminator.load_state(part("D."), what);
+  generator.load_state(nn::take_prefix("G.", tensors), what);
+  if (ema_) ema_->load_state(nn::take_prefix("E.", tensors), what);
+  discriminator.load_state(nn::take_prefix("D.", tensors), what);
 }
 
 void Ganomaly::reinitialise_discriminator() {

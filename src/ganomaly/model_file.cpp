@@ -66,19 +66,6 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& f
   }
 }
 
-namespace {
-void add_prefixed(CheckpointFile& f, const std::string& prefix, const nn::NamedTensors& tensors) {
-  for (const auto& [name, t] : tensors) f.tensors.emplace_back(prefix + name, t);
-}
-
-nn::NamedTensors with_prefix(const std::vector<std::pair<std::string, Tensor>>& all, const std::string& prefix) {
-  nn::NamedTensors out;
-  for (const auto& [name, t] : all)
-    if (name.compare(0, prefix.size(), prefix) == 0) out.emplace_back(name.substr(prefix.size()), t);
-  return out;
-}
-}  // namespace
-
 void save_model(const std::string& path, Ganomaly& model, const Calibration& calibration, const nlohmann::json& info,
                 const nlohmann::json& training, const nn::NamedTensors& extra) {
   CheckpointFile f;
@@ -95,8 +82,8 @@ void save_model(const std::string& path, Ganomaly& model, const Calibration& cal
     nlohmann::json t = training;
     t["model_rng"] = model.rng.state();
     f.config["training"] = t;
-    add_prefixed(f, "optimizer_g.", model.optimizer_g.state());
-    add_prefixed(f, "optimizer_d.", model.optimizer_d.state());
+    for (const auto& t : nn::add_prefix("optimizer_g.", model.optimizer_g.state())) f.tensors.push_back(t);
+    for (const auto& t : nn::add_prefix("optimizer_d.", model.optimizer_d.state())) f.tensors.push_back(t);
   }
   for (const auto& t : extra) f.tensors.push_back(t);
   save_checkpoint(path, f);
@@ -123,8 +110,8 @@ LoadedModel load_model(const std::string& path) {
   if (f.config.contains("training")) {
     try {
       out.training = f.config["training"];
-      out.model->optimizer_g.load_state(with_prefix(f.tensors, "optimizer_g."));
-      out.model->optimizer_d.load_state(with_prefix(f.tensors, "optimizer_d."));
+      out.model->optimizer_g.load_state(nn::take_prefix("optimizer_g.", f.tensors));
+      out.model->optimizer_d.load_state(nn::take_prefix("optimizer_d.", f.tensors));
       out.model->rng.set_state(out.training.at("model_rng").get<std::vector<uint64_t>>());
     } catch (const std::exception& e) {
       throw Error(str(path, ": bad training state: ", e.what()));

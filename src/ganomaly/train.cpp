@@ -127,19 +127,6 @@ nn::NamedTensors clone_state(const nn::NamedTensors& state) {
   return out;
 }
 
-nn::NamedTensors prefixed(const std::string& prefix, const nn::NamedTensors& tensors) {
-  nn::NamedTensors out;
-  for (const auto& [name, t] : tensors) out.emplace_back(prefix + name, t);
-  return out;
-}
-
-nn::NamedTensors unprefixed(const std::string& prefix, const std::vector<std::pair<std::string, Tensor>>& all) {
-  nn::NamedTensors out;
-  for (const auto& [name, t] : all)
-    if (name.rfind(prefix, 0) == 0) out.emplace_back(name.substr(prefix.size()), t);
-  return out;
-}
-
 std::string fixed(double v, int digits = 3) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
@@ -199,8 +186,8 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                    o.resume, ": was trained with other model settings: ", r.config["model"].dump(), " recipe ",
                    r.model->recipe.name);
     model.load_state(r.tensors, o.resume);
-    model.optimizer_g.load_state(unprefixed("optimizer_g.", r.tensors));
-    model.optimizer_d.load_state(unprefixed("optimizer_d.", r.tensors));
+    model.optimizer_g.load_state(nn::take_prefix("optimizer_g.", r.tensors));
+    model.optimizer_d.load_state(nn::take_prefix("optimizer_d.", r.tensors));
     model.rng.set_state(r.training.at("model_rng").get<std::vector<uint64_t>>());
     data_rng.set_state(r.training.at("data_rng").get<std::vector<uint64_t>>());
     start_epoch = r.training.at("epoch").get<int>();
@@ -211,7 +198,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     best.epoch = r.training.at("best_epoch").get<int>();
     if (best.epoch > 0) {
       best.calibration = Calibration::from_json(r.training.at("best_calibration"));
-      best.tensors = unprefixed("best.", r.tensors);
+      best.tensors = nn::take_prefix("best.", r.tensors);
     }
     std::printf("resuming %s at epoch %d step %d\n", o.resume.c_str(), start_epoch + 1, start_step);
   }
@@ -242,7 +229,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     nn::NamedTensors extra;
     if (best.epoch > 0) {
       t["best_calibration"] = best.calibration.to_json();
-      extra = prefixed("best.", best.tensors);
+      extra = nn::add_prefix("best.", best.tensors);
     }
     save_model(resume_path, model, best.epoch > 0 ? best.calibration : Calibration{}, info, t, extra);
   };

@@ -4,6 +4,19 @@
 
 namespace gan::nn {
 
+NamedTensors add_prefix(const std::string& prefix, const NamedTensors& tensors) {
+  NamedTensors out;
+  for (const auto& [name, t] : tensors) out.emplace_back(prefix + name, t);
+  return out;
+}
+
+NamedTensors take_prefix(const std::string& prefix, const NamedTensors& tensors) {
+  NamedTensors out;
+  for (const auto& [name, t] : tensors)
+    if (name.compare(0, prefix.size(), prefix) == 0) out.emplace_back(name.substr(prefix.size()), t);
+  return out;
+}
+
 Tensor& Module::register_parameter(const std::string& name, Tensor t) {
   t.set_requires_grad(true);
   parameters_.emplace_back(name, t);

@@ -14,6 +14,11 @@ namespace gan::nn {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+// The same tensors with `prefix` put before every name; and the tensors whose names start
+// with `prefix`, with it taken off (checkpoints keep several modules in one list).
+NamedTensors add_prefix(const std::string& prefix, const NamedTensors& tensors);
+NamedTensors take_prefix(const std::string& prefix, const NamedTensors& tensors);
+
 class Module {
  public:
   virtual ~Module() = default;
