@@ -30,25 +30,10 @@ struct Trained {
 // A tiny model, trained once per test binary.
 const Trained& trained() {
   static const Trained t = [] {
-    SynthOptions s;
-    s.out = testing::temp_dir("capi_data");
-    s.category = "bottle";
-    s.size = 32;
-    s.train = 16;
-    s.test_good = 4;
-    s.test_bad = 4;
+    const testing::TinyRun run = testing::train_tiny_run("capi");
     Trained r;
-    r.data = discover_dataset(write_synthetic_dataset(s));
-    TrainOptions o;
-    o.model.image_size = 32;
-    o.model.n_features = 8;
-    o.model.latent_size = 8;
-    o.epochs = 1;
-    o.batch_size = 8;
-    o.patience = 0;
-    o.out_dir = testing::temp_dir("capi_model");
-    train_model(r.data, o);
-    r.model_path = o.out_dir + "/model.gnm";
+    r.data = discover_dataset(run.data);
+    r.model_path = run.out + "/model.gnm";
     return r;
   }();
   return t;

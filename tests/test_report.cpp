@@ -145,28 +145,10 @@ struct TrainedRun {
 // A tiny generated data set and a one-epoch training run, made once per test binary.
 const TrainedRun& trained_run() {
   static const TrainedRun run = [] {
-    SynthOptions s;
-    s.out = testing::temp_dir("report_data");
-    s.category = "bottle";
-    s.size = 32;
-    s.train = 16;
-    s.test_good = 4;
-    s.test_bad = 4;
-    TrainedRun r;
-    r.data = write_synthetic_dataset(s);
-    TrainOptions o;
-    o.model.image_size = 32;
-    o.model.n_features = 8;
-    o.model.latent_size = 8;
-    o.epochs = 1;
-    o.batch_size = 8;
-    o.patience = 0;
-    r.out = testing::temp_dir("report_run");
-    o.out_dir = r.out;
-    const nlohmann::json summary = train_model(discover_dataset(r.data), o);
-    REQUIRE(summary["status"] == "completed");
-    write_report(r.out);
-    return r;
+    const testing::TinyRun tiny = testing::train_tiny_run("report");
+    REQUIRE(tiny.summary["status"] == "completed");
+    write_report(tiny.out);
+    return TrainedRun{tiny.data, tiny.out};
   }();
   return run;
 }

@@ -43,43 +43,24 @@ Names in a file:
 import argparse
 import copy
 import os
-import struct
 import sys
 import zlib
 
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_golden import encode  # noqa: E402  (the one writer of the container)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "tests", "golden", "model")
 DEFAULT_REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference")
-
-MAGIC = b"GNGOLDEN"
-VERSION = 1
 
 # n_features 4, not 8: the weight snapshots dominate the size (8 made 880 KB a file).
 IMAGE_SIZE, N_FEATURES, LATENT, CHANNELS, BATCH = 32, 4, 10, 3, 4
 LR, BETAS, EPS = 2e-4, (0.5, 0.999), 1e-8
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-
-
-def encode(tensors):
-    """The same container as tools/make_golden.py writes."""
-    parts = [MAGIC, struct.pack("<II", VERSION, len(tensors))]
-    names = set()
-    for name, t in tensors:
-        assert name not in names, f"duplicate tensor name {name}"
-        names.add(name)
-        if not isinstance(t, torch.Tensor):
-            t = torch.tensor(float(t))
-        t = t.detach().to(torch.float32).contiguous().cpu()
-        raw = name.encode("utf-8")
-        parts.append(struct.pack("<I", len(raw)) + raw)
-        parts.append(struct.pack("<I", t.dim()))
-        parts.append(struct.pack(f"<{t.dim()}q", *t.shape))
-        parts.append(t.numpy().astype("<f4").tobytes())
-    return b"".join(parts)
 
 
 def state(prefix, module):

@@ -8,6 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ganomaly/synth.h"
+#include "ganomaly/train.h"
+
 namespace gan::testing {
 
 AppResult run_app(const std::string& app, const std::string& args) {
@@ -30,6 +33,29 @@ std::string temp_dir(const std::string& tag) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+TinyRun train_tiny_run(const std::string& tag) {
+  SynthOptions s;
+  s.out = temp_dir(tag + "_data");
+  s.category = "bottle";
+  s.size = 32;
+  s.train = 16;
+  s.test_good = 4;
+  s.test_bad = 4;
+  TinyRun run;
+  run.data = write_synthetic_dataset(s);
+  TrainOptions o;
+  o.model.image_size = 32;
+  o.model.n_features = 8;
+  o.model.latent_size = 8;
+  o.epochs = 1;
+  o.batch_size = 8;
+  o.patience = 0;
+  run.out = temp_dir(tag + "_run");
+  o.out_dir = run.out;
+  run.summary = train_model(discover_dataset(run.data), o);
+  return run;
 }
 
 TempDir::~TempDir() {

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace gan::testing {
 
 struct AppResult {
@@ -24,6 +26,15 @@ struct TempDir {
   TempDir& operator=(const TempDir&) = delete;
   std::string operator/(const std::string& relative) const { return (path / relative).string(); }
 };
+
+// A tiny generated category (32 px, 16 training images, 4 + 4 test) and one epoch of
+// training on it with a small network: a real model in a second or two.
+struct TinyRun {
+  std::string data;  // the category folder
+  std::string out;   // the training output folder (model.gnm, summary.json, ...)
+  nlohmann::json summary;
+};
+TinyRun train_tiny_run(const std::string& tag);
 
 // The whole file, byte for byte; empty when it cannot be read.
 std::string read_file(const std::string& path);
