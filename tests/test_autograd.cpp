@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "tensor/ops.h"
+#include "tensor/storage.h"
 
 using namespace gan;
 
@@ -75,4 +76,50 @@ TEST_CASE("storage is 64-byte aligned and reused from the pool") {
   }
   Tensor again = Tensor::empty(Shape{12345});
   CHECK(again.data() == first);
+}
+
+TEST_CASE("backward frees each intermediate gradient once it has been used") {
+  // A chain of 8 ops on 1M floats: keeping every intermediate gradient until the end
+  // would hold 8 gradients at once; freeing each after use holds about two.
+  const int64_t n = 1 << 20, bytes = n * sizeof(float);
+  Tensor x = Tensor::full(Shape{n}, 1.0f).set_requires_grad(true);
+  Tensor h = x;
+  for (int i = 0; i < 8; ++i) h = mul_scalar(h, 1.0f + 0.01f * i);
+  Tensor loss = sum(h);
+  pool::release_cached();
+  const size_t before = pool::bytes_in_use();
+  pool::reset_peak_bytes_in_use();
+  loss.backward();
+  CHECK(pool::peak_bytes_in_use() - before <= 3 * static_cast<size_t>(bytes));
+  CHECK(x.grad().data()[0] == doctest::Approx(1.0 * 1.01 * 1.02 * 1.03 * 1.04 * 1.05 * 1.06 * 1.07));
+}
+
+TEST_CASE("in-place activations reuse a temporary's buffer and never a shared one") {
+  Tensor x = Tensor::from_vector(Shape{4}, {-2.0f, -1.0f, 1.0f, 2.0f}).set_requires_grad(true);
+  SUBCASE("a temporary is overwritten, with the same values and gradients as out of place") {
+    Tensor h = mul_scalar(x, 2.0f);
+    const float* buffer = h.data();
+    Tensor y = leaky_relu(std::move(h), 0.2f, /*in_place=*/true);
+    CHECK(y.data() == buffer);
+    CHECK(y.to_vector() == std::vector<float>{-0.8f, -0.4f, 2.0f, 4.0f});
+    sum(y).backward();
+    CHECK(x.grad().to_vector() == std::vector<float>{0.4f, 0.4f, 2.0f, 2.0f});
+  }
+  SUBCASE("a tensor someone else still holds is left alone") {
+    Tensor h = mul_scalar(x, 2.0f);
+    Tensor kept = h;  // a second handle: overwriting would change what it sees
+    Tensor y = relu(h, /*in_place=*/true);
+    CHECK(y.data() != h.data());
+    CHECK(kept.to_vector() == std::vector<float>{-4.0f, -2.0f, 2.0f, 4.0f});
+  }
+  SUBCASE("a leaf that needs a gradient, and a buffer another tensor aliases, are left alone") {
+    Tensor y = relu(x, /*in_place=*/true);
+    CHECK(y.data() != x.data());
+    Tensor t = sigmoid(mul_scalar(x, 1.0f));  // sigmoid saves an alias of its output
+    const std::vector<float> before = t.to_vector();
+    Tensor z = relu(std::move(t), /*in_place=*/true);
+    CHECK(z.data() != nullptr);
+    sum(z).backward();  // sigmoid's backward still reads its own, unmodified output
+    CHECK(x.grad().to_vector()[0] == doctest::Approx(before[0] * (1 - before[0])));
+  }
 }

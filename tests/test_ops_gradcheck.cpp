@@ -31,6 +31,10 @@ TEST_CASE("gradcheck: activations") {
   CHECK(check_gradients({away_from_zero(s, 5)}, [](auto& v) { return leaky_relu(v[0], 0.2f); }) == "");
   CHECK(check_gradients({random_tensor(s, 6, -2, 2)}, [](auto& v) { return gan::tanh(v[0]); }) == "");
   CHECK(check_gradients({random_tensor(s, 7, -3, 3)}, [](auto& v) { return sigmoid(v[0]); }) == "");
+  // In place: the activation overwrites the buffer of the temporary before it.
+  CHECK(check_gradients({away_from_zero(s, 8)}, [](auto& v) { return relu(mul_scalar(v[0], 1.5f), true); }) == "");
+  CHECK(check_gradients({away_from_zero(s, 9)}, [](auto& v) { return leaky_relu(mul_scalar(v[0], 1.5f), 0.2f, true); }) ==
+        "");
 }
 
 TEST_CASE("gradcheck: reductions and shapes") {

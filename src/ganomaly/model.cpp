@@ -17,7 +17,7 @@ std::shared_ptr<nn::Module> deconv(int in, int out, int k, int s, int p) {
   return std::make_shared<nn::ConvTranspose2d>(in, out, k, s, p, /*bias=*/false);
 }
 std::shared_ptr<nn::Module> norm(int c) { return std::make_shared<nn::BatchNorm2d>(c); }
-std::shared_ptr<nn::Module> leaky() { return std::make_shared<nn::LeakyReLU>(0.2f); }
+std::shared_ptr<nn::Module> leaky() { return std::make_shared<nn::LeakyReLU>(0.2f, /*in_place=*/true); }
 }  // namespace
 
 int ModelConfig::network_size() const { return next_pow2(image_size); }
@@ -45,9 +45,9 @@ std::shared_ptr<nn::Sequential> make_encoder(int size, int latent, int channels,
 std::shared_ptr<nn::Sequential> make_decoder(int size, int latent, int channels, int n_features, int extra_layers) {
   auto s = std::make_shared<nn::Sequential>();
   int f = n_features * (1 << (static_cast<int>(std::ceil(std::log2(size / 2))) - 2));
-  s->add(deconv(latent, f, 4, 1, 0)).add(norm(f)).add(std::make_shared<nn::ReLU>());
+  s->add(deconv(latent, f, 4, 1, 0)).add(norm(f)).add(std::make_shared<nn::ReLU>(/*in_place=*/true));
   for (int d = size / 2; d > 4; d /= 2, f /= 2)
-    s->add(deconv(f, f / 2, 4, 2, 1)).add(norm(f / 2)).add(std::make_shared<nn::ReLU>());
+    s->add(deconv(f, f / 2, 4, 2, 1)).add(norm(f / 2)).add(std::make_shared<nn::ReLU>(/*in_place=*/true));
   for (int i = 0; i < extra_layers; ++i) s->add(conv(f, f, 3, 1, 1)).add(norm(f)).add(leaky());
   s->add(deconv(f, channels, 4, 2, 1)).add(std::make_shared<nn::Tanh>());
   return s;

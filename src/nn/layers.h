@@ -55,13 +55,17 @@ class BatchNorm2d : public Module {
 
 class LeakyReLU : public Module {
  public:
-  explicit LeakyReLU(float slope = 0.01f) : slope(slope) {}
-  Tensor forward(const Tensor& x) override { return leaky_relu(x, slope); }
+  // in_place as PyTorch's inplace=True: reuses the input's buffer when it is safe.
+  explicit LeakyReLU(float slope = 0.01f, bool in_place = false) : slope(slope), in_place(in_place) {}
+  Tensor forward(const Tensor& x) override { return leaky_relu(x, slope, in_place); }
   float slope;
+  bool in_place;
 };
 class ReLU : public Module {
  public:
-  Tensor forward(const Tensor& x) override { return relu(x); }
+  explicit ReLU(bool in_place = false) : in_place(in_place) {}
+  Tensor forward(const Tensor& x) override { return relu(x, in_place); }
+  bool in_place;
 };
 class Tanh : public Module {
  public:

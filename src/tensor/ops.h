@@ -19,8 +19,10 @@ inline Tensor operator*(float s, const Tensor& a) { return mul_scalar(a, s); }
 inline Tensor operator+(const Tensor& a, float s) { return add_scalar(a, s); }
 
 // Activations (ops/activation.cpp).
-Tensor relu(const Tensor& x);
-Tensor leaky_relu(const Tensor& x, float negative_slope);
+// in_place: overwrite x's buffer when nothing else can see it (see activation.cpp), as
+// PyTorch's inplace=True; otherwise, and by default, a new tensor.
+Tensor relu(const Tensor& x, bool in_place = false);
+Tensor leaky_relu(const Tensor& x, float negative_slope, bool in_place = false);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 

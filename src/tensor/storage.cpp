@@ -1,5 +1,6 @@
 #include "tensor/storage.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <mutex>
@@ -17,6 +18,7 @@ struct Pool {
   std::unordered_map<size_t, std::vector<float*>> free_by_count;
   size_t in_use = 0;
   size_t cached = 0;
+  size_t peak_in_use = 0;
   bool poison = false;
 };
 
@@ -46,6 +48,7 @@ Storage::Storage(size_t count) : data_(nullptr), count_(count) {
       p.cached -= bytes;
     }
     p.in_use += bytes;
+    p.peak_in_use = std::max(p.peak_in_use, p.in_use);
   }
   if (!data_) {
     data_ = static_cast<float*>(std::aligned_alloc(kAlignment, bytes));
@@ -76,6 +79,14 @@ bool poison() {
 size_t bytes_in_use() {
   std::lock_guard<std::mutex> lock(the_pool().mutex);
   return the_pool().in_use;
+}
+size_t peak_bytes_in_use() {
+  std::lock_guard<std::mutex> lock(the_pool().mutex);
+  return the_pool().peak_in_use;
+}
+void reset_peak_bytes_in_use() {
+  std::lock_guard<std::mutex> lock(the_pool().mutex);
+  the_pool().peak_in_use = the_pool().in_use;
 }
 size_t bytes_cached() {
   std::lock_guard<std::mutex> lock(the_pool().mutex);

@@ -30,6 +30,9 @@ bool poison();
 // Bytes held by live buffers and by cached free buffers.
 size_t bytes_in_use();
 size_t bytes_cached();
+// The most bytes live buffers have held at once since the start.
+size_t peak_bytes_in_use();
+void reset_peak_bytes_in_use();
 // Returns cached buffers to the system.
 void release_cached();
 }  // namespace pool

@@ -96,38 +96,41 @@ Tensor Tensor::detach() const {
 void Tensor::backward(bool retain_graph) {
   GANOMALY_CHECK(numel() == 1, "backward: needs a tensor with one element, got shape ", shape());
   GANOMALY_CHECK(requires_grad(), "backward: the tensor does not require a gradient");
-  // Reverse topological order by iterative depth-first search.
-  std::vector<TensorImpl*> order;
+  // Reverse topological order by iterative depth-first search. `order` holds strong
+  // references so that releasing a node's inputs below never frees a node still to come.
+  std::vector<std::shared_ptr<TensorImpl>> order;
   std::unordered_set<TensorImpl*> seen;
-  std::vector<std::pair<TensorImpl*, size_t>> stack{{impl_.get(), 0}};
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{impl_, 0}};
   seen.insert(impl_.get());
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
-      TensorImpl* child = node->inputs[next++].impl_ptr().get();
-      if (child->requires_grad && !seen.count(child)) {
-        seen.insert(child);
+      const std::shared_ptr<TensorImpl>& child = node->inputs[next++].impl_ptr();
+      if (child->requires_grad && !seen.count(child.get())) {
+        seen.insert(child.get());
         stack.push_back({child, 0});
       }
     } else {
-      order.push_back(node);
+      order.push_back(std::move(node));
       stack.pop_back();
     }
   }
   grad_data()[0] += 1.0f;
   NoGradGuard no_grad;  // backward closures never record history
+  // Every consumer of a node comes before it, so once its closure has run, its gradient
+  // is complete and no longer needed: free it at once (and, unless the graph is kept,
+  // the closure with the activations it saved), as PyTorch does. Peak memory is then the
+  // saved activations plus a few gradients in flight, not every gradient at once.
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    TensorImpl* node = *it;
-    if (node->backward_fn && node->grad) node->backward_fn(*node);
-  }
-  // Gradients of intermediate results are not kept; leaves keep theirs.
-  for (TensorImpl* node : order) {
-    if (node->is_leaf()) continue;
+    TensorImpl* node = it->get();
+    if (node->is_leaf()) continue;  // leaves keep their gradients
+    if (node->grad) node->backward_fn(*node);
     node->grad.reset();
     if (!retain_graph) {
       node->backward_fn = nullptr;
       node->inputs.clear();
     }
+    it->reset();
   }
 }
 
