@@ -5,6 +5,7 @@
 
 #include "support/gradcheck.h"
 #include "tensor/cpu/kernels.h"
+#include "tensor/random.h"
 
 using namespace gan;
 using gan::testing::compare;
@@ -85,17 +86,31 @@ TEST_CASE("conv_transpose2d matches naive loops") {
 }
 
 TEST_CASE("im2col and col2im match their naive twins") {
-  for (auto g : {cpu::ConvGeometry{3, 9, 7, 4, 2, 4, 0, 0}, cpu::ConvGeometry{2, 5, 5, 3, 1, 1, 0, 0},
-                 cpu::ConvGeometry{4, 4, 4, 4, 1, 0, 0, 0}}) {
+  std::vector<cpu::ConvGeometry> geometries = {{3, 9, 7, 4, 2, 4, 0, 0}, {2, 5, 5, 3, 1, 1, 0, 0}, {4, 4, 4, 4, 1, 0, 0, 0}};
+  // Random geometries with ragged edges: strides 1 to 3, padding up to past the kernel,
+  // images narrower than the kernel plus padding on one side.
+  Rng rng(11);
+  auto pick = [&](int lo, int hi) { return static_cast<int64_t>(lo + rng.next_u64() % (hi - lo + 1)); };
+  while (geometries.size() < 60) {
+    cpu::ConvGeometry g{pick(1, 3), pick(1, 13), pick(1, 13), pick(1, 5), pick(1, 3), pick(0, 5), 0, 0};
+    if (g.height + 2 * g.padding >= g.kernel && g.width + 2 * g.padding >= g.kernel) geometries.push_back(g);
+  }
+  for (auto g : geometries) {
     g.out_height = (g.height + 2 * g.padding - g.kernel) / g.stride + 1;
     g.out_width = (g.width + 2 * g.padding - g.kernel) / g.stride + 1;
+    CAPTURE(g.channels);
+    CAPTURE(g.height);
+    CAPTURE(g.width);
+    CAPTURE(g.kernel);
+    CAPTURE(g.stride);
+    CAPTURE(g.padding);
     const int64_t ld = g.cols() + 3;  // columns of neighbouring images sit beside these
     Tensor image = random_tensor(Shape{g.channels * g.height * g.width}, 5);
-    Tensor fast = Tensor::zeros(Shape{g.rows() * ld}), naive = Tensor::zeros(Shape{g.rows() * ld});
+    Tensor fast = Tensor::full(Shape{g.rows() * ld}, 7.0f), naive = Tensor::full(Shape{g.rows() * ld}, 7.0f);
     cpu::im2col(g, image.data(), fast.data(), ld);
     cpu::im2col_naive(g, image.data(), naive.data(), ld);
     CHECK(compare(fast, naive, 0, 0) == "");
-    Tensor back_fast = Tensor::zeros(image.shape()), back_naive = Tensor::zeros(image.shape());
+    Tensor back_fast = random_tensor(image.shape(), 6), back_naive = back_fast.clone();
     cpu::col2im_add(g, fast.data(), ld, back_fast.data());
     cpu::col2im_add_naive(g, naive.data(), ld, back_naive.data());
     CHECK(compare(back_fast, back_naive, 1e-6, 1e-6) == "");
