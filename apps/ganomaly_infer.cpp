@@ -46,9 +46,9 @@ int main(int argc, char** argv) {
     const Calibration& c = loaded.calibration;
     const Tensor images = load_images(samples, model.config.image_size, model.config.channels,
                                       model.recipe.normalization, args["max-pixels"].as<size_t>());
-    Scores scores = model.score(images);
+    const bool json = args.count("json") > 0;  // JSON lines carry every score
+    Scores scores = model.score(images, 32, nullptr, json ? FeatureScore::compute : feature_score_for(c.score));
     c.fuse(scores);
-    const bool json = args.count("json") > 0;
     for (size_t i = 0; i < samples.size(); ++i) {
       const float raw = scores.get(c.score)[i];
       const bool anomalous = raw >= c.threshold;

@@ -188,6 +188,15 @@ void run_case(const std::string& recipe) {
     expect_close(recipe + " score.latent", s.latent, g.get("score.latent"), kScore);
     expect_close(recipe + " score.reconstruction", s.reconstruction, g.get("score.reconstruction"), kScore);
     expect_close(recipe + " score.feature", s.feature, g.get("score.feature"), kScore);
+    // Without the discriminator passes, the other scores are bitwise the same.
+    const gan::Scores fast = model.score(x, 32, nullptr, gan::FeatureScore::skip);
+    CHECK(fast.latent == s.latent);
+    CHECK(fast.reconstruction == s.reconstruction);
+    CHECK(fast.residual_max == s.residual_max);
+    CHECK(fast.feature.empty());
+    CHECK_THROWS_WITH(fast.get("feature"), "the feature score was not computed (FeatureScore::skip)");
+    CHECK(gan::feature_score_for("latent") == gan::FeatureScore::skip);
+    CHECK(gan::feature_score_for("fused") == gan::FeatureScore::compute);
   }
 }
 

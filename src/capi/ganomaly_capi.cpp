@@ -193,7 +193,7 @@ int ganomaly_score(const ganomaly_model* model, const uint8_t* pixels, int width
     gan::Scores scores;
     {
       std::lock_guard<std::mutex> lock(m.forward);
-      scores = net.score(input);
+      scores = net.score(input, 32, nullptr, gan::feature_score_for(calibration.score));
     }
     calibration.fuse(scores);
     const float raw = scores.get(calibration.score).at(0);

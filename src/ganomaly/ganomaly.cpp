@@ -25,13 +25,20 @@ const std::vector<std::string>& selectable_score_names() {
 const std::vector<float>& Scores::get(const std::string& name) const {
   if (name == "latent") return latent;
   if (name == "reconstruction") return reconstruction;
-  if (name == "feature") return feature;
+  if (name == "feature") {
+    GANOMALY_CHECK(feature.size() == latent.size(), "the feature score was not computed (FeatureScore::skip)");
+    return feature;
+  }
   if (name == "residual_max") return residual_max;
   if (name == "fused") {
     GANOMALY_CHECK(fused.size() == latent.size(), "the fused score needs the model's calibration");
     return fused;
   }
   throw Error(str("--score: expected latent, reconstruction, feature, residual_max or fused, got '", name, "'"));
+}
+
+FeatureScore feature_score_for(const std::string& score_name) {
+  return score_name == "feature" || score_name == "fused" ? FeatureScore::compute : FeatureScore::skip;
 }
 
 void Scores::append(const Scores& other) {
@@ -206,7 +213,7 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   return losses;
 }
 
-Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>* residuals) {
+Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>* residuals, FeatureScore feature) {
   NoGradGuard no_grad;
   Generator& g_net = scoring_generator();
   g_net.eval();
@@ -221,8 +228,10 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
     std::copy(images.data() + b0 * per_image, images.data() + (b0 + b) * per_image, batch.data());
     const Tensor x = pad_to_network(batch, config);
     Generator::Output g = g_net.run(x);
-    const Tensor fx = discriminator.run(x).features, ffake = discriminator.run(g.fake).features;
-    const int64_t zn = g.z.numel() / b, xn = x.numel() / b, fn = fx.numel() / b;
+    const bool with_feature = feature == FeatureScore::compute;
+    const Tensor fx = with_feature ? discriminator.run(x).features : Tensor();
+    const Tensor ffake = with_feature ? discriminator.run(g.fake).features : Tensor();
+    const int64_t zn = g.z.numel() / b, xn = x.numel() / b, fn = with_feature ? fx.numel() / b : 0;
     const int64_t s = x.size(2), top = (s - h + 1) / 2, left = (s - w + 1) / 2;
     for (int64_t i = 0; i < b; ++i) {
       double lat = 0, rec = 0, feat = 0;
@@ -231,7 +240,7 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
       for (int64_t j = 0; j < fn; ++j) feat += std::pow(fx.data()[i * fn + j] - ffake.data()[i * fn + j], 2);
       scores.latent.push_back(static_cast<float>(lat / zn));
       scores.reconstruction.push_back(static_cast<float>(rec / xn));
-      scores.feature.push_back(static_cast<float>(feat / fn));
+      if (with_feature) scores.feature.push_back(static_cast<float>(feat / fn));
       std::vector<float> own_map;
       float* map;
       if (residuals) {

@@ -47,6 +47,12 @@ struct Scores {
 const std::vector<std::string>& score_names();
 const std::vector<std::string>& selectable_score_names();
 
+// The feature score needs two discriminator passes, 2/5 of scoring's work; the other
+// three come from the generator's pass alone.
+enum class FeatureScore { compute, skip };
+// Whether deciding with this score (one of selectable_score_names()) needs the feature score.
+FeatureScore feature_score_for(const std::string& score_name);
+
 class Ganomaly {
  public:
   Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam = {},
@@ -58,8 +64,10 @@ class Ganomaly {
   // Test hook: the next train_step sees a NaN generator loss.
   bool inject_nan_once = false;
   // Scores in eval mode without gradients; `residuals`, when given, receives the
-  // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size.
-  Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr);
+  // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size. With
+  // FeatureScore::skip, scores.feature stays empty and the discriminator does not run.
+  Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr,
+               FeatureScore feature = FeatureScore::compute);
   // The reconstruction of a batch, in the recipe's normalisation.
   Tensor reconstruct(const Tensor& images);
   void reinitialise_discriminator();

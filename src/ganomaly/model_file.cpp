@@ -28,6 +28,7 @@ void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& label
 void Calibration::fuse(Scores& scores) const {
   scores.fused.clear();
   if (fusion.empty()) return;  // a checkpoint saved before any validation
+  if (scores.feature.size() != scores.size()) return;  // scored with FeatureScore::skip
   scores.fused.assign(scores.size(), 0.0f);
   for (const std::string& name : score_names()) {
     const auto& [mean, stddev] = fusion.at(name);
