@@ -5,6 +5,7 @@
 
 #include "support/gradcheck.h"
 #include "tensor/cpu/kernels.h"
+#include "nn/adam.h"
 #include "tensor/random.h"
 
 using namespace gan;
@@ -153,4 +154,30 @@ TEST_CASE("results are bitwise repeatable") {
   Tensor w = random_tensor(Shape{16, 3, 4, 4}, 8);
   Tensor a = conv2d(x, w, Tensor(), 2, 4), b = conv2d(x, w, Tensor(), 2, 4);
   CHECK(compare(a, b, 0, 0) == "");
+}
+
+TEST_CASE("Adam's vector update matches the scalar formula, tails and threads included") {
+  nn::AdamOptions o;
+  for (int64_t n : {int64_t{1}, int64_t{37}, int64_t{(1 << 16) + 5}}) {
+    CAPTURE(n);
+    Tensor p = random_tensor(Shape{n}, 21).set_requires_grad(true);
+    std::vector<float> w = p.to_vector(), m(n, 0.0f), v(n, 0.0f);
+    nn::Adam adam({p}, o);
+    for (int step = 1; step <= 3; ++step) {
+      const Tensor g = random_tensor(Shape{n}, 30 + step);
+      p.set_grad(g.to_vector());
+      adam.step();
+      const float bias1 = 1.0f - static_cast<float>(std::pow(double{o.beta1}, double(step)));
+      const float bias2_sqrt = std::sqrt(1.0f - static_cast<float>(std::pow(double{o.beta2}, double(step))));
+      for (int64_t j = 0; j < n; ++j) {
+        const float gj = g.data()[j];
+        m[j] = o.beta1 * m[j] + (1.0f - o.beta1) * gj;
+        v[j] = o.beta2 * v[j] + (1.0f - o.beta2) * gj * gj;
+        w[j] = w[j] - o.lr / bias1 * m[j] / (std::sqrt(v[j]) / bias2_sqrt + o.eps);
+      }
+    }
+    // Not bitwise: the compiler may contract a * b + c into one FMA differently in the
+    // two loops. A wrong term (bias correction, eps, order) is far above 1e-6.
+    CHECK(compare(p, Tensor::from_vector(Shape{n}, w), 1e-9, 1e-6) == "");
+  }
 }

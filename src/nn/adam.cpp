@@ -5,6 +5,21 @@
 #include "tensor/cpu/vec.h"
 
 namespace gan::nn {
+namespace {
+
+// One Adam update in PyTorch's order of operations; T is an xsimd batch for the body and
+// a float for the tail, so both run the same formula.
+template <class T>
+void adam_update(T& m, T& v, T& w, T g, float b1, float b2, float eps, float step_size, float bias2_sqrt) {
+  using std::sqrt;
+  using xsimd::sqrt;
+  m = T(b1) * m + T(1.0f - b1) * g;
+  v = T(b2) * v + T(1.0f - b2) * g * g;
+  const T denom = sqrt(v) / T(bias2_sqrt) + T(eps);
+  w = w - T(step_size) * m / denom;
+}
+
+}  // namespace
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options) : options(options), params_(std::move(params)) {
   for (const Tensor& p : params_) {
@@ -27,13 +42,17 @@ void Adam::step() {
     float* m = m_[i].data();
     float* v = v_[i].data();
     float* w = p.data();
-    const int64_t n = p.numel();
-    for (int64_t j = 0; j < n; ++j) {
-      m[j] = b1 * m[j] + (1.0f - b1) * g[j];
-      v[j] = b2 * v[j] + (1.0f - b2) * g[j] * g[j];
-      const float denom = std::sqrt(v[j]) / bias2_sqrt + eps;
-      w[j] -= step_size * m[j] / denom;
+    const int64_t n = p.numel(), body = n - n % cpu::kBatchWidth;
+#pragma omp parallel for schedule(static) if (n >= cpu::kParallelMin)
+    for (int64_t j = 0; j < body; j += cpu::kBatchWidth) {
+      cpu::Batch mb = cpu::Batch::load_unaligned(m + j), vb = cpu::Batch::load_unaligned(v + j);
+      cpu::Batch wb = cpu::Batch::load_unaligned(w + j);
+      adam_update(mb, vb, wb, cpu::Batch::load_unaligned(g + j), b1, b2, eps, step_size, bias2_sqrt);
+      mb.store_unaligned(m + j);
+      vb.store_unaligned(v + j);
+      wb.store_unaligned(w + j);
     }
+    for (int64_t j = body; j < n; ++j) adam_update(m[j], v[j], w[j], g[j], b1, b2, eps, step_size, bias2_sqrt);
   }
 }
 

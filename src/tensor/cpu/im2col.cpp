@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "tensor/cpu/kernels.h"
 
@@ -7,65 +8,92 @@ namespace gan::cpu {
 
 namespace {
 
-// The output columns ox whose input column ox*stride - padding + kj lies inside the
-// image: [lo, hi). Computed once per kernel column, so the inner loops have no branches.
-struct ValidRange {
-  int64_t lo, hi;
+// Kernel column kj reads input column ix = ox * stride + (kj - padding) for output column
+// ox. Writing kj - padding = shift * stride + phase (0 <= phase < stride), that is element
+// ox + shift of the row's phase-th subsequence (every stride-th pixel from `phase`). So a
+// row is split into its `stride` subsequences once, and every kernel column becomes a
+// contiguous copy (or add) of one of them: no strided access per kernel column and no
+// branch per pixel. valid is the range of ox whose ix lies inside the image.
+struct KernelColumn {
+  int64_t phase, shift, lo, hi;
 };
-ValidRange valid_columns(const ConvGeometry& g, int64_t kj) {
-  const int64_t first = g.padding - kj;  // ox * stride >= first
-  const int64_t lo = first <= 0 ? 0 : (first + g.stride - 1) / g.stride;
-  const int64_t last = g.width - 1 + g.padding - kj;  // ox * stride <= last
-  const int64_t hi = last < 0 ? 0 : std::min(g.out_width, last / g.stride + 1);
-  return {std::min(lo, hi), hi};
+
+// Fills `columns` (reused per thread: this runs once per image and channel).
+void kernel_columns(const ConvGeometry& g, std::vector<KernelColumn>& columns) {
+  columns.resize(g.kernel);
+  for (int64_t kj = 0; kj < g.kernel; ++kj) {
+    const int64_t t = kj - g.padding;
+    const int64_t phase = ((t % g.stride) + g.stride) % g.stride, shift = (t - phase) / g.stride;
+    const int64_t first = -t;  // ox * stride >= first
+    const int64_t lo = first <= 0 ? 0 : (first + g.stride - 1) / g.stride;
+    const int64_t last = g.width - 1 - t;  // ox * stride <= last
+    const int64_t hi = last < 0 ? 0 : std::min(g.out_width, last / g.stride + 1);
+    columns[kj] = {phase, shift, std::min(lo, hi), hi};
+  }
 }
+
+// The stride subsequences of one input row, each `span` long: phases[q * span + j] = row[j * stride + q].
+int64_t phase_span(const ConvGeometry& g) { return (g.width + g.stride - 1) / g.stride; }
 
 }  // namespace
 
 // Row r = (c, ki, kj) of the column matrix holds, for every output pixel (oy, ox), the
 // input pixel (oy*stride - padding + ki, ox*stride - padding + kj) of channel c, or 0.
 void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t ld) {
-  const int64_t kk = g.kernel * g.kernel, stride = g.stride;
-  for (int64_t r = 0; r < g.rows(); ++r) {
-    const int64_t c = r / kk, ki = (r % kk) / g.kernel, kj = r % g.kernel;
-    const ValidRange v = valid_columns(g, kj);
-    const float* plane = image + c * g.height * g.width;
-    float* out = columns + r * ld;
-    for (int64_t oy = 0; oy < g.out_height; ++oy) {
-      const int64_t iy = oy * stride - g.padding + ki;
-      float* dst = out + oy * g.out_width;
-      if (iy < 0 || iy >= g.height) {
-        std::fill(dst, dst + g.out_width, 0.0f);
-        continue;
+  const int64_t k = g.kernel, stride = g.stride, ow = g.out_width, span = phase_span(g);
+  thread_local std::vector<KernelColumn> kcols;
+  thread_local std::vector<float> phases;
+  kernel_columns(g, kcols);
+  phases.resize(stride > 1 ? stride * span : 0);
+  for (int64_t c = 0; c < g.channels; ++c)
+    for (int64_t ki = 0; ki < k; ++ki)
+      for (int64_t oy = 0; oy < g.out_height; ++oy) {
+        float* rows = columns + (c * k + ki) * k * ld + oy * ow;  // kernel column kj at rows + kj * ld
+        const int64_t iy = oy * stride - g.padding + ki;
+        if (iy < 0 || iy >= g.height) {
+          for (int64_t kj = 0; kj < k; ++kj) std::fill(rows + kj * ld, rows + kj * ld + ow, 0.0f);
+          continue;
+        }
+        const float* row = image + (c * g.height + iy) * g.width;
+        if (stride > 1)
+          for (int64_t q = 0; q < stride; ++q)
+            for (int64_t j = 0, x = q; x < g.width; ++j, x += stride) phases[q * span + j] = row[x];
+        for (int64_t kj = 0; kj < k; ++kj) {
+          const KernelColumn& kc = kcols[kj];
+          // lo + shift >= 0: the first valid output column reads a pixel inside the row.
+          const float* src = (stride > 1 ? phases.data() + kc.phase * span : row) + (kc.lo + kc.shift);
+          float* dst = rows + kj * ld;
+          std::fill(dst, dst + kc.lo, 0.0f);
+          for (int64_t i = 0; i < kc.hi - kc.lo; ++i) dst[kc.lo + i] = src[i];  // short rows: no memmove call
+          std::fill(dst + kc.hi, dst + ow, 0.0f);
+        }
       }
-      std::fill(dst, dst + v.lo, 0.0f);
-      const int64_t base = iy * g.width - g.padding + kj;  // plane[base + ox * stride] is the input pixel
-      if (stride == 1)
-        std::copy(plane + base + v.lo, plane + base + v.hi, dst + v.lo);
-      else
-        for (int64_t ox = v.lo; ox < v.hi; ++ox) dst[ox] = plane[base + ox * stride];
-      std::fill(dst + v.hi, dst + g.out_width, 0.0f);
-    }
-  }
 }
 
 void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
-  const int64_t kk = g.kernel * g.kernel, stride = g.stride;
-  // Rows of one channel all write that channel's plane, so channels run in order here
-  // and callers parallelise across images.
-  for (int64_t r = 0; r < g.rows(); ++r) {
-    const int64_t c = r / kk, ki = (r % kk) / g.kernel, kj = r % g.kernel;
-    const ValidRange v = valid_columns(g, kj);
-    float* plane = image + c * g.height * g.width;
-    const float* in = columns + r * ld;
-    for (int64_t oy = 0; oy < g.out_height; ++oy) {
-      const int64_t iy = oy * stride - g.padding + ki;
-      if (iy < 0 || iy >= g.height) continue;
-      const int64_t base = iy * g.width - g.padding + kj;  // plane[base + ox * stride] is the input pixel
-      const float* src = in + oy * g.out_width;
-      for (int64_t ox = v.lo; ox < v.hi; ++ox) plane[base + ox * stride] += src[ox];
-    }
-  }
+  const int64_t k = g.kernel, stride = g.stride, ow = g.out_width, span = phase_span(g);
+  thread_local std::vector<KernelColumn> kcols;
+  thread_local std::vector<float> phases;
+  kernel_columns(g, kcols);
+  phases.resize(stride > 1 ? stride * span : 0);
+  for (int64_t c = 0; c < g.channels; ++c)
+    for (int64_t ki = 0; ki < k; ++ki)
+      for (int64_t oy = 0; oy < g.out_height; ++oy) {
+        const int64_t iy = oy * stride - g.padding + ki;
+        if (iy < 0 || iy >= g.height) continue;
+        const float* rows = columns + (c * k + ki) * k * ld + oy * ow;
+        float* row = image + (c * g.height + iy) * g.width;
+        if (stride > 1) std::fill(phases.begin(), phases.end(), 0.0f);
+        for (int64_t kj = 0; kj < k; ++kj) {
+          const KernelColumn& kc = kcols[kj];
+          float* dst = (stride > 1 ? phases.data() + kc.phase * span : row) + (kc.lo + kc.shift);
+          const float* src = rows + kj * ld + kc.lo;
+          for (int64_t i = 0; i < kc.hi - kc.lo; ++i) dst[i] += src[i];
+        }
+        if (stride > 1)
+          for (int64_t q = 0; q < stride; ++q)
+            for (int64_t j = 0, x = q; x < g.width; ++j, x += stride) row[x] += phases[q * span + j];
+      }
 }
 
 void im2col_naive(const ConvGeometry& g, const float* image, float* columns, int64_t ld) {
