@@ -5,7 +5,7 @@
 namespace gan {
 
 // 64-byte-aligned float buffer from a caching pool: a freed buffer is kept for the next
-// request of the same size, so the steady-state training step allocates nothing new.
+// request it fits (see storage.cpp), so the steady-state training step allocates nothing new.
 class Storage {
  public:
   explicit Storage(size_t count);
@@ -20,6 +20,7 @@ class Storage {
  private:
   float* data_;
   size_t count_;
+  size_t capacity_bytes_;  // of the buffer, which may be larger than count_ floats
 };
 
 namespace pool {
