@@ -54,10 +54,11 @@ static: deps
 	$(MAKE) build BUILD=build-static CMAKE_FLAGS="-DGANOMALY_STATIC=ON -DGANOMALY_NATIVE=OFF -DBUILD_TESTING=OFF $(CMAKE_FLAGS)"
 
 # Cross-compiles for aarch64 (NEON) and runs the suite under qemu: needs the Debian
-# packages crossbuild-essential-arm64 and qemu-user-static.
+# packages crossbuild-essential-arm64 and qemu-user-static. The tests labelled slow run
+# as their quick :emulated subsets (see CMakeLists.txt).
 test-arm64: deps
 	$(MAKE) build BUILD=build-arm64 CMAKE_FLAGS="-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64.cmake $(CMAKE_FLAGS)"
-	cd build-arm64 && ctest --output-on-failure -j $(JOBS)
+	cd build-arm64 && ctest --output-on-failure -j $(JOBS) -LE slow --timeout 1800
 
 # Portable (no -march=native) build in build-portable/: the GEMM kernel set is chosen at
 # run time, and ctest runs the kernel-sensitive tests once per set (test_gemm:sse2 ...).
