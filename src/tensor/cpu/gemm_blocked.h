@@ -7,7 +7,8 @@
 // own copy built with its own flags, and the linker can never swap in the AVX-512 copy of
 // a function where the SSE2 one was meant. For the same reason this code instantiates no
 // standard-library template that handles floats (std::fill, std::vector): those are
-// shared between files, and the linker keeps one copy, built with whichever flags. The
+// shared between files, and the linker keeps one copy, built with whichever flags (the
+// only shared one, std::min<int64_t> in unoptimised builds, is plain integer code). The
 // packing buffers come from gemm_workspace(), compiled at the baseline.
 #include <xsimd/xsimd.hpp>
 
