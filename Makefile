@@ -7,7 +7,7 @@ DEMO_DIR ?= $(BUILD)/demo
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps build test test-asan demo bench fuzz clean install static test-arm64
+.PHONY: all deps build test test-asan demo bench fuzz clean install static test-arm64 test-portable test-noomp
 
 all: build
 
@@ -54,10 +54,22 @@ static: deps
 	$(MAKE) build BUILD=build-static CMAKE_FLAGS="-DGANOMALY_STATIC=ON -DGANOMALY_NATIVE=OFF -DBUILD_TESTING=OFF $(CMAKE_FLAGS)"
 
 # Cross-compiles for aarch64 (NEON) and runs the suite under qemu: needs the Debian
-# packages crossbuild-essential-arm64 and qemu-user-static.
+# packages crossbuild-essential-arm64 and qemu-user-static. The tests labelled slow run
+# as their quick :emulated subsets (see CMakeLists.txt).
 test-arm64: deps
 	$(MAKE) build BUILD=build-arm64 CMAKE_FLAGS="-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64.cmake $(CMAKE_FLAGS)"
-	cd build-arm64 && ctest --output-on-failure -j $(JOBS)
+	cd build-arm64 && ctest --output-on-failure -j $(JOBS) -LE slow --timeout 1800
+
+# Portable (no -march=native) build in build-portable/: the GEMM kernel set is chosen at
+# run time, and ctest runs the kernel-sensitive tests once per set (test_gemm:sse2 ...).
+test-portable: deps
+	$(MAKE) build BUILD=build-portable CMAKE_FLAGS="-DGANOMALY_NATIVE=OFF $(CMAKE_FLAGS)"
+	cd build-portable && ctest --output-on-failure -j $(JOBS)
+
+# Without OpenMP (build-noomp/): the whole suite single-threaded.
+test-noomp: deps
+	$(MAKE) build BUILD=build-noomp CMAKE_FLAGS="-DGANOMALY_OPENMP=OFF $(CMAKE_FLAGS)"
+	cd build-noomp && ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer targets (clang) for the image loader, the checkpoint reader and the VisA CSV
 # reader, each run FUZZ_SECONDS from the committed seeds in tests/fuzz/corpus.
@@ -70,4 +82,4 @@ fuzz:
 	  build-fuzz/fuzz_$$f build-fuzz/corpus/$$f tests/fuzz/corpus/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; done
 
 clean:
-	rm -rf build build-asan build-static build-arm64
+	rm -rf build build-asan build-static build-arm64 build-portable build-noomp

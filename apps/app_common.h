@@ -17,6 +17,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "tensor/check.h"
+#include "tensor/cpu/kernel_sets.h"
 #ifdef GANOMALY_OPENMP
 #include <omp.h>
 #endif
@@ -108,6 +109,13 @@ inline bool names_an_option(const std::string& what) {
 template <typename Body>
 int run(const char* name, Body body) {
   try {
+    // A bad GANOMALY_KERNELS is a usage error, reported before any work (and never from
+    // inside a parallel region, where the first product would otherwise choose the set).
+    try {
+      cpu::kernel_set_in_use();
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
     return body();
   } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
     const std::string what = detail::ascii_quotes(e.what());
@@ -138,8 +146,9 @@ inline void make_output_dir(const std::string& dir, const char* option) {
     throw Error(str(dir, ": output folder is not writable (", option, ")"));
 }
 
-// --version: the version, the build options and the SIMD instruction set the kernels
-// were compiled for (xsimd's default architecture under this build's -march).
+// --version: the version, the build options, the GEMM kernel set chosen at run time (see
+// tensor/cpu/kernel_sets.h) and the instruction set of everything else (xsimd's default
+// architecture under this build's flags).
 inline std::string version_text(const char* name) {
   auto on = [](bool b) { return b ? "on" : "off"; };
 #ifdef GANOMALY_OPENMP
@@ -155,9 +164,10 @@ inline std::string version_text(const char* name) {
   const std::string compiler = "unknown compiler";
 #endif
   return str(name, " ", GANOMALY_VERSION, "\n", "build: ", GANOMALY_BUILD_TYPE, ", ", GANOMALY_BUILD_SYSTEM, ", ",
-             compiler, "\n", "options: openmp ", openmp, ", native ", on(GANOMALY_BUILD_NATIVE), ", sanitizers ",
-             on(GANOMALY_BUILD_SANITIZE), ", static ", on(GANOMALY_BUILD_STATIC), "\n",
-             "simd: ", xsimd::default_arch::name(), "\n");
+             compiler, "\n", "options: openmp ", openmp, ", native ", on(GANOMALY_BUILD_NATIVE),
+             GANOMALY_BUILD_NATIVE ? "" : " (portable)", ", sanitizers ", on(GANOMALY_BUILD_SANITIZE), ", static ",
+             on(GANOMALY_BUILD_STATIC), "\n", "gemm kernels: ", cpu::kernel_set_description(), "\n",
+             "other kernels: ", xsimd::default_arch::name(), "\n");
 }
 
 inline int print_version(const char* name) {

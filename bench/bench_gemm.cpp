@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <cxxopts.hpp>
-#include <xsimd/xsimd.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -23,6 +22,7 @@
 #include <omp.h>
 #endif
 
+#include "tensor/cpu/kernel_sets.h"
 #include "tensor/cpu/kernels.h"
 
 namespace {
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
 #ifdef _OPENMP
   threads = omp_get_max_threads();
 #endif
-  std::printf("simd width %d floats; ", static_cast<int>(xsimd::batch<float>::size));
+  std::printf("gemm kernels %s; ", gan::cpu::kernel_set_description().c_str());
   std::printf("threads %d; OpenBLAS: %s\n", threads,
               blas.sgemm ? (blas.config.empty() ? "yes" : blas.config.c_str()) : "not found");
   std::printf("%-28s %5s %6s %7s %7s %9s %9s %7s %9s\n", "shape", "trans", "M", "N", "K", "ours", "openblas", "ratio",

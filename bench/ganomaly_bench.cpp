@@ -11,6 +11,7 @@
 
 #include "ganomaly/ganomaly.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/kernel_sets.h"
 #include "tensor/storage.h"
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
     }
     const int batch = args["batch"].as<int>(), steps = args["steps"].as<int>();
     const bool torch = args.count("compare-torch") > 0;
+    std::printf("gemm kernels: %s\n\n", gan::cpu::kernel_set_description().c_str());
     std::printf("| size | threads | train img/s | score img/s | conv GEMM GFLOP/s | peak RSS MiB |%s\n",
                 torch ? " torch train | torch score | torch RSS MiB | train ratio | score ratio |" : "");
     std::printf("|---|---|---|---|---|---|%s\n", torch ? "---|---|---|---|---|" : "");

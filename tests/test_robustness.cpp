@@ -114,8 +114,8 @@ struct Child {
 
 Child spawn_app(const std::string& app, const std::vector<std::string>& args, const std::string& log) {
   setenv("OMP_NUM_THREADS", "2", 1);
-  const std::string binary = std::string(GANOMALY_BINARY_DIR) + "/" + app;
-  std::vector<std::string> all = {binary};
+  std::vector<std::string> all = gan::testing::app_command(app);
+  const std::string binary = all.front();
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : all) argv.push_back(a.data());
@@ -135,7 +135,7 @@ Child spawn_app(const std::string& app, const std::vector<std::string>& args, co
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   Child c;
   c.log = log;
-  const int rc = posix_spawn(&c.pid, binary.c_str(), &files, &attr, argv.data(), environ);
+  const int rc = posix_spawnp(&c.pid, binary.c_str(), &files, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attr);
   REQUIRE_MESSAGE(rc == 0, "posix_spawn ", binary, ": ", std::strerror(rc));

@@ -68,7 +68,9 @@ GANOMALY_API int ganomaly_abi_version(void);
 GANOMALY_API const char* ganomaly_status_string(int status);
 
 /* Loads a model file written by ganomaly_train (model.gnm, or a last.gnm checkpoint).
- * On success *out_model is a new model; on failure it is set to NULL. */
+ * On success *out_model is a new model; on failure it is set to NULL. It also chooses
+ * the CPU kernel set: GANOMALY_KERNELS naming one this build or CPU lacks fails here
+ * with GANOMALY_ERR_INTERNAL and a message saying so. */
 GANOMALY_API int ganomaly_load(const char* path, ganomaly_model** out_model, char* err, size_t err_len);
 
 /* Scores one 8-bit image, exactly as ganomaly_infer scores the same image file:

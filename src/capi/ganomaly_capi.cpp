@@ -15,6 +15,7 @@
 #include "ganomaly/image.h"
 #include "ganomaly/model_file.h"
 #include "tensor/check.h"
+#include "tensor/cpu/kernel_sets.h"
 
 #ifndef GANOMALY_VERSION
 #define GANOMALY_VERSION "unknown"
@@ -122,6 +123,9 @@ int ganomaly_load(const char* path, ganomaly_model** out_model, char* err, size_
   return guarded("ganomaly_load", err, err_len, [&] {
     if (!out_model) fail(GANOMALY_ERR_INVALID_ARGUMENT, "out_model is NULL");
     if (!path) fail(GANOMALY_ERR_INVALID_ARGUMENT, "path is NULL");
+    // The GEMM kernel set is chosen here, not at the first score: a bad GANOMALY_KERNELS
+    // is reported by this call, and scoring threads never race to choose it.
+    gan::cpu::kernel_set_in_use();
     if (!*path) fail(GANOMALY_ERR_INVALID_ARGUMENT, "path is empty");
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);

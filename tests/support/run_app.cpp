@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,8 +14,20 @@
 
 namespace gan::testing {
 
+std::vector<std::string> app_command(const std::string& app) {
+  std::vector<std::string> words;
+#ifdef GANOMALY_TEST_EMULATOR
+  std::istringstream emulator(GANOMALY_TEST_EMULATOR);
+  for (std::string word; emulator >> word;) words.push_back(word);
+#endif
+  words.push_back(std::string(GANOMALY_BINARY_DIR) + "/" + app);
+  return words;
+}
+
 AppResult run_app(const std::string& app, const std::string& args) {
-  const std::string command = std::string(GANOMALY_BINARY_DIR) + "/" + app + " " + args + " 2>&1";
+  std::string command;
+  for (const std::string& word : app_command(app)) command += word + " ";
+  command += args + " 2>&1";
   AppResult result{-1, ""};
   std::FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;

@@ -2,6 +2,7 @@
 // Test support: run the built apps, temporary folders, whole-file reads.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,10 @@ struct AppResult {
 
 // `args` is passed through the shell as written; the app is looked up in the build dir.
 AppResult run_app(const std::string& app, const std::string& args);
+// The argv that starts a built app: its path in the build dir, after the emulator's words
+// in a cross build (GANOMALY_TEST_EMULATOR, e.g. qemu-aarch64-static), so the tests need
+// no binfmt_misc registration to start aarch64 apps.
+std::vector<std::string> app_command(const std::string& app);
 // A fresh empty folder under the system temp dir.
 std::string temp_dir(const std::string& tag);
 
