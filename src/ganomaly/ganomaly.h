@@ -51,6 +51,11 @@ class Ganomaly {
  public:
   Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam = {},
            LossWeights weights = {});
+  // Moves the networks, the averaged generator and the optimizer state to `device`;
+  // training and scoring then run there (images may come from any device). Weights are
+  // always initialised on the CPU generator first, so a seed gives the same model anywhere.
+  void to(Device device);
+  Device device() const { return device_; }
   // One training step on a batch of images in the recipe's normalisation, [N, C, S, S].
   // A step whose generator or discriminator loss is not finite updates nothing and
   // returns skipped = true, so the weights never take a NaN.
@@ -60,7 +65,7 @@ class Ganomaly {
   // Scores in eval mode without gradients; `residuals`, when given, receives the
   // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size.
   Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr);
-  // The reconstruction of a batch, in the recipe's normalisation.
+  // The reconstruction of a batch, in the recipe's normalisation, on the CPU.
   Tensor reconstruct(const Tensor& images);
   void reinitialise_discriminator();
   // Keeps an exponential moving average of the generator's weights (decay per step),
@@ -89,6 +94,7 @@ class Ganomaly {
   void update_ema();
   float ema_decay_ = 0.0f;
   std::unique_ptr<Generator> ema_;
+  Device device_ = Device::cpu;
 };
 
 }  // namespace gan

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "tensor/cpu/vec.h"
+#include "tensor/backend.h"
 
 namespace gan::nn {
 
@@ -28,6 +28,10 @@ void Adam::step() {
     float* v = v_[i].data();
     float* w = p.data();
     const int64_t n = p.numel();
+    if (on_cuda(p)) {
+      GANOMALY_CUDA_CALL(cuda::adam_step(n, g, m, v, w, b1, b2, eps, step_size, bias2_sqrt));
+      continue;
+    }
     for (int64_t j = 0; j < n; ++j) {
       m[j] = b1 * m[j] + (1.0f - b1) * g[j];
       v[j] = b2 * v[j] + (1.0f - b2) * g[j] * g[j];
@@ -35,6 +39,26 @@ void Adam::step() {
       w[j] -= step_size * m[j] / denom;
     }
   }
+}
+
+void Adam::to(Device device) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    params_[i].move_to(device);
+    m_[i].move_to(device);
+    v_[i].move_to(device);
+  }
+}
+
+void ema_update(Tensor& average, const Tensor& live, float decay) {
+  GANOMALY_CHECK(average.shape() == live.shape(), "ema_update: shapes differ: ", average.shape(), " vs ", live.shape());
+  check_same_device("ema_update", {&average, &live});
+  float* a = average.data();
+  const float* p = live.data();
+  if (on_cuda(average)) {
+    GANOMALY_CUDA_CALL(cuda::ema_update(average.numel(), decay, p, a));
+    return;
+  }
+  for (int64_t j = 0; j < live.numel(); ++j) a[j] = decay * a[j] + (1.0f - decay) * p[j];
 }
 
 void Adam::zero_grad() {

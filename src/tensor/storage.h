@@ -2,13 +2,17 @@
 #include <cstddef>
 #include <memory>
 
+#include "tensor/device.h"
+
 namespace gan {
 
-// 64-byte-aligned float buffer from a caching pool: a freed buffer is kept for the next
-// request of the same size, so the steady-state training step allocates nothing new.
+// A float buffer from a caching pool, on the CPU (64-byte aligned) or on a CUDA device
+// (cudaMalloc): a freed buffer is kept for the next request of the same size and
+// device, so the steady-state training step allocates nothing new. data() points into
+// the buffer's own device: CUDA memory is read on the host only through explicit copies.
 class Storage {
  public:
-  explicit Storage(size_t count);
+  explicit Storage(size_t count, Device device = Device::cpu);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -16,10 +20,12 @@ class Storage {
   float* data() { return data_; }
   const float* data() const { return data_; }
   size_t size() const { return count_; }
+  Device device() const { return device_; }
 
  private:
   float* data_;
   size_t count_;
+  Device device_;
 };
 
 namespace pool {
@@ -27,10 +33,10 @@ namespace pool {
 // never wrote fails loudly.
 void set_poison(bool on);
 bool poison();
-// Bytes held by live buffers and by cached free buffers.
-size_t bytes_in_use();
-size_t bytes_cached();
-// Returns cached buffers to the system.
+// Bytes held by live buffers and by cached free buffers, per device.
+size_t bytes_in_use(Device device = Device::cpu);
+size_t bytes_cached(Device device = Device::cpu);
+// Returns cached buffers of every device to the system.
 void release_cached();
 }  // namespace pool
 
