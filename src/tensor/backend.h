@@ -26,7 +26,7 @@ bool cuda_built();
 [[noreturn]] void cuda_unavailable();
 // Whether `device` can hold tensors now; `why` (when given) says why not.
 bool device_available(Device device, std::string* why = nullptr);
-// Throws, naming `what` (an option, a test), when `device` cannot be used.
+// Throws "cannot use <what> <device>: <why>" when `device` cannot be used.
 void require_device(Device device, const std::string& what);
 
 // Device memory for Storage (cudaMalloc; never managed memory).
