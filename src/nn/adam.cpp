@@ -8,8 +8,8 @@ namespace gan::nn {
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options) : options(options), params_(std::move(params)) {
   for (const Tensor& p : params_) {
-    m_.push_back(Tensor::zeros(p.shape()));
-    v_.push_back(Tensor::zeros(p.shape()));
+    m_.push_back(Tensor::zeros(p.shape(), p.device()));  // the moments live with their parameter
+    v_.push_back(Tensor::zeros(p.shape(), p.device()));
   }
 }
 
