@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "nn/init.h"
+#include "tensor/backend.h"
 
 namespace gan {
 
@@ -43,6 +44,14 @@ void Scores::append(const Scores& other) {
 }
 
 namespace {
+// Images [begin, begin + count) of a batch, on the batch's own device, then on `device`.
+Tensor slice_images(const Tensor& images, int64_t begin, int64_t count, Device device) {
+  const int64_t per_image = images.numel() / std::max<int64_t>(1, images.size(0));
+  Tensor batch = Tensor::empty(Shape{count, images.size(1), images.size(2), images.size(3)}, images.device());
+  backend::copy(images.device(), batch.data(), images.device(), images.data() + begin * per_image, count * per_image);
+  return batch.to(device);
+}
+
 // The largest mean of `map` (h x w) over a window x window square, by an integral image.
 float window_max(const float* map, int64_t h, int64_t w, int64_t window) {
   std::vector<double> integral((h + 1) * (w + 1), 0.0);
@@ -125,17 +134,14 @@ void Ganomaly::recalibrate_ema_batch_norm(const Tensor& images, int batch_size) 
     buffer.fill(name.find("running_var") != std::string::npos ? 1.0f : 0.0f);
   }
   ema_->train();
-  const Tensor host_images = images.to(Device::cpu);
-  const int64_t n = images.size(0), per_image = images.numel() / std::max<int64_t>(1, n);
+  const int64_t n = images.size(0);
   int batches = 0;
   for (int64_t b0 = 0; b0 + 1 < n; b0 += batch_size, ++batches) {  // batch norm needs two images
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
     if (b < 2) break;
     // Momentum 1/(k+1) makes the running estimates the plain mean over the k+1 batches.
     for (nn::BatchNorm2d* bn : norms) bn->momentum = 1.0f / static_cast<float>(batches + 1);
-    Tensor batch = Tensor::empty(Shape{b, images.size(1), images.size(2), images.size(3)});
-    std::copy(host_images.data() + b0 * per_image, host_images.data() + (b0 + b) * per_image, batch.data());
-    ema_->run(pad_to_network(batch.to(device_), config));
+    ema_->run(pad_to_network(slice_images(images, b0, b, device_), config));
   }
   for (nn::BatchNorm2d* bn : norms) bn->momentum = 0.1f;
   ema_->eval();
@@ -219,15 +225,11 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
   g_net.eval();
   discriminator.eval();
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
-  const int64_t per_image = c * h * w;
   Scores scores;
   if (residuals) residuals->assign(n * h * w, 0.0f);
-  const Tensor host_images = images.to(Device::cpu);
   for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
-    Tensor batch = Tensor::empty(Shape{b, c, h, w});
-    std::copy(host_images.data() + b0 * per_image, host_images.data() + (b0 + b) * per_image, batch.data());
-    const Tensor x_on_device = pad_to_network(batch.to(device_), config);
+    const Tensor x_on_device = pad_to_network(slice_images(images, b0, b, device_), config);
     Generator::Output g_on_device = g_net.run(x_on_device);
     // The scores are sums on the host, over host copies of the outputs.
     const Tensor x = x_on_device.to(Device::cpu);
