@@ -7,7 +7,7 @@ DEMO_DIR ?= $(BUILD)/demo
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps build test test-asan demo bench fuzz clean install static test-arm64 test-portable test-noomp
+.PHONY: all deps build test test-asan demo bench fuzz clean install static test-arm64 test-portable test-noomp cuda test-cuda
 
 all: build
 
@@ -53,6 +53,15 @@ install: deps
 static: deps
 	$(MAKE) build BUILD=build-static CMAKE_FLAGS="-DGANOMALY_STATIC=ON -DGANOMALY_NATIVE=OFF -DBUILD_TESTING=OFF $(CMAKE_FLAGS)"
 
+# The CUDA backend in build-cuda/ (nvcc from /usr/local/cuda; sm_80 and sm_90 unless
+# CMAKE_FLAGS sets CMAKE_CUDA_ARCHITECTURES). Its CUDA tests skip, saying why, without a GPU.
+cuda: deps
+	$(MAKE) build BUILD=build-cuda CMAKE_FLAGS="-DGANOMALY_CUDA=ON $(CMAKE_FLAGS)"
+
+test-cuda: deps
+	$(MAKE) cuda
+	cd build-cuda && ctest --output-on-failure -j $(JOBS)
+
 # Cross-compiles for aarch64 (NEON) and runs the suite under qemu: needs the Debian
 # packages crossbuild-essential-arm64 and qemu-user-static. The tests labelled slow run
 # as their quick :emulated subsets (see CMakeLists.txt).
@@ -82,4 +91,4 @@ fuzz:
 	  build-fuzz/fuzz_$$f build-fuzz/corpus/$$f tests/fuzz/corpus/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; done
 
 clean:
-	rm -rf build build-asan build-static build-arm64 build-portable build-noomp
+	rm -rf build build-asan build-static build-arm64 build-portable build-noomp build-cuda

@@ -16,6 +16,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "tensor/backend.h"
 #include "tensor/check.h"
 #include "tensor/cpu/kernel_sets.h"
 #ifdef GANOMALY_OPENMP
@@ -173,6 +174,16 @@ inline std::string version_text(const char* name) {
 inline int print_version(const char* name) {
   std::printf("%s", version_text(name).c_str());
   return 0;
+}
+
+// --device: cpu or cuda. A misspelt name is a usage error; a device this build or
+// machine cannot use is an error naming why (exit 1).
+inline Device read_device(const cxxopts::ParseResult& args, bool require = true) {
+  const std::string name = args["device"].as<std::string>();
+  if (name != "cpu" && name != "cuda") throw UsageError(str("--device: expected cpu or cuda, got '", name, "'"));
+  const Device device = parse_device(name, "--device");
+  if (require) backend::require_device(device, "--device");
+  return device;
 }
 
 inline void set_threads(int threads) {

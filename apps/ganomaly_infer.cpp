@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
       ("json", "print one JSON object per image instead of text")
       ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
       ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
+      ("device", "cpu, or cuda (an NVIDIA GPU; needs a CUDA build: make cuda)",
+       cxxopts::value<std::string>()->default_value("cpu"))
       ("version", "print the version and build options")
       ("h,help", "show this help");
     options.parse_positional({"checkpoint", "inputs"});
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
     if (!args.count("checkpoint") || !args.count("inputs"))
       throw app::UsageError("expected CHECKPOINT and at least one IMAGE or DIR (see --help)");
     app::set_threads(args["threads"].as<int>());
+    const Device device = app::read_device(args);
     LoadedModel loaded = load_model(args["checkpoint"].as<std::string>());
     std::vector<Sample> samples;
     for (const std::string& in : args["inputs"].as<std::vector<std::string>>()) {
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
       }
     }
     Ganomaly& model = *loaded.model;
+    model.to(device);
     const Calibration& c = loaded.calibration;
     const Tensor images = load_images(samples, model.config.image_size, model.config.channels,
                                       model.recipe.normalization, args["max-pixels"].as<size_t>());

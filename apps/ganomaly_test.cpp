@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value(""))
       ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
       ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
+      ("device", "cpu, or cuda (an NVIDIA GPU; needs a CUDA build: make cuda)",
+       cxxopts::value<std::string>()->default_value("cpu"))
       ("no-report", "do not write report.html and plots/ into the output folder")
       ("version", "print the version and build options")
       ("h,help", "show this help");
@@ -37,11 +39,13 @@ int main(int argc, char** argv) {
     if (!args.unmatched().empty())
       throw app::UsageError(str("unexpected argument '", args.unmatched()[0], "' (see --help)"));
     app::set_threads(args["threads"].as<int>());
+    const Device device = app::read_device(args);
     const std::string checkpoint = args["checkpoint"].as<std::string>();
     LoadedModel loaded = load_model(checkpoint);
     const Dataset data = discover_dataset(args["data"].as<std::string>(), args["format"].as<std::string>());
     GANOMALY_CHECK(!data.test.empty(), data.root, ": no test images");
     Ganomaly& model = *loaded.model;
+    model.to(device);
     const size_t max_pixels = args["max-pixels"].as<size_t>();
     const Tensor images = load_images(data.test, model.config.image_size, model.config.channels,
                                       model.recipe.normalization, max_pixels);

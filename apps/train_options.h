@@ -7,6 +7,7 @@
 #include <cxxopts.hpp>
 #include <string>
 
+#include "app_common.h"
 #include "ganomaly/image.h"
 #include "ganomaly/train.h"
 
@@ -41,7 +42,9 @@ inline void add_train_options(cxxopts::Options& options) {
      cxxopts::value<std::string>()->default_value("stop"))
     ("log-test-auroc", "also log test AUROC per epoch, for analysis only (never used to select)")
     ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
-    ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"));
+    ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
+    ("device", "cpu, or cuda (an NVIDIA GPU; needs a CUDA build: make cuda)",
+     cxxopts::value<std::string>()->default_value("cpu"));
 }
 
 // Everything add_train_options added, except --threads; out_dir, resume and
@@ -67,6 +70,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.on_nan = args["on-nan"].as<std::string>();
   o.log_test_auroc = args.count("log-test-auroc") > 0;
   o.max_pixels = args["max-pixels"].as<size_t>();
+  o.device = read_device(args, /*require=*/false);  // TrainOptions::validate checks it can be used
   return o;
 }
 

@@ -36,13 +36,18 @@ struct Speed {
   double train = 0, infer = 0, peak_rss_mb = 0;
 };
 
-Speed time_model(int size, int batch, int steps) {
+// The batch is put on `device` once, as a training loop on a GPU would keep it there.
+// Every timed call ends with host reads of its results (losses, scores), so the clock
+// sees finished work on either device.
+Speed time_model(int size, int batch, int steps, Device device) {
   ModelConfig config;
   config.image_size = size;
   Ganomaly model(config, Recipe::named("anomalib"), 42);
+  model.to(device);
   Rng rng(1);
-  Tensor x = Tensor::empty(Shape{batch, 3, size, size});
-  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = rng.uniform(-1.0f, 1.0f);
+  Tensor host = Tensor::empty(Shape{batch, 3, size, size});
+  for (int64_t i = 0; i < host.numel(); ++i) host.data()[i] = rng.uniform(-1.0f, 1.0f);
+  const Tensor x = host.to(device);
   model.train_step(x);  // warm-up: fills the buffer pool
   auto t = Clock::now();
   for (int s = 0; s < steps; ++s) model.train_step(x);
@@ -115,6 +120,7 @@ int main(int argc, char** argv) {
       "compare-torch", "also time the PyTorch reference (needs /usr/bin/python3 with python3-torch)")(
       "threads", "thread counts to measure", cxxopts::value<std::vector<int>>()->default_value("2"))(
       "json", "also write the figures to this JSON file", cxxopts::value<std::string>()->default_value(""))(
+      "device", "cpu or cuda (a CUDA build)", cxxopts::value<std::string>()->default_value("cpu"))(
       "torch-script", "the PyTorch reference script",
       cxxopts::value<std::string>()->default_value("../shared/reference/ganomaly_torch.py"))("h,help", "show this help");
   try {
@@ -125,6 +131,8 @@ int main(int argc, char** argv) {
     }
     const int batch = args["batch"].as<int>(), steps = args["steps"].as<int>();
     const bool torch = args.count("compare-torch") > 0;
+    const Device device = parse_device(args["device"].as<std::string>(), "--device");
+    backend::require_device(device, "--device");
     std::printf("gemm kernels: %s\n\n", gan::cpu::kernel_set_description().c_str());
     std::printf("| size | threads | train img/s | score img/s | conv GEMM GFLOP/s | peak RSS MiB |%s\n",
                 torch ? " torch train | torch score | torch RSS MiB | train ratio | score ratio |" : "");
@@ -135,8 +143,8 @@ int main(int argc, char** argv) {
 #ifdef GANOMALY_OPENMP
         omp_set_num_threads(threads);
 #endif
-        const Speed ours = time_model(size, batch, steps);
-        const double gflops = encoder_gemm_gflops(size, batch);
+        const Speed ours = time_model(size, batch, steps, device);
+        const double gflops = device == Device::cpu ? encoder_gemm_gflops(size, batch) : 0.0;  // CPU GEMM only
         // Peak RSS is per process and only grows: sizes run in increasing order.
         const double rss = peak_rss_mib();
         pool::release_cached();

@@ -105,7 +105,7 @@ void write_all(FILE* f, const std::string& config, const CheckpointFile& file, u
     w.bytes(name.data(), name.size());
     w.u32(uint32_t(t.ndim()));
     for (int d = 0; d < t.ndim(); ++d) w.u64(uint64_t(t.size(d)));
-    if (t.numel() > 0) w.bytes(t.data(), size_t(t.numel()) * sizeof(float));
+    if (t.numel() > 0) w.bytes(t.to(Device::cpu).data(), size_t(t.numel()) * sizeof(float));  // from any device
   }
   w.u32(w.crc());
   if (std::fflush(f) != 0) throw IoFailure{errno, "flush"};

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "nn/init.h"
+#include "tensor/backend.h"
 
 namespace gan {
 
@@ -50,6 +51,14 @@ void Scores::append(const Scores& other) {
 }
 
 namespace {
+// Images [begin, begin + count) of a batch, on the batch's own device, then on `device`.
+Tensor slice_images(const Tensor& images, int64_t begin, int64_t count, Device device) {
+  const int64_t per_image = images.numel() / std::max<int64_t>(1, images.size(0));
+  Tensor batch = Tensor::empty(Shape{count, images.size(1), images.size(2), images.size(3)}, images.device());
+  backend::copy(images.device(), batch.data(), images.device(), images.data() + begin * per_image, count * per_image);
+  return batch.to(device);
+}
+
 // The largest mean of `map` (h x w) over a window x window square, by an integral image.
 float window_max(const float* map, int64_t h, int64_t w, int64_t window) {
   std::vector<double> integral((h + 1) * (w + 1), 0.0);
@@ -82,6 +91,15 @@ Ganomaly::Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t see
   initialise(discriminator);
 }
 
+void Ganomaly::to(Device device) {
+  generator.to(device);
+  discriminator.to(device);
+  if (ema_) ema_->to(device);
+  optimizer_g.to(device);
+  optimizer_d.to(device);
+  device_ = device;
+}
+
 void Ganomaly::initialise(nn::Module& m) {
   if (recipe.gan_normal_init)
     nn::init_gan_normal(m, rng);
@@ -97,6 +115,7 @@ void Ganomaly::enable_ema(float decay) {
     return;
   }
   ema_ = std::make_unique<Generator>(config);
+  ema_->to(device_);
   ema_->load_state(generator.state(), "ema");
 }
 
@@ -104,11 +123,7 @@ void Ganomaly::update_ema() {
   if (!ema_) return;
   const auto live = generator.named_parameters();
   auto avg = ema_->named_parameters();
-  for (size_t i = 0; i < live.size(); ++i) {
-    float* a = avg[i].second.data();
-    const float* p = live[i].second.data();
-    for (int64_t j = 0; j < live[i].second.numel(); ++j) a[j] = ema_decay_ * a[j] + (1.0f - ema_decay_) * p[j];
-  }
+  for (size_t i = 0; i < live.size(); ++i) nn::ema_update(avg[i].second, live[i].second, ema_decay_);
   // Batch-norm running statistics are averages already: take the live ones.
   const auto live_buffers = generator.named_buffers();
   auto avg_buffers = ema_->named_buffers();
@@ -126,16 +141,14 @@ void Ganomaly::recalibrate_ema_batch_norm(const Tensor& images, int batch_size) 
     buffer.fill(name.find("running_var") != std::string::npos ? 1.0f : 0.0f);
   }
   ema_->train();
-  const int64_t n = images.size(0), per_image = images.numel() / std::max<int64_t>(1, n);
+  const int64_t n = images.size(0);
   int batches = 0;
   for (int64_t b0 = 0; b0 + 1 < n; b0 += batch_size, ++batches) {  // batch norm needs two images
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
     if (b < 2) break;
     // Momentum 1/(k+1) makes the running estimates the plain mean over the k+1 batches.
     for (nn::BatchNorm2d* bn : norms) bn->momentum = 1.0f / static_cast<float>(batches + 1);
-    Tensor batch = Tensor::empty(Shape{b, images.size(1), images.size(2), images.size(3)});
-    std::copy(images.data() + b0 * per_image, images.data() + (b0 + b) * per_image, batch.data());
-    ema_->run(pad_to_network(batch, config));
+    ema_->run(pad_to_network(slice_images(images, b0, b, device_), config));
   }
   for (nn::BatchNorm2d* bn : norms) bn->momentum = 0.1f;
   ema_->eval();
@@ -163,7 +176,7 @@ void Ganomaly::reinitialise_discriminator() {
 StepLosses Ganomaly::train_step(const Tensor& images) {
   generator.train();
   discriminator.train();
-  const Tensor x = pad_to_network(images, config);
+  const Tensor x = pad_to_network(images.to(device_), config);
   StepLosses losses;
 
   Generator::Output g = generator.run(x);
@@ -191,8 +204,8 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
 
   Discriminator::Output fake_detached = discriminator.run(g.fake.detach());
   const int64_t n = x.size(0);
-  Tensor discriminator_loss = mul_scalar(add(bce_loss(real.probability, Tensor::full(Shape{n}, 1.0f)),
-                                             bce_loss(fake_detached.probability, Tensor::zeros(Shape{n}))),
+  Tensor discriminator_loss = mul_scalar(add(bce_loss(real.probability, Tensor::full(Shape{n}, 1.0f, device_)),
+                                             bce_loss(fake_detached.probability, Tensor::zeros(Shape{n}, device_))),
                                          0.5f);
   losses.discriminator = discriminator_loss.item();
   if (!std::isfinite(losses.discriminator)) {
@@ -219,18 +232,19 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
   g_net.eval();
   discriminator.eval();
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
-  const int64_t per_image = c * h * w;
   Scores scores;
   if (residuals) residuals->assign(n * h * w, 0.0f);
   for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
-    Tensor batch = Tensor::empty(Shape{b, c, h, w});
-    std::copy(images.data() + b0 * per_image, images.data() + (b0 + b) * per_image, batch.data());
-    const Tensor x = pad_to_network(batch, config);
-    Generator::Output g = g_net.run(x);
+    const Tensor x_on_device = pad_to_network(slice_images(images, b0, b, device_), config);
+    Generator::Output g_on_device = g_net.run(x_on_device);
+    // The scores are sums on the host, over host copies of the outputs.
+    const Tensor x = x_on_device.to(Device::cpu);
     const bool with_feature = feature == FeatureScore::compute;
-    const Tensor fx = with_feature ? discriminator.run(x).features : Tensor();
-    const Tensor ffake = with_feature ? discriminator.run(g.fake).features : Tensor();
+    const Tensor fx = with_feature ? discriminator.run(x_on_device).features.to(Device::cpu) : Tensor();
+    const Tensor ffake = with_feature ? discriminator.run(g_on_device.fake).features.to(Device::cpu) : Tensor();
+    const Generator::Output g{g_on_device.fake.to(Device::cpu), g_on_device.z.to(Device::cpu),
+                              g_on_device.z_hat.to(Device::cpu)};
     const int64_t zn = g.z.numel() / b, xn = x.numel() / b, fn = with_feature ? fx.numel() / b : 0;
     const int64_t s = x.size(2), top = (s - h + 1) / 2, left = (s - w + 1) / 2;
     for (int64_t i = 0; i < b; ++i) {
@@ -264,7 +278,7 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
 Tensor Ganomaly::reconstruct(const Tensor& images) {
   NoGradGuard no_grad;
   scoring_generator().eval();
-  return scoring_generator().run(pad_to_network(images, config)).fake;
+  return scoring_generator().run(pad_to_network(images.to(device_), config)).fake.to(Device::cpu);
 }
 
 }  // namespace gan

@@ -57,6 +57,11 @@ class Ganomaly {
  public:
   Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam = {},
            LossWeights weights = {});
+  // Moves the networks, the averaged generator and the optimizer state to `device`;
+  // training and scoring then run there (images may come from any device). Weights are
+  // always initialised on the CPU generator first, so a seed gives the same model anywhere.
+  void to(Device device);
+  Device device() const { return device_; }
   // One training step on a batch of images in the recipe's normalisation, [N, C, S, S].
   // A step whose generator or discriminator loss is not finite updates nothing and
   // returns skipped = true, so the weights never take a NaN.
@@ -68,7 +73,7 @@ class Ganomaly {
   // FeatureScore::skip, scores.feature stays empty and the discriminator does not run.
   Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr,
                FeatureScore feature = FeatureScore::compute);
-  // The reconstruction of a batch, in the recipe's normalisation.
+  // The reconstruction of a batch, in the recipe's normalisation, on the CPU.
   Tensor reconstruct(const Tensor& images);
   void reinitialise_discriminator();
   // Keeps an exponential moving average of the generator's weights (decay per step),
@@ -97,6 +102,7 @@ class Ganomaly {
   void update_ema();
   float ema_decay_ = 0.0f;
   std::unique_ptr<Generator> ema_;
+  Device device_ = Device::cpu;
 };
 
 }  // namespace gan

@@ -11,6 +11,7 @@
 #include "ganomaly/evaluate.h"
 #include "ganomaly/progress.h"
 #include "ganomaly/pseudo_anomaly.h"
+#include "tensor/backend.h"
 
 namespace gan {
 
@@ -45,6 +46,7 @@ void TrainOptions::validate() const {
   GANOMALY_CHECK(on_nan == "stop" || on_nan == "skip", "--on-nan: expected stop or skip, got '", on_nan, "'");
   GANOMALY_CHECK(validate_on == "heldout" || validate_on == "test",
                  "--validate-on: expected heldout or test, got '", validate_on, "'");
+  backend::require_device(device, "--device");
 }
 
 namespace {
@@ -174,6 +176,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   nn::AdamOptions adam;
   adam.lr = o.learning_rate;
   Ganomaly model(o.model, recipe, o.seed, adam);
+  model.to(o.device);
   model.enable_ema(o.ema_decay);
   Rng data_rng(o.seed + 1);
   int start_epoch = 0, start_step = 0, stale = 0;

@@ -30,6 +30,7 @@ struct TrainOptions {
   bool log_test_auroc = false;         // for analysis only: never used for selection
   size_t max_pixels = kDefaultMaxPixels;
   std::string on_nan = "stop";         // a non-finite loss: "stop" (keep the best model) or "skip" the batch
+  Device device = Device::cpu;          // where the model trains and scores (--device)
   int stop_after_steps = -1;           // test hook: behave as if signalled after this many steps
   int nan_at_step = -1;                // test hook: a NaN generator loss at this step (counted from 1)
   void validate() const;               // throws naming the option

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "tensor/backend.h"
 #include "tensor/cpu/vec.h"
 
 namespace gan::nn {
@@ -23,8 +24,8 @@ void adam_update(T& m, T& v, T& w, T g, float b1, float b2, float eps, float ste
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options) : options(options), params_(std::move(params)) {
   for (const Tensor& p : params_) {
-    m_.push_back(Tensor::zeros(p.shape()));
-    v_.push_back(Tensor::zeros(p.shape()));
+    m_.push_back(Tensor::zeros(p.shape(), p.device()));  // the moments live with their parameter
+    v_.push_back(Tensor::zeros(p.shape(), p.device()));
   }
 }
 
@@ -43,6 +44,10 @@ void Adam::step() {
     float* v = v_[i].data();
     float* w = p.data();
     const int64_t n = p.numel(), body = n - n % cpu::kBatchWidth;
+    if (on_cuda(p)) {
+      GANOMALY_CUDA_CALL(cuda::adam_step(n, g, m, v, w, b1, b2, eps, step_size, bias2_sqrt));
+      continue;
+    }
 #pragma omp parallel for schedule(static) if (n >= cpu::kParallelMin)
     for (int64_t j = 0; j < body; j += cpu::kBatchWidth) {
       cpu::Batch mb = cpu::Batch::load_unaligned(m + j), vb = cpu::Batch::load_unaligned(v + j);
@@ -54,6 +59,26 @@ void Adam::step() {
     }
     for (int64_t j = body; j < n; ++j) adam_update(m[j], v[j], w[j], g[j], b1, b2, eps, step_size, bias2_sqrt);
   }
+}
+
+void Adam::to(Device device) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    params_[i].move_to(device);
+    m_[i].move_to(device);
+    v_[i].move_to(device);
+  }
+}
+
+void ema_update(Tensor& average, const Tensor& live, float decay) {
+  GANOMALY_CHECK(average.shape() == live.shape(), "ema_update: shapes differ: ", average.shape(), " vs ", live.shape());
+  check_same_device("ema_update", {&average, &live});
+  float* a = average.data();
+  const float* p = live.data();
+  if (on_cuda(average)) {
+    GANOMALY_CUDA_CALL(cuda::ema_update(average.numel(), decay, p, a));
+    return;
+  }
+  for (int64_t j = 0; j < live.numel(); ++j) a[j] = decay * a[j] + (1.0f - decay) * p[j];
 }
 
 void Adam::zero_grad() {

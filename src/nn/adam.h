@@ -26,10 +26,15 @@ class Adam {
   NamedTensors state() const;
   void load_state(const NamedTensors& state);
   int64_t steps() const { return steps_; }
+  // Moves the parameters (when they are not there yet) and the moments to `device`.
+  void to(Device device);
 
  private:
   std::vector<Tensor> params_, m_, v_;
   int64_t steps_ = 0;
 };
+
+// average = decay * average + (1 - decay) * live, elementwise, on their device.
+void ema_update(Tensor& average, const Tensor& live, float decay);
 
 }  // namespace gan::nn

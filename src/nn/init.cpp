@@ -6,14 +6,18 @@
 
 namespace gan::nn {
 
+// Values are drawn on the host and copied to the tensor's device, so a seed gives the
+// same weights on every device.
 void fill_uniform(Tensor& t, float lo, float hi, Rng& rng) {
-  float* d = t.data();
+  std::vector<float> d(t.numel());
   for (int64_t i = 0; i < t.numel(); ++i) d[i] = rng.uniform(lo, hi);
+  t.copy_from(Tensor::from_vector(t.shape(), d));
 }
 
 void fill_normal(Tensor& t, float mean, float stddev, Rng& rng) {
-  float* d = t.data();
+  std::vector<float> d(t.numel());
   for (int64_t i = 0; i < t.numel(); ++i) d[i] = mean + stddev * rng.normal();
+  t.copy_from(Tensor::from_vector(t.shape(), d));
 }
 
 namespace {

@@ -70,6 +70,10 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
+void Module::to(Device device) {
+  for (auto& [name, t] : state()) t.move_to(device);
+}
+
 void Module::zero_grad() {
   for (auto& [name, t] : named_parameters()) t.zero_grad();
 }

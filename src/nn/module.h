@@ -35,6 +35,8 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
   void zero_grad();
+  // Moves every parameter and buffer to `device`, in place (handles stay valid).
+  void to(Device device);
 
   // Copies values from `source` by name; every name must be present with its shape.
   void load_state(const NamedTensors& source, const std::string& what);

@@ -4,55 +4,86 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "tensor/backend.h"
+
 namespace gan {
 namespace {
 thread_local bool t_grad_enabled = true;
 
-std::shared_ptr<TensorImpl> new_impl(const Shape& shape) {
+std::shared_ptr<TensorImpl> new_impl(const Shape& shape, Device device) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()));
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()), device);
   return impl;
+}
+
+// A new buffer on `device` holding the `count` floats at `src` (on `from`).
+std::shared_ptr<Storage> copy_storage(Device device, Device from, const float* src, int64_t count) {
+  auto s = std::make_shared<Storage>(static_cast<size_t>(count), device);
+  backend::copy(device, s->data(), from, src, count);
+  return s;
 }
 }  // namespace
 
-Tensor Tensor::empty(const Shape& shape) { return Tensor(new_impl(shape)); }
+Tensor Tensor::empty(const Shape& shape, Device device) { return Tensor(new_impl(shape, device)); }
 
-Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.0f); }
+Tensor Tensor::zeros(const Shape& shape, Device device) { return full(shape, 0.0f, device); }
 
-Tensor Tensor::full(const Shape& shape, float value) {
-  Tensor t = empty(shape);
+Tensor Tensor::full(const Shape& shape, float value, Device device) {
+  Tensor t = empty(shape, device);
   t.fill(value);
   return t;
 }
 
-Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values) {
+Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values, Device device) {
   GANOMALY_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "from_vector: ", values.size(),
                  " values for shape ", shape);
-  Tensor t = empty(shape);
-  std::copy(values.begin(), values.end(), t.data());
+  Tensor t = empty(shape, device);
+  backend::copy(device, t.data(), Device::cpu, values.data(), shape.numel());
   return t;
 }
 
 float Tensor::item() const {
   GANOMALY_CHECK(numel() == 1, "item: tensor of shape ", shape(), " has more than one element");
-  return data()[0];
+  if (device() == Device::cpu) return data()[0];
+  float value;
+  backend::copy(Device::cpu, &value, device(), data(), 1);
+  return value;
 }
 
-std::vector<float> Tensor::to_vector() const { return std::vector<float>(data(), data() + numel()); }
+std::vector<float> Tensor::to_vector() const {
+  std::vector<float> values(numel());
+  backend::copy(Device::cpu, values.data(), device(), data(), numel());
+  return values;
+}
 
 Tensor Tensor::clone() const {
-  Tensor t = empty(shape());
-  std::memcpy(t.data(), data(), sizeof(float) * numel());
+  Tensor t = empty(shape(), device());
+  backend::copy(device(), t.data(), device(), data(), numel());
   return t;
+}
+
+Tensor Tensor::to(Device target) const {
+  if (device() == target) return *this;
+  Tensor t = empty(shape(), target);
+  backend::copy(target, t.data(), device(), data(), numel());
+  return t;
+}
+
+void Tensor::move_to(Device target) {
+  TensorImpl& t = impl();
+  if (t.device() == target) return;
+  t.storage = copy_storage(target, t.device(), t.data(), numel());
+  t.offset = 0;
+  if (t.grad) t.grad = copy_storage(target, t.grad->device(), t.grad->data(), numel());
 }
 
 void Tensor::copy_from(const Tensor& other) {
   GANOMALY_CHECK(shape() == other.shape(), "copy_from: shape ", shape(), " vs ", other.shape());
-  std::memcpy(data(), other.data(), sizeof(float) * numel());
+  backend::copy(device(), data(), other.device(), other.data(), numel());
 }
 
-void Tensor::fill(float value) { std::fill(data(), data() + numel(), value); }
+void Tensor::fill(float value) { backend::fill(device(), data(), numel(), value); }
 
 Tensor& Tensor::set_requires_grad(bool on) {
   impl().requires_grad = on;
@@ -62,26 +93,26 @@ Tensor& Tensor::set_requires_grad(bool on) {
 float* Tensor::grad_data() {
   TensorImpl& t = impl();
   if (!t.grad) {
-    t.grad = std::make_shared<Storage>(static_cast<size_t>(numel()));
-    std::fill(t.grad->data(), t.grad->data() + numel(), 0.0f);
+    t.grad = std::make_shared<Storage>(static_cast<size_t>(numel()), t.device());
+    backend::fill(t.device(), t.grad->data(), numel(), 0.0f);
   }
   return t.grad->data();
 }
 
 Tensor Tensor::grad() const {
-  Tensor g = zeros(shape());
-  if (impl().grad) std::memcpy(g.data(), impl().grad->data(), sizeof(float) * numel());
+  Tensor g = zeros(shape(), device());
+  if (impl().grad) backend::copy(device(), g.data(), device(), impl().grad->data(), numel());
   return g;
 }
 
 void Tensor::zero_grad() {
-  if (impl().grad) std::fill(impl().grad->data(), impl().grad->data() + numel(), 0.0f);
+  if (impl().grad) backend::fill(device(), impl().grad->data(), numel(), 0.0f);
 }
 
 void Tensor::set_grad(const std::vector<float>& values) {
   GANOMALY_CHECK(static_cast<int64_t>(values.size()) == numel(), "set_grad: ", values.size(),
                  " values for shape ", shape());
-  std::copy(values.begin(), values.end(), grad_data());
+  backend::copy(device(), grad_data(), Device::cpu, values.data(), numel());
 }
 
 Tensor Tensor::detach() const {
@@ -115,7 +146,7 @@ void Tensor::backward(bool retain_graph) {
       stack.pop_back();
     }
   }
-  grad_data()[0] += 1.0f;
+  backend::add_value(device(), grad_data(), 1, 1.0f);
   NoGradGuard no_grad;  // backward closures never record history
   // Every consumer of a node comes before it, so once its closure has run, its gradient
   // is complete and no longer needed: free it at once (and, unless the graph is kept,
@@ -137,6 +168,16 @@ void Tensor::backward(bool retain_graph) {
 bool grad_enabled() { return t_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
+
+void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (!t || !t->defined()) continue;
+    if (!first) first = t;
+    GANOMALY_CHECK(t->device() == first->device(), op, ": tensors on different devices (",
+                   device_name(first->device()), " and ", device_name(t->device()), ")");
+  }
+}
 
 namespace autograd {
 

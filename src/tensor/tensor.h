@@ -31,6 +31,7 @@ struct TensorImpl {
   const char* op = "leaf";
 
   float* data() { return storage->data() + offset; }
+  Device device() const { return storage->device(); }
   bool is_leaf() const { return !backward_fn; }
 };
 
@@ -40,30 +41,38 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // Factories. empty() leaves values undefined (NaN under pool poisoning).
-  static Tensor empty(const Shape& shape);
-  static Tensor zeros(const Shape& shape);
-  static Tensor full(const Shape& shape, float value);
-  static Tensor from_vector(const Shape& shape, const std::vector<float>& values);
-  static Tensor scalar(float value) { return full(Shape{}, value); }
+  static Tensor empty(const Shape& shape, Device device = Device::cpu);
+  static Tensor zeros(const Shape& shape, Device device = Device::cpu);
+  static Tensor full(const Shape& shape, float value, Device device = Device::cpu);
+  static Tensor from_vector(const Shape& shape, const std::vector<float>& values, Device device = Device::cpu);
+  static Tensor scalar(float value, Device device = Device::cpu) { return full(Shape{}, value, device); }
 
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const { return impl().shape; }
   int ndim() const { return shape().ndim(); }
   int64_t size(int dim) const { return shape()[dim]; }
   int64_t numel() const { return shape().numel(); }
+  // The values on the tensor's own device: a CUDA pointer is for kernels only; the host
+  // reads CUDA tensors through item(), to_vector() or to(Device::cpu).
   float* data() { return impl().data(); }
   const float* data() const { return impl_->data(); }
+  Device device() const { return impl().device(); }
   float item() const;
   std::vector<float> to_vector() const;
-  Tensor clone() const;  // a copy of the values, outside any graph
-  void copy_from(const Tensor& other);  // values only; shapes must match
+  Tensor clone() const;  // a copy of the values on the same device, outside any graph
+  // A copy on `device`, outside any graph; the tensor itself when it is there already.
+  Tensor to(Device device) const;
+  // Moves the values (and any gradient) to `device` in place: every handle to this
+  // tensor sees the move, which is how modules and optimizers move their parameters.
+  void move_to(Device device);
+  void copy_from(const Tensor& other);  // values only, from any device; shapes must match
   void fill(float value);
 
   // Autograd.
   bool requires_grad() const { return impl().requires_grad; }
   Tensor& set_requires_grad(bool on);
   bool has_grad() const { return impl().grad != nullptr; }
-  float* grad_data();            // the gradient, allocated as zeros when absent
+  float* grad_data();            // the gradient on the tensor's device, allocated as zeros when absent
   Tensor grad() const;           // a copy of the gradient (zeros when absent)
   void zero_grad();
   void set_grad(const std::vector<float>& values);  // for tests
@@ -104,6 +113,14 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs);
 Tensor& record(Tensor& out, const char* op, std::vector<Tensor> inputs, BackwardFn fn);
 // The gradient buffer of `t` to accumulate into, or nullptr when t needs no gradient.
 float* grad_sink(const Tensor& t);
+}  // namespace autograd
+
+// Throws, naming `op`, unless every defined tensor is on the same device.
+void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);
+// Whether an op's inputs are on a CUDA device (ops then run its CUDA kernels).
+inline bool on_cuda(const Tensor& t) { return t.device() == Device::cuda; }
+
+namespace autograd {
 }  // namespace autograd
 
 }  // namespace gan

@@ -2,6 +2,7 @@
 // their saved output, so the input (usually a batch norm's output) can be freed after
 // the forward pass, as PyTorch's in-place activations allow. For relu and leaky_relu
 // with a positive slope, out > 0 exactly when x > 0, so the gradient is bitwise the same.
+#include "tensor/backend.h"
 #include "tensor/cpu/vec.h"
 #include "tensor/ops.h"
 
@@ -20,55 +21,60 @@ bool can_overwrite(const Tensor& x, bool in_place) {
 
 // The output tensor: x's own buffer when it can be overwritten, else a new one.
 Tensor output_for(const Tensor& x, bool in_place) {
-  if (!can_overwrite(x, in_place)) return Tensor::empty(x.shape());
+  if (!can_overwrite(x, in_place)) return Tensor::empty(x.shape(), x.device());
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = x.shape();
   impl->storage = x.impl_ptr()->storage;
   return Tensor(impl);
 }
+
+// One activation: `forward` and `backward` are the CPU batch functions; the CUDA kernel
+// is chosen by `kind`. backward(g, y) gets the saved output y.
+template <typename Forward, typename Backward>
+Tensor activate(const char* name, cuda::Activation kind, float slope, bool in_place, const Tensor& x,
+                Forward forward, Backward backward) {
+  Tensor out = output_for(x, in_place);
+  if (on_cuda(x))
+    GANOMALY_CUDA_CALL(cuda::activation(kind, slope, x.numel(), x.data(), out.data()));
+  else
+    cpu::map(x.numel(), out.data(), forward, x.data());
+  Tensor saved = out.detach();
+  return autograd::record(out, name, {x}, [x, saved, kind, slope, backward](TensorImpl& o) {
+    float* dx = autograd::grad_sink(x);
+    if (!dx) return;
+    if (on_cuda(x))
+      GANOMALY_CUDA_CALL(cuda::activation_backward(kind, slope, x.numel(), o.grad->data(), saved.data(), dx));
+    else
+      cpu::map_add(x.numel(), dx, backward, o.grad->data(), saved.data());
+  });
+}
 }  // namespace
 
 Tensor relu(const Tensor& x, bool in_place) {
-  Tensor out = output_for(x, in_place);
-  cpu::map(x.numel(), out.data(), [](Batch v) { return xsimd::max(v, Batch(0.0f)); }, x.data());
-  Tensor y = out.detach();
-  return autograd::record(out, "relu", {x}, [x, y](TensorImpl& o) {
-    if (float* dx = autograd::grad_sink(x))
-      cpu::map_add(x.numel(), dx, [](Batch g, Batch v) { return xsimd::select(v > Batch(0.0f), g, Batch(0.0f)); },
-                   o.grad->data(), y.data());
-  });
+  return activate(
+      "relu", cuda::Activation::relu, 0.0f, in_place, x, [](Batch v) { return xsimd::max(v, Batch(0.0f)); },
+      [](Batch g, Batch y) { return xsimd::select(y > Batch(0.0f), g, Batch(0.0f)); });
 }
 
 Tensor leaky_relu(const Tensor& x, float slope, bool in_place) {
   GANOMALY_CHECK(slope > 0.0f, "leaky_relu: slope must be positive, got ", slope);
-  Tensor out = output_for(x, in_place);
-  cpu::map(x.numel(), out.data(), [slope](Batch v) { return xsimd::select(v > Batch(0.0f), v, v * slope); }, x.data());
-  Tensor y = out.detach();
-  return autograd::record(out, "leaky_relu", {x}, [x, y, slope](TensorImpl& o) {
-    if (float* dx = autograd::grad_sink(x))
-      cpu::map_add(x.numel(), dx, [slope](Batch g, Batch v) { return xsimd::select(v > Batch(0.0f), g, g * slope); },
-                   o.grad->data(), y.data());
-  });
+  return activate(
+      "leaky_relu", cuda::Activation::leaky_relu, slope, in_place, x,
+      [slope](Batch v) { return xsimd::select(v > Batch(0.0f), v, v * slope); },
+      [slope](Batch g, Batch y) { return xsimd::select(y > Batch(0.0f), g, g * slope); });
 }
 
 Tensor tanh(const Tensor& x) {
-  Tensor out = Tensor::empty(x.shape());
-  cpu::map(x.numel(), out.data(), [](Batch v) { return xsimd::tanh(v); }, x.data());
-  Tensor y = out.detach();
-  return autograd::record(out, "tanh", {x}, [x, y](TensorImpl& o) {
-    if (float* dx = autograd::grad_sink(x))
-      cpu::map_add(x.numel(), dx, [](Batch g, Batch t) { return g * (Batch(1.0f) - t * t); }, o.grad->data(), y.data());
-  });
+  return activate(
+      "tanh", cuda::Activation::tanh, 0.0f, false, x, [](Batch v) { return xsimd::tanh(v); },
+      [](Batch g, Batch t) { return g * (Batch(1.0f) - t * t); });
 }
 
 Tensor sigmoid(const Tensor& x) {
-  Tensor out = Tensor::empty(x.shape());
-  cpu::map(x.numel(), out.data(), [](Batch v) { return Batch(1.0f) / (Batch(1.0f) + xsimd::exp(-v)); }, x.data());
-  Tensor y = out.detach();
-  return autograd::record(out, "sigmoid", {x}, [x, y](TensorImpl& o) {
-    if (float* dx = autograd::grad_sink(x))
-      cpu::map_add(x.numel(), dx, [](Batch g, Batch s) { return g * s * (Batch(1.0f) - s); }, o.grad->data(), y.data());
-  });
+  return activate(
+      "sigmoid", cuda::Activation::sigmoid, 0.0f, false, x,
+      [](Batch v) { return Batch(1.0f) / (Batch(1.0f) + xsimd::exp(-v)); },
+      [](Batch g, Batch s) { return g * s * (Batch(1.0f) - s); });
 }
 
 }  // namespace gan

@@ -10,6 +10,7 @@
 
 #include "tensor/backend.h"
 #include "tensor/ops.h"
+#include "tensor/ops/cuda_ops.h"
 
 namespace gan {
 namespace {
@@ -96,6 +97,7 @@ void check_conv_args(const char* op, const Tensor& x, const Tensor& w, const Ten
   GANOMALY_CHECK(w.ndim() == 4 && w.size(2) == w.size(3), op, ": weight must be [*, *, K, K], got ", w.shape());
   GANOMALY_CHECK(x.size(1) == w.size(weight_in_dim), op, ": input ", x.shape(), " has ", x.size(1),
                  " channels but weight ", w.shape(), " expects ", w.size(weight_in_dim));
+  check_same_device(op, {&x, &w, &bias});
   GANOMALY_CHECK(stride >= 1 && padding >= 0, op, ": stride ", stride, " and padding ", padding, " are invalid");
   const int64_t out_channels = weight_in_dim == 1 ? w.size(0) : w.size(1);
   GANOMALY_CHECK(!bias.defined() || (bias.ndim() == 1 && bias.size(0) == out_channels), op, ": bias ",
@@ -112,6 +114,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, 
   GANOMALY_CHECK(h + 2 * padding >= k && wd + 2 * padding >= k, "conv2d: input ", x.shape(), " is smaller than kernel ",
                  w.shape(), " with padding ", padding);
   const ConvGeometry geo{c, h, wd, k, stride, padding, oh, ow};
+  if (on_cuda(x)) return conv2d_cuda(x, w, bias, geo);
   Tensor out = Tensor::empty(Shape{n, oc, oh, ow});
   const int64_t group = group_size(n, geo.rows() * geo.cols());
   Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});
@@ -160,6 +163,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, in
                  " gives an empty output");
   // The geometry of the convolution this op is the adjoint of: output image -> input grid.
   const ConvGeometry geo{oc, oh, ow, k, stride, padding, h, wd};
+  if (on_cuda(x)) return conv_transpose2d_cuda(x, w, bias, geo);
   Tensor out = Tensor::zeros(Shape{n, oc, oh, ow});
   const int64_t group = group_size(n, geo.rows() * geo.cols());
   Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});

@@ -2,18 +2,37 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/backend.h"
 #include "tensor/ops.h"
 
 namespace gan {
 namespace {
 
+// The CUDA twin of pointwise_loss below: the same loss by its kernel.
+Tensor cuda_loss(const char* name, const Tensor& input, const Tensor& target, bool target_grad, cuda::Loss kind,
+                 float beta) {
+  Tensor out = Tensor::empty(Shape{}, input.device());
+  GANOMALY_CUDA_CALL(cuda::loss(kind, beta, input.numel(), input.data(), target.data(), out.data()));
+  std::vector<Tensor> inputs{input};
+  if (target_grad) inputs.push_back(target);
+  return autograd::record(out, name, inputs, [input, target, target_grad, kind, beta](TensorImpl& o) {
+    float* da = autograd::grad_sink(input);
+    float* db = target_grad ? autograd::grad_sink(target) : nullptr;
+    if (da || db)
+      GANOMALY_CUDA_CALL(cuda::loss_backward(kind, beta, input.numel(), input.data(), target.data(), o.grad->data(),
+                                             da, db));
+  });
+}
+
 // A loss is sum_i f(input_i, target_i) / n with derivative f'(input_i, target_i) with
 // respect to the input; the target gets -f' when it needs a gradient (not for BCE).
 template <typename Value, typename Slope>
 Tensor pointwise_loss(const char* name, const Tensor& input, const Tensor& target, bool target_grad, Value value,
-                      Slope slope) {
+                      Slope slope, cuda::Loss kind, float beta = 0.0f) {
   GANOMALY_CHECK(input.shape() == target.shape(), name, ": input ", input.shape(), " vs target ", target.shape());
   GANOMALY_CHECK(input.numel() > 0, name, ": empty input");
+  check_same_device(name, {&input, &target});
+  if (on_cuda(input)) return cuda_loss(name, input, target, target_grad, kind, beta);
   const int64_t n = input.numel();
   const float* a = input.data();
   const float* b = target.data();
@@ -45,7 +64,7 @@ float sign(float d) { return static_cast<float>((d > 0.0f) - (d < 0.0f)); }
 Tensor l1_loss(const Tensor& input, const Tensor& target) {
   return pointwise_loss(
       "l1_loss", input, target, true, [](float a, float b) { return std::fabs(static_cast<double>(a) - b); },
-      [](float a, float b) { return sign(a - b); });
+      [](float a, float b) { return sign(a - b); }, cuda::Loss::l1);
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target) {
@@ -55,7 +74,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target) {
         const double d = static_cast<double>(a) - b;
         return d * d;
       },
-      [](float a, float b) { return 2.0f * (a - b); });
+      [](float a, float b) { return 2.0f * (a - b); }, cuda::Loss::mse);
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, float beta) {
@@ -69,7 +88,8 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, float beta) {
       [beta](float a, float b) {
         const float d = a - b;
         return std::fabs(d) < beta ? d / beta : sign(d);
-      });
+      },
+      cuda::Loss::smooth_l1, beta);
 }
 
 Tensor bce_loss(const Tensor& probability, const Tensor& target) {
@@ -81,7 +101,7 @@ Tensor bce_loss(const Tensor& probability, const Tensor& target) {
         return -(t * log_p + (1.0 - t) * log_q);
       },
       // PyTorch's binary_cross_entropy_backward: (p - t) / max(p (1 - p), 1e-12).
-      [](float p, float t) { return (p - t) / std::max((1.0f - p) * p, 1e-12f); });
+      [](float p, float t) { return (p - t) / std::max((1.0f - p) * p, 1e-12f); }, cuda::Loss::bce);
 }
 
 }  // namespace gan

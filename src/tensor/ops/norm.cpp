@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "tensor/ops.h"
+#include "tensor/ops/cuda_ops.h"
 
 namespace gan {
 namespace {
@@ -23,6 +24,8 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, T
   GANOMALY_CHECK(!training || count > 1, "batch_norm2d: training needs more than one value per channel, got input ",
                  x.shape());
   GANOMALY_CHECK(running_mean.defined() && running_var.defined(), "batch_norm2d: running statistics are required");
+  check_same_device("batch_norm2d", {&x, &weight, &bias, &running_mean, &running_var});
+  if (on_cuda(x)) return batch_norm2d_cuda(x, weight, bias, running_mean, running_var, training, momentum, eps);
 
   auto stats = std::make_shared<ChannelStats>();
   stats->mean.resize(c);

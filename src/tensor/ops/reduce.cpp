@@ -1,5 +1,6 @@
 // sum and mean over all elements. Sums run in fixed-size blocks combined in order, in
 // double, so the result does not depend on the thread count.
+#include "tensor/backend.h"
 #include "tensor/cpu/vec.h"
 #include "tensor/ops.h"
 
@@ -21,12 +22,22 @@ double sum_all(const float* x, int64_t n) {
 }
 
 Tensor reduce(const Tensor& x, float scale, const char* name) {
-  Tensor out = Tensor::scalar(static_cast<float>(sum_all(x.data(), x.numel()) * scale));
+  Tensor out;
+  if (on_cuda(x)) {
+    out = Tensor::empty(Shape{}, x.device());
+    GANOMALY_CUDA_CALL(cuda::sum(x.numel(), x.data(), scale, out.data()));
+  } else {
+    out = Tensor::scalar(static_cast<float>(sum_all(x.data(), x.numel()) * scale));
+  }
   return autograd::record(out, name, {x}, [x, scale](TensorImpl& o) {
-    if (float* dx = autograd::grad_sink(x)) {
-      const float g = o.grad->data()[0] * scale;
-      cpu::map_add(x.numel(), dx, [g](cpu::Batch) { return cpu::Batch(g); }, x.data());
+    float* dx = autograd::grad_sink(x);
+    if (!dx) return;
+    if (on_cuda(x)) {
+      GANOMALY_CUDA_CALL(cuda::add_broadcast(x.numel(), o.grad->data(), scale, dx));
+      return;
     }
+    const float g = o.grad->data()[0] * scale;
+    cpu::map_add(x.numel(), dx, [g](cpu::Batch) { return cpu::Batch(g); }, x.data());
   });
 }
 }  // namespace
