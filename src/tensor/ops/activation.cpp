@@ -5,28 +5,11 @@
 #include "tensor/backend.h"
 #include "tensor/cpu/vec.h"
 #include "tensor/ops.h"
+#include "tensor/ops/in_place.h"
 
 namespace gan {
 namespace {
 using cpu::Batch;
-
-// PyTorch's inplace=True, made safe: x may be overwritten only when the caller's handle
-// is the only reference to it and to its buffer (so no saved tensor, view or detached
-// alias can observe the change) and it is not a leaf that needs a gradient.
-bool can_overwrite(const Tensor& x, bool in_place) {
-  const TensorImpl& t = *x.impl_ptr();
-  return in_place && x.impl_ptr().use_count() == 1 && t.storage.use_count() == 1 && t.offset == 0 &&
-         !(t.is_leaf() && t.requires_grad);
-}
-
-// The output tensor: x's own buffer when it can be overwritten, else a new one.
-Tensor output_for(const Tensor& x, bool in_place) {
-  if (!can_overwrite(x, in_place)) return Tensor::empty(x.shape(), x.device());
-  auto impl = std::make_shared<TensorImpl>();
-  impl->shape = x.shape();
-  impl->storage = x.impl_ptr()->storage;
-  return Tensor(impl);
-}
 
 // One activation: `forward` and `backward` are the CPU batch functions; the CUDA kernel
 // is chosen by `kind`. backward(g, y) gets the saved output y.
