@@ -167,7 +167,7 @@ inline std::string version_text(const char* name) {
   return str(name, " ", GANOMALY_VERSION, "\n", "build: ", GANOMALY_BUILD_TYPE, ", ", GANOMALY_BUILD_SYSTEM, ", ",
              compiler, "\n", "options: openmp ", openmp, ", native ", on(GANOMALY_BUILD_NATIVE),
              GANOMALY_BUILD_NATIVE ? "" : " (portable)", ", sanitizers ", on(GANOMALY_BUILD_SANITIZE), ", static ",
-             on(GANOMALY_BUILD_STATIC), "\n", "gemm kernels: ", cpu::kernel_set_description(), "\n",
+             on(GANOMALY_BUILD_STATIC), ", cuda ", on(backend::cuda_built()), "\n", "gemm kernels: ", cpu::kernel_set_description(), "\n",
              "other kernels: ", xsimd::default_arch::name(), "\n");
 }
 
