@@ -48,28 +48,40 @@ void scatter_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_
     }
 }
 
-// One task per (image, channel): a group may hold a single large image, and channels
-// are independent in both directions (a channel's rows only read or write its plane).
+// Tasks are (image, block of channels): a group may hold a single large image, and
+// channels are independent in both directions (a channel's rows only read or write its
+// plane). About 64 tasks per call keep both threads busy without a call per channel.
+int64_t channels_per_task(const ConvGeometry& geo, int64_t g) {
+  constexpr int64_t kTasks = 64;
+  return std::max<int64_t>(1, std::min<int64_t>(geo.channels, geo.channels * g / kTasks));
+}
+
 void im2col_group(const ConvGeometry& geo, const float* images, int64_t n0, int64_t g, float* columns) {
-  ConvGeometry plane = geo;
-  plane.channels = 1;
-  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols();
+  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
+  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t i = 0; i < g; ++i)
-    for (int64_t c = 0; c < geo.channels; ++c)
-      backend::im2col(plane, images + ((n0 + i) * geo.channels + c) * plane_size,
-                      columns + c * plane.rows() * ld + i * geo.cols(), ld);
+    for (int64_t b = 0; b < blocks; ++b) {
+      ConvGeometry part = geo;
+      const int64_t c0 = b * block;
+      part.channels = std::min(block, geo.channels - c0);
+      backend::im2col(part, images + ((n0 + i) * geo.channels + c0) * plane_size,
+                      columns + c0 * rows_per_channel * ld + i * geo.cols(), ld);
+    }
 }
 
 void col2im_group(const ConvGeometry& geo, const float* columns, int64_t n0, int64_t g, float* images) {
-  ConvGeometry plane = geo;
-  plane.channels = 1;
-  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols();
+  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
+  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t i = 0; i < g; ++i)
-    for (int64_t c = 0; c < geo.channels; ++c)
-      backend::col2im_add(plane, columns + c * plane.rows() * ld + i * geo.cols(), ld,
-                          images + ((n0 + i) * geo.channels + c) * plane_size);
+    for (int64_t b = 0; b < blocks; ++b) {
+      ConvGeometry part = geo;
+      const int64_t c0 = b * block;
+      part.channels = std::min(block, geo.channels - c0);
+      backend::col2im_add(part, columns + c0 * rows_per_channel * ld + i * geo.cols(), ld,
+                          images + ((n0 + i) * geo.channels + c0) * plane_size);
+    }
 }
 
 void add_bias(float* out, const float* bias, int64_t n, int64_t c, int64_t hw) {
