@@ -32,19 +32,34 @@ void kernel_columns(const ConvGeometry& g, std::vector<KernelColumn>& columns) {
   }
 }
 
-// The stride subsequences of one input row, each `span` long: phases[q * span + j] = row[j * stride + q].
-int64_t phase_span(const ConvGeometry& g) { return (g.width + g.stride - 1) / g.stride; }
+// What both kernels set up per call, in buffers reused per thread (a call covers one
+// image and a block of channels): the kernel columns, and room for the stride
+// subsequences of one input row, each `span` long: phases[q * span + j] = row[j * stride + q].
+struct RowPlan {
+  const std::vector<KernelColumn>& kcols;
+  std::vector<float>& phases;
+  int64_t span;
+};
+
+RowPlan plan_rows(const ConvGeometry& g) {
+  thread_local std::vector<KernelColumn> kcols;
+  thread_local std::vector<float> phases;
+  kernel_columns(g, kcols);
+  const int64_t span = (g.width + g.stride - 1) / g.stride;
+  phases.resize(g.stride > 1 ? g.stride * span : 0);
+  return {kcols, phases, span};
+}
 
 }  // namespace
 
 // Row r = (c, ki, kj) of the column matrix holds, for every output pixel (oy, ox), the
 // input pixel (oy*stride - padding + ki, ox*stride - padding + kj) of channel c, or 0.
 void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t ld) {
-  const int64_t k = g.kernel, stride = g.stride, ow = g.out_width, span = phase_span(g);
-  thread_local std::vector<KernelColumn> kcols;
-  thread_local std::vector<float> phases;
-  kernel_columns(g, kcols);
-  phases.resize(stride > 1 ? stride * span : 0);
+  const int64_t k = g.kernel, stride = g.stride, ow = g.out_width;
+  const RowPlan plan = plan_rows(g);
+  const std::vector<KernelColumn>& kcols = plan.kcols;
+  std::vector<float>& phases = plan.phases;
+  const int64_t span = plan.span;
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t ki = 0; ki < k; ++ki)
       for (int64_t oy = 0; oy < g.out_height; ++oy) {
@@ -71,11 +86,11 @@ void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t l
 }
 
 void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
-  const int64_t k = g.kernel, stride = g.stride, ow = g.out_width, span = phase_span(g);
-  thread_local std::vector<KernelColumn> kcols;
-  thread_local std::vector<float> phases;
-  kernel_columns(g, kcols);
-  phases.resize(stride > 1 ? stride * span : 0);
+  const int64_t k = g.kernel, stride = g.stride, ow = g.out_width;
+  const RowPlan plan = plan_rows(g);
+  const std::vector<KernelColumn>& kcols = plan.kcols;
+  std::vector<float>& phases = plan.phases;
+  const int64_t span = plan.span;
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t ki = 0; ki < k; ++ki)
       for (int64_t oy = 0; oy < g.out_height; ++oy) {
