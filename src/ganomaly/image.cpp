@@ -4,6 +4,7 @@
 #include <stb/stb_image_write.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -168,10 +169,27 @@ void check_jpeg_huffman_tables(const std::string& path) {
   }
 }
 
+// stb_image also decodes GIF, PSD, PIC, PNM, HDR and TGA, and tries them on any file it
+// does not recognise. We read PNG, JPEG and BMP only, so the others are attack surface
+// for nothing (fuzz_image found a signed overflow in stb's PNM header parser). Each of
+// the three has a magic that stb itself requires: the PNG signature, 0xFF (the JPEG
+// SOI marker, maybe after fill bytes) and "BM"; every other decoder wants its own.
+void check_known_format(const std::string& path) {
+  unsigned char h[8] = {0};
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  GANOMALY_CHECK(f, "image: ", path, ": cannot open (", std::strerror(errno), ")");
+  const size_t got = std::fread(h, 1, sizeof h, f.get());
+  const bool png = got == 8 && std::memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0;
+  const bool jpeg = got >= 1 && h[0] == 0xFF;
+  const bool bmp = got >= 2 && h[0] == 'B' && h[1] == 'M';
+  GANOMALY_CHECK(png || jpeg || bmp, "image: ", path, ": not a readable image (not a PNG, JPEG or BMP file)");
+}
+
 }  // namespace
 
 ImageInfo probe_image(const std::string& path) {
   check_file(path);
+  check_known_format(path);
   check_jpeg_huffman_tables(path);  // before stbi_info, which already reads DHT segments
   ImageInfo info;
   if (!stbi_info(path.c_str(), &info.width, &info.height, &info.channels))
