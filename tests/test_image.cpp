@@ -187,7 +187,8 @@ TEST_CASE("image: only PNG, JPEG and BMP files reach the decoder") {
       {"radiance.hdr", "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 1 +X 1\n\x01\x01\x01\x80"},
       {"tga.bmp", std::string("\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x01\x00\x18\x00\x10\x20\x30", 21)},
   };
-  for (const auto& [name, bytes] : others) {
+  for (const auto& other : others) {  // not a structured binding: clang 14 cannot capture one
+    const std::string name = other.first, bytes = other.second;
     CAPTURE(name);
     write_bytes(dir / name, bytes);
     const std::string e = error_of([&] { load_image(dir / name, 3); });

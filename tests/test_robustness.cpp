@@ -363,7 +363,9 @@ TEST_CASE("model.gnm is the best epoch's model: a worse epoch never replaces it"
     return a.numel() == b.numel() && std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)) == 0;
   };
   int compared = 0, differ_from_current = 0;
-  for (const auto& [name, t] : model.tensors) {
+  for (const auto& named : model.tensors) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& name = named.first;
+    const Tensor& t = named.second;
     CAPTURE(name);
     REQUIRE(last_tensors.count("best." + name));
     CHECK(same(t, *last_tensors["best." + name]));

@@ -163,7 +163,9 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
   CHECK(out.find(" (no weights changed); the best model (epoch 1) is kept\n") != std::string::npos);
   CHECK(stopped["best_epoch"] == 1);
   LoadedModel kept = load_model(o.out_dir + "/model.gnm");
-  for (const auto& [name, t] : kept.model->state()) {
+  for (const auto& named : kept.model->state()) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& name = named.first;
+    const Tensor& t = named.second;
     CAPTURE(name);
     CHECK(std::all_of(t.data(), t.data() + t.numel(), [](float v) { return std::isfinite(v); }));
   }
