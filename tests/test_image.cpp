@@ -203,6 +203,18 @@ TEST_CASE("image: only PNG, JPEG and BMP files reach the decoder") {
   }
 }
 
+TEST_CASE("image: a PNG chunk that claims more bytes than the file has is refused before stb allocates for it") {
+  TempDir dir("chunk");
+  // A 2x2 PNG whose IDAT says 1 GiB (stb would grow its buffer to that first; found by
+  // fuzz_image, tests/fuzz/corpus/image/oom-png-idat-length.png).
+  std::string png("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x02\x00\x00\x00"
+                  "\x00\x00\x00\x00" "\x40\x00\x00\x00IDATxx", 43);
+  write_bytes(dir / "claims.png", png);
+  CHECK(error_of([&] { load_image(dir / "claims.png", 3); }) ==
+        "image: " + (dir / "claims.png") +
+            ": truncated or corrupt PNG: the IDAT chunk at byte 33 says 1073741824 bytes, but only 0 are left");
+}
+
 TEST_CASE("image: the pixel limit refuses a huge header before decoding") {
   TempDir dir("limit");
   // 30000 x 30000 RGB would be 2.7 GB decoded; the file is 54 bytes.
