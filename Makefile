@@ -7,7 +7,7 @@ DEMO_DIR ?= $(BUILD)/demo
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps build test test-asan demo bench fuzz clean install static test-arm64 test-portable test-noomp cuda test-cuda
+.PHONY: all deps build test test-asan test-tsan test-sanitizers demo bench fuzz clean install static test-arm64 test-portable test-noomp cuda test-cuda
 
 all: build
 
@@ -29,9 +29,36 @@ test: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer (GCC). Sanitized
+# tests run several times slower: on a busy machine use ASAN_JOBS=1; the per-test limit
+# is SANITIZER_TIMEOUT seconds.
+ASAN_JOBS ?= $(JOBS)
+SANITIZER_TIMEOUT ?= 3600
 test-asan: deps
 	$(MAKE) build BUILD=build-asan CMAKE_FLAGS="-DGANOMALY_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
-	cd build-asan && ctest --output-on-failure -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(ASAN_JOBS) --timeout $(SANITIZER_TIMEOUT)
+
+# The threaded tests under ThreadSanitizer, built with clang so that OpenMP is LLVM's
+# libomp: under TSan it loads the Archer tool (libarcher, Debian's libomp-dev), which
+# tells TSan about OpenMP's barriers and reductions. GCC's libgomp is not instrumented
+# and would show its own synchronisation as races, so no suppression file is needed or
+# kept: every report is about our code. ignore_noninstrumented_modules is what Archer
+# asks for (libomp, libstb and libstdc++ are not instrumented).
+TSAN_TESTS ?= test_gemm test_kernels test_autograd test_ops_gradcheck test_dataset test_train test_capi
+TSAN_ENV = OMP_NUM_THREADS=2 TSAN_OPTIONS="ignore_noninstrumented_modules=1 halt_on_error=1 second_deadlock_stack=1"
+test-tsan: deps
+	@command -v clang++ >/dev/null || { echo "make test-tsan needs clang: apt-get install -y clang libomp-dev"; exit 1; }
+	@test -f build-tsan/CMakeCache.txt || CC=clang CXX=clang++ cmake -S . -B build-tsan \
+	  -DGANOMALY_SANITIZE_THREAD=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-tsan -j $(JOBS) --target $(TSAN_TESTS) ganomaly_infer
+	cd build-tsan && $(TSAN_ENV) ctest --output-on-failure -j $(ASAN_JOBS) --timeout $(SANITIZER_TIMEOUT) \
+	  -R '^($(subst $() ,|,$(strip $(TSAN_TESTS))))$$'
+
+# For CI: the ASan+UBSan suite, then TSan on the threaded tests but test_train (alone
+# 19 minutes under TSan on two busy cores; make test-tsan runs it).
+TSAN_CI_TESTS ?= $(filter-out test_train,$(TSAN_TESTS))
+test-sanitizers: test-asan
+	$(MAKE) test-tsan TSAN_TESTS="$(TSAN_CI_TESTS)"
 
 demo: deps
 	$(MAKE) build
@@ -81,14 +108,23 @@ test-noomp: deps
 	cd build-noomp && ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer targets (clang) for the image loader, the checkpoint reader and the VisA CSV
-# reader, each run FUZZ_SECONDS from the committed seeds in tests/fuzz/corpus.
+# reader, each run from the committed seeds in tests/fuzz/corpus for FUZZ_SECONDS, or for
+# FUZZ_RUNS executions (make fuzz FUZZ_RUNS=1000000; then no time limit unless
+# FUZZ_SECONDS is given too). FUZZ_TARGETS picks some of them.
+FUZZ_RUNS ?=
+ifeq ($(FUZZ_RUNS),)
 FUZZ_SECONDS ?= 60
+else
+FUZZ_SECONDS ?= 0
+endif
+FUZZ_TARGETS ?= image checkpoint visa_csv
 fuzz:
 	@command -v clang++ >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang"; exit 1; }
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DGANOMALY_FUZZ=ON -DGANOMALY_OPENMP=OFF -DGANOMALY_STB_FROM_SOURCE=ON -DBUILD_TESTING=OFF -DGANOMALY_EXAMPLES=OFF
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_image fuzz_checkpoint fuzz_visa_csv
-	for f in image checkpoint visa_csv; do mkdir -p build-fuzz/corpus/$$f && \
-	  build-fuzz/fuzz_$$f build-fuzz/corpus/$$f tests/fuzz/corpus/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; done
+	for f in $(FUZZ_TARGETS); do mkdir -p build-fuzz/corpus/$$f && \
+	  build-fuzz/fuzz_$$f build-fuzz/corpus/$$f tests/fuzz/corpus/$$f -max_total_time=$(FUZZ_SECONDS) \
+	    $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) -print_final_stats=1 || exit 1; done
 
 clean:
-	rm -rf build build-asan build-static build-arm64 build-portable build-noomp build-cuda
+	rm -rf build build-asan build-tsan build-fuzz build-static build-arm64 build-portable build-noomp build-cuda

@@ -33,7 +33,9 @@ int main(int argc, char** argv) {
       std::printf("%s\n", options.help().c_str());
       return 0;
     }
-    GANOMALY_CHECK(args.count("data"), "missing DATA_DIR (see --help)");
+    if (!args.count("data")) throw app::UsageError("missing DATA_DIR (see --help)");
+    if (!args.unmatched().empty())
+      throw app::UsageError(str("unexpected argument '", args.unmatched()[0], "' (see --help)"));
     app::set_threads(args["threads"].as<int>());
     TrainOptions o = read_train_options(args);
     o.out_dir = args["out"].as<std::string>();
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
     o.interactive = stdout_is_terminal();
     o.validate();
     const Dataset data = discover_dataset(args["data"].as<std::string>(), args["format"].as<std::string>());
+    app::make_output_dir(o.out_dir, "--out");
     install_stop_handlers();
     const nlohmann::json s = train_model(data, o);
     std::printf("summary: %s\n", s.dump(2).c_str());

@@ -175,6 +175,46 @@ TEST_CASE("image: bad files give one line naming the file") {
   CHECK(contains(error_of([&] { load_image(dir / "full.png", 2); }), "1 or 3"));
 }
 
+TEST_CASE("image: only PNG, JPEG and BMP files reach the decoder") {
+  TempDir dir("formats");
+  // stb would decode these (or, for the PNM header, overflow an int parsing its width:
+  // found by fuzz_image, tests/fuzz/corpus/image/crash-pnm-width-overflow.pgm).
+  const std::pair<const char*, std::string> others[] = {
+      {"huge_width.pgm", "P5" + std::string(67, '5') + " \n"},
+      {"small.pgm", std::string("P5 2 2 255\n\x01\x02\x03\x04", 15)},
+      {"small.gif", std::string("GIF89a\x01\x00\x01\x00\x00\x00\x00;", 14)},
+      {"psd.png", std::string("8BPS\x00\x01", 6)},
+      {"radiance.hdr", "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 1 +X 1\n\x01\x01\x01\x80"},
+      {"tga.bmp", std::string("\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x01\x00\x18\x00\x10\x20\x30", 21)},
+  };
+  for (const auto& other : others) {  // not a structured binding: clang 14 cannot capture one
+    const std::string name = other.first, bytes = other.second;
+    CAPTURE(name);
+    write_bytes(dir / name, bytes);
+    const std::string e = error_of([&] { load_image(dir / name, 3); });
+    CHECK(e == "image: " + (dir / name) + ": not a readable image (not a PNG, JPEG or BMP file)");
+  }
+  // The three formats still load, whatever their file name says.
+  const uint8_t px[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  for (const char* name : {"a.png", "b.bmp", "c.jpg"}) {
+    write_image(dir / name, 2, 2, 3, px);
+    fs::rename(dir / name, dir / (std::string(name) + ".data"));
+    CHECK_NOTHROW(load_image(dir / (std::string(name) + ".data"), 3));
+  }
+}
+
+TEST_CASE("image: a PNG chunk that claims more bytes than the file has is refused before stb allocates for it") {
+  TempDir dir("chunk");
+  // A 2x2 PNG whose IDAT says 1 GiB (stb would grow its buffer to that first; found by
+  // fuzz_image, tests/fuzz/corpus/image/oom-png-idat-length.png).
+  std::string png("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x02\x00\x00\x00"
+                  "\x00\x00\x00\x00" "\x40\x00\x00\x00IDATxx", 43);
+  write_bytes(dir / "claims.png", png);
+  CHECK(error_of([&] { load_image(dir / "claims.png", 3); }) ==
+        "image: " + (dir / "claims.png") +
+            ": truncated or corrupt PNG: the IDAT chunk at byte 33 says 1073741824 bytes, but only 0 are left");
+}
+
 TEST_CASE("image: the pixel limit refuses a huge header before decoding") {
   TempDir dir("limit");
   // 30000 x 30000 RGB would be 2.7 GB decoded; the file is 54 bytes.

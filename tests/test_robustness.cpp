@@ -14,11 +14,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -301,6 +303,83 @@ TEST_CASE("two quick SIGINTs: a non-zero exit and never a corrupt last.gnm") {
   MESSAGE(how, std::string(has_temp_files(out) ? "; a *.tmp.* file was left" : ""));
 }
 
+TEST_CASE("the stop handler: a first signal asks the loop to stop, a second one exits at once with 130") {
+  int pipe_fds[2];
+  REQUIRE(pipe(pipe_fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // the child touches only the handler, a pipe and _exit
+    close(pipe_fds[0]);
+    install_stop_handlers();
+    raise(SIGINT);
+    const char first = g_stop_requested.load() ? 'S' : 'N';  // stop requested, the process still running
+    if (write(pipe_fds[1], &first, 1) != 1) _exit(4);
+    raise(SIGTERM);
+    const char after = 'X';  // reached only when the second signal did not end the process
+    if (write(pipe_fds[1], &after, 1) != 1) _exit(5);
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  std::string seen;
+  char c;
+  while (read(pipe_fds[0], &c, 1) == 1) seen += c;
+  close(pipe_fds[0]);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(seen == "S");
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+}
+
+TEST_CASE("model.gnm is the best epoch's model: a worse epoch never replaces it") {
+  const Dataset data = discover_dataset(tiny_category());
+  const std::string out = testing::temp_dir("best_kept");
+  constexpr int kEpochs = 6;
+  const nlohmann::json summary = train_model(data, tiny_options(out, kEpochs));
+  REQUIRE(summary["status"] == "completed");
+
+  // The log: each epoch's best_epoch is the first epoch with the highest selection AUROC so far.
+  std::ifstream log(out + "/train_log.jsonl");
+  double best_metric = -1;
+  int best_epoch = 0, epochs = 0, worse_after_best = 0;
+  for (std::string line; std::getline(log, line);) {
+    const nlohmann::json e = nlohmann::json::parse(line);
+    const double metric = e["selection_auroc"].get<double>();
+    ++epochs;
+    if (metric > best_metric) best_metric = metric, best_epoch = epochs;
+    worse_after_best += epochs > best_epoch;
+    CAPTURE(epochs);
+    CHECK(e["best_epoch"].get<int>() == best_epoch);
+  }
+  REQUIRE(epochs == kEpochs);
+  CHECK(summary["best_epoch"].get<int>() == best_epoch);
+
+  // model.gnm holds the best weights that last.gnm carries as best.*; when a later epoch
+  // was worse, last.gnm's current weights differ from them.
+  const LoadedModel model = load_model(out + "/model.gnm"), last = load_model(out + "/last.gnm");
+  std::map<std::string, const Tensor*> last_tensors;
+  for (const auto& [name, t] : last.tensors) last_tensors[name] = &t;
+  auto same = [](const Tensor& a, const Tensor& b) {
+    return a.numel() == b.numel() && std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)) == 0;
+  };
+  int compared = 0, differ_from_current = 0;
+  for (const auto& named : model.tensors) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& name = named.first;
+    const Tensor& t = named.second;
+    CAPTURE(name);
+    REQUIRE(last_tensors.count("best." + name));
+    CHECK(same(t, *last_tensors["best." + name]));
+    if (last_tensors.count(name)) differ_from_current += !same(t, *last_tensors[name]);
+    ++compared;
+  }
+  CHECK(compared > 0);
+  if (worse_after_best > 0)
+    CHECK(differ_from_current > 0);
+  else
+    WARN_MESSAGE(false, "the last epoch was the best: nothing to compare against a worse one");
+  MESSAGE("best epoch ", best_epoch, " of ", kEpochs, "; ", worse_after_best, " worse epoch(s) after it");
+}
+
 // ---------------------------------------------------------------------------------
 // 2. Disk full
 // ---------------------------------------------------------------------------------
@@ -542,4 +621,48 @@ TEST_CASE("a last.gnm without its training keys fails with gan::Error naming the
   write_file(path, fix_frame(bytes));
   REQUIRE_NOTHROW(load_checkpoint(path));
   CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains(path.c_str()), Error);
+}
+
+TEST_CASE("every committed fuzz seed and crash input loads or throws gan::Error") {
+  // tests/fuzz/corpus holds the seeds of the libFuzzer targets and the inputs that once
+  // crashed them (crash-*): here they run through the same loaders in the normal build.
+  const fs::path corpus = fs::path(GANOMALY_SOURCE_DIR) / "tests/fuzz/corpus";
+  auto files_in = [](const fs::path& dir) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    return files;
+  };
+  int images = 0, checkpoints = 0;
+  for (const fs::path& f : files_in(corpus / "image")) {
+    CAPTURE(f.string());
+    for (int channels : {3, 1}) {
+      try {
+        load_image(f.string(), channels, size_t(1) << 16);
+      } catch (const Error& e) {
+        CHECK(std::string(e.what()).find(f.string()) != std::string::npos);  // names the file
+      }
+    }
+    ++images;
+  }
+  // A checkpoint seed is fuzz_checkpoint's input: a mode byte (odd: rewrite the frame),
+  // then the file.
+  const std::string path = testing::temp_dir("seeds") + "/seed.gnm";
+  for (const fs::path& f : files_in(corpus / "checkpoint")) {
+    CAPTURE(f.string());
+    const std::string input = read_file(f.string());
+    REQUIRE(!input.empty());
+    std::string bytes = input.substr(1);
+    if (input[0] & 1) bytes = fix_frame(bytes);
+    write_file(path, bytes);
+    try {
+      load_model(path);
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find(path) != std::string::npos);
+    }
+    ++checkpoints;
+  }
+  CHECK(images >= 3);
+  CHECK(checkpoints >= 1);
 }

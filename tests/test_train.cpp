@@ -1,8 +1,12 @@
 // GANomaly end to end on a generated data set: learning, checkpoints, resume.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -31,6 +35,27 @@ const std::string& generated_category() {
     return write_synthetic_dataset(s);
   }();
   return root;
+}
+
+// Runs fn() with the process's stdout going to `path`; returns what fn returns.
+template <typename Fn>
+auto with_stdout_to(const std::string& path, Fn fn) {
+  std::fflush(stdout);
+  const int saved = dup(1);
+  const int file = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(saved >= 0);
+  REQUIRE(file >= 0);
+  dup2(file, 1);
+  close(file);
+  struct Restore {
+    int saved;
+    ~Restore() {
+      std::fflush(stdout);
+      dup2(saved, 1);
+      close(saved);
+    }
+  } restore{saved};
+  return fn();
 }
 
 TrainOptions small_options(const std::string& out) {
@@ -129,11 +154,18 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
   TrainOptions o = small_options(testing::temp_dir("nan_stop"));
   o.epochs = 2;
   o.nan_at_step = 5;  // in the second epoch: the first epoch's best model exists
-  const nlohmann::json stopped = train_model(data, o);
+  const std::string printed = o.out_dir + ".stdout";
+  const nlohmann::json stopped = with_stdout_to(printed, [&] { return train_model(data, o); });
   CHECK(stopped["status"] == "diverged");
+  // One line naming the loss, the epoch and the step, and what was kept.
+  const std::string out = read_file(printed);
+  CHECK(out.find("\ntraining stopped: the generator loss is not finite at epoch 2 step ") != std::string::npos);
+  CHECK(out.find(" (no weights changed); the best model (epoch 1) is kept\n") != std::string::npos);
   CHECK(stopped["best_epoch"] == 1);
   LoadedModel kept = load_model(o.out_dir + "/model.gnm");
-  for (const auto& [name, t] : kept.model->state()) {
+  for (const auto& named : kept.model->state()) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& name = named.first;
+    const Tensor& t = named.second;
     CAPTURE(name);
     CHECK(std::all_of(t.data(), t.data() + t.numel(), [](float v) { return std::isfinite(v); }));
   }

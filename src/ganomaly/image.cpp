@@ -4,6 +4,8 @@
 #include <stb/stb_image_write.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -117,6 +119,31 @@ void check_plausible_size(const std::string& path) {
   }
 }
 
+// stb grows its IDAT buffer to a chunk's declared length before reading it, so a tiny
+// PNG whose chunk claims a gigabyte costs a gigabyte (found by fuzz_image). A chunk
+// never runs past the end of a sound file: walk the chunk headers and refuse one that does.
+void check_png_chunks(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) return;
+  unsigned char h[8];
+  if (std::fread(h, 1, 8, f.get()) != 8 || std::memcmp(h, "\x89PNG\r\n\x1a\n", 8) != 0) return;
+  std::error_code ec;
+  const uint64_t bytes = fs::file_size(path, ec);
+  if (ec) return;
+  for (uint64_t pos = 8; pos + 8 <= bytes;) {
+    if (std::fread(h, 1, 8, f.get()) != 8) return;
+    const uint64_t length = uint64_t(h[0]) << 24 | uint64_t(h[1]) << 16 | uint64_t(h[2]) << 8 | h[3];
+    const std::string type(reinterpret_cast<const char*>(h + 4), 4);
+    const bool printable = std::all_of(type.begin(), type.end(), [](char c) { return std::isalpha(uint8_t(c)); });
+    GANOMALY_CHECK(pos + 12 + length <= bytes, "image: ", path, ": truncated or corrupt PNG: ",
+                   printable ? "the " + type + " chunk" : std::string("a chunk"), " at byte ", pos, " says ",
+                   length, " bytes, but only ", bytes >= pos + 12 ? bytes - pos - 12 : 0, " are left");
+    if (type == "IEND") return;
+    pos += 12 + length;
+    if (std::fseek(f.get(), long(pos), SEEK_SET) != 0) return;
+  }
+}
+
 // stb_image 2.27 trusts a JPEG Huffman table's 16 code counts: their sum can reach
 // 16 * 255, and stbi__build_huffman then writes that many bytes into 257-byte arrays
 // (a heap overflow found by tests/fuzz/fuzz_image.cpp). The JPEG standard allows at
@@ -168,10 +195,28 @@ void check_jpeg_huffman_tables(const std::string& path) {
   }
 }
 
+// stb_image also decodes GIF, PSD, PIC, PNM, HDR and TGA, and tries them on any file it
+// does not recognise. We read PNG, JPEG and BMP only, so the others are attack surface
+// for nothing (fuzz_image found a signed overflow in stb's PNM header parser). Each of
+// the three has a magic that stb itself requires: the PNG signature, 0xFF (the JPEG
+// SOI marker, maybe after fill bytes) and "BM"; every other decoder wants its own.
+void check_known_format(const std::string& path) {
+  unsigned char h[8] = {0};
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  GANOMALY_CHECK(f, "image: ", path, ": cannot open (", std::strerror(errno), ")");
+  const size_t got = std::fread(h, 1, sizeof h, f.get());
+  const bool png = got == 8 && std::memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0;
+  const bool jpeg = got >= 1 && h[0] == 0xFF;
+  const bool bmp = got >= 2 && h[0] == 'B' && h[1] == 'M';
+  GANOMALY_CHECK(png || jpeg || bmp, "image: ", path, ": not a readable image (not a PNG, JPEG or BMP file)");
+}
+
 }  // namespace
 
 ImageInfo probe_image(const std::string& path) {
   check_file(path);
+  check_known_format(path);
+  check_png_chunks(path);
   check_jpeg_huffman_tables(path);  // before stbi_info, which already reads DHT segments
   ImageInfo info;
   if (!stbi_info(path.c_str(), &info.width, &info.height, &info.channels))

@@ -144,13 +144,19 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   GANOMALY_CHECK(access(o.out_dir.c_str(), W_OK) == 0, o.out_dir, ": output folder is not writable");
   const std::string model_path = o.out_dir + "/model.gnm", resume_path = o.out_dir + "/last.gnm";
   const int size = o.model.image_size, channels = o.model.channels;
+  // A checkpoint that cannot be resumed with these options fails before any decoding.
+  LoadedModel resumed;
+  if (!o.resume.empty()) {
+    resumed = load_model(o.resume);
+    GANOMALY_CHECK(!resumed.training.is_null(), o.resume, ": not a resumable checkpoint (use last.gnm)");
+    GANOMALY_CHECK(model_config_json(resumed.model->config) == model_config_json(o.model) &&
+                       resumed.model->recipe.name == o.recipe,
+                   o.resume, ": was trained with other model settings: ", resumed.config["model"].dump(), " recipe ",
+                   resumed.model->recipe.name);
+  }
 
   // Decode everything first: a bad file fails here, before anything is written.
   const Split split = split_training(data, o);
-  std::printf("data: %s (%s), %zu train, %zu validation normals, %zu test; image size %d, %s normalisation\n",
-              data.root.c_str(), data.format.c_str(), split.train.size(), split.validation.size(), data.test.size(),
-              size, recipe.normalization.c_str());
-  std::fflush(stdout);
   const Tensor train_images = load_images(split.train, size, channels, recipe.normalization, o.max_pixels);
   Tensor test_images;
   std::vector<std::vector<uint8_t>> test_masks;
@@ -172,6 +178,11 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     val_labels.assign(normals.size(0), 0);
     val_labels.resize(2 * normals.size(0), 1);
   }
+  // After decoding, so that a bad image gives its one error line and nothing else.
+  std::printf("data: %s (%s), %zu train, %zu validation normals, %zu test; image size %d, %s normalisation\n",
+              data.root.c_str(), data.format.c_str(), split.train.size(), split.validation.size(), data.test.size(),
+              size, recipe.normalization.c_str());
+  std::fflush(stdout);
 
   nn::AdamOptions adam;
   adam.lr = o.learning_rate;
@@ -183,11 +194,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   BestState best;
   double train_seconds = 0;
   if (!o.resume.empty()) {
-    LoadedModel r = load_model(o.resume);
-    GANOMALY_CHECK(!r.training.is_null(), o.resume, ": not a resumable checkpoint (use last.gnm)");
-    GANOMALY_CHECK(model_config_json(r.model->config) == model_config_json(o.model) && r.model->recipe.name == o.recipe,
-                   o.resume, ": was trained with other model settings: ", r.config["model"].dump(), " recipe ",
-                   r.model->recipe.name);
+    LoadedModel& r = resumed;
     model.load_state(r.tensors, o.resume);
     model.optimizer_g.load_state(nn::take_prefix("optimizer_g.", r.tensors));
     model.optimizer_d.load_state(nn::take_prefix("optimizer_d.", r.tensors));
