@@ -215,6 +215,15 @@ TEST_CASE("image: a PNG chunk that claims more bytes than the file has is refuse
             ": truncated or corrupt PNG: the IDAT chunk at byte 33 says 1073741824 bytes, but only 0 are left");
 }
 
+TEST_CASE("image: a JPEG scan that uses a Huffman table no DHT defined is refused before stb decodes it") {
+  // stb reads such a table uninitialised and indexes out of bounds (found by fuzz_image).
+  const std::string seed = std::string(GANOMALY_SOURCE_DIR) + "/tests/fuzz/corpus/image/crash-jpeg-undefined-huffman-table.jpg";
+  CHECK(error_of([&] { load_image(seed, 3); }) ==
+        "image: " + seed + ": corrupt JPEG: a scan uses a Huffman table that was never defined");
+  // A well-formed JPEG, whose scans use only the tables it defines, still loads.
+  CHECK_NOTHROW(load_image(std::string(GANOMALY_SOURCE_DIR) + "/tests/fuzz/corpus/image/tiny.jpg", 3));
+}
+
 TEST_CASE("image: the pixel limit refuses a huge header before decoding") {
   TempDir dir("limit");
   // 30000 x 30000 RGB would be 2.7 GB decoded; the file is 54 bytes.

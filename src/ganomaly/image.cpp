@@ -162,6 +162,9 @@ void check_jpeg_huffman_tables(const std::string& path) {
   unsigned char chunk[65536];
   for (size_t got; (got = std::fread(chunk, 1, sizeof chunk, f.get())) > 0;) b.insert(b.end(), chunk, chunk + got);
   const size_t n = b.size();
+  // stb's decoder struct is not zeroed: a scan that uses a DC or AC table no DHT defined
+  // reads uninitialised tables and indexes out of bounds (found by fuzz_image). Refuse it.
+  bool defined[2][4] = {};
   size_t pos = 0;
   while (pos + 1 < n) {
     if (b[pos] != 0xFF) {  // entropy-coded data or junk
@@ -179,9 +182,23 @@ void check_jpeg_huffman_tables(const std::string& path) {
     }
     if (pos + 4 > n) return;
     const size_t length = size_t(b[pos + 2]) << 8 | b[pos + 3];
+    if (m == 0xDA && pos + 5 < n) {  // SOS: every Huffman table it will use must exist by now
+      const size_t components = b[pos + 4], selectors = pos + 5, after = selectors + 2 * components;
+      if (after + 1 < n) {
+        const unsigned spectral_start = b[after], spectral_end = b[after + 1];
+        for (size_t c = 0; c < components; ++c) {
+          const unsigned dc = b[selectors + 2 * c + 1] >> 4, ac = b[selectors + 2 * c + 1] & 15;
+          const bool needs_dc = spectral_start == 0, needs_ac = spectral_end > 0;
+          GANOMALY_CHECK(!(needs_dc && dc < 4 && !defined[0][dc]) && !(needs_ac && ac < 4 && !defined[1][ac]), "image: ",
+                         path, ": corrupt JPEG: a scan uses a Huffman table that was never defined");
+        }
+      }
+    }
     if (m == 0xC4) {  // DHT: tables of 1 + 16 count bytes + sum(counts) values
       size_t p = pos + 4, left = length >= 2 ? length - 2 : 0;
       while (left > 0 && p < n) {
+        const unsigned table_class = b[p] >> 4, table_id = b[p] & 15;
+        if (table_class < 2 && table_id < 4) defined[table_class][table_id] = true;
         size_t codes = 0;
         for (size_t i = 1; i <= 16; ++i) codes += p + i < n ? b[p + i] : 0;
         GANOMALY_CHECK(codes <= 256, "image: ", path, ": corrupt JPEG: a Huffman table declares ", codes,
