@@ -57,9 +57,6 @@ RowPlan plan_rows(const ConvGeometry& g) {
 void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t ld) {
   const int64_t k = g.kernel, stride = g.stride, ow = g.out_width;
   const RowPlan plan = plan_rows(g);
-  const std::vector<KernelColumn>& kcols = plan.kcols;
-  std::vector<float>& phases = plan.phases;
-  const int64_t span = plan.span;
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t ki = 0; ki < k; ++ki)
       for (int64_t oy = 0; oy < g.out_height; ++oy) {
@@ -72,11 +69,11 @@ void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t l
         const float* row = image + (c * g.height + iy) * g.width;
         if (stride > 1)
           for (int64_t q = 0; q < stride; ++q)
-            for (int64_t j = 0, x = q; x < g.width; ++j, x += stride) phases[q * span + j] = row[x];
+            for (int64_t j = 0, x = q; x < g.width; ++j, x += stride) plan.phases[q * plan.span + j] = row[x];
         for (int64_t kj = 0; kj < k; ++kj) {
-          const KernelColumn& kc = kcols[kj];
+          const KernelColumn& kc = plan.kcols[kj];
           // lo + shift >= 0: the first valid output column reads a pixel inside the row.
-          const float* src = (stride > 1 ? phases.data() + kc.phase * span : row) + (kc.lo + kc.shift);
+          const float* src = (stride > 1 ? plan.phases.data() + kc.phase * plan.span : row) + (kc.lo + kc.shift);
           float* dst = rows + kj * ld;
           std::fill(dst, dst + kc.lo, 0.0f);
           for (int64_t i = 0; i < kc.hi - kc.lo; ++i) dst[kc.lo + i] = src[i];  // short rows: no memmove call
@@ -88,9 +85,6 @@ void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t l
 void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
   const int64_t k = g.kernel, stride = g.stride, ow = g.out_width;
   const RowPlan plan = plan_rows(g);
-  const std::vector<KernelColumn>& kcols = plan.kcols;
-  std::vector<float>& phases = plan.phases;
-  const int64_t span = plan.span;
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t ki = 0; ki < k; ++ki)
       for (int64_t oy = 0; oy < g.out_height; ++oy) {
@@ -98,16 +92,16 @@ void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* 
         if (iy < 0 || iy >= g.height) continue;
         const float* rows = columns + (c * k + ki) * k * ld + oy * ow;
         float* row = image + (c * g.height + iy) * g.width;
-        if (stride > 1) std::fill(phases.begin(), phases.end(), 0.0f);
+        if (stride > 1) std::fill(plan.phases.begin(), plan.phases.end(), 0.0f);
         for (int64_t kj = 0; kj < k; ++kj) {
-          const KernelColumn& kc = kcols[kj];
-          float* dst = (stride > 1 ? phases.data() + kc.phase * span : row) + (kc.lo + kc.shift);
+          const KernelColumn& kc = plan.kcols[kj];
+          float* dst = (stride > 1 ? plan.phases.data() + kc.phase * plan.span : row) + (kc.lo + kc.shift);
           const float* src = rows + kj * ld + kc.lo;
           for (int64_t i = 0; i < kc.hi - kc.lo; ++i) dst[i] += src[i];
         }
         if (stride > 1)
           for (int64_t q = 0; q < stride; ++q)
-            for (int64_t j = 0, x = q; x < g.width; ++j, x += stride) row[x] += phases[q * span + j];
+            for (int64_t j = 0, x = q; x < g.width; ++j, x += stride) row[x] += plan.phases[q * plan.span + j];
       }
 }
 
