@@ -27,12 +27,25 @@ inline void add_train_options(cxxopts::Options& options) {
     ("epochs", "maximum epochs", cxxopts::value<int>()->default_value(std::to_string(o.epochs)))
     ("batch-size", "images per step", cxxopts::value<int>()->default_value(std::to_string(o.batch_size)))
     ("lr", "Adam learning rate (betas 0.5, 0.999)", cxxopts::value<float>()->default_value("0.0002"))
+    ("lr-schedule", "constant, or cosine (decays to 0 over --epochs)",
+     cxxopts::value<std::string>()->default_value(o.lr_schedule))
+    ("w-adv", "weight of the adversarial loss", cxxopts::value<float>()->default_value("1"))
+    ("w-con", "weight of the contextual (reconstruction) loss", cxxopts::value<float>()->default_value("50"))
+    ("w-enc", "weight of the encoder (latent) loss", cxxopts::value<float>()->default_value("1"))
+    ("d-lr-scale", "discriminator learning rate = this x --lr", cxxopts::value<float>()->default_value("1"))
+    ("real-label", "discriminator's target for real images (< 1: one-sided label smoothing)",
+     cxxopts::value<float>()->default_value("1"))
+    ("reinit-saturated-d", "also re-initialise the discriminator when its loss is pinned at the BCE clamp (collapse)")
     ("seed", "random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(o.seed)))
     ("patience", "stop after this many epochs without a better validation AUROC (0: never)",
      cxxopts::value<int>()->default_value(std::to_string(o.patience)))
+    ("selection-tolerance", "keep the latest epoch whose validation AUROC is within this of the best so far",
+     cxxopts::value<double>()->default_value("0.005"))
+    ("fusion-margin", "the fused score sums latent, feature and residual_max scores whose validation AUROC is within this of the best (1: all three)",
+     cxxopts::value<double>()->default_value("0.05"))
     ("validation-fraction", "fraction of the training normals held out for validation",
      cxxopts::value<double>()->default_value("0.2"))
-    ("score", "auto (the best on validation), fused (all four standardised on validation normals), latent, reconstruction, feature or residual_max", cxxopts::value<std::string>()->default_value(o.score))
+    ("score", "fused (see --fusion-margin), auto (the best on validation), latent, reconstruction, feature or residual_max", cxxopts::value<std::string>()->default_value(o.score))
     ("ema", "decay of the moving average of generator weights used for scoring (0: off)",
      cxxopts::value<float>()->default_value("0.95"))
     ("recalibrate-bn", "recompute the averaged generator's batch-norm statistics on the training images each epoch")
@@ -60,8 +73,17 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.epochs = args["epochs"].as<int>();
   o.batch_size = args["batch-size"].as<int>();
   o.learning_rate = args["lr"].as<float>();
+  o.lr_schedule = args["lr-schedule"].as<std::string>();
+  o.loss_weights.adversarial = args["w-adv"].as<float>();
+  o.loss_weights.contextual = args["w-con"].as<float>();
+  o.loss_weights.encoder = args["w-enc"].as<float>();
+  o.stabilisers.discriminator_lr_scale = args["d-lr-scale"].as<float>();
+  o.stabilisers.real_label = args["real-label"].as<float>();
+  o.stabilisers.reinit_saturated_d = args.count("reinit-saturated-d") > 0;
   o.seed = args["seed"].as<uint64_t>();
   o.patience = args["patience"].as<int>();
+  o.selection_tolerance = args["selection-tolerance"].as<double>();
+  o.fusion_margin = args["fusion-margin"].as<double>();
   o.validation_fraction = args["validation-fraction"].as<double>();
   o.score = args["score"].as<std::string>();
   o.ema_decay = args["ema"].as<float>();

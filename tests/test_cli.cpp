@@ -269,6 +269,14 @@ TEST_CASE("train: bad options") {
   SUBCASE("--epochs 1000000000") { check_error(run("--epochs 1000000000"), 2, "--epochs", out); }
   SUBCASE("--lr nan") { check_error(run("--lr nan"), 2, "--lr", out); }
   SUBCASE("--lr -1") { check_error(run("--lr -1"), 2, "--lr", out); }
+  SUBCASE("--lr-schedule step") { check_error(run("--lr-schedule step"), 2, "--lr-schedule", out); }
+  SUBCASE("--w-adv -1") { check_error(run("--w-adv -1"), 2, "--w-adv", out); }
+  SUBCASE("--d-lr-scale 0") { check_error(run("--d-lr-scale 0"), 2, "--d-lr-scale", out); }
+  SUBCASE("--real-label 0.2") { check_error(run("--real-label 0.2"), 2, "--real-label", out); }
+  SUBCASE("--fusion-margin 2") { check_error(run("--fusion-margin 2"), 2, "--fusion-margin", out); }
+  SUBCASE("--selection-tolerance -1") {
+    check_error(run("--selection-tolerance -1"), 2, "--selection-tolerance", out);
+  }
   SUBCASE("--recipe bogus") { check_error(run("--recipe bogus"), 2, "--recipe", out); }
   SUBCASE("--score bogus") { check_error(run("--score bogus"), 2, "--score", out); }
   SUBCASE("--channels 2") {

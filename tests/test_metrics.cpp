@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ganomaly/metrics.h"
+#include "ganomaly/model_file.h"
 
 using namespace gan;
 
@@ -204,4 +205,56 @@ TEST_CASE("ScoreNormalizer follows anomalib's normalize_min_max") {
   CHECK(back.max == n.max);
   CHECK(back.threshold == n.threshold);
   CHECK_THROWS_AS(ScoreNormalizer::from_json(nlohmann::json{{"method", "min_max"}, {"min", 0}}), Error);
+}
+
+TEST_CASE("the fused score sums latent, feature and residual_max in units of the validation normals") {
+  // All three rank the anomaly (label 1) above both normals: validation AUROC 1 each.
+  Scores val;
+  val.latent = {1, 3, 10};          // normals: mean 2, deviation 1
+  val.reconstruction = {5, 5, 50};  // not part of the fusion
+  val.feature = {0, 4, 9};          // mean 2, deviation 2
+  val.residual_max = {2, 2, 7};     // deviation 0: clamped, not a division by zero
+  const std::vector<int> labels = {0, 0, 1};
+  Calibration c;
+  c.fit_fusion(val, labels);
+  CHECK(c.fusion.size() == fused_score_names().size());
+  CHECK(c.fusion.count("reconstruction") == 0);
+
+  Scores test;
+  test.latent = {4};
+  test.reconstruction = {1000};
+  test.feature = {6};
+  test.residual_max = {2};
+  c.fuse(test);
+  REQUIRE(test.fused.size() == 1);
+  CHECK(test.fused[0] == doctest::Approx((4.0 - 2) / 1 + (6.0 - 2) / 2 + 0.0));
+
+  // A checkpoint calibrated before the change fused all four: it keeps doing so.
+  Calibration old = c;
+  old.fusion["reconstruction"] = {5.0f, 10.0f};
+  old.fuse(test);
+  CHECK(test.fused[0] == doctest::Approx(4.0 + (1000.0 - 5) / 10));
+
+  // Scored without the discriminator (FeatureScore::skip): no fused score.
+  test.feature.clear();
+  c.fuse(test);
+  CHECK(test.fused.empty());
+}
+
+TEST_CASE("the fusion leaves out a score whose validation AUROC is not within the margin of the best") {
+  Scores val;
+  val.latent = {1, 3, 2, 10};        // the anomalies 2 and 10 against normals 1, 3: AUROC 0.75
+  val.reconstruction = {0, 0, 0, 0};
+  val.feature = {0, 4, 9, 9};        // AUROC 1
+  val.residual_max = {1, 2, 3, 4};   // AUROC 1
+  const std::vector<int> labels = {0, 0, 1, 1};
+  Calibration c;
+  c.fit_fusion(val, labels, 0.05);
+  CHECK(c.fusion.count("latent") == 0);
+  CHECK(c.fusion.count("feature") == 1);
+  CHECK(c.fusion.count("residual_max") == 1);
+  c.fit_fusion(val, labels, 0.25);  // 0.75 is within 0.25 of 1
+  CHECK(c.fusion.size() == 3);
+  c.fit_fusion(val, labels, 0.0);   // ties with the best are kept
+  CHECK(c.fusion.size() == 2);
 }

@@ -174,6 +174,41 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
   CHECK(train_model(data, o)["status"] == "completed");
 }
 
+TEST_CASE("stabilisers: a discriminator pinned at BCE's clamp is re-initialised only when asked; D's own learning rate") {
+  ModelConfig config;
+  config.image_size = 32;
+  config.n_features = 8;
+  config.latent_size = 8;
+  Rng rng(5);
+  std::vector<float> pixels(8 * 3 * 32 * 32);
+  for (float& v : pixels) v = rng.uniform(-1.0f, 1.0f);
+  const Tensor images = Tensor::from_vector(Shape{8, 3, 32, 32}, pixels);
+  for (const bool reinit : {false, true}) {
+    CAPTURE(reinit);
+    Stabilisers stabilisers;
+    stabilisers.reinit_saturated_d = reinit;
+    stabilisers.discriminator_lr_scale = 0.5f;
+    nn::AdamOptions adam;
+    adam.lr = 1e-3f;
+    Ganomaly model(config, Recipe::named("paper"), 7, adam, LossWeights{}, stabilisers);
+    CHECK(model.optimizer_g.options.lr == doctest::Approx(1e-3f));
+    CHECK(model.optimizer_d.options.lr == doctest::Approx(5e-4f));
+    // A huge positive classifier: D calls every image real, fake ones included, so the
+    // fake half of its loss sits at BCE's clamp of 100 (loss 50): the collapse seen in
+    // training.
+    Tensor classifier_weight = model.discriminator.classifier->parameters().at(0);
+    classifier_weight.fill(1e4f);
+    const StepLosses losses = model.train_step(images);
+    CHECK(losses.discriminator > 40.0f);
+    CHECK(losses.discriminator_reinitialised == reinit);
+    const float after = classifier_weight.data()[0];
+    if (reinit)
+      CHECK(std::fabs(after) < 1.0f);  // fresh N(0, 0.02) weights
+    else
+      CHECK(after > 1e3f);  // one Adam step moved it by about the learning rate
+  }
+}
+
 TEST_CASE("GANomaly learns the generated category: test AUROC well above chance") {
   // Small but real: 48 training images at 32 px, 20 epochs of 6 steps. The chosen score
   // typically reaches 0.8 to 1.0 here; 0.7 leaves room for thread-count differences.

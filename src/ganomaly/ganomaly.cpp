@@ -23,6 +23,11 @@ const std::vector<std::string>& selectable_score_names() {
   return names;
 }
 
+const std::vector<std::string>& fused_score_names() {
+  static const std::vector<std::string> names{"latent", "feature", "residual_max"};
+  return names;
+}
+
 const std::vector<float>& Scores::get(const std::string& name) const {
   if (name == "latent") return latent;
   if (name == "reconstruction") return reconstruction;
@@ -77,15 +82,23 @@ float window_max(const float* map, int64_t h, int64_t w, int64_t window) {
 }
 }  // namespace
 
+namespace {
+nn::AdamOptions scaled_lr(nn::AdamOptions adam, float scale) {
+  adam.lr *= scale;
+  return adam;
+}
+}  // namespace
+
 Ganomaly::Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam,
-                   LossWeights weights)
+                   LossWeights weights, Stabilisers stabilisers)
     : config(config),
       recipe(recipe),
       weights(weights),
+      stabilisers(stabilisers),
       generator(config),
       discriminator(config),
       optimizer_g(generator.parameters(), adam),
-      optimizer_d(discriminator.parameters(), adam),
+      optimizer_d(discriminator.parameters(), scaled_lr(adam, stabilisers.discriminator_lr_scale)),
       rng(seed) {
   initialise(generator);
   initialise(discriminator);
@@ -173,6 +186,9 @@ void Ganomaly::reinitialise_discriminator() {
   initialise(discriminator);
 }
 
+// Above this, one half of D's loss is at BCE's clamp of 100 for most of the batch.
+constexpr float kSaturatedDiscriminatorLoss = 40.0f;
+
 StepLosses Ganomaly::train_step(const Tensor& images) {
   generator.train();
   discriminator.train();
@@ -204,7 +220,7 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
 
   Discriminator::Output fake_detached = discriminator.run(g.fake.detach());
   const int64_t n = x.size(0);
-  Tensor discriminator_loss = mul_scalar(add(bce_loss(real.probability, Tensor::full(Shape{n}, 1.0f, device_)),
+  Tensor discriminator_loss = mul_scalar(add(bce_loss(real.probability, Tensor::full(Shape{n}, stabilisers.real_label, device_)),
                                              bce_loss(fake_detached.probability, Tensor::zeros(Shape{n}, device_))),
                                          0.5f);
   losses.discriminator = discriminator_loss.item();
@@ -219,7 +235,12 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   losses.adversarial = adversarial.item();
   losses.contextual = contextual.item();
   losses.encoder = encoder.item();
-  if (recipe.reinit_collapsed_d && losses.discriminator < 1e-5f) {
+  // The paper's rule catches a discriminator that wins outright. The collapse seen in
+  // practice is the other one: its outputs saturate on the wrong side and the loss is
+  // pinned at BCE's clamp (log >= -100, so 50 for the mean of the two halves).
+  const bool won = recipe.reinit_collapsed_d && losses.discriminator < 1e-5f;
+  const bool saturated = stabilisers.reinit_saturated_d && losses.discriminator > kSaturatedDiscriminatorLoss;
+  if (won || saturated) {
     reinitialise_discriminator();
     losses.discriminator_reinitialised = true;
   }

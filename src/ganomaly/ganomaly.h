@@ -26,6 +26,14 @@ struct LossWeights {
   float adversarial = 1.0f, contextual = 50.0f, encoder = 1.0f;
 };
 
+// Levers against the discriminator's collapse, each an option of ganomaly_train and
+// measured in docs/QUALITY.md. The defaults leave the recipe's training step as published.
+struct Stabilisers {
+  float discriminator_lr_scale = 1.0f;  // D's Adam learning rate = this x G's
+  float real_label = 1.0f;              // < 1: one-sided label smoothing of D's target for real images
+  bool reinit_saturated_d = false;      // also re-initialise D when its loss is pinned at BCE's clamp
+};
+
 struct StepLosses {
   float generator = 0, discriminator = 0, adversarial = 0, contextual = 0, encoder = 0;
   bool discriminator_reinitialised = false;
@@ -38,7 +46,7 @@ struct Scores {
   std::vector<float> reconstruction;  // mean(|x - fake|)
   std::vector<float> feature;         // mean((f(x) - f(fake))^2), f = D features
   std::vector<float> residual_max;    // largest mean |x - fake| over a window of side S/8
-  std::vector<float> fused;           // sum of the four, standardised (Calibration::fuse)
+  std::vector<float> fused;           // sum of fused_score_names(), standardised (Calibration::fuse)
   const std::vector<float>& get(const std::string& name) const;  // throws on an unknown name
   void append(const Scores& other);
   size_t size() const { return latent.size(); }
@@ -46,6 +54,10 @@ struct Scores {
 // The scores the model computes, and those a user can pick (the same plus "fused").
 const std::vector<std::string>& score_names();
 const std::vector<std::string>& selectable_score_names();
+// What the fused score sums: latent, feature and residual_max. The mean reconstruction
+// error is residual_max diluted over the whole image; adding it lowered the fusion's
+// validation AUROC on bottle (docs/QUALITY.md).
+const std::vector<std::string>& fused_score_names();
 
 // The feature score needs two discriminator passes, 2/5 of scoring's work; the other
 // three come from the generator's pass alone.
@@ -56,7 +68,7 @@ FeatureScore feature_score_for(const std::string& score_name);
 class Ganomaly {
  public:
   Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam = {},
-           LossWeights weights = {});
+           LossWeights weights = {}, Stabilisers stabilisers = {});
   // Moves the networks, the averaged generator and the optimizer state to `device`;
   // training and scoring then run there (images may come from any device). Weights are
   // always initialised on the CPU generator first, so a seed gives the same model anywhere.
@@ -92,6 +104,7 @@ class Ganomaly {
   ModelConfig config;
   Recipe recipe;
   LossWeights weights;
+  Stabilisers stabilisers;
   Generator generator;
   Discriminator discriminator;
   nn::Adam optimizer_g, optimizer_d;

@@ -1,6 +1,8 @@
 #include "ganomaly/model_file.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "ganomaly/checkpoint_io.h"
 
@@ -11,9 +13,16 @@ nlohmann::json Calibration::to_json() const {
           {"chosen_on", chosen_on}, {"fusion", fusion}};
 }
 
-void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& labels) {
+void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin) {
   fusion.clear();
-  for (const std::string& name : score_names()) {
+  std::map<std::string, double> validation_auroc;
+  double best = 0;
+  for (const std::string& name : fused_score_names()) {
+    validation_auroc[name] = auroc(scores.get(name), labels);
+    best = std::max(best, validation_auroc[name]);
+  }
+  for (const std::string& name : fused_score_names()) {
+    if (validation_auroc[name] < best - margin) continue;
     const std::vector<float>& v = scores.get(name);
     double s = 0, ss = 0;
     int n = 0;
@@ -30,8 +39,10 @@ void Calibration::fuse(Scores& scores) const {
   if (fusion.empty()) return;  // a checkpoint saved before any validation
   if (scores.feature.size() != scores.size()) return;  // scored with FeatureScore::skip
   scores.fused.assign(scores.size(), 0.0f);
-  for (const std::string& name : score_names()) {
-    const auto& [mean, stddev] = fusion.at(name);
+  // The scores this calibration was fitted with: a checkpoint from before the fusion
+  // dropped the reconstruction score keeps its own four.
+  for (const auto& [name, mean_and_stddev] : fusion) {
+    const auto& [mean, stddev] = mean_and_stddev;
     const std::vector<float>& v = scores.get(name);
     for (size_t i = 0; i < v.size(); ++i) scores.fused[i] += (v[i] - mean) / stddev;
   }

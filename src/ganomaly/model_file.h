@@ -19,10 +19,13 @@ struct Calibration {
   float threshold = 0.0f;                // raw score at or above which an image is anomalous
   ScoreNormalizer normalizer;            // raw score -> [0, 1], threshold at 0.5
   std::string chosen_on = "heldout";     // "heldout" (train normals + pseudo-anomalies) or "test"
-  // Mean and standard deviation of each raw score over the validation normals: the
-  // fused score is the sum of the raw scores in these units.
+  // Mean and standard deviation over the validation normals of each fused score: the
+  // fused score is the sum of those raw scores in these units.
   std::map<std::string, std::pair<float, float>> fusion;
-  void fit_fusion(const Scores& scores, const std::vector<int>& labels);
+  // Fuses those of fused_score_names() whose validation AUROC is within `margin` of the
+  // best of them: a score that fails on this data (the latent score on thin scratches)
+  // is left out rather than diluting the others. A margin of 1 fuses all of them.
+  void fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin = 1.0);
   void fuse(Scores& scores) const;  // fills scores.fused
   nlohmann::json to_json() const;
   static Calibration from_json(const nlohmann::json& j);

@@ -36,6 +36,20 @@ void TrainOptions::validate() const {
                  batch_size);
   GANOMALY_CHECK(std::isfinite(learning_rate) && learning_rate > 0 && learning_rate < 1,
                  "--lr: expected a number in (0, 1), got ", learning_rate);
+  GANOMALY_CHECK(lr_schedule == "constant" || lr_schedule == "cosine",
+                 "--lr-schedule: expected constant or cosine, got '", lr_schedule, "'");
+  for (const auto& [name, w] : {std::pair{"--w-adv", loss_weights.adversarial}, std::pair{"--w-con", loss_weights.contextual},
+                                std::pair{"--w-enc", loss_weights.encoder}})
+    GANOMALY_CHECK(std::isfinite(w) && w >= 0 && w <= 1e4, name, ": expected a weight in [0, 10000], got ", w);
+  GANOMALY_CHECK(std::isfinite(stabilisers.discriminator_lr_scale) && stabilisers.discriminator_lr_scale > 0 &&
+                     stabilisers.discriminator_lr_scale <= 100,
+                 "--d-lr-scale: expected a number in (0, 100], got ", stabilisers.discriminator_lr_scale);
+  GANOMALY_CHECK(std::isfinite(stabilisers.real_label) && stabilisers.real_label >= 0.5f && stabilisers.real_label <= 1,
+                 "--real-label: expected a target in [0.5, 1], got ", stabilisers.real_label);
+  GANOMALY_CHECK(std::isfinite(selection_tolerance) && selection_tolerance >= 0 && selection_tolerance < 0.5,
+                 "--selection-tolerance: expected [0, 0.5), got ", selection_tolerance);
+  GANOMALY_CHECK(std::isfinite(fusion_margin) && fusion_margin >= 0 && fusion_margin <= 1,
+                 "--fusion-margin: expected [0, 1], got ", fusion_margin);
   GANOMALY_CHECK(patience >= 0, "--patience: expected 0 or more, got ", patience);
   GANOMALY_CHECK(validation_fraction > 0 && validation_fraction < 0.9, "--validation-fraction: expected (0, 0.9), got ",
                  validation_fraction);
@@ -50,6 +64,8 @@ void TrainOptions::validate() const {
 }
 
 namespace {
+
+constexpr float kPi = 3.14159265358979f;
 
 struct Split {
   std::vector<Sample> train, validation;
@@ -186,7 +202,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
 
   nn::AdamOptions adam;
   adam.lr = o.learning_rate;
-  Ganomaly model(o.model, recipe, o.seed, adam);
+  Ganomaly model(o.model, recipe, o.seed, adam, o.loss_weights, o.stabilisers);
   model.to(o.device);
   model.enable_ema(o.ema_decay);
   Rng data_rng(o.seed + 1);
@@ -217,7 +233,13 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                                {"seed", o.seed},                {"image_size", size},
                                {"batch_size", o.batch_size},    {"learning_rate", o.learning_rate},
                                {"data", data.root},             {"format", data.format},
-                               {"validate_on", o.validate_on}, {"ema_decay", o.ema_decay}};
+                               {"validate_on", o.validate_on}, {"ema_decay", o.ema_decay},
+                               {"lr_schedule", o.lr_schedule},
+                               {"selection_tolerance", o.selection_tolerance}, {"fusion_margin", o.fusion_margin},
+                               {"loss_weights", {o.loss_weights.adversarial, o.loss_weights.contextual, o.loss_weights.encoder}},
+                               {"d_lr_scale", o.stabilisers.discriminator_lr_scale},
+                               {"real_label", o.stabilisers.real_label},
+                               {"reinit_saturated_d", o.stabilisers.reinit_saturated_d}};
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(
       std::fopen((o.out_dir + "/train_log.jsonl").c_str(), start_epoch || start_step ? "ab" : "wb"), &std::fclose);
   GANOMALY_CHECK(log_file, o.out_dir, "/train_log.jsonl: cannot write");
@@ -247,6 +269,9 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   for (; epoch < o.epochs && status == "completed"; ++epoch) {
     epoch_rng_state = data_rng.state();
     const std::vector<int> order = data_rng.permutation(n_train);
+    const float lr_factor = o.lr_schedule == "cosine" ? 0.5f * (1.0f + std::cos(kPi * epoch / o.epochs)) : 1.0f;
+    model.optimizer_g.options.lr = o.learning_rate * lr_factor;
+    model.optimizer_d.options.lr = o.learning_rate * o.stabilisers.discriminator_lr_scale * lr_factor;
     Progress progress(str("epoch ", epoch + 1, "/", o.epochs), steps_per_epoch, o.interactive);
     StepLosses sum;
     int steps_done = 0;
@@ -304,7 +329,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     // Validation: AUROC of every score on held-out normals vs pseudo-anomalies.
     Scores val = model.score(val_images);
     Calibration fusion;
-    fusion.fit_fusion(val, val_labels);
+    fusion.fit_fusion(val, val_labels, o.fusion_margin);
     fusion.fuse(val);
     nlohmann::json entry = {{"epoch", epoch + 1},
                             {"generator_loss", sum.generator / denom},
@@ -335,9 +360,9 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
       std::filesystem::create_directories(o.out_dir + "/analysis");
       write_text_file(str(o.out_dir, "/analysis/epoch_", epoch + 1, ".json"), dump.dump() + "\n");
     }
-    const bool improved = metric > best.metric;
+    const bool improved = o.selection_tolerance > 0 ? metric > best.metric - o.selection_tolerance : metric > best.metric;
     if (improved) {
-      best.metric = metric;
+      best.metric = std::max(best.metric, metric);
       best.epoch = epoch + 1;
       best.calibration = calibrate(val, val_labels, fusion, o);
       best.tensors = clone_state(model.state());

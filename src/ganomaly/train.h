@@ -14,13 +14,21 @@ namespace gan {
 struct TrainOptions {
   ModelConfig model;
   std::string recipe = "paper";
-  int epochs = 40;
-  int batch_size = 32;
+  int epochs = 30;
+  int batch_size = 16;                 // 10 steps per epoch on bottle: GANomaly needs steps more than epochs
   float learning_rate = 2e-4f;
+  std::string lr_schedule = "constant"; // or cosine: decays to 0 over --epochs
+  LossWeights loss_weights;            // adversarial, contextual, encoder: the paper's 1, 50, 1
+  Stabilisers stabilisers;             // D learning-rate scale, label smoothing, re-init rule
   uint64_t seed = 42;
   int patience = 10;                   // epochs without a better validation AUROC (GANomaly plateaus before it improves)
+  // Validation AUROC on pseudo-anomalies saturates while the model still improves: an
+  // epoch within this of the best so far replaces the kept model (and resets patience),
+  // so near-ties go to the longer-trained model. 0: only a strictly better epoch.
+  double selection_tolerance = 0.005;
+  double fusion_margin = 0.05;         // fuse the scores within this validation AUROC of the best one
   double validation_fraction = 0.2;    // of the training normals, held out
-  std::string score = "auto";          // one of selectable_score_names(), or auto (best on validation)
+  std::string score = "fused";         // one of selectable_score_names(), or auto (best on validation)
   float ema_decay = 0.95f;             // > 0: score with an average of the generator's weights
   bool recalibrate_batch_norm = false; // recompute the averaged generator's batch-norm statistics each epoch
   std::string validate_on = "heldout"; // or "test": anomalib's habit, an oracle

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Per-epoch curves of training runs, and what honest selection would have delivered
+with other selection settings, without retraining.
+
+usage: tools/quality_curves.py RUN_DIR... [--score S] [--fuse A+B+C] [--tolerance T]
+                               [--patience P] [--epochs E] [--quiet]
+
+RUN_DIR is a ganomaly_train --out folder trained with --log-test-auroc (and --patience 0
+to see every epoch). Selection replays the training loop's rule on the logged validation
+AUROCs: the latest epoch whose validation AUROC is within --tolerance of the best so far
+(strictly better when 0), patience counted the same way. --fuse recomputes the fused score
+from the raw scores in analysis/epoch_N.json, standardised on the validation normals as
+Calibration::fit_fusion does, to compare fusions. Test AUROCs are for analysis only.
+"""
+import argparse
+import glob
+import json
+import os
+import statistics
+
+SCORES = ["latent", "reconstruction", "feature", "residual_max", "fused"]
+
+
+def auroc(scores, labels):
+    pos = [s for s, y in zip(scores, labels) if y]
+    neg = [s for s, y in zip(scores, labels) if not y]
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def fused_auroc(dump, parts):
+    """Validation and test AUROC of the sum of `parts`, each standardised on the validation normals."""
+    normal = [i for i, y in enumerate(dump["val_labels"]) if y == 0]
+    out = []
+    for split, labels in (("val", dump["val_labels"]), ("test", dump["test_labels"])):
+        total = [0.0] * len(labels)
+        for name in parts:
+            ref = [dump["val"][name][i] for i in normal]
+            mean, dev = statistics.mean(ref), statistics.pstdev(ref) or 1e-12
+            total = [t + (v - mean) / dev for t, v in zip(total, dump[split][name])]
+        out.append(auroc(total, labels))
+    return out
+
+
+def load(run_dir, fuse):
+    with open(os.path.join(run_dir, "train_log.jsonl")) as f:
+        entries = [json.loads(line) for line in f if line.strip()]
+    if fuse:
+        for e in entries:
+            path = os.path.join(run_dir, "analysis", "epoch_%d.json" % e["epoch"])
+            with open(path) as f:
+                v, t = fused_auroc(json.load(f), fuse)
+            e["val_auroc"]["fused"] = v
+            e.setdefault("test_auroc_for_analysis", {})["fused"] = t
+    return entries
+
+
+def select(entries, patience, max_epochs, score_name, tolerance):
+    best, chosen, chosen_score, stale = -1.0, None, None, 0
+    for e in entries[:max_epochs]:
+        names = SCORES if score_name == "auto" else [score_name]
+        score, metric = max(((s, e["val_auroc"][s]) for s in names), key=lambda p: p[1])
+        if (metric > best - tolerance) if tolerance > 0 else (metric > best):
+            best, chosen, chosen_score, stale = max(best, metric), e, score, 0
+        else:
+            stale += 1
+        if patience and stale >= patience:
+            break
+    return chosen, chosen_score
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run_dirs", nargs="+")
+    ap.add_argument("--score", default="fused", help="fused, auto, or one score")
+    ap.add_argument("--fuse", default="", help="recompute fused from these scores, e.g. latent+feature+residual_max")
+    ap.add_argument("--tolerance", type=float, default=0.005)
+    ap.add_argument("--patience", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--quiet", action="store_true", help="only the selection lines")
+    a = ap.parse_args()
+    fuse = a.fuse.split("+") if a.fuse else None
+    results = []
+    for run_dir in a.run_dirs:
+        entries = load(run_dir, fuse)
+        if not a.quiet:
+            print("epoch  g_loss  d_loss | val " + " ".join(s[:3] for s in SCORES) +
+                  " | test " + " ".join(s[:3] for s in SCORES))
+            for e in entries:
+                t = e.get("test_auroc_for_analysis", {})
+                print("%5d %7.2f %7.3f | %s | %s" % (
+                    e["epoch"], e["generator_loss"], e["discriminator_loss"],
+                    " ".join("%.3f" % e["val_auroc"][s] for s in SCORES),
+                    " ".join("%.3f" % t[s] if s in t else "  -  " for s in SCORES)))
+        chosen, score = select(entries, a.patience, a.epochs, a.score, a.tolerance)
+        test = chosen.get("test_auroc_for_analysis", {}).get(score, float("nan"))
+        oracle = max(e.get("test_auroc_for_analysis", {}).get(score, float("nan")) for e in entries[:a.epochs])
+        results.append(test)
+        print("%s: epoch %d of %d, %s, validation %.3f, test %.3f (best epoch of %s on test: %.3f)" % (
+            run_dir, chosen["epoch"], min(a.epochs, len(entries)), score, chosen["val_auroc"][score], test, score,
+            oracle))
+    if len(results) > 1:
+        print("mean %.3f, sd %.3f, range %.3f over %d runs" % (
+            statistics.mean(results), statistics.stdev(results), max(results) - min(results), len(results)))
+
+
+if __name__ == "__main__":
+    main()
