@@ -212,6 +212,7 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
     generator_loss.backward();
   }
   optimizer_g.step();
+  optimizer_g.zero_grad();  // frees G's gradients: they would sit through D's update
   update_ema();
 
   Discriminator::Output fake_detached = discriminator.run(g.fake.detach());
@@ -227,6 +228,7 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   optimizer_d.zero_grad();
   discriminator_loss.backward();
   optimizer_d.step();
+  optimizer_d.zero_grad();  // frees D's gradients: they would sit through the next G step
 
   losses.adversarial = adversarial.item();
   losses.contextual = contextual.item();

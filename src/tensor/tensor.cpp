@@ -109,6 +109,8 @@ void Tensor::zero_grad() {
   if (impl().grad) backend::fill(device(), impl().grad->data(), numel(), 0.0f);
 }
 
+void Tensor::release_grad() { impl().grad.reset(); }
+
 void Tensor::set_grad(const std::vector<float>& values) {
   GANOMALY_CHECK(static_cast<int64_t>(values.size()) == numel(), "set_grad: ", values.size(),
                  " values for shape ", shape());
