@@ -55,12 +55,16 @@ RowPlan plan_rows(const ConvGeometry& g) {
 // Row r = (c, ki, kj) of the column matrix holds, for every output pixel (oy, ox), the
 // input pixel (oy*stride - padding + ki, ox*stride - padding + kj) of channel c, or 0.
 void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t ld) {
+  im2col_rows(g, image, 0, g.out_height, columns, ld);
+}
+
+void im2col_rows(const ConvGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* columns, int64_t ld) {
   const int64_t k = g.kernel, stride = g.stride, ow = g.out_width;
   const RowPlan plan = plan_rows(g);
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t ki = 0; ki < k; ++ki)
-      for (int64_t oy = 0; oy < g.out_height; ++oy) {
-        float* rows = columns + (c * k + ki) * k * ld + oy * ow;  // kernel column kj at rows + kj * ld
+      for (int64_t oy = oy0; oy < oy1; ++oy) {
+        float* rows = columns + (c * k + ki) * k * ld + (oy - oy0) * ow;  // kernel column kj at rows + kj * ld
         const int64_t iy = oy * stride - g.padding + ki;
         if (iy < 0 || iy >= g.height) {
           for (int64_t kj = 0; kj < k; ++kj) std::fill(rows + kj * ld, rows + kj * ld + ow, 0.0f);
@@ -83,14 +87,18 @@ void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t l
 }
 
 void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
+  col2im_add_rows(g, columns, 0, g.out_height, ld, image);
+}
+
+void col2im_add_rows(const ConvGeometry& g, const float* columns, int64_t oy0, int64_t oy1, int64_t ld, float* image) {
   const int64_t k = g.kernel, stride = g.stride, ow = g.out_width;
   const RowPlan plan = plan_rows(g);
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t ki = 0; ki < k; ++ki)
-      for (int64_t oy = 0; oy < g.out_height; ++oy) {
+      for (int64_t oy = oy0; oy < oy1; ++oy) {
         const int64_t iy = oy * stride - g.padding + ki;
         if (iy < 0 || iy >= g.height) continue;
-        const float* rows = columns + (c * k + ki) * k * ld + oy * ow;
+        const float* rows = columns + (c * k + ki) * k * ld + (oy - oy0) * ow;
         float* row = image + (c * g.height + iy) * g.width;
         if (stride > 1) std::fill(plan.phases.begin(), plan.phases.end(), 0.0f);
         for (int64_t kj = 0; kj < k; ++kj) {
@@ -105,30 +113,41 @@ void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* 
       }
 }
 
-void im2col_naive(const ConvGeometry& g, const float* image, float* columns, int64_t ld) {
+void im2col_rows_naive(const ConvGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* columns,
+                       int64_t ld) {
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t ki = 0; ki < g.kernel; ++ki)
       for (int64_t kj = 0; kj < g.kernel; ++kj)
-        for (int64_t oy = 0; oy < g.out_height; ++oy)
+        for (int64_t oy = oy0; oy < oy1; ++oy)
           for (int64_t ox = 0; ox < g.out_width; ++ox) {
             const int64_t iy = oy * g.stride - g.padding + ki, ix = ox * g.stride - g.padding + kj;
             const int64_t r = (c * g.kernel + ki) * g.kernel + kj;
             const bool inside = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width;
-            columns[r * ld + oy * g.out_width + ox] = inside ? image[(c * g.height + iy) * g.width + ix] : 0.0f;
+            columns[r * ld + (oy - oy0) * g.out_width + ox] =
+                inside ? image[(c * g.height + iy) * g.width + ix] : 0.0f;
           }
 }
 
-void col2im_add_naive(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
+void col2im_add_rows_naive(const ConvGeometry& g, const float* columns, int64_t oy0, int64_t oy1, int64_t ld,
+                           float* image) {
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t ki = 0; ki < g.kernel; ++ki)
       for (int64_t kj = 0; kj < g.kernel; ++kj)
-        for (int64_t oy = 0; oy < g.out_height; ++oy)
+        for (int64_t oy = oy0; oy < oy1; ++oy)
           for (int64_t ox = 0; ox < g.out_width; ++ox) {
             const int64_t iy = oy * g.stride - g.padding + ki, ix = ox * g.stride - g.padding + kj;
             if (iy < 0 || iy >= g.height || ix < 0 || ix >= g.width) continue;
             const int64_t r = (c * g.kernel + ki) * g.kernel + kj;
-            image[(c * g.height + iy) * g.width + ix] += columns[r * ld + oy * g.out_width + ox];
+            image[(c * g.height + iy) * g.width + ix] += columns[r * ld + (oy - oy0) * g.out_width + ox];
           }
+}
+
+void im2col_naive(const ConvGeometry& g, const float* image, float* columns, int64_t ld) {
+  im2col_rows_naive(g, image, 0, g.out_height, columns, ld);
+}
+
+void col2im_add_naive(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
+  col2im_add_rows_naive(g, columns, 0, g.out_height, ld, image);
 }
 
 }  // namespace gan::cpu
