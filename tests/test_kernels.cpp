@@ -169,7 +169,11 @@ TEST_CASE("conv_transpose2d matches naive loops") {
 }
 
 TEST_CASE("im2col and col2im match their naive twins") {
-  std::vector<cpu::ConvGeometry> geometries = {{3, 9, 7, 4, 2, 4, 0, 0}, {2, 5, 5, 3, 1, 1, 0, 0}, {4, 4, 4, 4, 1, 0, 0, 0}};
+  // Rows of 32 floats and more take the vector path of stride 2 (first and last layers).
+  std::vector<cpu::ConvGeometry> geometries = {{3, 9, 7, 4, 2, 4, 0, 0},   {2, 5, 5, 3, 1, 1, 0, 0},
+                                               {4, 4, 4, 4, 1, 0, 0, 0},   {2, 5, 70, 4, 2, 1, 0, 0},
+                                               {1, 3, 131, 4, 2, 4, 0, 0}, {2, 4, 64, 4, 2, 1, 0, 0},
+                                               {1, 2, 97, 3, 3, 1, 0, 0}};
   // Random geometries with ragged edges: strides 1 to 3, padding up to past the kernel,
   // images narrower than the kernel plus padding on one side.
   Rng rng(11);
