@@ -70,7 +70,10 @@ void split_phases(const float* row, int64_t width, int64_t stride, int64_t span,
     }
   }
 #endif
-  for (int64_t x = done; x < width; ++x) phases[(x % stride) * span + x / stride] = row[x];
+  // The rest (all of a narrow row) a phase at a time: no division per pixel. `done` is a
+  // multiple of the stride (0, or of 32 with stride 2).
+  for (int64_t q = 0; q < stride; ++q)
+    for (int64_t j = done / stride, x = done + q; x < width; ++j, x += stride) phases[q * span + j] = row[x];
 }
 
 // The inverse, adding: row[j * stride + q] += phases[q * span + j].
@@ -88,7 +91,8 @@ void merge_phases_add(const float* phases, int64_t width, int64_t stride, int64_
     }
   }
 #endif
-  for (int64_t x = done; x < width; ++x) row[x] += phases[(x % stride) * span + x / stride];
+  for (int64_t q = 0; q < stride; ++q)
+    for (int64_t j = done / stride, x = done + q; x < width; ++j, x += stride) row[x] += phases[q * span + j];
 }
 
 }  // namespace
