@@ -37,6 +37,33 @@ TEST_CASE("the graph is released after backward unless retained") {
   CHECK_FALSE(h.has_grad());  // intermediate gradients are not kept
 }
 
+TEST_CASE("backward skips branches whose leaves stopped needing gradients, and keeps them") {
+  // GANomaly's generator step: a loss over G's output and a frozen D's features of x.
+  Tensor g = Tensor::from_vector(Shape{2}, {1.0f, 2.0f}).set_requires_grad(true);
+  Tensor d = Tensor::from_vector(Shape{2}, {3.0f, -1.0f}).set_requires_grad(true);
+  Tensor dx = mul(d, Tensor::from_vector(Shape{2}, {0.5f, 0.25f}));  // "D(x)": only d upstream
+  Tensor dg = mul(d, g);                                             // "D(G(x))"
+  Tensor loss = sum(add(dx, dg));
+  d.set_requires_grad(false);
+  loss.backward(/*retain_graph=*/true);
+  d.set_requires_grad(true);
+  CHECK(g.grad().to_vector() == std::vector<float>{3.0f, -1.0f});
+  CHECK_FALSE(d.has_grad());
+  CHECK(dx.requires_grad());  // restored: the retained branch serves the next loss
+  sum(dx).backward();
+  CHECK(d.grad().to_vector() == std::vector<float>{0.5f, 0.25f});
+  // A loss with nothing upstream that needs a gradient any more is a no-op.
+  Tensor h = mul(d, d);
+  d.set_requires_grad(false);
+  sum(h).backward();
+  d.set_requires_grad(true);
+  CHECK(d.grad().to_vector() == std::vector<float>{0.5f, 0.25f});
+  // A leaf's own backward seeds its gradient.
+  Tensor s = Tensor::scalar(2.0f).set_requires_grad(true);
+  s.backward();
+  CHECK(s.grad().item() == 1.0f);
+}
+
 TEST_CASE("detach and the no-grad guard stop history") {
   Tensor x = Tensor::from_vector(Shape{2}, {1.0f, 2.0f}).set_requires_grad(true);
   Tensor d = x.detach();

@@ -57,7 +57,89 @@ Tensor naive_conv_transpose2d(const Tensor& x, const Tensor& w, int stride, int 
   return out;
 }
 
+// The gradients of loss = sum(conv2d(x, w) * dy) by direct loops: each product
+// x[i, c, iy, ix] * w[o, c, ky, kx] of the forward sum sends dy * w to dx and dy * x to dw.
+// A transposed convolution is the same sum with the roles of its input and output swapped.
+void naive_conv_grads(const Tensor& x, const Tensor& w, const Tensor& dy, int stride, int pad, bool transposed,
+                      Tensor& dx, Tensor& dw) {
+  const int64_t n = x.size(0), k = w.size(2);
+  // Name the forward convolution's image `big` and its output grid `small`.
+  const Tensor& big = transposed ? dy : x;
+  const Tensor& small = transposed ? x : dy;
+  const int64_t bc = big.size(1), h = big.size(2), wd = big.size(3);
+  const int64_t sc = small.size(1), oh = small.size(2), ow = small.size(3);
+  std::vector<double> gbig(big.numel(), 0.0), gw(w.numel(), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < sc; ++o)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t xx = 0; xx < ow; ++xx) {
+          const double s = small.data()[((i * sc + o) * oh + y) * ow + xx];
+          for (int64_t ch = 0; ch < bc; ++ch)
+            for (int64_t ky = 0; ky < k; ++ky)
+              for (int64_t kx = 0; kx < k; ++kx) {
+                const int64_t iy = y * stride - pad + ky, ix = xx * stride - pad + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                const int64_t at = ((i * bc + ch) * h + iy) * wd + ix;
+                const int64_t wat = ((o * bc + ch) * k + ky) * k + kx;  // w is [small, big, k, k] either way
+                gw[wat] += s * big.data()[at];
+                gbig[at] += s * w.data()[wat];
+              }
+        }
+  // Not transposed: gbig is dx (sum over dy * w); transposed: the "small" side is x.
+  dw = Tensor::empty(w.shape());
+  for (size_t j = 0; j < gw.size(); ++j) dw.data()[j] = static_cast<float>(gw[j]);
+  if (!transposed) {
+    dx = Tensor::empty(x.shape());
+    for (size_t j = 0; j < gbig.size(); ++j) dx.data()[j] = static_cast<float>(gbig[j]);
+    return;
+  }
+  // dx[i, ci, y, xx] = sum over the window of dy * w: the forward sum read from x's side.
+  dx = Tensor::zeros(x.shape());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < sc; ++o)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t xx = 0; xx < ow; ++xx) {
+          double acc = 0;
+          for (int64_t ch = 0; ch < bc; ++ch)
+            for (int64_t ky = 0; ky < k; ++ky)
+              for (int64_t kx = 0; kx < k; ++kx) {
+                const int64_t iy = y * stride - pad + ky, ix = xx * stride - pad + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                acc += big.data()[((i * bc + ch) * h + iy) * wd + ix] * w.data()[((o * bc + ch) * k + ky) * k + kx];
+              }
+          dx.data()[((i * sc + o) * oh + y) * ow + xx] = static_cast<float>(acc);
+        }
+}
+
 }  // namespace
+
+TEST_CASE("conv2d and conv_transpose2d gradients match naive loops, large images a block of rows at a time") {
+  // Images with 1024 or more output pixels go a block of output rows at a time (conv.cpp);
+  // these have ragged last blocks, a first layer's padding, and batches of one and more.
+  struct Case { bool transposed; int n, c, h, w, oc, k, stride, pad; };
+  for (Case cs : {Case{false, 3, 40, 66, 64, 3, 4, 2, 1}, Case{false, 2, 3, 64, 64, 5, 4, 2, 4},
+                  Case{false, 1, 2, 33, 40, 3, 3, 1, 1}, Case{true, 3, 3, 40, 34, 40, 4, 2, 1},
+                  Case{true, 2, 4, 32, 35, 3, 4, 2, 1}, Case{true, 1, 3, 33, 32, 2, 3, 1, 1}}) {
+    CAPTURE(cs.transposed);
+    CAPTURE(cs.h);
+    Tensor x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 7).set_requires_grad(true);
+    Tensor w = random_tensor(cs.transposed ? Shape{cs.c, cs.oc, cs.k, cs.k} : Shape{cs.oc, cs.c, cs.k, cs.k}, 8)
+                   .set_requires_grad(true);
+    auto op = [&] {
+      return cs.transposed ? conv_transpose2d(x, w, Tensor(), cs.stride, cs.pad) : conv2d(x, w, Tensor(), cs.stride, cs.pad);
+    };
+    Tensor y = op();
+    CHECK(compare(y, cs.transposed ? naive_conv_transpose2d(x, w, cs.stride, cs.pad) : naive_conv2d(x, w, cs.stride, cs.pad),
+                  1e-5, 1e-4) == "");
+    Tensor dy = random_tensor(y.shape(), 9);
+    sum(mul(op(), dy)).backward();
+    sum(mul(op(), dy)).backward();  // gradients accumulate
+    Tensor dx, dw;
+    naive_conv_grads(x, w, dy, cs.stride, cs.pad, cs.transposed, dx, dw);
+    CHECK(compare(x.grad(), mul_scalar(dx, 2.0f), 1e-4, 1e-4) == "");
+    CHECK(compare(w.grad(), mul_scalar(dw, 2.0f), 1e-4, 1e-4) == "");
+  }
+}
 
 TEST_CASE("conv2d matches naive loops") {
   struct Case { int n, c, h, w, oc, k, stride, pad; };
@@ -87,7 +169,11 @@ TEST_CASE("conv_transpose2d matches naive loops") {
 }
 
 TEST_CASE("im2col and col2im match their naive twins") {
-  std::vector<cpu::ConvGeometry> geometries = {{3, 9, 7, 4, 2, 4, 0, 0}, {2, 5, 5, 3, 1, 1, 0, 0}, {4, 4, 4, 4, 1, 0, 0, 0}};
+  // Rows of 32 floats and more take the vector path of stride 2 (first and last layers).
+  std::vector<cpu::ConvGeometry> geometries = {{3, 9, 7, 4, 2, 4, 0, 0},   {2, 5, 5, 3, 1, 1, 0, 0},
+                                               {4, 4, 4, 4, 1, 0, 0, 0},   {2, 5, 70, 4, 2, 1, 0, 0},
+                                               {1, 3, 131, 4, 2, 4, 0, 0}, {2, 4, 64, 4, 2, 1, 0, 0},
+                                               {1, 2, 97, 3, 3, 1, 0, 0}};
   // Random geometries with ragged edges: strides 1 to 3, padding up to past the kernel,
   // images narrower than the kernel plus padding on one side.
   Rng rng(11);
@@ -114,6 +200,16 @@ TEST_CASE("im2col and col2im match their naive twins") {
     Tensor back_fast = random_tensor(image.shape(), 6), back_naive = back_fast.clone();
     cpu::col2im_add(g, fast.data(), ld, back_fast.data());
     cpu::col2im_add_naive(g, naive.data(), ld, back_naive.data());
+    CHECK(compare(back_fast, back_naive, 1e-6, 1e-6) == "");
+    // A block of output rows, as large images are done.
+    const int64_t oy0 = pick(0, static_cast<int>(g.out_height - 1)), oy1 = pick(static_cast<int>(oy0 + 1), static_cast<int>(g.out_height));
+    const int64_t block_ld = (oy1 - oy0) * g.out_width + 2;
+    Tensor block_fast = Tensor::full(Shape{g.rows() * block_ld}, 7.0f), block_naive = block_fast.clone();
+    cpu::im2col_rows(g, image.data(), oy0, oy1, block_fast.data(), block_ld);
+    cpu::im2col_rows_naive(g, image.data(), oy0, oy1, block_naive.data(), block_ld);
+    CHECK(compare(block_fast, block_naive, 0, 0) == "");
+    cpu::col2im_add_rows(g, block_fast.data(), oy0, oy1, block_ld, back_fast.data());
+    cpu::col2im_add_rows_naive(g, block_naive.data(), oy0, oy1, block_ld, back_naive.data());
     CHECK(compare(back_fast, back_naive, 1e-6, 1e-6) == "");
   }
 }

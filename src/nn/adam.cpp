@@ -82,7 +82,7 @@ void ema_update(Tensor& average, const Tensor& live, float decay) {
 }
 
 void Adam::zero_grad() {
-  for (Tensor& p : params_) p.zero_grad();
+  for (Tensor& p : params_) p.release_grad();
 }
 
 void Adam::reset_state() {

@@ -19,6 +19,8 @@ class Adam {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options);
   void step();       // parameters without a gradient are skipped, as PyTorch
+  // Frees the gradients (PyTorch's set_to_none): the next backward allocates them as it
+  // frees activations, instead of their memory adding to the activations' peak.
   void zero_grad();
   void reset_state();  // forget the moments and the step count
   AdamOptions options;

@@ -74,6 +74,10 @@ void Module::to(Device device) {
   for (auto& [name, t] : state()) t.move_to(device);
 }
 
+void Module::set_requires_grad(bool on) {
+  for (auto& [name, t] : named_parameters()) t.set_requires_grad(on);
+}
+
 void Module::zero_grad() {
   for (auto& [name, t] : named_parameters()) t.zero_grad();
 }

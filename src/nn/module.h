@@ -35,6 +35,9 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
   void zero_grad();
+  // Turns gradients of every parameter on or off; a backward pass then skips the work
+  // that only fed gradients to parameters that are off (see Tensor::backward).
+  void set_requires_grad(bool on);
   // Moves every parameter and buffer to `device`, in place (handles stay valid).
   void to(Device device);
 

@@ -52,5 +52,13 @@ inline void im2col(const ConvGeometry& g, const float* image, float* columns, in
 inline void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
   cpu::col2im_add(g, columns, ld, image);
 }
+inline void im2col_rows(const ConvGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* columns,
+                        int64_t ld) {
+  cpu::im2col_rows(g, image, oy0, oy1, columns, ld);
+}
+inline void col2im_add_rows(const ConvGeometry& g, const float* columns, int64_t oy0, int64_t oy1, int64_t ld,
+                            float* image) {
+  cpu::col2im_add_rows(g, columns, oy0, oy1, ld, image);
+}
 
 }  // namespace gan::backend

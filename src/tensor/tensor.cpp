@@ -109,6 +109,8 @@ void Tensor::zero_grad() {
   if (impl().grad) backend::fill(device(), impl().grad->data(), numel(), 0.0f);
 }
 
+void Tensor::release_grad() { impl().grad.reset(); }
+
 void Tensor::set_grad(const std::vector<float>& values) {
   GANOMALY_CHECK(static_cast<int64_t>(values.size()) == numel(), "set_grad: ", values.size(),
                  " values for shape ", shape());
@@ -129,7 +131,16 @@ void Tensor::backward(bool retain_graph) {
   GANOMALY_CHECK(requires_grad(), "backward: the tensor does not require a gradient");
   // Reverse topological order by iterative depth-first search. `order` holds strong
   // references so that releasing a node's inputs below never frees a node still to come.
-  std::vector<std::shared_ptr<TensorImpl>> order;
+  //
+  // A node none of whose paths reaches a leaf that needs a gradient *now* is pruned: its
+  // requires_grad is cleared for the walk, so no closure computes a gradient for it, and
+  // restored afterwards. Leaves may have stopped needing gradients since the forward pass
+  // (GANomaly's generator step freezes D, whose D(x) branch then costs nothing).
+  if (impl_->is_leaf()) {  // d(self)/d(self) and nothing to walk
+    backend::add_value(device(), grad_data(), 1, 1.0f);
+    return;
+  }
+  std::vector<std::shared_ptr<TensorImpl>> order, pruned;
   std::unordered_set<TensorImpl*> seen;
   std::vector<std::pair<std::shared_ptr<TensorImpl>, size_t>> stack{{impl_, 0}};
   seen.insert(impl_.get());
@@ -137,15 +148,30 @@ void Tensor::backward(bool retain_graph) {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
       const std::shared_ptr<TensorImpl>& child = node->inputs[next++].impl_ptr();
-      if (child->requires_grad && !seen.count(child.get())) {
+      if (child->requires_grad && !child->is_leaf() && !seen.count(child.get())) {
         seen.insert(child.get());
         stack.push_back({child, 0});
       }
     } else {
-      order.push_back(std::move(node));
+      // Children are finished (a graph has no cycles), so their flags are final.
+      bool useful = false;
+      for (const Tensor& input : node->inputs) useful = useful || input.impl_ptr()->requires_grad;
+      if (useful) {
+        order.push_back(std::move(node));
+      } else {
+        node->requires_grad = false;
+        pruned.push_back(std::move(node));
+      }
       stack.pop_back();
     }
   }
+  struct Restore {
+    std::vector<std::shared_ptr<TensorImpl>>& nodes;
+    ~Restore() {
+      for (auto& n : nodes) n->requires_grad = true;
+    }
+  } restore{pruned};
+  if (order.empty()) return;  // nothing upstream needs a gradient
   backend::add_value(device(), grad_data(), 1, 1.0f);
   NoGradGuard no_grad;  // backward closures never record history
   // Every consumer of a node comes before it, so once its closure has run, its gradient

@@ -75,6 +75,7 @@ class Tensor {
   float* grad_data();            // the gradient on the tensor's device, allocated as zeros when absent
   Tensor grad() const;           // a copy of the gradient (zeros when absent)
   void zero_grad();
+  void release_grad();  // frees the gradient; the next accumulation starts from zeros
   void set_grad(const std::vector<float>& values);  // for tests
   // Seeds d(self)/d(self) = 1 (self must have one element) and runs the graph. The
   // graph is released afterwards unless retain_graph is set.

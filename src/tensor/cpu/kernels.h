@@ -28,5 +28,13 @@ void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t l
 void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* image);
 void im2col_naive(const ConvGeometry& g, const float* image, float* columns, int64_t ld);
 void col2im_add_naive(const ConvGeometry& g, const float* columns, int64_t ld, float* image);
+// The same for output rows [oy0, oy1) only: their columns start at `columns` (column
+// (oy - oy0) * out_width + ox), so a large image can be done a block of rows at a time.
+void im2col_rows(const ConvGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* columns, int64_t ld);
+void col2im_add_rows(const ConvGeometry& g, const float* columns, int64_t oy0, int64_t oy1, int64_t ld, float* image);
+void im2col_rows_naive(const ConvGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* columns,
+                       int64_t ld);
+void col2im_add_rows_naive(const ConvGeometry& g, const float* columns, int64_t oy0, int64_t oy1, int64_t ld,
+                           float* image);
 
 }  // namespace gan::cpu
