@@ -199,9 +199,8 @@ struct Frozen {
 // gradients for D taken first (G frozen), and only its effect on D's running statistics
 // is repeated (repeat_running_update). The generator loss's backward then runs with D
 // frozen, which skips D's weight gradients (zeroed before D's update anyway) and the whole
-// D(x) branch. The same result as anomalib's order (bitwise, checked over three steps),
-// with one D forward fewer and, in the generator's backward, no pass through D(x) and no
-// weight gradients of D.
+// D(x) branch. The same result as anomalib's order, with one D forward and two
+// backward passes of D fewer.
 StepLosses Ganomaly::train_step(const Tensor& images) {
   generator.train();
   discriminator.train();
