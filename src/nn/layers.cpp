@@ -44,15 +44,7 @@ BatchNorm2d::BatchNorm2d(int channels, float eps, float momentum) : eps(eps), mo
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
-  if (is_training() && remember_input) last_input_ = x;
   return batch_norm2d(x, *weight_, *bias_, *running_mean_, *running_var_, is_training(), momentum, eps);
-}
-
-void BatchNorm2d::repeat_running_update() {
-  if (!last_input_.defined()) return;
-  NoGradGuard no_grad;
-  batch_norm2d(last_input_, *weight_, *bias_, *running_mean_, *running_var_, /*training=*/true, momentum, eps);
-  last_input_ = Tensor();
 }
 
 }  // namespace gan::nn

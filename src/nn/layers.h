@@ -48,20 +48,9 @@ class BatchNorm2d : public Module {
   explicit BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f);
   Tensor forward(const Tensor& x) override;
   float eps, momentum;
-  // For a training loop that reuses a forward pass instead of running it again (GANomaly's
-  // D step reuses D(G(x))): while remember_input is set, the last training input is kept,
-  // and repeat_running_update() updates the running statistics once more from it, exactly
-  // as a second forward pass of the same input would, then drops it.
-  bool remember_input = false;
-  void repeat_running_update();
-  void forget_input() {
-    remember_input = false;
-    last_input_ = Tensor();
-  }
 
  private:
   Tensor *weight_, *bias_, *running_mean_, *running_var_;
-  Tensor last_input_;
 };
 
 class LeakyReLU : public Module {
