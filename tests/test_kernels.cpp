@@ -93,22 +93,8 @@ void naive_conv_grads(const Tensor& x, const Tensor& w, const Tensor& dy, int st
     for (size_t j = 0; j < gbig.size(); ++j) dx.data()[j] = static_cast<float>(gbig[j]);
     return;
   }
-  // dx[i, ci, y, xx] = sum over the window of dy * w: the forward sum read from x's side.
-  dx = Tensor::zeros(x.shape());
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t o = 0; o < sc; ++o)
-      for (int64_t y = 0; y < oh; ++y)
-        for (int64_t xx = 0; xx < ow; ++xx) {
-          double acc = 0;
-          for (int64_t ch = 0; ch < bc; ++ch)
-            for (int64_t ky = 0; ky < k; ++ky)
-              for (int64_t kx = 0; kx < k; ++kx) {
-                const int64_t iy = y * stride - pad + ky, ix = xx * stride - pad + kx;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                acc += big.data()[((i * bc + ch) * h + iy) * wd + ix] * w.data()[((o * bc + ch) * k + ky) * k + kx];
-              }
-          dx.data()[((i * sc + o) * oh + y) * ow + xx] = static_cast<float>(acc);
-        }
+  // dx of a transposed convolution is the forward convolution of dy with the same w.
+  dx = naive_conv2d(big, w, stride, pad);
 }
 
 }  // namespace

@@ -209,6 +209,14 @@ TEST_CASE("stabilisers: a discriminator pinned at BCE's clamp is re-initialised 
   }
 }
 
+TEST_CASE("the cosine learning-rate schedule runs from 1 down towards 0; constant stays at 1") {
+  CHECK(learning_rate_factor("constant", 7, 10) == 1.0f);
+  CHECK(learning_rate_factor("cosine", 0, 10) == doctest::Approx(1.0));
+  CHECK(learning_rate_factor("cosine", 5, 10) == doctest::Approx(0.5));
+  CHECK(learning_rate_factor("cosine", 9, 10) == doctest::Approx(0.5 * (1 + std::cos(M_PI * 0.9))));
+  for (int e = 1; e < 10; ++e) CHECK(learning_rate_factor("cosine", e, 10) < learning_rate_factor("cosine", e - 1, 10));
+}
+
 TEST_CASE("GANomaly learns the generated category: test AUROC well above chance") {
   // Small but real: 48 training images at 32 px, 20 epochs of 6 steps. The chosen score
   // typically reaches 0.8 to 1.0 here; 0.7 leaves room for thread-count differences.

@@ -28,6 +28,11 @@ void install_stop_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
+float learning_rate_factor(const std::string& schedule, int epoch, int epochs) {
+  if (schedule != "cosine") return 1.0f;
+  return static_cast<float>(0.5 * (1.0 + std::cos(M_PI * epoch / epochs)));
+}
+
 void TrainOptions::validate() const {
   model.validate();
   Recipe::named(recipe);
@@ -64,8 +69,6 @@ void TrainOptions::validate() const {
 }
 
 namespace {
-
-constexpr float kPi = 3.14159265358979f;
 
 struct Split {
   std::vector<Sample> train, validation;
@@ -269,7 +272,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   for (; epoch < o.epochs && status == "completed"; ++epoch) {
     epoch_rng_state = data_rng.state();
     const std::vector<int> order = data_rng.permutation(n_train);
-    const float lr_factor = o.lr_schedule == "cosine" ? 0.5f * (1.0f + std::cos(kPi * epoch / o.epochs)) : 1.0f;
+    const float lr_factor = learning_rate_factor(o.lr_schedule, epoch, o.epochs);
     model.optimizer_g.options.lr = o.learning_rate * lr_factor;
     model.optimizer_d.options.lr = o.learning_rate * o.stabilisers.discriminator_lr_scale * lr_factor;
     Progress progress(str("epoch ", epoch + 1, "/", o.epochs), steps_per_epoch, o.interactive);

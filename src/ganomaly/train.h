@@ -44,6 +44,10 @@ struct TrainOptions {
   void validate() const;               // throws naming the option
 };
 
+// The learning rate of `epoch` (from 0) relative to --lr: 1 for "constant"; for "cosine"
+// half a cosine from 1 at the first epoch towards 0 after the last.
+float learning_rate_factor(const std::string& schedule, int epoch, int epochs);
+
 // Set by SIGINT/SIGTERM (see install_stop_handlers): the loop finishes its step, writes
 // a resumable checkpoint and returns. A second signal exits at once.
 extern std::atomic<bool> g_stop_requested;
