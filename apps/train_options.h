@@ -41,7 +41,7 @@ inline void add_train_options(cxxopts::Options& options) {
      cxxopts::value<int>()->default_value(std::to_string(o.patience)))
     ("selection-tolerance", "keep the latest epoch whose validation AUROC is within this of the best so far",
      cxxopts::value<double>()->default_value("0.005"))
-    ("fusion-margin", "the fused score sums latent, feature and residual_max scores whose validation AUROC is within this of the best (1: all three)",
+    ("fusion-margin", "the fused score weighs latent, feature and residual_max by 1 - (gap to the best validation AUROC) / this; 0: only the best",
      cxxopts::value<double>()->default_value("0.05"))
     ("validation-fraction", "fraction of the training normals held out for validation",
      cxxopts::value<double>()->default_value("0.2"))

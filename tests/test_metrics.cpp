@@ -231,7 +231,7 @@ TEST_CASE("the fused score sums latent, feature and residual_max in units of the
 
   // A checkpoint calibrated before the change fused all four: it keeps doing so.
   Calibration old = c;
-  old.fusion["reconstruction"] = {5.0f, 10.0f};
+  old.fusion["reconstruction"] = {5.0f, 10.0f, 1.0f};
   old.fuse(test);
   CHECK(test.fused[0] == doctest::Approx(4.0 + (1000.0 - 5) / 10));
 
@@ -241,7 +241,14 @@ TEST_CASE("the fused score sums latent, feature and residual_max in units of the
   CHECK(test.fused.empty());
 }
 
-TEST_CASE("the fusion leaves out a score whose validation AUROC is not within the margin of the best") {
+TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the best, tapering to 0 at the margin") {
+  CHECK(fusion_weight(0.0, 0.1) == 1.0);
+  CHECK(fusion_weight(0.025, 0.1) == doctest::Approx(0.75));
+  CHECK(fusion_weight(0.1, 0.1) == 0.0);
+  CHECK(fusion_weight(0.3, 0.1) == 0.0);
+  CHECK(fusion_weight(0.0, 0.0) == 1.0);  // margin 0: only the best
+  CHECK(fusion_weight(0.001, 0.0) == 0.0);
+
   Scores val;
   val.latent = {1, 3, 2, 10};        // the anomalies 2 and 10 against normals 1, 3: AUROC 0.75
   val.reconstruction = {0, 0, 0, 0};
@@ -251,10 +258,31 @@ TEST_CASE("the fusion leaves out a score whose validation AUROC is not within th
   Calibration c;
   c.fit_fusion(val, labels, 0.05);
   CHECK(c.fusion.count("latent") == 0);
-  CHECK(c.fusion.count("feature") == 1);
-  CHECK(c.fusion.count("residual_max") == 1);
-  c.fit_fusion(val, labels, 0.25);  // 0.75 is within 0.25 of 1
-  CHECK(c.fusion.size() == 3);
+  CHECK(c.fusion.at("feature").weight == 1.0f);
+  CHECK(c.fusion.at("residual_max").weight == 1.0f);
+  c.fit_fusion(val, labels, 0.5);   // 0.25 below the best: half weight
+  REQUIRE(c.fusion.size() == 3);
+  CHECK(c.fusion.at("latent").weight == doctest::Approx(0.5));
+  Scores test;
+  test.latent = {4};                 // normals: mean 2, deviation 1
+  test.reconstruction = {0};
+  test.feature = {6};                // mean 2, deviation 2
+  test.residual_max = {2.5};         // mean 1.5, deviation 0.5
+  c.fuse(test);
+  REQUIRE(test.fused.size() == 1);
+  CHECK(test.fused[0] == doctest::Approx(0.5 * 2.0 + 2.0 + 2.0));
   c.fit_fusion(val, labels, 0.0);   // ties with the best are kept
   CHECK(c.fusion.size() == 2);
+}
+
+TEST_CASE("fusion weights survive the model file's JSON; files from before the weights read as weight 1") {
+  Calibration c;
+  c.fusion["latent"] = {2.0f, 1.0f, 0.25f};
+  const Calibration back = Calibration::from_json(c.to_json());
+  CHECK(back.fusion.at("latent").weight == 0.25f);
+  nlohmann::json old = c.to_json();
+  old["fusion"] = {{"latent", {2.0, 1.0}}};
+  CHECK(Calibration::from_json(old).fusion.at("latent").weight == 1.0f);
+  old["fusion"] = {{"latent", {2.0}}};
+  CHECK_THROWS_AS(Calibration::from_json(old), Error);
 }

@@ -2,15 +2,17 @@
 """Per-epoch curves of training runs, and what honest selection would have delivered
 with other selection settings, without retraining.
 
-usage: tools/quality_curves.py RUN_DIR... [--score S] [--fuse A+B+C] [--tolerance T]
-                               [--patience P] [--epochs E] [--quiet]
+usage: tools/quality_curves.py RUN_DIR... [--score S] [--fuse A+B+C] [--fusion-margin M]
+                               [--tolerance T] [--patience P] [--epochs E] [--quiet]
 
 RUN_DIR is a ganomaly_train --out folder trained with --log-test-auroc (and --patience 0
 to see every epoch). Selection replays the training loop's rule on the logged validation
 AUROCs: the latest epoch whose validation AUROC is within --tolerance of the best so far
 (strictly better when 0), patience counted the same way. --fuse recomputes the fused score
 from the raw scores in analysis/epoch_N.json, standardised on the validation normals as
-Calibration::fit_fusion does, to compare fusions. Test AUROCs are for analysis only.
+Calibration::fit_fusion does, to compare fusions; with --fusion-margin each part is weighed
+as fit_fusion weighs it (1 - gap to the best part's validation AUROC / margin), else all
+weigh 1. Test AUROCs are for analysis only.
 """
 import argparse
 import glob
@@ -28,28 +30,39 @@ def auroc(scores, labels):
     return wins / (len(pos) * len(neg))
 
 
-def fused_auroc(dump, parts):
-    """Validation and test AUROC of the sum of `parts`, each standardised on the validation normals."""
+def fusion_weight(gap, margin):
+    if margin is None:
+        return 1.0
+    if margin <= 0:
+        return 1.0 if gap <= 0 else 0.0
+    return max(0.0, 1.0 - gap / margin)
+
+
+def fused_auroc(dump, parts, margin=None):
+    """Validation and test AUROC of the weighted sum of `parts`, each standardised on the validation normals."""
     normal = [i for i, y in enumerate(dump["val_labels"]) if y == 0]
+    val_auroc = {name: auroc(dump["val"][name], dump["val_labels"]) for name in parts}
+    best = max(val_auroc.values())
+    weight = {name: fusion_weight(best - val_auroc[name], margin) for name in parts}
     out = []
     for split, labels in (("val", dump["val_labels"]), ("test", dump["test_labels"])):
         total = [0.0] * len(labels)
         for name in parts:
             ref = [dump["val"][name][i] for i in normal]
             mean, dev = statistics.mean(ref), statistics.pstdev(ref) or 1e-12
-            total = [t + (v - mean) / dev for t, v in zip(total, dump[split][name])]
+            total = [t + weight[name] * (v - mean) / dev for t, v in zip(total, dump[split][name])]
         out.append(auroc(total, labels))
     return out
 
 
-def load(run_dir, fuse):
+def load(run_dir, fuse, margin):
     with open(os.path.join(run_dir, "train_log.jsonl")) as f:
         entries = [json.loads(line) for line in f if line.strip()]
     if fuse:
         for e in entries:
             path = os.path.join(run_dir, "analysis", "epoch_%d.json" % e["epoch"])
             with open(path) as f:
-                v, t = fused_auroc(json.load(f), fuse)
+                v, t = fused_auroc(json.load(f), fuse, margin)
             e["val_auroc"]["fused"] = v
             e.setdefault("test_auroc_for_analysis", {})["fused"] = t
     return entries
@@ -74,6 +87,8 @@ def main():
     ap.add_argument("run_dirs", nargs="+")
     ap.add_argument("--score", default="fused", help="fused, auto, or one score")
     ap.add_argument("--fuse", default="", help="recompute fused from these scores, e.g. latent+feature+residual_max")
+    ap.add_argument("--fusion-margin", type=float, default=None,
+                    help="with --fuse: weigh the parts as ganomaly_train's --fusion-margin does")
     ap.add_argument("--tolerance", type=float, default=0.005)
     ap.add_argument("--patience", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=30)
@@ -82,7 +97,7 @@ def main():
     fuse = a.fuse.split("+") if a.fuse else None
     results = []
     for run_dir in a.run_dirs:
-        entries = load(run_dir, fuse)
+        entries = load(run_dir, fuse, a.fusion_margin)
         if not a.quiet:
             print("epoch  g_loss  d_loss | val " + " ".join(s[:3] for s in SCORES) +
                   " | test " + " ".join(s[:3] for s in SCORES))
@@ -99,6 +114,7 @@ def main():
         print("%s: epoch %d of %d, %s, validation %.3f, test %.3f (best epoch of %s on test: %.3f)" % (
             run_dir, chosen["epoch"], min(a.epochs, len(entries)), score, chosen["val_auroc"][score], test, score,
             oracle))
+    results = [r for r in results if r == r]  # runs without test AUROCs give NaN
     if len(results) > 1:
         print("mean %.3f, sd %.3f, range %.3f over %d runs" % (
             statistics.mean(results), statistics.stdev(results), max(results) - min(results), len(results)))

@@ -9,8 +9,15 @@
 namespace gan {
 
 nlohmann::json Calibration::to_json() const {
+  nlohmann::json parts = nlohmann::json::object();
+  for (const auto& [name, p] : fusion) parts[name] = {p.mean, p.stddev, p.weight};
   return {{"score", score},         {"threshold", threshold}, {"normalizer", normalizer.to_json()},
-          {"chosen_on", chosen_on}, {"fusion", fusion}};
+          {"chosen_on", chosen_on}, {"fusion", parts}};
+}
+
+double fusion_weight(double auroc_gap, double margin) {
+  if (margin <= 0) return auroc_gap <= 0 ? 1.0 : 0.0;
+  return std::max(0.0, 1.0 - auroc_gap / margin);
 }
 
 void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin) {
@@ -22,7 +29,8 @@ void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& label
     best = std::max(best, validation_auroc[name]);
   }
   for (const std::string& name : fused_score_names()) {
-    if (validation_auroc[name] < best - margin) continue;
+    const double weight = fusion_weight(best - validation_auroc[name], margin);
+    if (weight <= 0) continue;
     const std::vector<float>& v = scores.get(name);
     double s = 0, ss = 0;
     int n = 0;
@@ -30,7 +38,8 @@ void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& label
       if (labels.at(i) == 0) s += v[i], ss += double(v[i]) * v[i], ++n;
     GANOMALY_CHECK(n > 1, "fusion: needs at least two normal validation images, got ", n);
     const double mean = s / n, var = std::max(0.0, ss / n - mean * mean);
-    fusion[name] = {static_cast<float>(mean), static_cast<float>(std::max(std::sqrt(var), 1e-12))};
+    fusion[name] = {static_cast<float>(mean), static_cast<float>(std::max(std::sqrt(var), 1e-12)),
+                    static_cast<float>(weight)};
   }
 }
 
@@ -41,10 +50,9 @@ void Calibration::fuse(Scores& scores) const {
   scores.fused.assign(scores.size(), 0.0f);
   // The scores this calibration was fitted with: a checkpoint from before the fusion
   // dropped the reconstruction score keeps its own four.
-  for (const auto& [name, mean_and_stddev] : fusion) {
-    const auto& [mean, stddev] = mean_and_stddev;
+  for (const auto& [name, part] : fusion) {
     const std::vector<float>& v = scores.get(name);
-    for (size_t i = 0; i < v.size(); ++i) scores.fused[i] += (v[i] - mean) / stddev;
+    for (size_t i = 0; i < v.size(); ++i) scores.fused[i] += part.weight * ((v[i] - part.mean) / part.stddev);
   }
 }
 
@@ -54,7 +62,14 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
   c.threshold = j.at("threshold").get<float>();
   c.normalizer = ScoreNormalizer::from_json(j.at("normalizer"));
   c.chosen_on = j.value("chosen_on", "heldout");
-  if (j.contains("fusion")) c.fusion = j.at("fusion").get<std::map<std::string, std::pair<float, float>>>();
+  // [mean, stddev, weight]; files from before the weights store [mean, stddev] (weight 1).
+  if (j.contains("fusion"))
+    for (const auto& [name, part] : j.at("fusion").items()) {
+      const auto v = part.get<std::vector<float>>();
+      GANOMALY_CHECK(v.size() == 2 || v.size() == 3, "fusion '", name, "': expected [mean, stddev, weight], got ",
+                     v.size(), " numbers");
+      c.fusion[name] = {v[0], v[1], v.size() == 3 ? v[2] : 1.0f};
+    }
   return c;
 }
 

@@ -235,8 +235,9 @@ Defect make_defect(const std::string& name, const Scene& s, Rng& rng) {
     d.radius = rng.uniform(0.04, 0.06);
     d.strength = 1.0;
   }
-  if (s.kind == "fabric") {  // the weave's own high contrast hides defects: make them bolder
-    d.strength = std::min(1.0, d.strength * 1.6);
+  // The weave's own high contrast hides thin defects: make them wider. (They were also
+  // 1.6x stronger once; then L1 to the nearest training image scored 0.87: too easy.)
+  if (s.kind == "fabric") {
     d.radius *= 1.3;
     d.half_width *= 1.3;
   }

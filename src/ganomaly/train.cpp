@@ -342,7 +342,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                             {"encoder_loss", sum.encoder / denom},
                             {"discriminator_reinitialised", reinits},
                             {"validate_on", o.validate_on}};
-    for (const auto& [name, mean_and_stddev] : fusion.fusion) entry["fused_scores"].push_back(name);
+    for (const auto& [name, part] : fusion.fusion) entry["fusion_weights"][name] = part.weight;
     double metric = -1;
     std::string line;
     for (const std::string& name : selectable_score_names()) {

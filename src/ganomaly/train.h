@@ -26,7 +26,7 @@ struct TrainOptions {
   // epoch within this of the best so far replaces the kept model (and resets patience),
   // so near-ties go to the longer-trained model. 0: only a strictly better epoch.
   double selection_tolerance = 0.005;
-  double fusion_margin = 0.05;         // fuse the scores within this validation AUROC of the best one
+  double fusion_margin = 0.1;          // fused scores weigh 1 - (gap to the best validation AUROC) / this
   double validation_fraction = 0.2;    // of the training normals, held out
   std::string score = "fused";         // one of selectable_score_names(), or auto (best on validation)
   float ema_decay = 0.95f;             // > 0: score with an average of the generator's weights
