@@ -4,6 +4,8 @@
 //
 // Not here (each app adds its own): the data folder, --format, --out, --resume, --help.
 // --threads is added here but applied by the app (app::set_threads).
+#include <cstdio>
+
 #include <cxxopts.hpp>
 #include <string>
 
@@ -12,6 +14,14 @@
 #include "ganomaly/train.h"
 
 namespace gan::app {
+
+// A default as the help shows it ("0.1", not "0.100000"), taken from TrainOptions so the
+// command line and the library cannot disagree.
+inline std::string default_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 inline void add_train_options(cxxopts::Options& options) {
   const TrainOptions o;
@@ -26,7 +36,7 @@ inline void add_train_options(cxxopts::Options& options) {
     ("extra-layers", "extra 3x3 conv layers in encoders and decoder", cxxopts::value<int>()->default_value("0"))
     ("epochs", "maximum epochs", cxxopts::value<int>()->default_value(std::to_string(o.epochs)))
     ("batch-size", "images per step", cxxopts::value<int>()->default_value(std::to_string(o.batch_size)))
-    ("lr", "Adam learning rate (betas 0.5, 0.999)", cxxopts::value<float>()->default_value("0.0002"))
+    ("lr", "Adam learning rate (betas 0.5, 0.999)", cxxopts::value<float>()->default_value(default_text(o.learning_rate)))
     ("lr-schedule", "constant, or cosine (decays to 0 over --epochs)",
      cxxopts::value<std::string>()->default_value(o.lr_schedule))
     ("w-adv", "weight of the adversarial loss", cxxopts::value<float>()->default_value("1"))
@@ -40,14 +50,14 @@ inline void add_train_options(cxxopts::Options& options) {
     ("patience", "stop after this many epochs without a better validation AUROC (0: never)",
      cxxopts::value<int>()->default_value(std::to_string(o.patience)))
     ("selection-tolerance", "keep the latest epoch whose validation AUROC is within this of the best so far",
-     cxxopts::value<double>()->default_value("0.005"))
+     cxxopts::value<double>()->default_value(default_text(o.selection_tolerance)))
     ("fusion-margin", "the fused score weighs latent, feature and residual_max by 1 - (gap to the best validation AUROC) / this; 0: only the best",
-     cxxopts::value<double>()->default_value("0.05"))
+     cxxopts::value<double>()->default_value(default_text(o.fusion_margin)))
     ("validation-fraction", "fraction of the training normals held out for validation",
-     cxxopts::value<double>()->default_value("0.2"))
+     cxxopts::value<double>()->default_value(default_text(o.validation_fraction)))
     ("score", "fused (see --fusion-margin), auto (the best on validation), latent, reconstruction, feature or residual_max", cxxopts::value<std::string>()->default_value(o.score))
     ("ema", "decay of the moving average of generator weights used for scoring (0: off)",
-     cxxopts::value<float>()->default_value("0.95"))
+     cxxopts::value<float>()->default_value(default_text(o.ema_decay)))
     ("recalibrate-bn", "recompute the averaged generator's batch-norm statistics on the training images each epoch")
     ("validate-on", "heldout (training normals + pseudo-anomalies) or test (anomalib's habit: an oracle)",
      cxxopts::value<std::string>()->default_value(o.validate_on))

@@ -18,7 +18,9 @@
 
 #include "ganomaly/checkpoint_io.h"
 #include "ganomaly/image.h"
+#include "ganomaly/model_file.h"
 #include "ganomaly/synth.h"
+#include "ganomaly/train.h"
 #include "support/run_app.h"
 
 namespace fs = std::filesystem;
@@ -568,6 +570,15 @@ TEST_CASE("make_data -> train -> test -> infer --json") {
   const std::string model = root + "/run/model.gnm";
   REQUIRE(fs::exists(model));
   for (const auto& f : files_under(root + "/run")) CHECK(f.find(".tmp.") == std::string::npos);
+  {  // the command line's defaults are the library's (one source: TrainOptions)
+    const gan::TrainOptions defaults;
+    const nlohmann::json info = gan::load_model(model).config.at("info");
+    INFO(info.dump());
+    CHECK(info.at("fusion_margin").get<double>() == defaults.fusion_margin);
+    CHECK(info.at("selection_tolerance").get<double>() == defaults.selection_tolerance);
+    CHECK(info.at("ema_decay").get<float>() == defaults.ema_decay);
+    CHECK(info.at("learning_rate").get<float>() == defaults.learning_rate);
+  }
 
   r = run_app("ganomaly_test", q(model) + " " + q(data) + " --threads 2");
   INFO(r.output);
