@@ -46,6 +46,10 @@ inline void add_train_options(cxxopts::Options& options) {
     ("real-label", "discriminator's target for real images (< 1: one-sided label smoothing)",
      cxxopts::value<float>()->default_value("1"))
     ("reinit-saturated-d", "also re-initialise the discriminator when its loss is pinned at the BCE clamp (collapse)")
+    ("instance-noise", "standard deviation of Gaussian noise added to the discriminator's inputs, falling linearly to 0 over --epochs (0: none)",
+     cxxopts::value<float>()->default_value(default_text(o.stabilisers.instance_noise)))
+    ("augment", "none, flip (random mirror images: textures, objects seen from above) or shift (up to 1/16 of the side: aligned objects)",
+     cxxopts::value<std::string>()->default_value(o.augment))
     ("seed", "random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(o.seed)))
     ("patience", "stop after this many epochs without a better validation AUROC (0: never)",
      cxxopts::value<int>()->default_value(std::to_string(o.patience)))
@@ -90,6 +94,8 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.stabilisers.discriminator_lr_scale = args["d-lr-scale"].as<float>();
   o.stabilisers.real_label = args["real-label"].as<float>();
   o.stabilisers.reinit_saturated_d = args.count("reinit-saturated-d") > 0;
+  o.stabilisers.instance_noise = args["instance-noise"].as<float>();
+  o.augment = args["augment"].as<std::string>();
   o.seed = args["seed"].as<uint64_t>();
   o.patience = args["patience"].as<int>();
   o.selection_tolerance = args["selection-tolerance"].as<double>();

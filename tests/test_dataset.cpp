@@ -2,6 +2,7 @@
 // synthetic generator.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <set>
@@ -11,6 +12,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "ganomaly/augment.h"
 #include "ganomaly/dataset.h"
 #include "ganomaly/synth.h"
 #include "tensor/check.h"
@@ -313,4 +315,67 @@ TEST_CASE("dataset: real MVTec bottle (skipped when absent)") {
   for (const auto& m : masks) CHECK(std::accumulate(m.begin(), m.end(), 0) > 0);
   Tensor x = load_images(few, 64, 3, "imagenet");
   CHECK(x.shape() == Shape{3, 3, 64, 64});
+}
+
+TEST_CASE("augment: flips mirror whole images, shifts move them with edges repeated, none leaves them") {
+  using namespace gan;
+  // Two 2-channel 4x4 images whose every pixel is distinct.
+  std::vector<float> pixels(2 * 2 * 4 * 4);
+  std::iota(pixels.begin(), pixels.end(), 0.0f);
+  const Tensor original = Tensor::from_vector(Shape{2, 2, 4, 4}, pixels);
+  auto at = [](const Tensor& t, int64_t i, int64_t c, int64_t y, int64_t x) { return t.data()[((i * 2 + c) * 4 + y) * 4 + x]; };
+
+  Tensor same = original.clone();
+  Rng rng(1);
+  augment_batch(same, "none", rng);
+  CHECK(std::equal(same.data(), same.data() + same.numel(), original.data()));
+
+  std::set<std::pair<int64_t, int64_t>> mirrors_seen;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    CAPTURE(seed);
+    Tensor flipped = original.clone();
+    Rng a(seed);
+    augment_batch(flipped, "flip", a);
+    for (int64_t i = 0; i < 2; ++i) {
+      // Corner (0, 0) holds one of the four corners, and the same mirror applies to both channels.
+      const float corner = at(flipped, i, 0, 0, 0);
+      const int64_t sy = corner == at(original, i, 0, 0, 0) || corner == at(original, i, 0, 0, 3) ? 0 : 3;
+      const int64_t sx = corner == at(original, i, 0, 0, 0) || corner == at(original, i, 0, 3, 0) ? 0 : 3;
+      CHECK(corner == at(original, i, 0, sy, sx));
+      mirrors_seen.insert({sy, sx});
+      for (int64_t c = 0; c < 2; ++c)
+        for (int64_t y = 0; y < 4; ++y)
+          for (int64_t x = 0; x < 4; ++x)
+            CHECK(at(flipped, i, c, y, x) == at(original, i, c, sy ? 3 - y : y, sx ? 3 - x : x));
+    }
+    Tensor again = original.clone();
+    Rng b(seed);
+    augment_batch(again, "flip", b);  // the same draws give the same images
+    CHECK(std::equal(again.data(), again.data() + again.numel(), flipped.data()));
+  }
+  CHECK(mirrors_seen.size() == 4);  // 16 images: every combination of the two mirrors occurs
+
+  // A 32x32 image shifts by up to 2 pixels: each output pixel is an input pixel of the
+  // same channel, clamped at the edges, with one (dy, dx) for the whole image.
+  std::vector<float> big(1 * 1 * 32 * 32);
+  std::iota(big.begin(), big.end(), 0.0f);
+  const Tensor wide = Tensor::from_vector(Shape{1, 1, 32, 32}, big);
+  bool moved = false;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    Tensor shifted = wide.clone();
+    Rng r(seed);
+    augment_batch(shifted, "shift", r);
+    const int64_t centre = static_cast<int64_t>(shifted.data()[16 * 32 + 16]);
+    const int64_t dy = 16 - centre / 32, dx = 16 - centre % 32;
+    CHECK(std::abs(dy) <= 2);
+    CHECK(std::abs(dx) <= 2);
+    moved = moved || dy != 0 || dx != 0;
+    for (int64_t y = 0; y < 32; ++y)
+      for (int64_t x = 0; x < 32; ++x)
+        CHECK(shifted.data()[y * 32 + x] == wide.data()[std::clamp<int64_t>(y - dy, 0, 31) * 32 + std::clamp<int64_t>(x - dx, 0, 31)]);
+  }
+  CHECK(moved);
+
+  Tensor bad = original.clone();
+  CHECK_THROWS_WITH_AS(augment_batch(bad, "rotate", rng), "--augment: expected none, flip or shift, got 'rotate'", Error);
 }

@@ -196,8 +196,21 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   StepLosses losses;
 
   Generator::Output g = generator.run(x);
-  Discriminator::Output real = discriminator.run(x);
-  Discriminator::Output fake = discriminator.run(g.fake);
+  // What D sees: the images, plus instance noise when asked (the generator's losses
+  // other than the adversarial one compare the clean images).
+  Tensor x_seen = x, fake_seen = g.fake;
+  if (instance_noise.sigma > 0) {
+    Rng noise_rng(instance_noise.seed);
+    auto noise = [&](const Shape& shape) {
+      Tensor t = Tensor::zeros(shape);
+      nn::fill_normal(t, 0.0f, instance_noise.sigma, noise_rng);
+      return t.to(device_);
+    };
+    x_seen = add(x, noise(x.shape()));
+    fake_seen = add(g.fake, noise(x.shape()));
+  }
+  Discriminator::Output real = discriminator.run(x_seen);
+  Discriminator::Output fake = discriminator.run(fake_seen);
   Tensor adversarial = recipe.feature_matching ? mse_loss(real.features, fake.features)
                                                : mse_loss(real.probability, fake.probability);
   Tensor contextual = l1_loss(x, g.fake);
@@ -231,7 +244,7 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   optimizer_g.zero_grad();  // frees G's gradients: they would sit through D's update
   update_ema();
 
-  Discriminator::Output fake_detached = discriminator.run(g.fake.detach());
+  Discriminator::Output fake_detached = discriminator.run(fake_seen.detach());
   const int64_t n = x.size(0);
   Tensor discriminator_loss = mul_scalar(add(bce_loss(real.probability, Tensor::full(Shape{n}, stabilisers.real_label, device_)),
                                              bce_loss(fake_detached.probability, Tensor::zeros(Shape{n}, device_))),

@@ -32,6 +32,18 @@ struct Stabilisers {
   float discriminator_lr_scale = 1.0f;  // D's Adam learning rate = this x G's
   float real_label = 1.0f;              // < 1: one-sided label smoothing of D's target for real images
   bool reinit_saturated_d = false;      // also re-initialise D when its loss is pinned at BCE's clamp
+  // Instance noise: N(0, sigma^2) added to every image D sees, real and fake, so their
+  // distributions overlap and D cannot win outright. Sigma in the recipe's normalised
+  // units at the first step, falling linearly to 0 at the end of training (the loop
+  // sets each step's value in Ganomaly::instance_noise).
+  float instance_noise = 0.0f;
+};
+
+// This step's instance noise: its sigma and the seed of its draws (the training loop
+// keys it by seed, epoch and step, so a resumed run draws the same noise).
+struct InstanceNoise {
+  float sigma = 0.0f;
+  uint64_t seed = 0;
 };
 
 struct StepLosses {
@@ -80,6 +92,7 @@ class Ganomaly {
   StepLosses train_step(const Tensor& images);
   // Test hook: the next train_step sees a NaN generator loss.
   bool inject_nan_once = false;
+  InstanceNoise instance_noise;  // for the next train_step; sigma 0: none
   // Scores in eval mode without gradients; `residuals`, when given, receives the
   // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size. With
   // FeatureScore::skip, scores.feature stays empty and the discriminator does not run.

@@ -8,6 +8,7 @@
 #include <memory>
 #include <unistd.h>
 
+#include "ganomaly/augment.h"
 #include "ganomaly/evaluate.h"
 #include "ganomaly/progress.h"
 #include "ganomaly/pseudo_anomaly.h"
@@ -51,6 +52,11 @@ void TrainOptions::validate() const {
                  "--d-lr-scale: expected a number in (0, 100], got ", stabilisers.discriminator_lr_scale);
   GANOMALY_CHECK(std::isfinite(stabilisers.real_label) && stabilisers.real_label >= 0.5f && stabilisers.real_label <= 1,
                  "--real-label: expected a target in [0.5, 1], got ", stabilisers.real_label);
+  GANOMALY_CHECK(std::isfinite(stabilisers.instance_noise) && stabilisers.instance_noise >= 0 &&
+                     stabilisers.instance_noise <= 2,
+                 "--instance-noise: expected a standard deviation in [0, 2], got ", stabilisers.instance_noise);
+  GANOMALY_CHECK(std::count(augment_modes().begin(), augment_modes().end(), augment),
+                 "--augment: expected none, flip or shift, got '", augment, "'");
   GANOMALY_CHECK(std::isfinite(selection_tolerance) && selection_tolerance >= 0 && selection_tolerance < 0.5,
                  "--selection-tolerance: expected [0, 0.5), got ", selection_tolerance);
   GANOMALY_CHECK(std::isfinite(fusion_margin) && fusion_margin >= 0 && fusion_margin <= 1,
@@ -98,6 +104,13 @@ Split split_training(const Dataset& data, const TrainOptions& o) {
   for (int i = 0; i < held; ++i) is_held[order[i]] = true;
   for (int i = 0; i < n; ++i) (is_held[i] ? s.validation : s.train).push_back(data.train[i]);
   return s;
+}
+
+// The seed of one step's random draws (augmentation, instance noise): a function of the
+// run's seed and the step's place, so a resumed run draws exactly what it would have.
+uint64_t step_seed(uint64_t seed, int epoch, int step, uint64_t stream) {
+  const uint64_t place = (static_cast<uint64_t>(epoch) << 32) | static_cast<uint32_t>(step);
+  return (seed * 0x9E3779B97F4A7C15ull) ^ (place * 0xBF58476D1CE4E5B9ull) ^ (stream * 0x94D049BB133111EBull);
 }
 
 Tensor gather(const Tensor& images, const std::vector<int>& order, size_t begin, size_t count) {
@@ -242,7 +255,8 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                                {"loss_weights", {o.loss_weights.adversarial, o.loss_weights.contextual, o.loss_weights.encoder}},
                                {"d_lr_scale", o.stabilisers.discriminator_lr_scale},
                                {"real_label", o.stabilisers.real_label},
-                               {"reinit_saturated_d", o.stabilisers.reinit_saturated_d}};
+                               {"reinit_saturated_d", o.stabilisers.reinit_saturated_d},
+                               {"instance_noise", o.stabilisers.instance_noise}, {"augment", o.augment}};
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(
       std::fopen((o.out_dir + "/train_log.jsonl").c_str(), start_epoch || start_step ? "ab" : "wb"), &std::fclose);
   GANOMALY_CHECK(log_file, o.out_dir, "/train_log.jsonl: cannot write");
@@ -283,7 +297,14 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     int reinits = 0;
     for (int step = first_step; step < steps_per_epoch; ++step) {
       model.inject_nan_once = o.nan_at_step >= 0 && total_steps + 1 == o.nan_at_step;
-      const StepLosses l = model.train_step(gather(train_images, order, static_cast<size_t>(step) * batch, batch));
+      Tensor images = gather(train_images, order, static_cast<size_t>(step) * batch, batch);
+      if (o.augment != "none") {
+        Rng augment_rng(step_seed(o.seed, epoch, step, 1));
+        augment_batch(images, o.augment, augment_rng);
+      }
+      const float trained = (epoch + static_cast<float>(step) / steps_per_epoch) / o.epochs;
+      model.instance_noise = {o.stabilisers.instance_noise * (1.0f - trained), step_seed(o.seed, epoch, step, 2)};
+      const StepLosses l = model.train_step(images);
       if (l.skipped) {
         const bool generator_ok = std::isfinite(l.generator);
         const char* which = generator_ok ? "discriminator" : "generator";

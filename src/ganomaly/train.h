@@ -19,7 +19,8 @@ struct TrainOptions {
   float learning_rate = 2e-4f;
   std::string lr_schedule = "constant"; // or cosine: decays to 0 over --epochs
   LossWeights loss_weights;            // adversarial, contextual, encoder: the paper's 1, 50, 1
-  Stabilisers stabilisers;             // D learning-rate scale, label smoothing, re-init rule
+  Stabilisers stabilisers;             // D learning-rate scale, label smoothing, re-init rule, instance noise
+  std::string augment = "none";        // one of augment_modes() (src/ganomaly/augment.h)
   uint64_t seed = 42;
   int patience = 10;                   // epochs without a better validation AUROC (GANomaly plateaus before it improves)
   // Validation AUROC on pseudo-anomalies saturates while the model still improves: an
