@@ -3,7 +3,7 @@
 with other selection settings, without retraining.
 
 usage: tools/quality_curves.py RUN_DIR... [--score S] [--fuse A+B+C] [--fusion-margin M]
-                               [--tolerance T] [--patience P] [--epochs E] [--quiet]
+                               [--tolerance T] [--patience P] [--epochs E] [--quiet] [--track]
 
 RUN_DIR is a ganomaly_train --out folder trained with --log-test-auroc (and --patience 0
 to see every epoch). Selection replays the training loop's rule on the logged validation
@@ -68,6 +68,27 @@ def load(run_dir, fuse, margin):
     return entries
 
 
+def rank_correlation(a, b):
+    """Spearman's rho (average ranks for ties)."""
+    def ranks(v):
+        order = sorted(range(len(v)), key=lambda i: v[i])
+        r = [0.0] * len(v)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                r[order[k]] = (i + j) / 2.0
+            i = j + 1
+        return r
+    ra, rb = ranks(a), ranks(b)
+    ma, mb = statistics.mean(ra), statistics.mean(rb)
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    den = (sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb)) ** 0.5
+    return cov / den if den else float("nan")
+
+
 def select(entries, patience, max_epochs, score_name, tolerance):
     best, chosen, chosen_score, stale = -1.0, None, None, 0
     for e in entries[:max_epochs]:
@@ -93,6 +114,8 @@ def main():
     ap.add_argument("--patience", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--quiet", action="store_true", help="only the selection lines")
+    ap.add_argument("--track", action="store_true",
+                    help="how closely validation tracks test: rank correlation over epochs, regret of the choice")
     a = ap.parse_args()
     fuse = a.fuse.split("+") if a.fuse else None
     results = []
@@ -114,6 +137,12 @@ def main():
         print("%s: epoch %d of %d, %s, validation %.3f, test %.3f (best epoch of %s on test: %.3f)" % (
             run_dir, chosen["epoch"], min(a.epochs, len(entries)), score, chosen["val_auroc"][score], test, score,
             oracle))
+        if a.track and score in SCORES:
+            tracked = [e for e in entries[:a.epochs] if score in e.get("test_auroc_for_analysis", {})]
+            rho = rank_correlation([e["val_auroc"][score] for e in tracked],
+                                   [e["test_auroc_for_analysis"][score] for e in tracked])
+            print("  validation vs test AUROC of %s over %d epochs: rank correlation %.2f; the chosen epoch is "
+                  "%.3f below the best" % (score, len(tracked), rho, oracle - test))
     results = [r for r in results if r == r]  # runs without test AUROCs give NaN
     if len(results) > 1:
         print("mean %.3f, sd %.3f, range %.3f over %d runs" % (
