@@ -70,6 +70,22 @@ TrainOptions small_options(const std::string& out) {
   return o;
 }
 
+// A tiny network and a batch of 8 random images for single training steps.
+ModelConfig tiny_config() {
+  ModelConfig config;
+  config.image_size = 32;
+  config.n_features = 8;
+  config.latent_size = 8;
+  return config;
+}
+
+Tensor random_images() {
+  Rng rng(5);
+  std::vector<float> pixels(8 * 3 * 32 * 32);
+  for (float& v : pixels) v = rng.uniform(-1.0f, 1.0f);
+  return Tensor::from_vector(Shape{8, 3, 32, 32}, pixels);
+}
+
 }  // namespace
 
 TEST_CASE("training writes a model, a log and a summary with every metric") {
@@ -148,14 +164,8 @@ TEST_CASE("with augmentation and instance noise, a resumed run still ends bitwis
 }
 
 TEST_CASE("instance noise: D sees noisy images, drawn from the step's seed; sigma 0 is the plain step") {
-  ModelConfig config;
-  config.image_size = 32;
-  config.n_features = 8;
-  config.latent_size = 8;
-  Rng rng(5);
-  std::vector<float> pixels(8 * 3 * 32 * 32);
-  for (float& v : pixels) v = rng.uniform(-1.0f, 1.0f);
-  const Tensor images = Tensor::from_vector(Shape{8, 3, 32, 32}, pixels);
+  const ModelConfig config = tiny_config();
+  const Tensor images = random_images();
   auto step = [&](float sigma, uint64_t seed) {
     Ganomaly model(config, Recipe::named("paper"), 7);
     model.instance_noise = {sigma, seed};
@@ -221,14 +231,8 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
 }
 
 TEST_CASE("stabilisers: a discriminator pinned at BCE's clamp is re-initialised only when asked; D's own learning rate") {
-  ModelConfig config;
-  config.image_size = 32;
-  config.n_features = 8;
-  config.latent_size = 8;
-  Rng rng(5);
-  std::vector<float> pixels(8 * 3 * 32 * 32);
-  for (float& v : pixels) v = rng.uniform(-1.0f, 1.0f);
-  const Tensor images = Tensor::from_vector(Shape{8, 3, 32, 32}, pixels);
+  const ModelConfig config = tiny_config();
+  const Tensor images = random_images();
   for (const bool reinit : {false, true}) {
     CAPTURE(reinit);
     Stabilisers stabilisers;
