@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
                             {"raw_score", raw},                 {"score_name", c.score},
                             {"threshold", c.threshold},         {"verdict", anomalous ? "anomalous" : "normal"},
                             {"latent", scores.latent[i]},       {"reconstruction", scores.reconstruction[i]},
-                            {"feature", scores.feature[i]}};
+                            {"feature", scores.feature[i]},     {"residual_max", scores.residual_max[i]}};
+        if (scores.has("residual_z")) j["residual_z"] = scores.residual_z[i];
         std::printf("%s\n", j.dump().c_str());
       } else {
         std::printf("%s\t%.4f\t%s\n", samples[i].path.c_str(), c.normalizer.apply(raw), anomalous ? "anomalous" : "normal");

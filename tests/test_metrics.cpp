@@ -207,33 +207,42 @@ TEST_CASE("ScoreNormalizer follows anomalib's normalize_min_max") {
   CHECK_THROWS_AS(ScoreNormalizer::from_json(nlohmann::json{{"method", "min_max"}, {"min", 0}}), Error);
 }
 
-TEST_CASE("the fused score sums latent, feature and residual_max in units of the validation normals") {
+TEST_CASE("the fused score sums latent, feature and residual_z in units of the validation normals") {
   // All three rank the anomaly (label 1) above both normals: validation AUROC 1 each.
   Scores val;
   val.latent = {1, 3, 10};          // normals: mean 2, deviation 1
   val.reconstruction = {5, 5, 50};  // not part of the fusion
   val.feature = {0, 4, 9};          // mean 2, deviation 2
-  val.residual_max = {2, 2, 7};     // deviation 0: clamped, not a division by zero
+  val.residual_max = {1, 1, 60};    // not part of the fusion: residual_z sees the same map better
+  val.residual_z = {2, 2, 7};       // deviation 0: clamped, not a division by zero
   const std::vector<int> labels = {0, 0, 1};
   Calibration c;
   c.fit_fusion(val, labels);
   CHECK(c.fusion.size() == fused_score_names().size());
   CHECK(c.fusion.count("reconstruction") == 0);
+  CHECK(c.fusion.count("residual_max") == 0);
 
   Scores test;
   test.latent = {4};
   test.reconstruction = {1000};
   test.feature = {6};
-  test.residual_max = {2};
+  test.residual_max = {1000};
+  test.residual_z = {2};
   c.fuse(test);
   REQUIRE(test.fused.size() == 1);
   CHECK(test.fused[0] == doctest::Approx((4.0 - 2) / 1 + (6.0 - 2) / 2 + 0.0));
 
-  // A checkpoint calibrated before the change fused all four: it keeps doing so.
-  Calibration old = c;
+  // A checkpoint calibrated before a change fused other scores: it keeps doing so, and
+  // needs no residual statistics when residual_z was not among them.
+  Calibration old;
+  old.fusion["latent"] = {2.0f, 1.0f, 1.0f};
   old.fusion["reconstruction"] = {5.0f, 10.0f, 1.0f};
+  old.fusion["residual_max"] = {1.0f, 1.0f, 1.0f};
+  test.residual_z.clear();
   old.fuse(test);
-  CHECK(test.fused[0] == doctest::Approx(4.0 + (1000.0 - 5) / 10));
+  CHECK(test.fused[0] == doctest::Approx(2.0 + (1000.0 - 5) / 10 + 999.0));
+  CHECK_FALSE(test.has("residual_z"));
+  CHECK_THROWS_AS(test.get("residual_z"), Error);
 
   // Scored without the discriminator (FeatureScore::skip): no fused score.
   test.feature.clear();
@@ -253,13 +262,13 @@ TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the bes
   val.latent = {1, 3, 2, 10};        // the anomalies 2 and 10 against normals 1, 3: AUROC 0.75
   val.reconstruction = {0, 0, 0, 0};
   val.feature = {0, 4, 9, 9};        // AUROC 1
-  val.residual_max = {1, 2, 3, 4};   // AUROC 1
+  val.residual_z = {1, 2, 3, 4};     // AUROC 1
   const std::vector<int> labels = {0, 0, 1, 1};
   Calibration c;
   c.fit_fusion(val, labels, 0.05);
   CHECK(c.fusion.count("latent") == 0);
   CHECK(c.fusion.at("feature").weight == 1.0f);
-  CHECK(c.fusion.at("residual_max").weight == 1.0f);
+  CHECK(c.fusion.at("residual_z").weight == 1.0f);
   c.fit_fusion(val, labels, 0.5);   // 0.25 below the best: half weight
   REQUIRE(c.fusion.size() == 3);
   CHECK(c.fusion.at("latent").weight == doctest::Approx(0.5));
@@ -267,7 +276,7 @@ TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the bes
   test.latent = {4};                 // normals: mean 2, deviation 1
   test.reconstruction = {0};
   test.feature = {6};                // mean 2, deviation 2
-  test.residual_max = {2.5};         // mean 1.5, deviation 0.5
+  test.residual_z = {2.5};           // mean 1.5, deviation 0.5
   c.fuse(test);
   REQUIRE(test.fused.size() == 1);
   CHECK(test.fused[0] == doctest::Approx(0.5 * 2.0 + 2.0 + 2.0));

@@ -20,7 +20,9 @@ import json
 import os
 import statistics
 
-SCORES = ["latent", "reconstruction", "feature", "residual_max", "fused"]
+SCORES = ["latent", "reconstruction", "feature", "residual_max", "residual_z", "fused"]
+SHORT = {"latent": "lat", "reconstruction": "rec", "feature": "fea", "residual_max": "rmx", "residual_z": "rz ",
+         "fused": "fus"}
 
 
 def auroc(scores, labels):
@@ -92,7 +94,7 @@ def rank_correlation(a, b):
 def select(entries, patience, max_epochs, score_name, tolerance):
     best, chosen, chosen_score, stale = -1.0, None, None, 0
     for e in entries[:max_epochs]:
-        names = SCORES if score_name == "auto" else [score_name]
+        names = [s for s in SCORES if s in e["val_auroc"]] if score_name == "auto" else [score_name]
         score, metric = max(((s, e["val_auroc"][s]) for s in names), key=lambda p: p[1])
         if (metric > best - tolerance) if tolerance > 0 else (metric > best):
             best, chosen, chosen_score, stale = max(best, metric), e, score, 0
@@ -107,7 +109,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("run_dirs", nargs="+")
     ap.add_argument("--score", default="fused", help="fused, auto, or one score")
-    ap.add_argument("--fuse", default="", help="recompute fused from these scores, e.g. latent+feature+residual_max")
+    ap.add_argument("--fuse", default="", help="recompute fused from these scores, e.g. latent+feature+residual_z")
     ap.add_argument("--fusion-margin", type=float, default=None,
                     help="with --fuse: weigh the parts as ganomaly_train's --fusion-margin does")
     ap.add_argument("--tolerance", type=float, default=0.005)
@@ -122,13 +124,14 @@ def main():
     for run_dir in a.run_dirs:
         entries = load(run_dir, fuse, a.fusion_margin)
         if not a.quiet:
-            print("epoch  g_loss  d_loss | val " + " ".join(s[:3] for s in SCORES) +
-                  " | test " + " ".join(s[:3] for s in SCORES))
+            # Runs from before residual_z have no such column: "-".
+            print("epoch  g_loss  d_loss | val   " + "   ".join(SHORT[s] for s in SCORES) +
+                  " | test  " + "   ".join(SHORT[s] for s in SCORES))
             for e in entries:
                 t = e.get("test_auroc_for_analysis", {})
                 print("%5d %7.2f %7.3f | %s | %s" % (
                     e["epoch"], e["generator_loss"], e["discriminator_loss"],
-                    " ".join("%.3f" % e["val_auroc"][s] for s in SCORES),
+                    " ".join("%.3f" % e["val_auroc"][s] if s in e["val_auroc"] else "  -  " for s in SCORES),
                     " ".join("%.3f" % t[s] if s in t else "  -  " for s in SCORES)))
         chosen, score = select(entries, a.patience, a.epochs, a.score, a.tolerance)
         test = chosen.get("test_auroc_for_analysis", {}).get(score, float("nan"))

@@ -28,7 +28,7 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
   const std::vector<float>& chosen = e.scores.get(calibration.score);
   if (both_classes) {
     for (const std::string& name : selectable_score_names())
-      if (name != "fused" || !calibration.fusion.empty()) e.auroc_by_score[name] = auroc(e.scores.get(name), labels);
+      if (e.scores.has(name)) e.auroc_by_score[name] = auroc(e.scores.get(name), labels);
     e.image_auroc = e.auroc_by_score[calibration.score];
     e.aupr = average_precision(chosen, labels);
     e.f1_oracle = best_f1(chosen, labels);
@@ -91,12 +91,13 @@ void write_text_file(const std::string& path, const std::string& text) {
 
 void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
                       const Calibration& calibration) {
-  std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,fused,score,normalized,verdict\n";
+  std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,residual_z,fused,score,normalized,verdict\n";
   const std::vector<float>& chosen = e.scores.get(calibration.score);
   for (size_t i = 0; i < chosen.size(); ++i) {
     const Sample& s = samples.at(i);
     out += str('"', s.path, "\",", s.label, ',', s.defect, ',', e.scores.latent[i], ',', e.scores.reconstruction[i],
                ',', e.scores.feature[i], ',', e.scores.residual_max[i], ',',
+               e.scores.residual_z.empty() ? 0.0f : e.scores.residual_z[i], ',',
                e.scores.fused.empty() ? 0.0f : e.scores.fused[i], ',', chosen[i], ',', calibration.normalizer.apply(chosen[i]), ',',
                chosen[i] >= calibration.threshold ? "anomalous" : "normal", '\n');
   }

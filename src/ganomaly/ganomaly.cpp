@@ -14,17 +14,17 @@ Recipe Recipe::named(const std::string& name) {
 }
 
 const std::vector<std::string>& score_names() {
-  static const std::vector<std::string> names{"latent", "reconstruction", "feature", "residual_max"};
+  static const std::vector<std::string> names{"latent", "reconstruction", "feature", "residual_max", "residual_z"};
   return names;
 }
 
 const std::vector<std::string>& selectable_score_names() {
-  static const std::vector<std::string> names{"latent", "reconstruction", "feature", "residual_max", "fused"};
+  static const std::vector<std::string> names{"latent", "reconstruction", "feature", "residual_max", "residual_z", "fused"};
   return names;
 }
 
 const std::vector<std::string>& fused_score_names() {
-  static const std::vector<std::string> names{"latent", "feature", "residual_max"};
+  static const std::vector<std::string> names{"latent", "feature", "residual_z"};
   return names;
 }
 
@@ -36,11 +36,24 @@ const std::vector<float>& Scores::get(const std::string& name) const {
     return feature;
   }
   if (name == "residual_max") return residual_max;
+  if (name == "residual_z") {
+    GANOMALY_CHECK(residual_z.size() == latent.size(),
+                   "the residual_z score needs the model's residual statistics (model files written before it have none)");
+    return residual_z;
+  }
   if (name == "fused") {
     GANOMALY_CHECK(fused.size() == latent.size(), "the fused score needs the model's calibration");
     return fused;
   }
-  throw Error(str("--score: expected latent, reconstruction, feature, residual_max or fused, got '", name, "'"));
+  throw Error(str("--score: expected latent, reconstruction, feature, residual_max, residual_z or fused, got '", name, "'"));
+}
+
+bool Scores::has(const std::string& name) const {
+  if (name == "feature") return feature.size() == latent.size();
+  if (name == "residual_z") return residual_z.size() == latent.size();
+  if (name == "fused") return fused.size() == latent.size();
+  get(name);  // an unknown name throws
+  return true;
 }
 
 FeatureScore feature_score_for(const std::string& score_name) {
@@ -52,6 +65,7 @@ void Scores::append(const Scores& other) {
   reconstruction.insert(reconstruction.end(), other.reconstruction.begin(), other.reconstruction.end());
   feature.insert(feature.end(), other.feature.begin(), other.feature.end());
   residual_max.insert(residual_max.end(), other.residual_max.begin(), other.residual_max.end());
+  residual_z.insert(residual_z.end(), other.residual_z.begin(), other.residual_z.end());
   fused.insert(fused.end(), other.fused.begin(), other.fused.end());
 }
 
@@ -64,25 +78,6 @@ Tensor slice_images(const Tensor& images, int64_t begin, int64_t count, Device d
   return batch.to(device);
 }
 
-// The largest mean of `map` (h x w) over a window x window square, by an integral image.
-float window_max(const float* map, int64_t h, int64_t w, int64_t window) {
-  std::vector<double> integral((h + 1) * (w + 1), 0.0);
-  for (int64_t y = 0; y < h; ++y)
-    for (int64_t x = 0; x < w; ++x)
-      integral[(y + 1) * (w + 1) + x + 1] =
-          map[y * w + x] + integral[y * (w + 1) + x + 1] + integral[(y + 1) * (w + 1) + x] - integral[y * (w + 1) + x];
-  double best = 0.0;
-  for (int64_t y = 0; y + window <= h; ++y)
-    for (int64_t x = 0; x + window <= w; ++x) {
-      const double s = integral[(y + window) * (w + 1) + x + window] - integral[y * (w + 1) + x + window] -
-                       integral[(y + window) * (w + 1) + x] + integral[y * (w + 1) + x];
-      best = std::max(best, s);
-    }
-  return static_cast<float>(best / (window * window));
-}
-}  // namespace
-
-namespace {
 nn::AdamOptions scaled_lr(nn::AdamOptions adam, float scale) {
   adam.lr *= scale;
   return adam;
@@ -172,6 +167,7 @@ nn::NamedTensors Ganomaly::state() const {
   if (ema_)
     for (auto& t : nn::add_prefix("E.", ema_->state())) out.push_back(t);
   for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("R.", residual_statistics.state())) out.push_back(t);
   return out;
 }
 
@@ -179,6 +175,27 @@ void Ganomaly::load_state(const nn::NamedTensors& tensors, const std::string& wh
   generator.load_state(nn::take_prefix("G.", tensors), what);
   if (ema_) ema_->load_state(nn::take_prefix("E.", tensors), what);
   discriminator.load_state(nn::take_prefix("D.", tensors), what);
+  residual_statistics.load_state(nn::take_prefix("R.", tensors), what);
+  GANOMALY_CHECK(residual_statistics.empty() ||
+                     (residual_statistics.height() == config.image_size && residual_statistics.width() == config.image_size),
+                 what, ": residual statistics of ", residual_statistics.height(), "x", residual_statistics.width(),
+                 " do not fit image size ", config.image_size);
+}
+
+void Ganomaly::fit_residual_statistics(const Tensor& normals, int batch_size) {
+  const int64_t n = normals.size(0), per_image = normals.numel() / std::max<int64_t>(1, n);
+  const int64_t used = std::min(n, kResidualStatisticsImages);
+  Tensor subset = normals;
+  if (used < n) {  // evenly spread, so the statistics do not come from one end of the folder
+    subset = Tensor::empty(Shape{used, normals.size(1), normals.size(2), normals.size(3)});
+    const Tensor all = normals.to(Device::cpu);
+    for (int64_t i = 0; i < used; ++i)
+      std::copy(all.data() + (i * n / used) * per_image, all.data() + (i * n / used + 1) * per_image,
+                subset.data() + i * per_image);
+  }
+  std::vector<float> maps;
+  score(subset, batch_size, &maps, FeatureScore::skip);
+  residual_statistics = ResidualNormalizer::fit(maps, used, normals.size(2), normals.size(3));
 }
 
 void Ganomaly::reinitialise_discriminator() {
@@ -282,6 +299,9 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   Scores scores;
   if (residuals) residuals->assign(n * h * w, 0.0f);
+  GANOMALY_CHECK(residual_statistics.empty() || (residual_statistics.height() == h && residual_statistics.width() == w),
+                 "residual_z: images of ", h, "x", w, ", residual statistics of ", residual_statistics.height(), "x",
+                 residual_statistics.width());
   for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
     const Tensor x_on_device = pad_to_network(slice_images(images, b0, b, device_), config);
@@ -317,7 +337,8 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
             const int64_t at = ((i * c + ch) * s + top + y) * s + left + xx;
             map[y * w + xx] += std::fabs(x.data()[at] - g.fake.data()[at]) / c;
           }
-      scores.residual_max.push_back(window_max(map, h, w, std::max<int64_t>(2, std::min(h, w) / 8)));
+      scores.residual_max.push_back(window_max(map, h, w, residual_max_window(h, w)));
+      if (!residual_statistics.empty()) scores.residual_z.push_back(residual_statistics.score(map));
     }
   }
   return scores;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ganomaly/model.h"
+#include "ganomaly/residual_map.h"
 #include "nn/adam.h"
 
 namespace gan {
@@ -58,17 +59,20 @@ struct Scores {
   std::vector<float> reconstruction;  // mean(|x - fake|)
   std::vector<float> feature;         // mean((f(x) - f(fake))^2), f = D features
   std::vector<float> residual_max;    // largest mean |x - fake| over a window of side S/8
+  std::vector<float> residual_z;      // the same map standardised per pixel (residual_map.h); empty
+                                      // for a model without residual statistics
   std::vector<float> fused;           // sum of fused_score_names(), standardised (Calibration::fuse)
   const std::vector<float>& get(const std::string& name) const;  // throws on an unknown name
+  bool has(const std::string& name) const;  // computed for these images
   void append(const Scores& other);
   size_t size() const { return latent.size(); }
 };
 // The scores the model computes, and those a user can pick (the same plus "fused").
 const std::vector<std::string>& score_names();
 const std::vector<std::string>& selectable_score_names();
-// What the fused score sums: latent, feature and residual_max. The mean reconstruction
-// error is residual_max diluted over the whole image; adding it lowered the fusion's
-// validation AUROC on bottle (docs/QUALITY.md).
+// What the fused score sums: latent, feature and residual_z. The mean reconstruction
+// error and residual_max are the residual map seen less sharply; residual_z beat both on
+// validation (docs/QUALITY.md).
 const std::vector<std::string>& fused_score_names();
 
 // The feature score needs two discriminator passes, 2/5 of scoring's work; the other
@@ -96,11 +100,18 @@ class Ganomaly {
   // Scores in eval mode without gradients; `residuals`, when given, receives the
   // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size. With
   // FeatureScore::skip, scores.feature stays empty and the discriminator does not run.
+  // residual_z needs residual statistics (fit_residual_statistics or a model file).
   Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr,
                FeatureScore feature = FeatureScore::compute);
   // The reconstruction of a batch, in the recipe's normalisation, on the CPU.
   Tensor reconstruct(const Tensor& images);
   void reinitialise_discriminator();
+  // Per-pixel residual statistics of the scoring generator on `normals` (the training
+  // images; at most kResidualStatisticsImages of them, evenly spread), for residual_z.
+  // Training refits them whenever it validates, since the generator has moved.
+  static constexpr int64_t kResidualStatisticsImages = 256;
+  void fit_residual_statistics(const Tensor& normals, int batch_size = 32);
+  ResidualNormalizer residual_statistics;
   // Keeps an exponential moving average of the generator's weights (decay per step),
   // used for scoring: it smooths the step-to-step swings of adversarial training.
   void enable_ema(float decay);
@@ -110,7 +121,8 @@ class Ganomaly {
   // statistics do not fit them: recompute them as exact averages over `images` (in the
   // recipe's normalisation) with the averaged generator in training mode, no gradients.
   void recalibrate_ema_batch_norm(const Tensor& images, int batch_size);
-  // Every tensor of the model under "G.", "E." (the average, when kept) and "D.".
+  // Every tensor of the model under "G.", "E." (the average, when kept), "D." and "R."
+  // (the residual statistics, once fitted).
   nn::NamedTensors state() const;
   void load_state(const nn::NamedTensors& tensors, const std::string& what);
 

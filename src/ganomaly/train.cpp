@@ -66,7 +66,7 @@ void TrainOptions::validate() const {
                  validation_fraction);
   const auto& names = selectable_score_names();
   GANOMALY_CHECK(score == "auto" || std::find(names.begin(), names.end(), score) != names.end(),
-                 "--score: expected fused, latent, reconstruction, feature, residual_max or auto, got '", score, "'");
+                 "--score: expected fused, latent, reconstruction, feature, residual_max, residual_z or auto, got '", score, "'");
   GANOMALY_CHECK(ema_decay >= 0 && ema_decay < 1, "--ema: expected a decay in [0, 1), got ", ema_decay);
   GANOMALY_CHECK(on_nan == "stop" || on_nan == "skip", "--on-nan: expected stop or skip, got '", on_nan, "'");
   GANOMALY_CHECK(validate_on == "heldout" || validate_on == "test",
@@ -74,14 +74,6 @@ void TrainOptions::validate() const {
   backend::require_device(device, "--device");
 }
 
-namespace {
-
-struct Split {
-  std::vector<Sample> train, validation;
-};
-
-// Holds out a seeded fraction of the training normals, unless the data set ships a
-// validation split.
 Split split_training(const Dataset& data, const TrainOptions& o) {
   Split s;
   if (o.validate_on == "test") {
@@ -106,6 +98,19 @@ Split split_training(const Dataset& data, const TrainOptions& o) {
   return s;
 }
 
+Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels) {
+  Rng pseudo_rng(seed + 7);
+  const Tensor pseudo = make_pseudo_anomalies(normals, pseudo_rng);
+  Tensor out = Tensor::empty(Shape{2 * normals.size(0), normals.size(1), normals.size(2), normals.size(3)});
+  std::copy(normals.data(), normals.data() + normals.numel(), out.data());
+  std::copy(pseudo.data(), pseudo.data() + pseudo.numel(), out.data() + normals.numel());
+  labels->assign(normals.size(0), 0);
+  labels->resize(2 * normals.size(0), 1);
+  return out;
+}
+
+namespace {
+
 // The seed of one step's random draws (augmentation, instance noise): a function of the
 // run's seed and the step's place, so a resumed run draws exactly what it would have.
 uint64_t step_seed(uint64_t seed, int epoch, int step, uint64_t stream) {
@@ -119,13 +124,6 @@ Tensor gather(const Tensor& images, const std::vector<int>& order, size_t begin,
   for (size_t i = 0; i < count; ++i)
     std::copy(images.data() + order[begin + i] * per, images.data() + (order[begin + i] + 1) * per,
               out.data() + i * per);
-  return out;
-}
-
-Tensor concat(const Tensor& a, const Tensor& b) {
-  Tensor out = Tensor::empty(Shape{a.size(0) + b.size(0), a.size(1), a.size(2), a.size(3)});
-  std::copy(a.data(), a.data() + a.numel(), out.data());
-  std::copy(b.data(), b.data() + b.numel(), out.data() + a.numel());
   return out;
 }
 
@@ -205,10 +203,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     val_labels = test_labels;
   } else {
     const Tensor normals = load_images(split.validation, size, channels, recipe.normalization, o.max_pixels);
-    Rng pseudo_rng(o.seed + 7);
-    val_images = concat(normals, make_pseudo_anomalies(normals, pseudo_rng));
-    val_labels.assign(normals.size(0), 0);
-    val_labels.resize(2 * normals.size(0), 1);
+    val_images = with_pseudo_anomalies(normals, o.seed, &val_labels);
   }
   // After decoding, so that a bad image gives its one error line and nothing else.
   std::printf("data: %s (%s), %zu train, %zu validation normals, %zu test; image size %d, %s normalisation\n",
@@ -350,6 +345,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     const float denom = std::max(1, steps_done);
 
     if (o.recalibrate_batch_norm) model.recalibrate_ema_batch_norm(train_images, batch);
+    model.fit_residual_statistics(train_images);
     // Validation: AUROC of every score on held-out normals vs pseudo-anomalies.
     Scores val = model.score(val_images);
     Calibration fusion;
@@ -369,7 +365,9 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     for (const std::string& name : selectable_score_names()) {
       const double a = auroc(val.get(name), val_labels);
       entry["val_auroc"][name] = a;
-      line += " " + name.substr(0, 3) + "=" + fixed(a);
+      // Three letters each, except the two residual scores, which would both read "res".
+      const std::string label = name == "residual_max" ? "rmax" : name == "residual_z" ? "rz" : name.substr(0, 3);
+      line += " " + label + "=" + fixed(a);
       if (o.score == "auto" ? a > metric : name == o.score) metric = a;
     }
     entry["selection_auroc"] = metric;

@@ -54,6 +54,16 @@ float learning_rate_factor(const std::string& schedule, int epoch, int epochs);
 extern std::atomic<bool> g_stop_requested;
 void install_stop_handlers();
 
+// The training normals: those trained on, and the validation normals held out (a seeded
+// fraction, unless the data set ships a validation split; none with --validate-on test).
+struct Split {
+  std::vector<Sample> train, validation;
+};
+Split split_training(const Dataset& data, const TrainOptions& options);
+// The validation images: `normals`, then one pseudo-anomaly made from each, drawn from
+// the run's seed; `labels` gets 0 for each normal, then 1 for each pseudo-anomaly.
+Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels);
+
 // Trains on `data` and returns the summary (also written to <out_dir>/summary.json).
 // "status" is "completed", "early_stopped", "interrupted" or "diverged".
 nlohmann::json train_model(const Dataset& data, const TrainOptions& options);
