@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
     std::printf("image AUROC %.4f  AUPR %.4f  F1 %.4f (threshold from %s data)  F1 oracle %.4f (threshold from these labels)\n",
                 e.image_auroc, e.aupr, e.f1.f1, loaded.calibration.chosen_on.c_str(), e.f1_oracle.f1);
     if (e.pixel_auroc >= 0) std::printf("pixel AUROC of the residual map (baseline) %.4f\n", e.pixel_auroc);
+    if (e.pixel_auroc_z >= 0) std::printf("pixel AUROC of the standardised residual map %.4f\n", e.pixel_auroc_z);
     std::printf("written: %s/test_scores.csv, %s/test_metrics.json\n", out.c_str(), out.c_str());
     if (!args.count("no-report")) {
       try {  // the results are written: a report that fails is a warning, not a failed run

@@ -97,6 +97,13 @@ TEST_CASE("training writes a model, a log and a summary with every metric") {
                           "recipe", "seed", "image_aupr", "score"})
     CHECK_MESSAGE(s.contains(key), key);
   CHECK(s["image_size"] == 32);
+  // The generated set has masks: both residual maps are scored against them.
+  for (const char* key : {"pixel_auroc_residual_baseline", "pixel_auroc_residual_z"}) {
+    REQUIRE_MESSAGE(s.contains(key), key);
+    CHECK(s[key].get<double>() > 0.0);
+    CHECK(s[key].get<double>() <= 1.0);
+  }
+  CHECK(s["image_auroc_by_score"].contains("residual_z"));
   CHECK(std::filesystem::exists(out + "/model.gnm"));
   CHECK(std::filesystem::exists(out + "/last.gnm"));
   CHECK(std::filesystem::exists(out + "/test_scores.csv"));

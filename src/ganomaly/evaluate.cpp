@@ -35,19 +35,29 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
   }
   e.f1 = f1_at(chosen, labels, calibration.threshold);
   if (want_pixels) {
-    // Pixel AUROC of |x - fake| over the images that have a mask.
+    // Pixel AUROC of |x - fake|, and of its standardised map, over the images that have a mask.
     const int64_t pixels = images.size(2) * images.size(3);
-    std::vector<float> map_scores;
+    const ResidualNormalizer& stats = model.residual_statistics;
+    const bool with_z = !stats.empty() && stats.height() * stats.width() == pixels;
+    std::vector<float> map_scores, z_scores;
     std::vector<uint8_t> map_labels;
     bool any_anomalous = false;
     for (size_t i = 0; i < masks->size(); ++i) {
       const auto& m = (*masks)[i];
       if (static_cast<int64_t>(m.size()) != pixels) continue;
-      map_scores.insert(map_scores.end(), residuals.begin() + i * pixels, residuals.begin() + (i + 1) * pixels);
+      const float* map = residuals.data() + i * pixels;
+      map_scores.insert(map_scores.end(), map, map + pixels);
+      if (with_z) {
+        z_scores.resize(map_scores.size());
+        stats.standardise(map, z_scores.data() + z_scores.size() - pixels);
+      }
       map_labels.insert(map_labels.end(), m.begin(), m.end());
       any_anomalous = any_anomalous || std::any_of(m.begin(), m.end(), [](uint8_t v) { return v != 0; });
     }
-    if (any_anomalous) e.pixel_auroc = pixel_auroc(map_scores.data(), map_labels.data(), map_scores.size());
+    if (any_anomalous) {
+      e.pixel_auroc = pixel_auroc(map_scores.data(), map_labels.data(), map_scores.size());
+      if (with_z) e.pixel_auroc_z = pixel_auroc(z_scores.data(), map_labels.data(), z_scores.size());
+    }
   }
   return e;
 }
@@ -66,6 +76,7 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   j["threshold_chosen_on"] = calibration.chosen_on;
   j["image_auroc_by_score"] = e.auroc_by_score;
   if (e.pixel_auroc >= 0) j["pixel_auroc_residual_baseline"] = e.pixel_auroc;
+  if (e.pixel_auroc_z >= 0) j["pixel_auroc_residual_z"] = e.pixel_auroc_z;
   j["images"] = e.labels.size();
   j["anomalous_images"] = std::count(e.labels.begin(), e.labels.end(), 1);
   return j;

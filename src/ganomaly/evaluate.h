@@ -20,6 +20,7 @@ struct Evaluation {
   F1Result f1;                 // F1 at the calibrated threshold, chosen without them
   std::map<std::string, double> auroc_by_score;
   double pixel_auroc = -1;     // residual-map baseline; -1 when no masks
+  double pixel_auroc_z = -1;   // the same map standardised per pixel (residual_z's map); -1 without statistics
 };
 
 // masks: optional, one per image (empty vectors are skipped), at the image size.

@@ -433,6 +433,10 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
     s += "<tr><td>pixel AUROC, residual map (baseline)</td><td class=\"num\">" + fixed(e.pixel_auroc) +
          "</td><td>|x - reconstruction| per pixel against the masks: a <b>baseline</b>; GANomaly is not a "
          "localisation method</td></tr>\n";
+  if (e.pixel_auroc_z >= 0)
+    s += "<tr><td>pixel AUROC, standardised residual map</td><td class=\"num\">" + fixed(e.pixel_auroc_z) +
+         "</td><td>the residual in units of each pixel's spread on the training normals (the map behind "
+         "residual_z)</td></tr>\n";
   s += "</table>\n";
   if (!e.auroc_by_score.empty()) {
     s += "<table>\n<tr><th>score</th><th>test image AUROC</th></tr>\n";
