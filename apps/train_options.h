@@ -48,6 +48,8 @@ inline void add_train_options(cxxopts::Options& options) {
     ("reinit-saturated-d", "also re-initialise the discriminator when its loss is pinned at the BCE clamp (collapse)")
     ("instance-noise", "standard deviation of Gaussian noise added to the discriminator's inputs, falling linearly to 0 over --epochs (0: none)",
      cxxopts::value<float>()->default_value(default_text(o.stabilisers.instance_noise)))
+    ("clip-grad-norm", "clip each network's gradients to this global L2 norm before its step (0: off)",
+     cxxopts::value<float>()->default_value(default_text(o.stabilisers.clip_grad_norm)))
     ("augment", "none, flip (random mirror images: textures, objects seen from above) or shift (up to 1/16 of the side: aligned objects)",
      cxxopts::value<std::string>()->default_value(o.augment))
     ("seed", "random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(o.seed)))
@@ -93,6 +95,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.loss_weights.encoder = args["w-enc"].as<float>();
   o.stabilisers.discriminator_lr_scale = args["d-lr-scale"].as<float>();
   o.stabilisers.real_label = args["real-label"].as<float>();
+  o.stabilisers.clip_grad_norm = args["clip-grad-norm"].as<float>();
   o.stabilisers.reinit_saturated_d = args.count("reinit-saturated-d") > 0;
   o.stabilisers.instance_noise = args["instance-noise"].as<float>();
   o.augment = args["augment"].as<std::string>();

@@ -275,6 +275,7 @@ TEST_CASE("train: bad options") {
   SUBCASE("--w-adv -1") { check_error(run("--w-adv -1"), 2, "--w-adv", out); }
   SUBCASE("--d-lr-scale 0") { check_error(run("--d-lr-scale 0"), 2, "--d-lr-scale", out); }
   SUBCASE("--real-label 0.2") { check_error(run("--real-label 0.2"), 2, "--real-label", out); }
+  SUBCASE("--clip-grad-norm -1") { check_error(run("--clip-grad-norm -1"), 2, "--clip-grad-norm", out); }
   SUBCASE("--fusion-margin 2") { check_error(run("--fusion-margin 2"), 2, "--fusion-margin", out); }
   SUBCASE("--instance-noise -0.1") { check_error(run("--instance-noise -0.1"), 2, "--instance-noise", out); }
   SUBCASE("--augment rotate") { check_error(run("--augment rotate"), 2, "--augment", out); }

@@ -266,6 +266,24 @@ TEST_CASE("stabilisers: a discriminator pinned at BCE's clamp is re-initialised 
   }
 }
 
+TEST_CASE("stabilisers: gradient clipping changes the steps once the gradients' norm varies; the plain step is untouched") {
+  const Tensor images = random_images();
+  auto generator_after_two_steps = [&](float clip) {
+    Stabilisers stabilisers;
+    stabilisers.clip_grad_norm = clip;
+    Ganomaly model(tiny_config(), Recipe::named("paper"), 7, nn::AdamOptions{}, LossWeights{}, stabilisers);
+    for (int i = 0; i < 2; ++i) CHECK_FALSE(model.train_step(images).skipped);
+    return model.generator.parameters().at(0).to_vector();
+  };
+  const std::vector<float> plain = generator_after_two_steps(0.0f);
+  CHECK(generator_after_two_steps(1e6f) == plain);  // a bound never reached: bitwise the plain step
+  // Adam's first step is scale-free; from the second on, a clipped gradient weighs less
+  // against the moments it joins.
+  const std::vector<float> clipped = generator_after_two_steps(1e-3f);
+  CHECK(clipped != plain);
+  CHECK(std::all_of(clipped.begin(), clipped.end(), [](float v) { return std::isfinite(v); }));
+}
+
 TEST_CASE("the cosine learning-rate schedule runs from 1 down towards 0; constant stays at 1") {
   CHECK(learning_rate_factor("constant", 7, 10) == 1.0f);
   CHECK(learning_rate_factor("cosine", 0, 10) == doctest::Approx(1.0));

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "nn/clip_grad.h"
 #include "nn/init.h"
 #include "tensor/backend.h"
 
@@ -257,6 +258,7 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
     } unfreeze{discriminator};
     generator_loss.backward();
   }
+  if (stabilisers.clip_grad_norm > 0) nn::clip_grad_norm(generator.parameters(), stabilisers.clip_grad_norm);
   optimizer_g.step();
   optimizer_g.zero_grad();  // frees G's gradients: they would sit through D's update
   update_ema();
@@ -273,6 +275,7 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   }
   optimizer_d.zero_grad();
   discriminator_loss.backward();
+  if (stabilisers.clip_grad_norm > 0) nn::clip_grad_norm(discriminator.parameters(), stabilisers.clip_grad_norm);
   optimizer_d.step();
   optimizer_d.zero_grad();  // frees D's gradients: they would sit through the next G step
 

@@ -38,6 +38,9 @@ struct Stabilisers {
   // units at the first step, falling linearly to 0 at the end of training (the loop
   // sets each step's value in Ganomaly::instance_noise).
   float instance_noise = 0.0f;
+  // > 0: each network's gradients are clipped to this global L2 norm before its Adam
+  // step (nn/clip_grad.h), so one wild batch cannot throw the weights far.
+  float clip_grad_norm = 0.0f;
 };
 
 // This step's instance noise: its sigma and the seed of its draws (the training loop

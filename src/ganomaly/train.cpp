@@ -55,6 +55,8 @@ void TrainOptions::validate() const {
   GANOMALY_CHECK(std::isfinite(stabilisers.instance_noise) && stabilisers.instance_noise >= 0 &&
                      stabilisers.instance_noise <= 2,
                  "--instance-noise: expected a standard deviation in [0, 2], got ", stabilisers.instance_noise);
+  GANOMALY_CHECK(std::isfinite(stabilisers.clip_grad_norm) && stabilisers.clip_grad_norm >= 0,
+                 "--clip-grad-norm: expected 0 (off) or a positive norm, got ", stabilisers.clip_grad_norm);
   GANOMALY_CHECK(std::count(augment_modes().begin(), augment_modes().end(), augment),
                  "--augment: expected none, flip or shift, got '", augment, "'");
   GANOMALY_CHECK(std::isfinite(selection_tolerance) && selection_tolerance >= 0 && selection_tolerance < 0.5,
@@ -251,7 +253,8 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                                {"d_lr_scale", o.stabilisers.discriminator_lr_scale},
                                {"real_label", o.stabilisers.real_label},
                                {"reinit_saturated_d", o.stabilisers.reinit_saturated_d},
-                               {"instance_noise", o.stabilisers.instance_noise}, {"augment", o.augment}};
+                               {"instance_noise", o.stabilisers.instance_noise}, {"augment", o.augment},
+                               {"clip_grad_norm", o.stabilisers.clip_grad_norm}};
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(
       std::fopen((o.out_dir + "/train_log.jsonl").c_str(), start_epoch || start_step ? "ab" : "wb"), &std::fclose);
   GANOMALY_CHECK(log_file, o.out_dir, "/train_log.jsonl: cannot write");
