@@ -272,7 +272,12 @@ TEST_CASE("stabilisers: gradient clipping changes the steps once the gradients' 
     Stabilisers stabilisers;
     stabilisers.clip_grad_norm = clip;
     Ganomaly model(tiny_config(), Recipe::named("paper"), 7, nn::AdamOptions{}, LossWeights{}, stabilisers);
-    for (int i = 0; i < 2; ++i) CHECK_FALSE(model.train_step(images).skipped);
+    for (int i = 0; i < 2; ++i) {
+      const StepLosses l = model.train_step(images);
+      CHECK_FALSE(l.skipped);
+      CHECK((clip > 0 ? l.generator_grad_norm > 0 && l.discriminator_grad_norm > 0
+                      : l.generator_grad_norm == -1 && l.discriminator_grad_norm == -1));
+    }
     return model.generator.parameters().at(0).to_vector();
   };
   const std::vector<float> plain = generator_after_two_steps(0.0f);

@@ -258,7 +258,8 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
     } unfreeze{discriminator};
     generator_loss.backward();
   }
-  if (stabilisers.clip_grad_norm > 0) nn::clip_grad_norm(generator.parameters(), stabilisers.clip_grad_norm);
+  if (stabilisers.clip_grad_norm > 0)
+    losses.generator_grad_norm = nn::clip_grad_norm(generator.parameters(), stabilisers.clip_grad_norm);
   optimizer_g.step();
   optimizer_g.zero_grad();  // frees G's gradients: they would sit through D's update
   update_ema();
@@ -275,7 +276,8 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
   }
   optimizer_d.zero_grad();
   discriminator_loss.backward();
-  if (stabilisers.clip_grad_norm > 0) nn::clip_grad_norm(discriminator.parameters(), stabilisers.clip_grad_norm);
+  if (stabilisers.clip_grad_norm > 0)
+    losses.discriminator_grad_norm = nn::clip_grad_norm(discriminator.parameters(), stabilisers.clip_grad_norm);
   optimizer_d.step();
   optimizer_d.zero_grad();  // frees D's gradients: they would sit through the next G step
 

@@ -54,6 +54,9 @@ struct StepLosses {
   float generator = 0, discriminator = 0, adversarial = 0, contextual = 0, encoder = 0;
   bool discriminator_reinitialised = false;
   bool skipped = false;  // a loss was not finite: no weights were updated
+  // Global L2 norms of each network's gradients before clipping; measured only when
+  // Stabilisers::clip_grad_norm is on (-1 otherwise).
+  float generator_grad_norm = -1, discriminator_grad_norm = -1;
 };
 
 // Per-image anomaly scores, larger = more anomalous.

@@ -289,6 +289,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     model.optimizer_d.options.lr = o.learning_rate * o.stabilisers.discriminator_lr_scale * lr_factor;
     Progress progress(str("epoch ", epoch + 1, "/", o.epochs), steps_per_epoch, o.interactive);
     StepLosses sum;
+    sum.generator_grad_norm = sum.discriminator_grad_norm = 0;
     int steps_done = 0;
     const int first_step = epoch == start_epoch ? start_step : 0;
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -324,6 +325,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
       }
       sum.generator += l.generator, sum.discriminator += l.discriminator, sum.contextual += l.contextual;
       sum.adversarial += l.adversarial, sum.encoder += l.encoder;
+      sum.generator_grad_norm += l.generator_grad_norm, sum.discriminator_grad_norm += l.discriminator_grad_norm;
       reinits += l.discriminator_reinitialised;
       ++steps_done;
       progress.update(step + 1, static_cast<long>(steps_done) * batch,
@@ -363,6 +365,10 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                             {"discriminator_reinitialised", reinits},
                             {"validate_on", o.validate_on}};
     for (const auto& [name, part] : fusion.fusion) entry["fusion_weights"][name] = part.weight;
+    if (o.stabilisers.clip_grad_norm > 0) {  // the means before clipping, to see how often it bites
+      entry["generator_grad_norm"] = sum.generator_grad_norm / denom;
+      entry["discriminator_grad_norm"] = sum.discriminator_grad_norm / denom;
+    }
     double metric = -1;
     std::string line;
     for (const std::string& name : selectable_score_names()) {
