@@ -195,6 +195,7 @@ void Ganomaly::fit_residual_statistics(const Tensor& normals, int batch_size) {
                 subset.data() + i * per_image);
   }
   std::vector<float> maps;
+  residual_statistics = ResidualNormalizer();  // the old statistics would only score residual_z for nothing
   score(subset, batch_size, &maps, FeatureScore::skip);
   residual_statistics = ResidualNormalizer::fit(maps, used, normals.size(2), normals.size(3));
 }
