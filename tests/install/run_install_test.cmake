@@ -1,11 +1,15 @@
 # ctest -P script: installs the build tree into a temporary prefix, configures and
 # builds tests/install/ against it with find_package(ganomaly), and runs the result.
-# Needs BINARY_DIR, SOURCE_DIR, WORK_DIR; GENERATOR, C_COMPILER, CXX_COMPILER optional.
+# Needs BINARY_DIR, SOURCE_DIR, WORK_DIR; GENERATOR, C_COMPILER, CXX_COMPILER optional;
+# LIBRARY_FILE is the library's file name (libganomaly.a unless the build made it shared).
 foreach(var BINARY_DIR SOURCE_DIR WORK_DIR)
   if(NOT ${var})
     message(FATAL_ERROR "run_install_test.cmake: -D${var}=... is required")
   endif()
 endforeach()
+if(NOT LIBRARY_FILE)
+  set(LIBRARY_FILE libganomaly.a)
+endif()
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
 
@@ -20,7 +24,7 @@ endfunction()
 
 run(${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${prefix}")
 foreach(f include/ganomaly/ganomaly.h include/ganomaly/cxx/ganomaly/ganomaly.h
-          include/ganomaly/cxx/tensor/tensor.h lib/libganomaly.a lib/cmake/ganomaly/ganomalyConfig.cmake
+          include/ganomaly/cxx/tensor/tensor.h lib/${LIBRARY_FILE} lib/cmake/ganomaly/ganomalyConfig.cmake
           lib/cmake/ganomaly/ganomalyConfigVersion.cmake lib/cmake/ganomaly/ganomalyTargets.cmake
           bin/ganomaly_infer bin/ganomaly_train)
   if(NOT EXISTS "${prefix}/${f}")
