@@ -45,6 +45,7 @@ inline void add_train_options(cxxopts::Options& options) {
     ("d-lr-scale", "discriminator learning rate = this x --lr", cxxopts::value<float>()->default_value("1"))
     ("real-label", "discriminator's target for real images (< 1: one-sided label smoothing)",
      cxxopts::value<float>()->default_value("1"))
+    ("spectral-norm", "divide each discriminator convolution's weight by its largest singular value (power iteration)")
     ("reinit-saturated-d", "also re-initialise the discriminator when its loss is pinned at the BCE clamp (collapse)")
     ("instance-noise", "standard deviation of Gaussian noise added to the discriminator's inputs, falling linearly to 0 over --epochs (0: none)",
      cxxopts::value<float>()->default_value(default_text(o.stabilisers.instance_noise)))
@@ -86,6 +87,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.model.n_features = args["n-features"].as<int>();
   o.model.latent_size = args["latent-size"].as<int>();
   o.model.extra_layers = args["extra-layers"].as<int>();
+  o.model.spectral_norm = args.count("spectral-norm") > 0;
   o.epochs = args["epochs"].as<int>();
   o.batch_size = args["batch-size"].as<int>();
   o.learning_rate = args["lr"].as<float>();

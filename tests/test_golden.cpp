@@ -113,6 +113,7 @@ const std::vector<std::string> kBatchNorm = {
 const std::vector<std::string> kActivations = {"leaky_relu", "relu", "tanh", "sigmoid"};
 const std::vector<std::string> kPad = {"pad_center_5x7", "pad_center_6x3", "pad_center_9x16", "pad_center_4x4"};
 const std::vector<std::string> kRegressionLosses = {"l1_loss", "mse_loss", "smooth_l1_loss"};
+const std::vector<std::string> kSpectralNorm = {"spectral_norm_train", "spectral_norm_eval"};
 const std::vector<std::string> kOther = {"bce_loss", "bce_loss_clamp", "adam_3steps"};
 
 template <typename Conv>
@@ -166,6 +167,20 @@ TEST_CASE("golden: batch_norm2d") {
     expect_close(g, "dx", x.grad());
     expect_close(g, "dweight", w.grad());
     expect_close(g, "dbias", b.grad());
+  }
+}
+
+TEST_CASE("golden: spectral_normalize as torch.nn.utils.spectral_norm") {
+  for (const auto& name : kSpectralNorm) {
+    CAPTURE(name);
+    const GoldenFile g(path_of(name));
+    Tensor w = leaf(g, "weight"), u = g.tensor("u"), v = g.tensor("v");
+    Tensor out = gan::spectral_normalize(w, u, v, /*power_iteration=*/g.scalar("training") != 0.0f);
+    expect_close(g, "out", out);
+    expect_close(g, "u_out", u);  // eval mode leaves them as they were
+    expect_close(g, "v_out", v);
+    backward_with_dout(g, out);
+    expect_close(g, "dweight", w.grad());
   }
 }
 
@@ -271,7 +286,8 @@ TEST_CASE("golden: every golden file is tested") {
   // Op goldens live directly in tests/golden/; other sets (the whole network) go in
   // subfolders with their own tests.
   std::set<std::string> known;
-  for (const auto* list : {&kConv2d, &kConvTranspose2d, &kBatchNorm, &kActivations, &kPad, &kRegressionLosses, &kOther})
+  for (const auto* list : {&kConv2d, &kConvTranspose2d, &kBatchNorm, &kActivations, &kPad, &kRegressionLosses, &kSpectralNorm,
+                            &kOther})
     known.insert(list->begin(), list->end());
   const std::filesystem::path dir = std::filesystem::path(path_of("x")).parent_path();
   REQUIRE_MESSAGE(std::filesystem::is_directory(dir), dir.string(), " is missing: run /usr/bin/python3 tools/make_golden.py");

@@ -103,3 +103,16 @@ TEST_CASE("gradcheck: batch_norm2d in training and eval") {
           }, {1e-3, 2e-2, 1e-3}) == "");
   }
 }
+
+TEST_CASE("gradcheck: spectral_normalize with the estimate held fixed") {
+  // u and v fixed (no power iteration), as in the backward pass: the op is then a smooth
+  // function of the weight alone. The starting estimate comes from a first call.
+  Tensor w = random_tensor(Shape{4, 3, 2, 2}, 11);
+  Tensor u = Tensor::zeros(Shape{4}), v = Tensor::zeros(Shape{12});
+  spectral_normalize(w, u, v, /*power_iteration=*/true);
+  CHECK(check_gradients({w}, [&](auto& in) { return spectral_normalize(in[0], u, v, false); }) == "");
+  Tensor matrix = random_tensor(Shape{3, 5}, 12);  // a plain 2-d weight, rows < cols
+  Tensor u2 = Tensor::zeros(Shape{3}), v2 = Tensor::zeros(Shape{5});
+  spectral_normalize(matrix, u2, v2, true);
+  CHECK(check_gradients({matrix}, [&](auto& in) { return spectral_normalize(in[0], u2, v2, false); }) == "");
+}

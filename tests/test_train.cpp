@@ -116,16 +116,22 @@ TEST_CASE("training writes a model, a log and a summary with every metric") {
 
 TEST_CASE("a saved model scores exactly as at the end of training") {
   const Dataset data = discover_dataset(generated_category());
-  const std::string out = testing::temp_dir("roundtrip");
-  const nlohmann::json s = train_model(data, small_options(out));
-  LoadedModel loaded = load_model(out + "/model.gnm");
-  const Tensor images = load_images(data.test, 32, 3, loaded.model->recipe.normalization);
-  const Evaluation e = evaluate(*loaded.model, loaded.calibration, images, labels_of(data.test));
-  CHECK(e.image_auroc == s["image_auroc"].get<double>());
-  CHECK(loaded.calibration.threshold == s["threshold"].get<float>());
-  const std::string again = out + "/again.csv";
-  write_scores_csv(again, data.test, e, loaded.calibration);
-  CHECK(read_file(again) == read_file(out + "/test_scores.csv"));
+  for (const bool spectral_norm : {false, true}) {  // D's normalised weights come from its stored u, v
+    CAPTURE(spectral_norm);
+    const std::string out = testing::temp_dir(spectral_norm ? "roundtrip_sn" : "roundtrip");
+    TrainOptions options = small_options(out);
+    options.model.spectral_norm = spectral_norm;
+    const nlohmann::json s = train_model(data, options);
+    LoadedModel loaded = load_model(out + "/model.gnm");
+    CHECK(loaded.model->config.spectral_norm == spectral_norm);
+    const Tensor images = load_images(data.test, 32, 3, loaded.model->recipe.normalization);
+    const Evaluation e = evaluate(*loaded.model, loaded.calibration, images, labels_of(data.test));
+    CHECK(e.image_auroc == s["image_auroc"].get<double>());
+    CHECK(loaded.calibration.threshold == s["threshold"].get<float>());
+    const std::string again = out + "/again.csv";
+    write_scores_csv(again, data.test, e, loaded.calibration);
+    CHECK(read_file(again) == read_file(out + "/test_scores.csv"));
+  }
 }
 
 TEST_CASE("an interrupted run resumed from last.gnm ends bitwise where an uninterrupted run ends") {
@@ -144,7 +150,7 @@ TEST_CASE("an interrupted run resumed from last.gnm ends bitwise where an uninte
   }
 }
 
-TEST_CASE("with augmentation and instance noise, a resumed run still ends bitwise where a straight one ends") {
+TEST_CASE("with augmentation, instance noise and spectral norm, a resumed run still ends bitwise where a straight one ends") {
   const Dataset data = discover_dataset(generated_category());
   const std::string straight = testing::temp_dir("straight_noisy"), broken = testing::temp_dir("broken_noisy"),
                     plain = testing::temp_dir("plain");
@@ -153,6 +159,7 @@ TEST_CASE("with augmentation and instance noise, a resumed run still ends bitwis
     o.epochs = 2;
     o.augment = "flip";
     o.stabilisers.instance_noise = 0.3f;
+    o.model.spectral_norm = true;  // its power-iteration vectors travel in last.gnm
     return o;
   };
   train_model(data, noisy(straight));

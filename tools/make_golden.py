@@ -272,6 +272,36 @@ case("bce_loss")(make_loss("bce_loss", F.binary_cross_entropy, bce_pair, False, 
 case("bce_loss_clamp")(make_loss("bce_loss_clamp", F.binary_cross_entropy, bce_clamp_pair, False, []))
 
 
+# ---------------------------------------------------------------- spectral norm
+def make_spectral_norm(name, out_c, in_c, k, training):
+    """torch.nn.utils.spectral_norm on a Conv2d, u and v set to known unit vectors: out is
+    the normalised weight after one forward (one power-iteration step when training)."""
+    def build():
+        seeded(name)
+        conv = torch.nn.Conv2d(in_c, out_c, k, bias=False)
+        weight = torch.randn(out_c, in_c, k, k) * 0.3
+        u = F.normalize(torch.randn(out_c), dim=0)
+        v = F.normalize(torch.randn(in_c * k * k), dim=0)
+        conv = torch.nn.utils.spectral_norm(conv)
+        with torch.no_grad():
+            conv.weight_orig.copy_(weight)
+            conv.weight_u.copy_(u)
+            conv.weight_v.copy_(v)
+        conv.train(training)
+        conv(torch.zeros(1, in_c, k, k))  # the forward pre-hook computes conv.weight
+        out = conv.weight
+        dout = torch.randn_like(out)
+        (out * dout).sum().backward()
+        return [("training", 1.0 if training else 0.0), ("weight", weight), ("u", u), ("v", v), ("out", out),
+                ("u_out", conv.weight_u), ("v_out", conv.weight_v), ("dout", dout),
+                ("dweight", conv.weight_orig.grad)]
+    return build
+
+
+case("spectral_norm_train")(make_spectral_norm("spectral_norm_train", 5, 3, 3, True))
+case("spectral_norm_eval")(make_spectral_norm("spectral_norm_eval", 4, 6, 2, False))
+
+
 # ---------------------------------------------------------------- Adam
 @case("adam_3steps")
 def adam_3steps():

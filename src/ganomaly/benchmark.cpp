@@ -193,6 +193,7 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& o) {
                {"latent_size", t.model.latent_size},
                {"channels", t.model.channels},
                {"extra_layers", t.model.extra_layers},
+               {"spectral_norm", t.model.spectral_norm},
                {"skipped", skipped},
                {"categories", nlohmann::json::array()},
                {"average", nlohmann::json::object()},

@@ -77,6 +77,9 @@ Discriminator::Discriminator(const ModelConfig& c) {
   classifier = std::make_shared<nn::Sequential>();
   classifier->add(conv(f, 1, 4, 1, 0)).add(std::make_shared<nn::Sigmoid>());
   register_module("classifier", classifier);
+  if (c.spectral_norm)
+    for (auto& [name, m] : named_modules())
+      if (auto* conv = dynamic_cast<nn::Conv2d*>(m)) conv->use_spectral_norm();
 }
 
 Discriminator::Output Discriminator::run(const Tensor& x) {

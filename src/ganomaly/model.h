@@ -16,6 +16,7 @@ struct ModelConfig {
   int n_features = 64;
   int latent_size = 100;
   int extra_layers = 0;
+  bool spectral_norm = false;  // the discriminator's convolutions (a stabiliser, off in both recipes)
   // The network's side: image_size padded up to a power of two (pad_nextpow2).
   int network_size() const;
   void validate() const;  // throws with the offending setting

@@ -75,7 +75,8 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
 
 nlohmann::json model_config_json(const ModelConfig& c) {
   return {{"image_size", c.image_size},   {"channels", c.channels},         {"n_features", c.n_features},
-          {"latent_size", c.latent_size}, {"extra_layers", c.extra_layers}, {"network_size", c.network_size()}};
+          {"latent_size", c.latent_size}, {"extra_layers", c.extra_layers}, {"network_size", c.network_size()},
+          {"spectral_norm", c.spectral_norm}};
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& file) {
@@ -86,6 +87,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& f
     c.n_features = j.at("n_features").get<int>();
     c.latent_size = j.at("latent_size").get<int>();
     c.extra_layers = j.at("extra_layers").get<int>();
+    c.spectral_norm = j.value("spectral_norm", false);  // absent from files before it existed
     c.validate();
     return c;
   } catch (const std::exception& e) {

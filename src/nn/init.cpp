@@ -21,24 +21,27 @@ void fill_normal(Tensor& t, float mean, float stddev, Rng& rng) {
 }
 
 namespace {
-// Visits conv and batch-norm layers in registration order, so a seed fixes every weight.
-template <typename ConvFn, typename NormFn>
-void for_each_layer(Module& root, ConvFn on_conv, NormFn on_norm) {
-  for (auto& [name, m] : root.named_modules()) {
-    if (dynamic_cast<Conv2d*>(m) || dynamic_cast<ConvTranspose2d*>(m)) {
-      on_conv(*m);
-    } else if (dynamic_cast<BatchNorm2d*>(m)) {
-      on_norm(*m);
-    }
-  }
-}
-
 Tensor own(Module& m, const std::string& name) {
   for (auto& [n, t] : m.named_parameters())
     if (n == name) return t;
   for (auto& [n, t] : m.named_buffers())
     if (n == name) return t;
   return Tensor();
+}
+
+// Visits conv and batch-norm layers in registration order, so a seed fixes every weight.
+template <typename ConvFn, typename NormFn>
+void for_each_layer(Module& root, ConvFn on_conv, NormFn on_norm) {
+  for (auto& [name, m] : root.named_modules()) {
+    if (dynamic_cast<Conv2d*>(m) || dynamic_cast<ConvTranspose2d*>(m)) {
+      on_conv(*m);
+      // New weights: a spectral-norm estimate of the old ones would be wrong; zeros restart it.
+      if (auto* c = dynamic_cast<Conv2d*>(m); c && c->spectral_norm())
+        for (const char* buffer : {"weight_u", "weight_v"}) own(*m, buffer).fill(0.0f);
+    } else if (dynamic_cast<BatchNorm2d*>(m)) {
+      on_norm(*m);
+    }
+  }
 }
 }  // namespace
 

@@ -24,7 +24,19 @@ Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int pa
   if (bias) bias_ = &register_parameter("bias", Tensor::zeros(Shape{out_channels}));
 }
 
-Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, *weight_, bias_ ? *bias_ : Tensor(), stride, padding); }
+void Conv2d::use_spectral_norm() {
+  if (spectral_norm()) return;
+  const int64_t rows = weight_->size(0), cols = weight_->numel() / rows;
+  // Zeros: spectral_normalize starts the estimate on first use (and after a reset).
+  spectral_u_ = &register_buffer("weight_u", Tensor::zeros(Shape{rows}, weight_->device()));
+  spectral_v_ = &register_buffer("weight_v", Tensor::zeros(Shape{cols}, weight_->device()));
+}
+
+Tensor Conv2d::forward(const Tensor& x) {
+  const Tensor w =
+      spectral_norm() ? spectral_normalize(*weight_, *spectral_u_, *spectral_v_, is_training()) : *weight_;
+  return conv2d(x, w, bias_ ? *bias_ : Tensor(), stride, padding);
+}
 
 ConvTranspose2d::ConvTranspose2d(int in_channels, int out_channels, int kernel, int stride, int padding, bool bias)
     : stride(stride), padding(padding) {

@@ -25,10 +25,15 @@ class Conv2d : public Module {
   Tensor forward(const Tensor& x) override;
   Tensor& weight() { return *weight_; }
   int stride, padding;
+  // Convolves with the weight divided by its largest singular value (spectral_normalize;
+  // power iteration while training), keeping the estimate in buffers weight_u, weight_v.
+  void use_spectral_norm();
+  bool spectral_norm() const { return spectral_u_ != nullptr; }
 
  private:
   Tensor* weight_;
   Tensor* bias_ = nullptr;
+  Tensor *spectral_u_ = nullptr, *spectral_v_ = nullptr;
 };
 
 class ConvTranspose2d : public Module {

@@ -48,6 +48,15 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                     Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
 
+// Spectral normalisation (ops/spectral.cpp), as torch.nn.utils.spectral_norm: the weight,
+// seen as a [rows = size(0), cols = the rest] matrix W, divided by sigma = u' W v, its
+// largest singular value as estimated by power iteration. u [rows] and v [cols] are the
+// estimate's unit vectors, kept between calls; with power_iteration they first take one
+// step (v = W'u / |W'u|, u = W v / |W v|) in place. A u of zeros (fresh, or reset after a
+// re-initialisation) starts from ones and takes 15 steps, as PyTorch's parametrization
+// does at creation. The gradient flows through sigma with u and v held fixed, as PyTorch's.
+Tensor spectral_normalize(const Tensor& weight, Tensor& u, Tensor& v, bool power_iteration, float eps = 1e-12f);
+
 // Losses with mean reduction, as PyTorch (ops/loss.cpp). The target of bce_loss gets no
 // gradient; its log is clamped at -100.
 Tensor l1_loss(const Tensor& input, const Tensor& target);
