@@ -259,6 +259,30 @@ TEST_CASE("batch_norm2d matches the CPU in training and eval, running statistics
     }
 }
 
+TEST_CASE("spectral_normalize matches the CPU, its u and v included") {
+  // Staged through the host on CUDA: the same arithmetic, so the same values.
+  for (bool power_iteration : {true, false}) {
+    CAPTURE(power_iteration);
+    const Shape s{16, 8, 4, 4};
+    Tensor vectors[2][2];  // [device][u, v], fresh on the first call
+    auto op_on = [&](int d) {
+      return [&, d, power_iteration](const std::vector<Tensor>& t) {
+        const Device device = d ? Device::cuda : Device::cpu;
+        vectors[d][0] = Tensor::zeros(Shape{16}, device);
+        vectors[d][1] = Tensor::zeros(Shape{128}, device);
+        spectral_normalize(t[0].detach(), vectors[d][0], vectors[d][1], true);  // the estimate to start from
+        return spectral_normalize(t[0], vectors[d][0], vectors[d][1], power_iteration);
+      };
+    };
+    const std::vector<Tensor> in{uniform(s, 46)};
+    const Run cpu = run_op(Device::cpu, in, op_on(0));
+    const Run gpu = run_op(Device::cuda, in, op_on(1));
+    CHECK(normalised_error(gpu.out, cpu.out) <= kReduced);
+    CHECK(normalised_error(gpu.grads[0], cpu.grads[0]) <= kReduced);
+    for (int k = 0; k < 2; ++k) CHECK(normalised_error(vectors[1][k], vectors[0][k]) <= kElementwise);
+  }
+}
+
 TEST_CASE("losses match the CPU, target gradients included") {
   const Shape s{5, 3, 7, 11};
   const Tensor a = uniform(s, 51, -2.0f, 2.0f), b = uniform(s, 52, -2.0f, 2.0f);
