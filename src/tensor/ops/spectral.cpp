@@ -86,28 +86,32 @@ Tensor spectral_normalize(const Tensor& weight, Tensor& u, Tensor& v, bool power
   const bool fresh = std::all_of(uu.begin(), uu.end(), [](double e) { return e == 0.0; });
   if (fresh) std::fill(uu.begin(), uu.end(), 1.0 / std::sqrt(double(rows)));
   const int steps = fresh ? kStartIterations : (power_iteration ? 1 : 0);
+  std::vector<double> wv;  // W v for the final v: the last step's, or computed below
   for (int i = 0; i < steps; ++i) {
     vv = times(w.data, rows, cols, uu, /*transpose=*/true);
     normalize(vv, eps);
-    uu = times(w.data, rows, cols, vv, /*transpose=*/false);
+    wv = times(w.data, rows, cols, vv, /*transpose=*/false);
+    uu = wv;
     normalize(uu, eps);
   }
   if (steps > 0) {
     const std::vector<float> uf(uu.begin(), uu.end()), vf(vv.begin(), vv.end());
     store(device, u.data(), uf.data(), rows, false);
     store(device, v.data(), vf.data(), cols, false);
+  } else {
+    wv = times(w.data, rows, cols, vv, /*transpose=*/false);
   }
-  const std::vector<double> wv = times(w.data, rows, cols, vv, false);
   double sigma = 0.0;
   for (int64_t r = 0; r < rows; ++r) sigma += uu[r] * wv[r];
   // Negative only for u, v that power iteration did not make (PyTorch divides all the same).
   GANOMALY_CHECK(std::isfinite(sigma) && sigma != 0, "spectral_normalize: weight ", weight.shape(),
                  " gives a singular value estimate of ", sigma, "; expected a non-zero number");
 
-  std::vector<float> normalized(weight.numel());
-  for (int64_t i = 0; i < weight.numel(); ++i) normalized[i] = static_cast<float>(w.data[i] / sigma);
   Tensor out = Tensor::empty(weight.shape(), device);
-  store(device, out.data(), normalized.data(), weight.numel(), false);
+  std::vector<float> staged(device == Device::cpu ? 0 : weight.numel());  // on the host: written in place
+  float* normalized = device == Device::cpu ? out.data() : staged.data();
+  for (int64_t i = 0; i < weight.numel(); ++i) normalized[i] = static_cast<float>(w.data[i] / sigma);
+  if (device != Device::cpu) store(device, out.data(), normalized, weight.numel(), false);
 
   // dW = G / sigma - (<G, W> / sigma^2) u v'  (d sigma / dW = u v' with u, v fixed)
   return autograd::record(out, "spectral_normalize", {weight}, [weight, uu, vv, sigma, rows, cols](TensorImpl& o) {
