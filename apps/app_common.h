@@ -3,13 +3,19 @@
 //
 // Exit codes: 0 success, 2 a bad option or usage, 1 any other error (a missing or
 // corrupt file, a failed write). Every error is one line on stderr, "<app>: <what>".
+#include <cerrno>
+#include <cfloat>
+#include <climits>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cxxopts.hpp>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <unistd.h>
@@ -137,11 +143,53 @@ int run(const char* name, Body body) {
   }
 }
 
+// A decimal option's value, read whole: "0,5", "1e-3abc", "nan" and hex are refused (a
+// stream or strtod would stop at the first odd character and keep the leading number), and
+// so is a value that T cannot hold (1e-300 would become 0 as a float). Errors quote the
+// value as typed.
+template <typename T>
+T parse_decimal(const std::string& option, const std::string& text) {
+  static_assert(std::is_floating_point_v<T>);
+  const char* bits = sizeof(T) == 4 ? "32-bit" : "64-bit";
+  const bool plain = !text.empty() && text.find_first_not_of("0123456789+-.eE") == std::string::npos;
+  char* end = nullptr;
+  errno = 0;
+  const double v = plain ? std::strtod(text.c_str(), &end) : 0.0;
+  if (!plain || end != text.c_str() + text.size())
+    throw UsageError(str(option, ": '", text, "' is not a decimal number (see --help)"));
+  const double lowest = sizeof(T) == 4 ? FLT_MIN : DBL_MIN, highest = sizeof(T) == 4 ? FLT_MAX : DBL_MAX;
+  if (!(std::fabs(v) <= highest))  // strtod's overflow is infinity
+    throw UsageError(str(option, ": '", text, "' is too large for a ", bits, " float (see --help)"));
+  if (v != 0 ? std::fabs(v) < lowest : errno == ERANGE)
+    throw UsageError(str(option, ": '", text, "' is too close to 0 for a ", bits, " float (see --help)"));
+  return static_cast<T>(v);
+}
+
+template <typename T>
+T decimal_option(const cxxopts::ParseResult& args, const std::string& name) {
+  return parse_decimal<T>("--" + name, args[name].as<std::string>());
+}
+
 // Creates `dir` (and its parents) and checks that it is writable; the error names the
 // folder and the option it came from.
 inline void make_output_dir(const std::string& dir, const char* option) {
+  namespace fs = std::filesystem;
+  if (dir.empty()) throw UsageError(str(option, ": expected a folder, got ''"));
+  // Room for what is written inside (the longest: a benchmark's
+  // <dir>/<dataset>/<category>/plots/training_curves.svg.tmp.<pid>), so that a path
+  // near the system's limit fails now, not when the results are written after training.
+  constexpr size_t kRoomInside = 256;
+  if (dir.size() + kRoomInside >= PATH_MAX)
+    throw UsageError(str(option, ": the folder's path is ", dir.size(), " characters; with the files inside it would pass "
+                         "the system's limit of ", PATH_MAX, " (PATH_MAX): choose a shorter path"));
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  const fs::file_status st = fs::status(dir, ec);
+  if (fs::exists(st) && !fs::is_directory(st)) {
+    const char* kind = fs::is_regular_file(st) ? "a file" : fs::is_fifo(st) ? "a FIFO" : fs::is_socket(st) ? "a socket"
+                       : fs::is_block_file(st) || fs::is_character_file(st) ? "a device" : "not a folder";
+    throw Error(str(dir, ": cannot use as the output folder (", option, "): it is ", kind));
+  }
+  fs::create_directories(dir, ec);
   if (ec) throw Error(str(dir, ": cannot create the output folder (", option, "): ", ec.message()));
   if (::access(dir.c_str(), W_OK) != 0)
     throw Error(str(dir, ": output folder is not writable (", option, ")"));

@@ -36,35 +36,35 @@ inline void add_train_options(cxxopts::Options& options) {
     ("extra-layers", "extra 3x3 conv layers in encoders and decoder", cxxopts::value<int>()->default_value("0"))
     ("epochs", "maximum epochs", cxxopts::value<int>()->default_value(std::to_string(o.epochs)))
     ("batch-size", "images per step", cxxopts::value<int>()->default_value(std::to_string(o.batch_size)))
-    ("lr", "Adam learning rate (betas 0.5, 0.999)", cxxopts::value<float>()->default_value(default_text(o.learning_rate)))
+    ("lr", "Adam learning rate (betas 0.5, 0.999)", cxxopts::value<std::string>()->default_value(default_text(o.learning_rate)))
     ("lr-schedule", "constant, or cosine (decays to 0 over --epochs)",
      cxxopts::value<std::string>()->default_value(o.lr_schedule))
-    ("w-adv", "weight of the adversarial loss", cxxopts::value<float>()->default_value("1"))
-    ("w-con", "weight of the contextual (reconstruction) loss", cxxopts::value<float>()->default_value("50"))
-    ("w-enc", "weight of the encoder (latent) loss", cxxopts::value<float>()->default_value("1"))
-    ("d-lr-scale", "discriminator learning rate = this x --lr", cxxopts::value<float>()->default_value("1"))
+    ("w-adv", "weight of the adversarial loss", cxxopts::value<std::string>()->default_value("1"))
+    ("w-con", "weight of the contextual (reconstruction) loss", cxxopts::value<std::string>()->default_value("50"))
+    ("w-enc", "weight of the encoder (latent) loss", cxxopts::value<std::string>()->default_value("1"))
+    ("d-lr-scale", "discriminator learning rate = this x --lr", cxxopts::value<std::string>()->default_value("1"))
     ("real-label", "discriminator's target for real images (< 1: one-sided label smoothing)",
-     cxxopts::value<float>()->default_value("1"))
+     cxxopts::value<std::string>()->default_value("1"))
     ("spectral-norm", "divide each discriminator convolution's weight by its largest singular value (power iteration)")
     ("reinit-saturated-d", "also re-initialise the discriminator when its loss is pinned at the BCE clamp (collapse)")
     ("instance-noise", "standard deviation of Gaussian noise added to the discriminator's inputs, falling linearly to 0 over --epochs (0: none)",
-     cxxopts::value<float>()->default_value(default_text(o.stabilisers.instance_noise)))
+     cxxopts::value<std::string>()->default_value(default_text(o.stabilisers.instance_noise)))
     ("clip-grad-norm", "clip each network's gradients to this global L2 norm before its step (0: off)",
-     cxxopts::value<float>()->default_value(default_text(o.stabilisers.clip_grad_norm)))
+     cxxopts::value<std::string>()->default_value(default_text(o.stabilisers.clip_grad_norm)))
     ("augment", "none, flip (random mirror images: textures, objects seen from above) or shift (up to 1/16 of the side: aligned objects)",
      cxxopts::value<std::string>()->default_value(o.augment))
     ("seed", "random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(o.seed)))
     ("patience", "stop after this many epochs without a better validation AUROC (0: never)",
      cxxopts::value<int>()->default_value(std::to_string(o.patience)))
     ("selection-tolerance", "keep the latest epoch whose validation AUROC is within this of the best so far",
-     cxxopts::value<double>()->default_value(default_text(o.selection_tolerance)))
+     cxxopts::value<std::string>()->default_value(default_text(o.selection_tolerance)))
     ("fusion-margin", "the fused score weighs latent, feature and residual_z by 1 - (gap to the best validation AUROC) / this; 0: only the best",
-     cxxopts::value<double>()->default_value(default_text(o.fusion_margin)))
+     cxxopts::value<std::string>()->default_value(default_text(o.fusion_margin)))
     ("validation-fraction", "fraction of the training normals held out for validation",
-     cxxopts::value<double>()->default_value(default_text(o.validation_fraction)))
+     cxxopts::value<std::string>()->default_value(default_text(o.validation_fraction)))
     ("score", "fused (see --fusion-margin), auto (the best on validation), latent, reconstruction, feature, residual_max or residual_z", cxxopts::value<std::string>()->default_value(o.score))
     ("ema", "decay of the moving average of generator weights used for scoring (0: off)",
-     cxxopts::value<float>()->default_value(default_text(o.ema_decay)))
+     cxxopts::value<std::string>()->default_value(default_text(o.ema_decay)))
     ("recalibrate-bn", "recompute the averaged generator's batch-norm statistics on the training images each epoch")
     ("validate-on", "heldout (training normals + pseudo-anomalies) or test (anomalib's habit: an oracle)",
      cxxopts::value<std::string>()->default_value(o.validate_on))
@@ -90,24 +90,24 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.model.spectral_norm = args.count("spectral-norm") > 0;
   o.epochs = args["epochs"].as<int>();
   o.batch_size = args["batch-size"].as<int>();
-  o.learning_rate = args["lr"].as<float>();
+  o.learning_rate = decimal_option<float>(args, "lr");
   o.lr_schedule = args["lr-schedule"].as<std::string>();
-  o.loss_weights.adversarial = args["w-adv"].as<float>();
-  o.loss_weights.contextual = args["w-con"].as<float>();
-  o.loss_weights.encoder = args["w-enc"].as<float>();
-  o.stabilisers.discriminator_lr_scale = args["d-lr-scale"].as<float>();
-  o.stabilisers.real_label = args["real-label"].as<float>();
-  o.stabilisers.clip_grad_norm = args["clip-grad-norm"].as<float>();
+  o.loss_weights.adversarial = decimal_option<float>(args, "w-adv");
+  o.loss_weights.contextual = decimal_option<float>(args, "w-con");
+  o.loss_weights.encoder = decimal_option<float>(args, "w-enc");
+  o.stabilisers.discriminator_lr_scale = decimal_option<float>(args, "d-lr-scale");
+  o.stabilisers.real_label = decimal_option<float>(args, "real-label");
+  o.stabilisers.clip_grad_norm = decimal_option<float>(args, "clip-grad-norm");
   o.stabilisers.reinit_saturated_d = args.count("reinit-saturated-d") > 0;
-  o.stabilisers.instance_noise = args["instance-noise"].as<float>();
+  o.stabilisers.instance_noise = decimal_option<float>(args, "instance-noise");
   o.augment = args["augment"].as<std::string>();
   o.seed = args["seed"].as<uint64_t>();
   o.patience = args["patience"].as<int>();
-  o.selection_tolerance = args["selection-tolerance"].as<double>();
-  o.fusion_margin = args["fusion-margin"].as<double>();
-  o.validation_fraction = args["validation-fraction"].as<double>();
+  o.selection_tolerance = decimal_option<double>(args, "selection-tolerance");
+  o.fusion_margin = decimal_option<double>(args, "fusion-margin");
+  o.validation_fraction = decimal_option<double>(args, "validation-fraction");
   o.score = args["score"].as<std::string>();
-  o.ema_decay = args["ema"].as<float>();
+  o.ema_decay = decimal_option<float>(args, "ema");
   o.recalibrate_batch_norm = args.count("recalibrate-bn") > 0;
   o.validate_on = args["validate-on"].as<std::string>();
   o.on_nan = args["on-nan"].as<std::string>();

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
 
 #include "ganomaly/checkpoint_io.h"
 #include "ganomaly/image.h"
@@ -305,6 +308,58 @@ TEST_CASE("train: bad options") {
   }
   SUBCASE("a stray argument after DATA_DIR") {
     check_error(run("stray"), 2, "ganomaly_train: unexpected argument 'stray' (see --help)", out);
+  }
+  // Decimal options are read whole: a stream stops at the first odd character and keeps
+  // the leading number ("0,5" was 0: the main loss switched off). kFast keeps a run that
+  // wrongly starts short.
+  SUBCASE("--w-con 0,5 (a decimal comma)") {
+    check_error(run(kFast + " --w-con 0,5"), 2, "ganomaly_train: --w-con: '0,5' is not a decimal number (see --help)\n",
+                out);
+  }
+  SUBCASE("--lr 1e-3abc (trailing junk)") {
+    check_error(run(kFast + " --lr 1e-3abc"), 2, "ganomaly_train: --lr: '1e-3abc' is not a decimal number (see --help)\n",
+                out);
+  }
+  SUBCASE("--lr 1e-300 (0 as a float) is reported as typed") {
+    check_error(run(kFast + " --lr 1e-300"), 2,
+                "ganomaly_train: --lr: '1e-300' is too close to 0 for a 32-bit float (see --help)\n", out);
+  }
+  SUBCASE("--w-enc 1e-50 would silently be 0") {
+    check_error(run(kFast + " --w-enc 1e-50"), 2, "--w-enc: '1e-50' is too close to 0", out);
+  }
+  SUBCASE("--w-adv 1e39 (infinite as a float)") {
+    check_error(run(kFast + " --w-adv 1e39"), 2, "--w-adv: '1e39' is too large for a 32-bit float", out);
+  }
+  SUBCASE("--selection-tolerance 0x1p-3 (hex is not a decimal)") {
+    check_error(run(kFast + " --selection-tolerance 0x1p-3"), 2, "--selection-tolerance: '0x1p-3' is not a decimal", out);
+  }
+  SUBCASE("every loss weight 0") {
+    check_error(run(kFast + " --w-adv 0 --w-con 0 --w-enc 0"), 2,
+                "ganomaly_train: --w-adv, --w-con, --w-enc: expected at least one loss weight above 0, got all three 0\n",
+                out);
+  }
+  SUBCASE("--out ''") { check_error(train(d, ""), 2, "ganomaly_train: --out: expected a folder, got ''\n"); }
+  SUBCASE("--out a FIFO") {
+    const std::string fifo = temp_dir("cli_fifo") + "/fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    check_error(train(d, fifo), 1, "ganomaly_train: " + fifo + ": cannot use as the output folder (--out): it is a FIFO\n");
+    CHECK(fs::is_fifo(fifo));
+  }
+  SUBCASE("--out a regular file") {
+    const std::string file = temp_dir("cli_outfile") + "/plain_file";
+    write_bytes(file, "x");
+    check_error(train(d, file), 1, "ganomaly_train: " + file + ": cannot use as the output folder (--out): it is a file\n");
+    CHECK(read_bytes(file) == "x");
+  }
+  SUBCASE("--out a path so long that the files in it would pass PATH_MAX") {
+    // The folder itself can be made; the files written after training could not.
+    const std::string root = temp_dir("cli_deep");
+    std::string deep = root;
+    while (deep.size() < 3950) deep += "/" + std::string(std::min<size_t>(200, 3950 - deep.size()), 'd');
+    REQUIRE(deep.size() + 64 < PATH_MAX);
+    const AppResult r = train(d, deep);
+    check_error(r, 2, "ganomaly_train: --out: the folder's path is " + std::to_string(deep.size()) + " characters");
+    CHECK(files_under(root).empty());
   }
 }
 

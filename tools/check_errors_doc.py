@@ -66,6 +66,7 @@ def make_scratch(s):
     must("ganomaly_make_data --out mk16 --size 16 --train 1 --test-good 1 --test-bad 3", s)
     os.makedirs(f"{s}/empty")
     write(f"{s}/plain_file", b"x")
+    os.mkfifo(f"{s}/fifo")
     shutil.rmtree(f"{copy_data(s, 'half1')}/test")
     shutil.rmtree(f"{copy_data(s, 'half2')}/train")
     for f in os.listdir(f"{copy_data(s, 'nogood')}/train/good"):

@@ -47,6 +47,9 @@ void TrainOptions::validate() const {
   for (const auto& [name, w] : {std::pair{"--w-adv", loss_weights.adversarial}, std::pair{"--w-con", loss_weights.contextual},
                                 std::pair{"--w-enc", loss_weights.encoder}})
     GANOMALY_CHECK(std::isfinite(w) && w >= 0 && w <= 1e4, name, ": expected a weight in [0, 10000], got ", w);
+  // With every weight 0 the generator's loss is 0: training would change nothing.
+  GANOMALY_CHECK(loss_weights.adversarial + loss_weights.contextual + loss_weights.encoder > 0,
+                 "--w-adv, --w-con, --w-enc: expected at least one loss weight above 0, got all three 0");
   GANOMALY_CHECK(std::isfinite(stabilisers.discriminator_lr_scale) && stabilisers.discriminator_lr_scale > 0 &&
                      stabilisers.discriminator_lr_scale <= 100,
                  "--d-lr-scale: expected a number in (0, 100], got ", stabilisers.discriminator_lr_scale);
