@@ -1,5 +1,7 @@
 // ganomaly_test CHECKPOINT DATA_DIR: evaluates a trained model on a data set's test split.
+#include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <filesystem>
 #include <fstream>
 
@@ -65,8 +67,12 @@ int main(int argc, char** argv) {
     std::printf("%s (%zu images, %d anomalous), image size %d, score %s\n", data.root.c_str(), e.labels.size(),
                 static_cast<int>(std::count(e.labels.begin(), e.labels.end(), 1)), model.config.image_size,
                 e.score.c_str());
-    std::printf("image AUROC %.4f  AUPR %.4f  F1 %.4f (threshold from %s data)  F1 oracle %.4f (threshold from these labels)\n",
-                e.image_auroc, e.aupr, e.f1.f1, loaded.calibration.chosen_on.c_str(), e.f1_oracle.f1);
+    auto number = [](double v) { return std::isfinite(v) ? str(std::fixed, std::setprecision(4), v) : std::string("n/a"); };
+    std::printf("image AUROC %s  AUPR %s  F1 %s (threshold from %s data)  F1 oracle %s (threshold from these labels)\n",
+                number(e.image_auroc).c_str(), number(e.aupr).c_str(), number(e.f1.f1).c_str(),
+                loaded.calibration.chosen_on.c_str(), number(e.f1_oracle.f1).c_str());
+    if (const std::string w = one_class_warning(e); !w.empty())
+      std::fprintf(stderr, "ganomaly_test: warning: %s: %s\n", data.root.c_str(), w.c_str());
     if (e.pixel_auroc >= 0) std::printf("pixel AUROC of the residual map (baseline) %.4f\n", e.pixel_auroc);
     if (e.pixel_auroc_z >= 0) std::printf("pixel AUROC of the standardised residual map %.4f\n", e.pixel_auroc_z);
     std::printf("written: %s/test_scores.csv, %s/test_metrics.json\n", out.c_str(), out.c_str());

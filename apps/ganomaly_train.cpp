@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
     install_stop_handlers();
     const nlohmann::json s = train_model(data, o);
     std::printf("summary: %s\n", s.dump(2).c_str());
+    if (s.contains("warning"))
+      std::fprintf(stderr, "ganomaly_train: warning: %s: %s\n", data.root.c_str(), s["warning"].get<std::string>().c_str());
     if ((s["status"] == "completed" || s["status"] == "early_stopped") && !args.count("no-report")) {
       try {  // the model is written: a report that fails is a warning, not a failed run
         write_report(o.out_dir);

@@ -276,6 +276,33 @@ TEST_CASE("a category with bad data is recorded as failed and the run goes on") 
   CHECK(csv[1].find(",failed,") != std::string::npos);
 }
 
+TEST_CASE("a category whose test set has one class only: null metrics, out of Avg, marked in the tables") {
+  const std::string root = make_root("mvtec", {"bottle", "wood"});
+  for (const auto& e : fs::directory_iterator(root + "/wood/test"))  // keep test/good only
+    if (e.path().filename() != "good") fs::remove_all(e.path());
+  fs::remove_all(root + "/wood/ground_truth");
+  const std::string out = testing::temp_dir("bench_one_class_out");
+  std::string log;
+  const BenchmarkResult r = run_logged(tiny("mvtec", root, out), &log);
+  INFO("log:\n" << log);
+  CHECK(r.failed == 0);
+  const nlohmann::json j = nlohmann::json::parse(read_file(out + "/mvtec_results.json"));
+  REQUIRE(j["categories"].size() == 2);
+  const nlohmann::json& bottle = j["categories"][0];
+  const nlohmann::json& wood = j["categories"][1];
+  CHECK(wood["status"] == "completed");
+  CHECK(wood["image_auroc"].is_null());
+  CHECK(wood["image_aupr"].is_null());
+  CHECK(wood["warning"].get<std::string>().find("only normal images") != std::string::npos);
+  REQUIRE(bottle["image_auroc"].is_number());
+  // Avg is bottle's alone: wood's undefined figures are neither 0 nor counted.
+  CHECK(j["average"]["image_auroc"] == bottle["image_auroc"]);
+  CHECK(j["average"]["image_f1_oracle"] == bottle["image_f1_oracle"]);
+  CHECK(r.markdown.find("| n/a (one class) |") != std::string::npos);
+  CHECK(r.markdown.find("Not in Avg: wood (the test set has only normal images") != std::string::npos);
+  CHECK(log.find("mvtec/wood: completed, warning: the test set has only normal images") != std::string::npos);
+}
+
 TEST_CASE("benchmark_markdown: Avg is the mean, 3 decimals, the setting in the heading") {
   nlohmann::json results = {{"dataset", "mvtec"}, {"recipe", "anomalib"}, {"image_size", 256}, {"seed", 42},
                             {"score", "latent"},  {"epochs", 15},          {"validate_on", "test"}};

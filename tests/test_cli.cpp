@@ -559,6 +559,122 @@ TEST_CASE("train --resume: a checkpoint of another image size or channel count i
   }
 }
 
+// AUROC and AUPR need both classes: with one, they are undefined (null), not 0.
+TEST_CASE("a test set with one class only: image AUROC and AUPR are null, with one warning line") {
+  auto keep_only = [](const std::string& d, bool normal) {
+    for (const auto& e : fs::directory_iterator(d + "/test"))
+      if ((e.path().filename() == "good") != normal) fs::remove_all(e.path());
+    if (normal) fs::remove_all(d + "/ground_truth");
+  };
+  auto check_metrics = [](const nlohmann::json& m) {
+    INFO(m.dump());
+    CHECK(m["image_auroc"].is_null());
+    CHECK(m["image_aupr"].is_null());
+    CHECK(m["image_f1_oracle"].is_null());
+  };
+  auto warnings = [](const std::string& output) {
+    std::vector<std::string> out;
+    std::istringstream lines(output);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find(": warning: ") != std::string::npos) out.push_back(line);  // not summary.json's "warning" key
+    return out;
+  };
+  SUBCASE("ganomaly_test, normal images only") {
+    const std::string d = copy_dataset("one_class_good");
+    keep_only(d, true);
+    const std::string out = temp_dir("cli_one_class") + "/eval";
+    const AppResult r =
+        run_app("ganomaly_test", q(trained_model()) + " " + q(d) + " --out " + q(out) + " --threads 2 --no-report");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    check_metrics(nlohmann::json::parse(read_bytes(out + "/test_metrics.json")));
+    CHECK(warnings(r.output) ==
+          std::vector<std::string>{"ganomaly_test: warning: " + d +
+                                   ": the test set has only normal images (3 normal, 0 anomalous): image AUROC, AUPR "
+                                   "and F1 are undefined and reported as null"});
+    CHECK(r.output.find("image AUROC n/a  AUPR n/a") != std::string::npos);
+  }
+  SUBCASE("ganomaly_test, anomalous images only") {
+    const std::string d = copy_dataset("one_class_bad");
+    keep_only(d, false);
+    const std::string out = temp_dir("cli_one_class") + "/eval";
+    const AppResult r =
+        run_app("ganomaly_test", q(trained_model()) + " " + q(d) + " --out " + q(out) + " --threads 2 --no-report");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    check_metrics(nlohmann::json::parse(read_bytes(out + "/test_metrics.json")));
+    REQUIRE(warnings(r.output).size() == 1);
+    CHECK(warnings(r.output)[0].find("only anomalous images (0 normal, 3 anomalous)") != std::string::npos);
+  }
+  SUBCASE("ganomaly_train: summary.json") {
+    const std::string d = copy_dataset("one_class_train");
+    keep_only(d, true);
+    const std::string out = temp_dir("cli_one_class") + "/run";
+    const AppResult r = train(d, out, " --no-report");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    check_metrics(nlohmann::json::parse(read_bytes(out + "/summary.json")));
+    CHECK(warnings(r.output).size() == 1);
+  }
+}
+
+// An RFC 4180 reader, for the test below: fields split at commas outside quotes, "" is a quote.
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows(1, std::vector<std::string>(1));
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') rows.back().back() += c, ++i;
+      else if (c == '"') quoted = false;
+      else rows.back().back() += c;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      rows.back().emplace_back();
+    } else if (c == '\n') {
+      rows.emplace_back(1);
+    } else {
+      rows.back().back() += c;
+    }
+  }
+  REQUIRE(!quoted);
+  if (rows.back() == std::vector<std::string>(1)) rows.pop_back();  // after the last line break
+  return rows;
+}
+
+TEST_CASE("test_scores.csv quotes a file or folder name holding a comma or a quote (RFC 4180)") {
+  const std::string d = copy_dataset("csv_names");
+  // A defect folder and an image whose names hold a comma and a quote; the mask follows its image.
+  const std::string odd_defect = "crack, \"deep\"";
+  fs::rename(d + "/test/crack", d + "/test/" + odd_defect);
+  fs::rename(d + "/ground_truth/crack", d + "/ground_truth/" + odd_defect);
+  const std::string image = first_image(d + "/test/" + odd_defect);
+  const std::string stem = fs::path(image).stem().string();
+  const std::string odd_image = d + "/test/" + odd_defect + "/a,\"b\"" + stem + ".png";
+  fs::rename(image, odd_image);
+  fs::rename(d + "/ground_truth/" + odd_defect + "/" + stem + "_mask.png",
+             d + "/ground_truth/" + odd_defect + "/a,\"b\"" + stem + "_mask.png");
+  const std::string out = temp_dir("cli_csv") + "/eval";
+  // The shell needs the data path quoted; it holds no single quote.
+  const AppResult r = run_app("ganomaly_test", q(trained_model()) + " " + q(d) + " --out " + q(out) + " --threads 2 --no-report");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto rows = parse_csv(read_bytes(out + "/test_scores.csv"));
+  REQUIRE(rows.size() == 7);  // the header and six images
+  bool seen = false;
+  for (const auto& row : rows) {
+    INFO(row.size() << " fields, the first: " << row[0]);
+    CHECK(row.size() == rows[0].size());
+    if (row[0] == odd_image) {
+      seen = true;
+      CHECK(row[1] == "1");
+      CHECK(row[2] == odd_defect);
+    }
+  }
+  CHECK(seen);
+}
+
 TEST_CASE("an RGB 32 px model tests grey 48 px images (resized and replicated to three channels)") {
   const std::string d = temp_dir("cli_grey48");
   gan::SynthOptions o;

@@ -38,6 +38,10 @@ bool has_number(const nlohmann::json& row, const char* key) {
   return row.contains(key) && row[key].is_number() && std::isfinite(row[key].get<double>());
 }
 
+// A category whose test set holds one class only: tested, but its image metrics are
+// undefined (null), so it is left out of every average and marked in the tables.
+bool one_class(const nlohmann::json& row) { return row.contains("warning") && !has_number(row, "image_auroc"); }
+
 std::string fixed3(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", v);
@@ -224,11 +228,13 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& o) {
       const Dataset data = discover_dataset(benchmark_category_path(o.root, category), format);
       const nlohmann::json s = train_model(data, ct);
       for (const char* key : {"image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds",
-                              "image_size", "recipe", "score", "image_aupr", "best_epoch", "epochs_run"})
+                              "image_size", "recipe", "score", "image_aupr", "best_epoch", "epochs_run", "warning"})
         if (s.contains(key)) row[key] = s[key];
       row["status"] = s.value("status", "completed");
       if (row["status"] == "interrupted") {
         r.interrupted = true;
+      } else if (one_class(row)) {
+        // Trained and tested; its metrics are undefined (null), so it stays out of Avg.
       } else if (!has_number(row, "image_auroc")) {
         row["error"] = str("no test metrics (training status: ", row["status"].get<std::string>(), ")");
         row["status"] = "failed";
@@ -248,6 +254,9 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& o) {
                    has_number(row, "image_f1_oracle") ? fixed3(row["image_f1_oracle"].get<double>()).c_str() : "-",
                    has_number(row, "image_f1") ? fixed3(row["image_f1"].get<double>()).c_str() : "-",
                    format_duration(row.value("train_seconds", 0.0)).c_str());
+    } else if (one_class(row)) {
+      std::fprintf(log, "[%d/%d] %s/%s: %s, warning: %s (not in Avg)\n", i + 1, total, o.dataset.c_str(),
+                   category.c_str(), row["status"].get<std::string>().c_str(), row["warning"].get<std::string>().c_str());
     } else {
       std::fprintf(log, "[%d/%d] %s/%s: %s\n", i + 1, total, o.dataset.c_str(), category.c_str(),
                    row["status"].get<std::string>().c_str());
@@ -305,7 +314,7 @@ std::string benchmark_markdown(const nlohmann::json& results) {
         ++n;
         cells += " " + fixed3(row[t.key].get<double>()) + " |";
       } else {
-        cells += " - |";
+        cells += one_class(row) ? " n/a (one class) |" : " - |";
       }
     }
     md += str("\n### ", t.title, " (image size ", size, ", recipe ", recipe, ")\n\n");
@@ -314,7 +323,10 @@ std::string benchmark_markdown(const nlohmann::json& results) {
   }
   std::string missing;
   for (const auto& row : rows)
-    if (!has_number(row, "image_auroc"))
+    if (one_class(row))
+      missing += str(missing.empty() ? "" : "; ", row.at("category").get<std::string>(), " (",
+                     row["warning"].get<std::string>(), ")");
+    else if (!has_number(row, "image_auroc"))
       missing += str(missing.empty() ? "" : "; ", row.at("category").get<std::string>(), " (",
                      row.value("status", ""), row.contains("error") ? ": " + row["error"].get<std::string>() : "", ")");
   if (!missing.empty()) md += "\nNot in Avg: " + missing + "\n";

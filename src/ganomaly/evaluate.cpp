@@ -1,6 +1,8 @@
 #include "ganomaly/evaluate.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -34,6 +36,10 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
     e.f1_oracle = best_f1(chosen, labels);
   }
   e.f1 = f1_at(chosen, labels, calibration.threshold);
+  if (!both_classes) {  // undefined, not 0: a 0 would read as a failed model and pull averages down
+    e.image_auroc = e.aupr = e.f1.f1 = std::nan("");
+    e.f1_oracle.f1 = e.f1_oracle.threshold = std::nan("");
+  }
   if (want_pixels) {
     // Pixel AUROC of |x - fake|, and of its standardised map, over the images that have a mask.
     const int64_t pixels = images.size(2) * images.size(3);
@@ -62,14 +68,23 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
   return e;
 }
 
+std::string one_class_warning(const Evaluation& e) {
+  const auto anomalous = std::count(e.labels.begin(), e.labels.end(), 1);
+  const auto normal = static_cast<decltype(anomalous)>(e.labels.size()) - anomalous;
+  if (e.labels.empty() || (anomalous > 0 && normal > 0)) return "";
+  return str("the test set has only ", anomalous ? "anomalous" : "normal", " images (", normal, " normal, ", anomalous,
+             " anomalous): image AUROC, AUPR and F1 are undefined and reported as null");
+}
+
 nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibration) {
+  auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
   nlohmann::json j;
   j["score"] = e.score;
-  j["image_auroc"] = e.image_auroc;
-  j["image_aupr"] = e.aupr;
-  j["image_f1_oracle"] = e.f1_oracle.f1;
-  j["image_f1_oracle_threshold"] = e.f1_oracle.threshold;
-  j["image_f1"] = e.f1.f1;
+  j["image_auroc"] = number(e.image_auroc);
+  j["image_aupr"] = number(e.aupr);
+  j["image_f1_oracle"] = number(e.f1_oracle.f1);
+  j["image_f1_oracle_threshold"] = number(e.f1_oracle.threshold);
+  j["image_f1"] = number(e.f1.f1);
   j["image_precision"] = e.f1.precision;
   j["image_recall"] = e.f1.recall;
   j["threshold"] = calibration.threshold;
@@ -79,6 +94,7 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   if (e.pixel_auroc_z >= 0) j["pixel_auroc_residual_z"] = e.pixel_auroc_z;
   j["images"] = e.labels.size();
   j["anomalous_images"] = std::count(e.labels.begin(), e.labels.end(), 1);
+  if (const std::string w = one_class_warning(e); !w.empty()) j["warning"] = w;
   return j;
 }
 
@@ -100,13 +116,29 @@ void write_text_file(const std::string& path, const std::string& text) {
   }
 }
 
+namespace {
+
+// An RFC 4180 field: quoted when `always` or when it holds a comma, quote or line break,
+// with each quote doubled, so a file or folder name cannot break its row.
+std::string csv_field(const std::string& v, bool always = false) {
+  if (!always && v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+}  // namespace
+
 void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
                       const Calibration& calibration) {
   std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,residual_z,fused,score,normalized,verdict\n";
   const std::vector<float>& chosen = e.scores.get(calibration.score);
   for (size_t i = 0; i < chosen.size(); ++i) {
     const Sample& s = samples.at(i);
-    out += str('"', s.path, "\",", s.label, ',', s.defect, ',', e.scores.latent[i], ',', e.scores.reconstruction[i],
+    out += str(csv_field(s.path, /*always=*/true), ',', s.label, ',', csv_field(s.defect), ',', e.scores.latent[i], ',', e.scores.reconstruction[i],
                ',', e.scores.feature[i], ',', e.scores.residual_max[i], ',',
                e.scores.residual_z.empty() ? 0.0f : e.scores.residual_z[i], ',',
                e.scores.fused.empty() ? 0.0f : e.scores.fused[i], ',', chosen[i], ',', calibration.normalizer.apply(chosen[i]), ',',

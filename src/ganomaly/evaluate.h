@@ -15,6 +15,7 @@ struct Evaluation {
   Scores scores;
   std::vector<int> labels;
   std::string score;           // the calibrated score's name
+  // NaN (null in the JSON) when the labels hold one class only: AUROC, AUPR and F1 need both.
   double image_auroc = 0, aupr = 0;
   F1Result f1_oracle;          // best F1 over thresholds chosen on these labels
   F1Result f1;                 // F1 at the calibrated threshold, chosen without them
@@ -27,6 +28,9 @@ struct Evaluation {
 Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tensor& images,
                     const std::vector<int>& labels, const std::vector<std::vector<uint8_t>>* masks = nullptr);
 nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibration);
+// A one-line warning when the labels hold one class only (the image metrics are then
+// undefined); empty otherwise.
+std::string one_class_warning(const Evaluation& e);
 // One row per image: path, label, defect, each raw score, normalised score, verdict.
 void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
                       const Calibration& calibration);
