@@ -1,11 +1,26 @@
 // ganomaly_infer CHECKPOINT IMAGE... | DIR: scores new images with a trained model.
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "app_common.h"
 #include "ganomaly/evaluate.h"
 
 using namespace gan;
+
+namespace {
+
+// Output that could not be written (a full disk, /dev/full, a closed stdout) is an error:
+// a script reading a short list must not take it for the whole one.
+void check_stdout() {
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    throw Error(str("standard output: cannot write: ", std::strerror(errno ? errno : EIO)));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   return app::run("ganomaly_infer", [&] {
@@ -48,26 +63,56 @@ int main(int argc, char** argv) {
     Ganomaly& model = *loaded.model;
     model.to(device);
     const Calibration& c = loaded.calibration;
-    const Tensor images = load_images(samples, model.config.image_size, model.config.channels,
-                                      model.recipe.normalization, args["max-pixels"].as<size_t>());
+    const size_t max_pixels = args["max-pixels"].as<size_t>();
     const bool json = args.count("json") > 0;  // JSON lines carry every score
-    Scores scores = model.score(images, 32, nullptr, json ? FeatureScore::compute : feature_score_for(c.score));
-    c.fuse(scores);
-    for (size_t i = 0; i < samples.size(); ++i) {
-      const float raw = scores.get(c.score)[i];
-      const bool anomalous = raw >= c.threshold;
-      if (json) {
-        nlohmann::json j = {{"path", samples[i].path},          {"score", c.normalizer.apply(raw)},
-                            {"raw_score", raw},                 {"score_name", c.score},
-                            {"threshold", c.threshold},         {"verdict", anomalous ? "anomalous" : "normal"},
-                            {"latent", scores.latent[i]},       {"reconstruction", scores.reconstruction[i]},
-                            {"feature", scores.feature[i]},     {"residual_max", scores.residual_max[i]}};
-        if (scores.has("residual_z")) j["residual_z"] = scores.residual_z[i];
-        std::printf("%s\n", j.dump().c_str());
-      } else {
-        std::printf("%s\t%.4f\t%s\n", samples[i].path.c_str(), c.normalizer.apply(raw), anomalous ? "anomalous" : "normal");
+    // In batches, so memory stays that of one batch however many images there are; an
+    // image that cannot be read is reported and skipped, and the exit code says so at the end.
+    constexpr size_t kBatch = 32;
+    size_t scored = 0, skipped = 0;
+    for (size_t begin = 0; begin < samples.size(); begin += kBatch) {
+      std::vector<Sample> batch(samples.begin() + begin, samples.begin() + std::min(samples.size(), begin + kBatch));
+      Tensor images;
+      try {
+        images = load_images(batch, model.config.image_size, model.config.channels, model.recipe.normalization, max_pixels);
+      } catch (const Error&) {  // one bad file: decode the batch one by one to find it
+        std::vector<Sample> readable;
+        for (const Sample& s : batch) {
+          try {
+            load_images({s}, model.config.image_size, model.config.channels, model.recipe.normalization, max_pixels);
+            readable.push_back(s);
+          } catch (const Error& e) {
+            std::fprintf(stderr, "ganomaly_infer: %s\n", e.what());
+            ++skipped;
+          }
+        }
+        batch = readable;
+        if (batch.empty()) continue;
+        images = load_images(batch, model.config.image_size, model.config.channels, model.recipe.normalization, max_pixels);
       }
+      Scores scores = model.score(images, 32, nullptr, json ? FeatureScore::compute : feature_score_for(c.score));
+      c.fuse(scores);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        const float raw = scores.get(c.score)[i];
+        const bool anomalous = raw >= c.threshold;
+        if (json) {
+          nlohmann::json j = {{"path", batch[i].path},            {"score", c.normalizer.apply(raw)},
+                              {"raw_score", raw},                 {"score_name", c.score},
+                              {"threshold", c.threshold},         {"verdict", anomalous ? "anomalous" : "normal"},
+                              {"latent", scores.latent[i]},       {"reconstruction", scores.reconstruction[i]},
+                              {"feature", scores.feature[i]},     {"residual_max", scores.residual_max[i]}};
+          if (scores.has("residual_z")) j["residual_z"] = scores.residual_z[i];
+          std::printf("%s\n", j.dump().c_str());
+        } else {
+          std::printf("%s\t%.4f\t%s\n", batch[i].path.c_str(), c.normalizer.apply(raw), anomalous ? "anomalous" : "normal");
+        }
+      }
+      scored += batch.size();
+      check_stdout();  // stop at once when the output is lost, not after scoring everything
     }
-    return 0;
+    check_stdout();
+    if (skipped && scored)
+      std::fprintf(stderr, "ganomaly_infer: %zu of %zu images could not be read and were skipped\n", skipped,
+                   samples.size());
+    return skipped ? 1 : 0;
   });
 }

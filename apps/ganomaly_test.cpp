@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
         write_report(out, report);
         std::printf("report: %s/report.html\n", out.c_str());
       } catch (const std::exception& ex) {
-        std::fprintf(stderr, "ganomaly_test: report not written: %s\n", ex.what());
+        std::fprintf(stderr, "ganomaly_test: warning: report not written: %s\n", ex.what());
       }
     }
     return 0;

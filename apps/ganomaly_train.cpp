@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
         write_report(o.out_dir);
         std::printf("report: %s/report.html\n", o.out_dir.c_str());
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "ganomaly_train: report not written: %s\n", e.what());
+        std::fprintf(stderr, "ganomaly_train: warning: report not written: %s\n", e.what());
       }
     }
     return s["status"] == "diverged" ? 3 : (s["status"] == "interrupted" ? 130 : 0);

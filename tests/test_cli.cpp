@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "ganomaly/checkpoint_io.h"
 #include "ganomaly/image.h"
@@ -475,6 +476,90 @@ TEST_CASE("infer: bad inputs") {
   }
   SUBCASE("no image") { check_error(run_app("ganomaly_infer", q(model)), 2, "IMAGE"); }
   SUBCASE("unknown option") { check_error(infer(q(first_image(base_dataset() + "/test/good")) + " --bogus"), 2, "bogus"); }
+}
+
+// Output that cannot be written must not look like success: a script would read a short
+// (here: empty) list as complete.
+TEST_CASE("infer: stdout that cannot be written (/dev/full, closed) exits 1 with one line on stderr") {
+  const std::string image = first_image(base_dataset() + "/test/good");
+  for (const std::string& redirect : {std::string(">/dev/full"), std::string(">&-")}) {
+    for (const std::string& format : {std::string(""), std::string(" --json")}) {
+      // stderr to the pipe first, then stdout away: run_app would send both to the same place.
+      std::string command;
+      for (const std::string& word : gan::testing::app_command("ganomaly_infer")) command += word + " ";
+      command += q(trained_model()) + " " + q(image) + format + " --threads 2 2>&1 " + redirect;
+      std::FILE* pipe = popen(command.c_str(), "r");
+      REQUIRE(pipe);
+      AppResult r{-1, ""};
+      char buf[4096];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.output.append(buf, n);
+      const int status = pclose(pipe);
+      r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      INFO(redirect << format);
+      check_error(r, 1, "ganomaly_infer: standard output: cannot write: ");
+    }
+  }
+}
+
+TEST_CASE("infer: an unreadable image among many is reported and skipped; the exit code says so") {
+  const std::string dir = temp_dir("cli_infer_skip");
+  for (const auto& f : files_under(base_dataset() + "/test/good")) fs::copy_file(f, dir + "/" + fs::path(f).filename().string());
+  const std::string bad = dir + "/001b.png";  // sorted among the good ones
+  write_bytes(bad, "this is not an image\n");
+  const AppResult r = run_app("ganomaly_infer", q(trained_model()) + " " + q(dir) + " --json --threads 2");
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  std::istringstream lines(r.output);
+  int scored = 0;
+  std::vector<std::string> errors;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("{", 0) == 0) {
+      CHECK(nlohmann::json::parse(line)["path"] != bad);
+      ++scored;
+    } else {
+      errors.push_back(line);
+    }
+  }
+  CHECK(scored == 3);
+  CHECK(errors == std::vector<std::string>{
+                      "ganomaly_infer: image: " + bad + ": not a readable image (not a PNG, JPEG or BMP file)",
+                      "ganomaly_infer: 1 of 4 images could not be read and were skipped"});
+}
+
+// The lines of `output` that start with `prefix` (the app's own messages, not its progress).
+std::string app_lines(const std::string& output, const std::string& prefix) {
+  std::istringstream lines(output);
+  std::string out;
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(prefix, 0) == 0) out += line + "\n";
+  return out;
+}
+
+// The report is written last, after the results: a report that fails is a one-line
+// warning with exit 0 (docs/ERRORS.md, "Warnings"), the results stay.
+TEST_CASE("a report that cannot be written: one warning line, exit 0, the results kept") {
+  SUBCASE("ganomaly_test") {
+    const std::string out = temp_dir("cli_report_test");
+    write_bytes(out + "/plots", "x");  // the report's folder cannot be made
+    const AppResult r = run_app("ganomaly_test", q(trained_model()) + " " + q(base_dataset()) + " --out " + q(out) +
+                                                     " --threads 2");
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(app_lines(r.output, "ganomaly_test: ") == "ganomaly_test: warning: report not written: " + out +
+                          "/plots: cannot create the report folder: Not a directory\n");
+    CHECK(fs::exists(out + "/test_metrics.json"));
+    CHECK(fs::exists(out + "/test_scores.csv"));
+  }
+  SUBCASE("ganomaly_train") {
+    const std::string out = temp_dir("cli_report_train");
+    write_bytes(out + "/plots", "x");
+    const AppResult r = run_app("ganomaly_train", q(base_dataset()) + " --out " + q(out) + kFast);
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(app_lines(r.output, "ganomaly_train: ") == "ganomaly_train: warning: report not written: " + out +
+                          "/plots: cannot create the report folder: Not a directory\n");
+    CHECK(fs::exists(out + "/model.gnm"));
+  }
 }
 
 // ---- VisA split files (ganomaly_train) ----

@@ -476,6 +476,27 @@ TEST_CASE("a real full disk (a small tmpfs): the error names last.gnm, model.gnm
 // 3. Memory stays flat
 // ---------------------------------------------------------------------------------
 
+TEST_CASE("ganomaly_infer streams: peak RSS of 100 vs 1600 images is the same") {
+  // Decoding every image into one tensor first would take 1600 x 3 x 32 x 32 floats
+  // (19.7 MB) more for 1600 images than for 100; in batches of 32 it takes nothing more.
+  // The bound, 6 MB, sits between that and malloc's noise.
+  const testing::TinyRun run = testing::train_tiny_run("infer_rss");
+  const std::string png = run.data + "/test/good/000.png";
+  REQUIRE(fs::exists(png));
+  std::vector<long> peak_kb;
+  for (int n : {100, 1600}) {
+    const std::string dir = testing::temp_dir("infer_rss_images");
+    for (int i = 0; i < n; ++i) fs::copy_file(png, dir + "/" + std::to_string(i) + ".png");
+    const Finished f = wait_app(spawn_app("ganomaly_infer", {run.out + "/model.gnm", dir, "--threads", "2"}, dir + ".log"));
+    REQUIRE_MESSAGE(f.exit_code == 0, f.output.substr(0, 2000));
+    CHECK(count_lines(dir + ".log") == n);
+    peak_kb.push_back(f.max_rss_kb);
+    fs::remove_all(dir);
+  }
+  MESSAGE("peak RSS: 100 images ", peak_kb[0], " kB, 1600 images ", peak_kb[1], " kB");
+  CHECK(peak_kb[1] - peak_kb[0] < 6 * 1024);
+}
+
 TEST_CASE("memory stays flat over epochs: peak RSS of 2 vs 8 epochs, and the tensor pool") {
   // Peak RSS of the real app, measured by the kernel (wait4's ru_maxrss), for 2 and 8
   // epochs. Everything an epoch allocates is freed or reused by the next one, so the

@@ -84,6 +84,8 @@ def make_scratch(s):
     write(f"{copy_data(s, 'ttrunc')}/test/good/000.png", test_png[: len(test_png) // 2])
     write(f"{s}/huge.bmp", lying_bmp(30000, 30000))
     write(f"{s}/lie10k.bmp", lying_bmp(10000, 10000))
+    shutil.copytree(f"{s}/data/bottle/test/good", f"{s}/mixed")
+    write(f"{s}/mixed/001b.png", b"this is not an image\n")
 
     model = open(f"{s}/model/model.gnm", "rb").read()
     os.makedirs(f"{s}/ck")
