@@ -278,6 +278,22 @@ TEST_CASE("dataset: folder layouts and file lists") {
   CHECK_FALSE(is_image_file("x.gif"));
 }
 
+TEST_CASE("dataset: a dangling symbolic link among the images is refused, naming it") {
+  // Skipped without a word, it would silently drop an image from the data set.
+  TempDir dir("dangling");
+  touch_png(dir / "set/train/good/000.png");
+  touch_png(dir / "set/test/good/000.png");
+  const std::string link = dir / "set/train/good/001.png";
+  REQUIRE(::symlink((dir / "gone.png").c_str(), link.c_str()) == 0);
+  const std::string expected = "image: " + link + ": a symbolic link to " + (dir / "gone.png") + ", which does not exist";
+  CHECK_THROWS_WITH_AS(list_images(dir / "set/train/good"), expected.c_str(), Error);
+  CHECK_THROWS_WITH_AS(discover_dataset(dir / "set"), expected.c_str(), Error);
+  // A link to an image that exists is an image like any other.
+  fs::remove(link);
+  REQUIRE(::symlink((dir / "set/test/good/000.png").c_str(), link.c_str()) == 0);
+  CHECK(list_images(dir / "set/train/good").size() == 2);
+}
+
 TEST_CASE("load_images: normalisation, grey, and errors from the parallel loop") {
   TempDir dir("load");
   std::vector<uint8_t> px(4 * 4 * 3, 255);

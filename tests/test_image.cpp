@@ -241,6 +241,39 @@ TEST_CASE("image: the pixel limit refuses a huge header before decoding") {
   CHECK_NOTHROW(load_image(dir / "small.png", 1, 1600));
 }
 
+TEST_CASE("image: a sound PNG larger than the decoder's limit is reported by its header's size") {
+  // Every chunk is sound, so only the size is wrong: stb's stbi_info refuses it (more than
+  // 2^30 bytes of samples) and then says "unknown image type", the pixel limit unasked.
+  TempDir dir("png_limit");
+  write_bytes(dir / "big.png", png(20000, 20000, 8, 2, std::string(4, '\0')));
+  CHECK(error_of([&] { load_image(dir / "big.png", 3); }) ==
+        "image: " + (dir / "big.png") + ": 20000x20000 = 400000000 pixels exceeds the limit of 100000000 pixels (--max-pixels)");
+  CHECK(error_of([&] { load_image(dir / "big.png", 3, 1000000000); }) ==
+        "image: " + (dir / "big.png") +
+            ": the header says 20000x20000 (3 samples per pixel), more than the decoder's limit of 2^30 bytes");
+}
+
+TEST_CASE("image: an RLE-compressed BMP says its encoding is not supported") {
+  TempDir dir("rle");
+  // A 2x2 8-bit BMP with a grey palette and RLE8 data (compression 1), which stb cannot read.
+  auto le32 = [](uint32_t v) { return std::string{char(v & 255), char((v >> 8) & 255), char((v >> 16) & 255), char(v >> 24)}; };
+  auto le16 = [](uint16_t v) { return std::string{char(v & 255), char(v >> 8)}; };
+  std::string palette;
+  for (int i = 0; i < 256; ++i) palette += std::string(3, char(i)) + '\0';
+  const std::string rle("\x02\x01\x00\x00\x02\x01\x00\x01", 8);  // two runs of 2, end of line, end of bitmap
+  const uint32_t offset = 14 + 40 + uint32_t(palette.size());
+  for (uint32_t compression : {1u, 2u}) {
+    const std::string bmp = "BM" + le32(offset + uint32_t(rle.size())) + le32(0) + le32(offset) + le32(40) + le32(2) +
+                            le32(2) + le16(1) + le16(compression == 1 ? 8 : 4) + le32(compression) +
+                            le32(uint32_t(rle.size())) + le32(2835) + le32(2835) + le32(256) + le32(0) + palette + rle;
+    write_bytes(dir / "rle.bmp", bmp);
+    CHECK(error_of([&] { load_image(dir / "rle.bmp", 3); }) ==
+          "image: " + (dir / "rle.bmp") + ": BMP compression " + std::to_string(compression) +
+              (compression == 1 ? " (RLE8)" : " (RLE4)") +
+              " is not supported (only uncompressed BMP); save it uncompressed or as PNG");
+  }
+}
+
 TEST_CASE("resize: identity, constants, antialiased shrink") {
   Image img;
   img.width = 7;

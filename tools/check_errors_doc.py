@@ -55,6 +55,22 @@ def lying_png(width, height):
     return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + b"\0\0\0\0" + b"\x55" * 32
 
 
+def sound_png(width, height):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">II", width, height) + b"\x08\x02\x00\x00\x00"
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
+
+
+def rle8_bmp():
+    palette = b"".join(bytes([i, i, i, 0]) for i in range(256))
+    pixels = bytes([2, 1, 0, 0, 2, 1, 0, 1])  # two runs of 2, end of line, end of bitmap
+    offset = 14 + 40 + len(palette)
+    info = struct.pack("<IiiHHIIiiII", 40, 2, 2, 1, 8, 1, len(pixels), 2835, 2835, 256, 0)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + palette + pixels
+
+
 def copy_data(s, name):
     shutil.copytree(f"{s}/data/bottle", f"{s}/{name}")
     return f"{s}/{name}"
@@ -78,6 +94,9 @@ def make_scratch(s):
     write(f"{copy_data(s, 'bigbmp')}/train/good/huge.bmp", lying_bmp(30000, 30000))
     write(f"{copy_data(s, 'lie')}/train/good/lie10k.bmp", lying_bmp(10000, 10000))
     write(f"{copy_data(s, 'bigpng')}/train/good/huge.png", lying_png(15000, 15000))
+    write(f"{copy_data(s, 'soundpng')}/train/good/big.png", sound_png(20000, 20000))
+    write(f"{copy_data(s, 'rle')}/train/good/rle.bmp", rle8_bmp())
+    os.symlink("gone.png", f"{copy_data(s, 'dangling')}/train/good/001b.png")
     small_mask = open(f"{s}/mk16/bottle/ground_truth/crack/000_mask.png", "rb").read()
     write(f"{copy_data(s, 'mask')}/ground_truth/crack/000_mask.png", small_mask)
     test_png = open(f"{s}/data/bottle/test/good/000.png", "rb").read()

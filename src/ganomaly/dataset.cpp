@@ -251,7 +251,14 @@ std::vector<std::string> list_images(const std::string& dir) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     // Hidden files include macOS "._x.png" resource forks, which are not images.
-    if (name.empty() || name[0] == '.' || !is_image_file(name) || !is_file(entry.path())) continue;
+    if (name.empty() || name[0] == '.' || !is_image_file(name)) continue;
+    std::error_code ec;
+    // A link to nothing would otherwise be skipped without a word: the data set would
+    // silently lose the image. Refuse it, as an unreadable image is refused.
+    if (entry.is_symlink(ec) && !fs::exists(entry.path(), ec))
+      throw Error(str("image: ", entry.path().string(), ": a symbolic link to ", fs::read_symlink(entry.path(), ec).string(),
+                      ", which does not exist"));
+    if (!is_file(entry.path())) continue;
     paths.push_back(entry.path().string());
   }
   std::sort(paths.begin(), paths.end());

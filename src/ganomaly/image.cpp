@@ -228,6 +228,46 @@ void check_known_format(const std::string& path) {
   GANOMALY_CHECK(png || jpeg || bmp, "image: ", path, ": not a readable image (not a PNG, JPEG or BMP file)");
 }
 
+// The size a PNG (IHDR) or BMP (BITMAPINFOHEADER or later) header claims, and a PNG's
+// samples per pixel, read without stb: stb refuses a PNG over 2^30 bytes of samples in
+// stbi_info already, and then tries every other format, so its reason ends up "unknown
+// image type", and --max-pixels is never consulted.
+struct HeaderSize {
+  uint64_t width = 0, height = 0;
+  uint32_t samples = 0;        // PNG only; 0 for BMP
+  uint32_t bmp_compression = 0;
+  bool png = false, bmp = false;
+};
+
+HeaderSize read_header_size(const std::string& path) {
+  HeaderSize r;
+  unsigned char h[34] = {0};
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) return r;
+  const size_t got = std::fread(h, 1, sizeof h, f.get());
+  auto u32le = [&](size_t at) { return uint32_t(h[at]) | uint32_t(h[at + 1]) << 8 | uint32_t(h[at + 2]) << 16 | uint32_t(h[at + 3]) << 24; };
+  auto u32be = [&](size_t at) { return uint32_t(h[at]) << 24 | uint32_t(h[at + 1]) << 16 | uint32_t(h[at + 2]) << 8 | uint32_t(h[at + 3]); };
+  if (got >= 26 && std::memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0 && std::memcmp(h + 12, "IHDR", 4) == 0) {
+    r.png = true;
+    r.width = u32be(16), r.height = u32be(20);
+    const uint32_t type = h[25];
+    r.samples = type == 0 ? 1 : type == 2 ? 3 : type == 3 ? 1 : type == 4 ? 2 : type == 6 ? 4 : 0;
+  } else if (got >= 34 && h[0] == 'B' && h[1] == 'M' && u32le(14) >= 40) {
+    r.bmp = true;
+    const int64_t width = int32_t(u32le(18)), height = int32_t(u32le(22));
+    r.width = width > 0 ? uint64_t(width) : 0;
+    r.height = uint64_t(height < 0 ? -height : height);
+    r.bmp_compression = u32le(30);
+  }
+  return r;
+}
+
+void check_pixel_limit(const std::string& path, uint64_t width, uint64_t height, size_t max_pixels) {
+  const uint64_t pixels = width * height;
+  GANOMALY_CHECK(pixels <= max_pixels, "image: ", path, ": ", width, "x", height, " = ", pixels,
+                 " pixels exceeds the limit of ", max_pixels, " pixels (--max-pixels)");
+}
+
 }  // namespace
 
 ImageInfo probe_image(const std::string& path) {
@@ -235,9 +275,23 @@ ImageInfo probe_image(const std::string& path) {
   check_known_format(path);
   check_png_chunks(path);
   check_jpeg_huffman_tables(path);  // before stbi_info, which already reads DHT segments
+  const HeaderSize header = read_header_size(path);
+  // stb reads BI_RGB and BI_BITFIELDS only; say which encoding it is rather than "unknown image type".
+  if (header.bmp && header.bmp_compression != 0 && header.bmp_compression != 3) {
+    const uint32_t c = header.bmp_compression;
+    const char* name = c == 1 ? "RLE8" : c == 2 ? "RLE4" : c == 4 ? "JPEG" : c == 5 ? "PNG" : "unknown";
+    throw Error(str("image: ", path, ": BMP compression ", c, " (", name,
+                    ") is not supported (only uncompressed BMP); save it uncompressed or as PNG"));
+  }
   ImageInfo info;
-  if (!stbi_info(path.c_str(), &info.width, &info.height, &info.channels))
+  if (!stbi_info(path.c_str(), &info.width, &info.height, &info.channels)) {
+    // stb decodes at most 2^30 bytes of 8-bit samples (stbi__png_info's check).
+    if (header.png && header.samples > 0 && header.width > 0 &&
+        header.height > (uint64_t(1) << 30) / header.width / header.samples)
+      throw Error(str("image: ", path, ": the header says ", header.width, "x", header.height, " (", header.samples,
+                      " samples per pixel), more than the decoder's limit of 2^30 bytes"));
     throw Error(str("image: ", path, ": not a readable image (", failure(), ")"));
+  }
   info.is_16bit = stbi_is_16_bit(path.c_str()) != 0;
   return info;
 }
@@ -245,10 +299,13 @@ ImageInfo probe_image(const std::string& path) {
 Image load_image(const std::string& path, int channels, size_t max_pixels) {
   GANOMALY_CHECK(channels == 1 || channels == 3, "image: ", path, ": can convert to 1 or 3 channels, not ",
                  channels);
+  check_file(path);
+  check_known_format(path);
+  // The header's size first: a PNG too large for stb must be reported against --max-pixels.
+  const HeaderSize header = read_header_size(path);
+  if (header.png || header.bmp) check_pixel_limit(path, header.width, header.height, max_pixels);
   ImageInfo info = probe_image(path);
-  const size_t pixels = size_t(info.width) * size_t(info.height);
-  GANOMALY_CHECK(pixels <= max_pixels, "image: ", path, ": ", info.width, "x", info.height, " = ", pixels,
-                 " pixels exceeds the limit of ", max_pixels, " pixels (--max-pixels)");
+  check_pixel_limit(path, uint64_t(info.width), uint64_t(info.height), max_pixels);  // JPEG, and what stb read
   check_plausible_size(path);
 
   // Decode with the stored channel count and convert ourselves: stb's own RGB->grey
