@@ -269,13 +269,17 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   std::string status = "completed";
   int epoch = start_epoch;
   int total_steps = 0;  // in this process
+  bool stop_after_epoch = false;  // a stop asked at an epoch's last step
 
   // Saves what a resumed run needs to continue bitwise from (epoch, step).
   std::vector<uint64_t> epoch_rng_state = data_rng.state();
-  auto save_resumable = [&](int at_epoch, int at_step) {
+  // epoch_sums: mid-epoch, the losses summed so far, so the resumed epoch logs the
+  // means of all its steps, as the straight run does.
+  auto save_resumable = [&](int at_epoch, int at_step, const nlohmann::json& epoch_sums = nullptr) {
     nlohmann::json t = {{"epoch", at_epoch},      {"step", at_step},           {"stale", stale},
                         {"data_rng", epoch_rng_state}, {"best_metric", best.metric}, {"best_epoch", best.epoch},
                         {"train_seconds", train_seconds}};
+    if (!epoch_sums.is_null()) t["epoch_sums"] = epoch_sums;
     nn::NamedTensors extra;
     if (best.epoch > 0) {
       t["best_calibration"] = best.calibration.to_json();
@@ -297,6 +301,13 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     const int first_step = epoch == start_epoch ? start_step : 0;
     const auto epoch_start = std::chrono::steady_clock::now();
     int reinits = 0;
+    if (epoch == start_epoch && start_step > 0 && resumed.training.contains("epoch_sums")) {
+      const nlohmann::json& e = resumed.training.at("epoch_sums");
+      sum.generator = e.at("generator"), sum.discriminator = e.at("discriminator");
+      sum.adversarial = e.at("adversarial"), sum.contextual = e.at("contextual"), sum.encoder = e.at("encoder");
+      sum.generator_grad_norm = e.at("generator_grad_norm"), sum.discriminator_grad_norm = e.at("discriminator_grad_norm");
+      steps_done = e.at("steps_done"), reinits = e.at("reinits");
+    }
     for (int step = first_step; step < steps_per_epoch; ++step) {
       model.inject_nan_once = o.nan_at_step >= 0 && total_steps + 1 == o.nan_at_step;
       Tensor images = gather(train_images, order, static_cast<size_t>(step) * batch, batch);
@@ -335,13 +346,20 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                       str("g=", fixed(l.generator), " d=", fixed(l.discriminator, 4)));
       ++total_steps;
       if (g_stop_requested || (o.stop_after_steps >= 0 && total_steps >= o.stop_after_steps)) {
-        train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-        if (step + 1 < steps_per_epoch) {
-          save_resumable(epoch, step + 1);
-        } else {
-          epoch_rng_state = data_rng.state();
-          save_resumable(epoch + 1, 0);
+        // At the epoch's last step, the epoch is finished first (validation, selection,
+        // model.gnm, its log line): a checkpoint at (epoch + 1, step 0) that skipped them
+        // would resume into another run than the straight one.
+        if (step + 1 == steps_per_epoch) {
+          stop_after_epoch = true;
+          break;
         }
+        train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+        save_resumable(epoch, step + 1,
+                       {{"generator", sum.generator}, {"discriminator", sum.discriminator},
+                        {"adversarial", sum.adversarial}, {"contextual", sum.contextual}, {"encoder", sum.encoder},
+                        {"generator_grad_norm", sum.generator_grad_norm},
+                        {"discriminator_grad_norm", sum.discriminator_grad_norm}, {"steps_done", steps_done},
+                        {"reinits", reinits}});
         std::printf("\ninterrupted: resumable checkpoint %s written; continue with --resume %s\n", resume_path.c_str(),
                     resume_path.c_str());
         status = "interrupted";
@@ -417,6 +435,13 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     if (o.patience > 0 && stale >= o.patience) {
       std::printf("early stop: no better validation AUROC for %d epochs\n", o.patience);
       status = "early_stopped";
+      ++epoch;
+      break;
+    }
+    if (stop_after_epoch) {
+      std::printf("interrupted: resumable checkpoint %s written; continue with --resume %s\n", resume_path.c_str(),
+                  resume_path.c_str());
+      status = "interrupted";
       ++epoch;
       break;
     }
