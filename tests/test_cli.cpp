@@ -638,6 +638,31 @@ TEST_CASE("train --resume: a checkpoint of another image size or channel count i
   const std::string mismatch = last + ": was trained with other model settings";
   SUBCASE("another image size") { check_error(resume(last, " --image-size 64"), 1, mismatch, out); }
   SUBCASE("another channel count") { check_error(resume(last, " --image-size 32 --channels 1"), 1, mismatch, out); }
+  // The checkpoint was trained by trained_model(): kFast on base_dataset(), seed 42, default lr.
+  SUBCASE("a finished checkpoint: nothing left to do") {
+    const AppResult r = run_app("ganomaly_train", q(base_dataset()) + " --out " + q(out) + kFast + " --resume " + q(last));
+    check_error(r, 1,
+                "ganomaly_train: " + last +
+                    ": training already finished: it has run 1 epochs and --epochs is 1; nothing left to do (raise "
+                    "--epochs to train on)\n",
+                out);
+  }
+  SUBCASE("another --lr") {
+    check_error(resume(last, " --image-size 32 --lr 0.001"), 1,
+                "ganomaly_train: " + last + ": was trained with --lr 0.0002, not 0.001; resume with the same settings, "
+                "or start a new run without --resume\n", out);
+  }
+  SUBCASE("another --seed") { check_error(resume(last, " --image-size 32 --seed 7"), 1, "with --seed 42, not 7", out); }
+  SUBCASE("another --batch-size") {
+    check_error(resume(last, " --image-size 32 --batch-size 4"), 1, "with --batch-size 8, not 4", out);
+  }
+  SUBCASE("another data set") {
+    const std::string other = copy_dataset("resume_other");
+    const AppResult r = run_app("ganomaly_train", q(other) + " --out " + q(out) +
+                                                      " --epochs 2 --image-size 32 --n-features 8 --latent-size 8"
+                                                      " --batch-size 8 --threads 2 --resume " + q(last));
+    check_error(r, 1, "with DATA_DIR " + base_dataset() + ", not " + other + ";", out);
+  }
   SUBCASE("a final model.gnm instead of last.gnm") {
     check_error(resume(run_dir + "/model.gnm", " --image-size 32"), 1,
                 "ganomaly_train: " + run_dir + "/model.gnm: not a resumable checkpoint (use last.gnm)\n", out);

@@ -170,6 +170,47 @@ std::string fixed(double v, int digits = 3) {
   return buf;
 }
 
+// A number as the command line would show it (0.0002, not 0.00019999999494757503).
+std::string shown(const nlohmann::json& v) {
+  if (v.is_number_float()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v.get<double>());
+    return buf;
+  }
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ",") + shown(x);
+    return out;
+  }
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// A resumed run continues bitwise only with the settings it was started with: refuse
+// another data set, learning rate, batch size, seed, ..., naming the first that differs.
+void check_resume_settings(const std::string& resume, const nlohmann::json& was, const nlohmann::json& now) {
+  static const std::pair<const char*, const char*> kOptions[] = {
+      {"data", "DATA_DIR"},           {"format", "--format"},           {"seed", "--seed"},
+      {"batch_size", "--batch-size"}, {"learning_rate", "--lr"},        {"lr_schedule", "--lr-schedule"},
+      {"loss_weights", "--w-adv,--w-con,--w-enc"},                       {"d_lr_scale", "--d-lr-scale"},
+      {"real_label", "--real-label"}, {"instance_noise", "--instance-noise"}, {"augment", "--augment"},
+      {"clip_grad_norm", "--clip-grad-norm"}, {"reinit_saturated_d", "--reinit-saturated-d"},
+      {"ema_decay", "--ema"},         {"validate_on", "--validate-on"}, {"selection_tolerance", "--selection-tolerance"},
+      {"fusion_margin", "--fusion-margin"}};
+  for (const auto& [key, option] : kOptions) {
+    if (!was.contains(key) || !now.contains(key)) continue;  // an older checkpoint may lack a setting
+    const nlohmann::json &a = was[key], &b = now[key];
+    if (a == b) continue;
+    if (std::string(key) == "data" && a.is_string() && b.is_string()) {  // the same folder by another path
+      std::error_code e1, e2;
+      const auto pa = std::filesystem::weakly_canonical(a.get<std::string>(), e1);
+      const auto pb = std::filesystem::weakly_canonical(b.get<std::string>(), e2);
+      if (!e1 && !e2 && pa == pb) continue;
+    }
+    throw Error(str(resume, ": was trained with ", option, " ", shown(a), ", not ", shown(b),
+                    "; resume with the same settings, or start a new run without --resume"));
+  }
+}
+
 }  // namespace
 
 nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
@@ -179,6 +220,19 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   GANOMALY_CHECK(access(o.out_dir.c_str(), W_OK) == 0, o.out_dir, ": output folder is not writable");
   const std::string model_path = o.out_dir + "/model.gnm", resume_path = o.out_dir + "/last.gnm";
   const int size = o.model.image_size, channels = o.model.channels;
+  const nlohmann::json info = {{"recipe", recipe.name},         {"normalization", recipe.normalization},
+                               {"seed", o.seed},                {"image_size", size},
+                               {"batch_size", o.batch_size},    {"learning_rate", o.learning_rate},
+                               {"data", data.root},             {"format", data.format},
+                               {"validate_on", o.validate_on}, {"ema_decay", o.ema_decay},
+                               {"lr_schedule", o.lr_schedule},
+                               {"selection_tolerance", o.selection_tolerance}, {"fusion_margin", o.fusion_margin},
+                               {"loss_weights", {o.loss_weights.adversarial, o.loss_weights.contextual, o.loss_weights.encoder}},
+                               {"d_lr_scale", o.stabilisers.discriminator_lr_scale},
+                               {"real_label", o.stabilisers.real_label},
+                               {"reinit_saturated_d", o.stabilisers.reinit_saturated_d},
+                               {"instance_noise", o.stabilisers.instance_noise}, {"augment", o.augment},
+                               {"clip_grad_norm", o.stabilisers.clip_grad_norm}};
   // A checkpoint that cannot be resumed with these options fails before any decoding.
   LoadedModel resumed;
   if (!o.resume.empty()) {
@@ -188,6 +242,11 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                        resumed.model->recipe.name == o.recipe,
                    o.resume, ": was trained with other model settings: ", resumed.config["model"].dump(), " recipe ",
                    resumed.model->recipe.name);
+    check_resume_settings(o.resume, resumed.config.value("info", nlohmann::json::object()), info);
+    const int done = resumed.training.at("epoch").get<int>();
+    // Resuming it would train nothing and write nothing: say so rather than exit 0 with no model.
+    GANOMALY_CHECK(done < o.epochs, o.resume, ": training already finished: it has run ", done,
+                   " epochs and --epochs is ", o.epochs, "; nothing left to do (raise --epochs to train on)");
   }
 
   // Decode everything first: a bad file fails here, before anything is written.
@@ -245,19 +304,6 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     std::printf("resuming %s at epoch %d step %d\n", o.resume.c_str(), start_epoch + 1, start_step);
   }
 
-  const nlohmann::json info = {{"recipe", recipe.name},         {"normalization", recipe.normalization},
-                               {"seed", o.seed},                {"image_size", size},
-                               {"batch_size", o.batch_size},    {"learning_rate", o.learning_rate},
-                               {"data", data.root},             {"format", data.format},
-                               {"validate_on", o.validate_on}, {"ema_decay", o.ema_decay},
-                               {"lr_schedule", o.lr_schedule},
-                               {"selection_tolerance", o.selection_tolerance}, {"fusion_margin", o.fusion_margin},
-                               {"loss_weights", {o.loss_weights.adversarial, o.loss_weights.contextual, o.loss_weights.encoder}},
-                               {"d_lr_scale", o.stabilisers.discriminator_lr_scale},
-                               {"real_label", o.stabilisers.real_label},
-                               {"reinit_saturated_d", o.stabilisers.reinit_saturated_d},
-                               {"instance_noise", o.stabilisers.instance_noise}, {"augment", o.augment},
-                               {"clip_grad_norm", o.stabilisers.clip_grad_norm}};
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(
       std::fopen((o.out_dir + "/train_log.jsonl").c_str(), start_epoch || start_step ? "ab" : "wb"), &std::fclose);
   GANOMALY_CHECK(log_file, o.out_dir, "/train_log.jsonl: cannot write");
