@@ -886,6 +886,18 @@ TEST_CASE("make_data -> train -> test -> infer --json") {
   CHECK(n == 3);
 }
 
+TEST_CASE("train: a new run into an old folder says what it replaces") {
+  const std::string out = temp_dir("cli_rerun") + "/run";
+  AppResult r = train(base_dataset(), out, " --no-report");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("note:") == std::string::npos);  // a fresh folder replaces nothing
+  r = train(base_dataset(), out, " --no-report");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("note: " + out + " holds model.gnm, last.gnm, train_log.jsonl, summary.json, test_scores.csv of an "
+                      "earlier run; they will be replaced\n") != std::string::npos);
+}
+
 TEST_CASE("train: a non-power-of-two image size (48) is padded to the network's 64") {
   const std::string out = temp_dir("cli_48") + "/run";
   const AppResult r = run_app("ganomaly_train", q(base_dataset()) + " --out " + q(out) +

@@ -281,6 +281,27 @@ TEST_CASE("SIGINT and SIGTERM: exit 130, a resumable last.gnm, and resuming ends
   CHECK_FALSE(has_temp_files(broken));
 }
 
+TEST_CASE("a second training into the same --out is refused while the first runs; the first is untouched") {
+  const std::string out = testing::temp_dir("locked");
+  const Child first = spawn_app("ganomaly_train", tiny_args(out, 200), out + ".log");
+  wait_for_lines(first, out + "/train_log.jsonl", 0);
+  const Finished second = wait_app(spawn_app("ganomaly_train", tiny_args(out, 1), out + ".second.log"));
+  CHECK(second.exit_code == 1);
+  CHECK(second.output == "ganomaly_train: " + out +
+                             ": another training is writing into this folder (--out); wait for it to end or choose "
+                             "another folder\n");
+  REQUIRE(kill(first.pid, SIGINT) == 0);
+  const Finished f = wait_app(first);
+  CAPTURE(f.output);
+  CHECK(f.exit_code == 130);
+  CHECK(f.output.find("ganomaly_train:") == std::string::npos);  // no error in the first run
+  CHECK_NOTHROW(load_model(out + "/last.gnm"));
+  // One training wrote the log: its epochs run 1, 2, ... without a restart in between.
+  std::ifstream log(out + "/train_log.jsonl");
+  int expected = 1;
+  for (std::string line; std::getline(log, line); ++expected) CHECK(nlohmann::json::parse(line)["epoch"] == expected);
+}
+
 TEST_CASE("two quick SIGINTs: a non-zero exit and never a corrupt last.gnm") {
   const std::string out = testing::temp_dir("sig_twice");
   const Child c = spawn_app("ganomaly_train", tiny_args(out, 200), out + ".log");

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -198,6 +199,42 @@ TEST_CASE("resume after a stop at any step, several seeds: model.gnm, last.gnm a
       CHECK(read_file(broken + "/train_log.jsonl") == read_file(straight + "/train_log.jsonl"));
     }
   }
+}
+
+// After a SIGKILL: a checkpoint write cut short leaves last.gnm.tmp.<pid>, and a kill
+// between an epoch's log line and its last.gnm leaves one log line too many.
+TEST_CASE("resume after a hard kill: the stale temporary file is removed and the log cut back to the checkpoint") {
+  const Dataset data = discover_dataset(generated_category());
+  const std::string straight = testing::temp_dir("kill_straight"), broken = testing::temp_dir("kill_broken");
+  auto options = [](const std::string& out) {
+    TrainOptions o = small_options(out);
+    o.model.n_features = 8;
+    o.model.latent_size = 8;
+    o.epochs = 2;
+    return o;
+  };
+  with_stdout_to(straight + ".out", [&] { return train_model(data, options(straight)); });
+  TrainOptions first = options(broken);
+  first.stop_after_steps = 3;  // the end of epoch 1: last.gnm at (1, 0), one log line
+  REQUIRE(with_stdout_to(broken + ".out", [&] { return train_model(data, first); })["status"] == "interrupted");
+  // Epoch 2's line as the straight run logged it, then the kill before last.gnm was renamed.
+  std::string straight_log = read_file(straight + "/train_log.jsonl");
+  const std::string epoch2 = straight_log.substr(straight_log.find('\n') + 1);
+  REQUIRE(!epoch2.empty());
+  { std::ofstream(broken + "/train_log.jsonl", std::ios::app) << epoch2; }
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  REQUIRE(dead > 0);
+  REQUIRE(waitpid(dead, nullptr, 0) == dead);
+  const std::string stale = broken + "/last.gnm.tmp." + std::to_string(dead);
+  { std::ofstream(stale) << "half a checkpoint"; }
+
+  TrainOptions second = options(broken);
+  second.resume = broken + "/last.gnm";
+  CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, second); })["status"] == "completed");
+  CHECK_FALSE(std::filesystem::exists(stale));
+  CHECK(read_file(broken + "/train_log.jsonl") == straight_log);
+  CHECK(read_file(broken + "/test_scores.csv") == read_file(straight + "/test_scores.csv"));
 }
 
 TEST_CASE("with augmentation, instance noise and spectral norm, a resumed run still ends bitwise where a straight one ends") {

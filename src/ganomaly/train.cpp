@@ -4,8 +4,15 @@
 #include <csignal>
 #include <cmath>
 #include <cstdio>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "ganomaly/augment.h"
@@ -211,6 +218,68 @@ void check_resume_settings(const std::string& resume, const nlohmann::json& was,
   }
 }
 
+// An exclusive lock on the output folder for the whole run, so that a second training
+// into the same --out fails at once instead of mixing its files with the first's. flock
+// on the folder itself: nothing is left behind, and the kernel drops it when the process
+// dies, however it dies.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::string& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    GANOMALY_CHECK(fd_ >= 0, dir, ": cannot open the output folder: ", std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int e = errno;
+      ::close(fd_);
+      GANOMALY_CHECK(e != EWOULDBLOCK, dir, ": another training is writing into this folder (--out); wait for it to "
+                     "end or choose another folder");
+      throw Error(str(dir, ": cannot lock the output folder: ", std::strerror(e)));
+    }
+  }
+  ~FolderLock() { ::close(fd_); }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+// "<name>.tmp.<pid>" files of a process that is gone: a write cut short by SIGKILL or a
+// power loss. They are never read; under the folder's lock they are removed.
+void remove_stale_temporaries(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 >= name.size()) continue;
+    const std::string digits = name.substr(at + 5);
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    std::error_code rm;
+    if (std::filesystem::remove(entry.path(), rm))
+      std::printf("note: removed %s, left by a run that was killed while writing\n", entry.path().string().c_str());
+  }
+}
+
+// On resume, the log keeps the epochs the checkpoint has finished: a run killed after
+// logging an epoch but before saving last.gnm would otherwise log that epoch twice.
+void truncate_log(const std::string& path, int epochs_done) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string kept, line;
+  int dropped = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.value("epoch", 0) >= 1 && j.value("epoch", 0) <= epochs_done)
+      kept += line + "\n";
+    else
+      ++dropped;
+  }
+  in.close();
+  if (!dropped) return;
+  write_text_file(path, kept);
+  std::printf("note: %s: dropped %d line(s) past epoch %d, the checkpoint's\n", path.c_str(), dropped, epochs_done);
+}
+
 }  // namespace
 
 nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
@@ -218,6 +287,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   const Recipe recipe = Recipe::named(o.recipe);
   std::filesystem::create_directories(o.out_dir);
   GANOMALY_CHECK(access(o.out_dir.c_str(), W_OK) == 0, o.out_dir, ": output folder is not writable");
+  const FolderLock lock(o.out_dir);
   const std::string model_path = o.out_dir + "/model.gnm", resume_path = o.out_dir + "/last.gnm";
   const int size = o.model.image_size, channels = o.model.channels;
   const nlohmann::json info = {{"recipe", recipe.name},         {"normalization", recipe.normalization},
@@ -304,6 +374,15 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     std::printf("resuming %s at epoch %d step %d\n", o.resume.c_str(), start_epoch + 1, start_step);
   }
 
+  remove_stale_temporaries(o.out_dir);
+  if (start_epoch || start_step) {
+    truncate_log(o.out_dir + "/train_log.jsonl", start_epoch);
+  } else {  // a new run into an old folder: say what it replaces
+    std::string old;
+    for (const char* f : {"model.gnm", "last.gnm", "train_log.jsonl", "summary.json", "test_scores.csv"})
+      if (std::filesystem::exists(o.out_dir + "/" + f)) old += str(old.empty() ? "" : ", ", f);
+    if (!old.empty()) std::printf("note: %s holds %s of an earlier run; they will be replaced\n", o.out_dir.c_str(), old.c_str());
+  }
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(
       std::fopen((o.out_dir + "/train_log.jsonl").c_str(), start_epoch || start_step ? "ab" : "wb"), &std::fclose);
   GANOMALY_CHECK(log_file, o.out_dir, "/train_log.jsonl: cannot write");
