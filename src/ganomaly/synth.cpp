@@ -43,7 +43,10 @@ Scene make_scene(const std::string& kind, int size, Rng& rng, uint64_t key) {
   s.light = 0.06 + 0.02 * rng.uniform();
   s.noise = 0.02 * (1 + 0.05 * rng.normal());
   const double jitter = 0.01;
-  Rgb base = kind == "bottle" ? Rgb{1.0, 0.82, 0.52} : kind == "fabric" ? Rgb{0.55, 0.64, 0.85} : Rgb{0.86, 0.64, 0.42};
+  Rgb base = kind == "bottle"   ? Rgb{1.0, 0.82, 0.52}
+             : kind == "fabric" ? Rgb{0.55, 0.64, 0.85}
+             : kind == "wood"   ? Rgb{0.86, 0.64, 0.42}
+                                : Rgb{1.0, 1.0, 1.0};  // part and grey colour their own pieces
   s.tint = {base.r * (1 + jitter * rng.normal()), base.g * (1 + jitter * rng.normal()),
             base.b * (1 + jitter * rng.normal())};
   return s;
@@ -196,12 +199,14 @@ Rgb apply_defect(const Defect& d, const Scene& s, double u, double v, const Rgb&
 }  // namespace
 
 const std::vector<std::string>& synth_kinds() {
-  static const std::vector<std::string> kinds = {"bottle", "fabric", "wood"};
+  static const std::vector<std::string> kinds = {"bottle", "fabric", "wood", "part", "grey"};
   return kinds;
 }
 
-const std::vector<std::string>& synth_defects() {
+const std::vector<std::string>& synth_defects(const std::string& kind) {
   static const std::vector<std::string> defects = {"scratch", "contamination", "crack", "missing"};
+  if (kind == "part") return part_defects();
+  if (kind == "grey") return grey_defects();
   return defects;
 }
 
@@ -209,41 +214,52 @@ std::string resolve_synth_kind(const std::string& category, const std::string& k
   const auto& kinds = synth_kinds();
   if (kind != "auto") {
     GANOMALY_CHECK(std::count(kinds.begin(), kinds.end(), kind), "synth: unknown kind '", kind,
-                   "' (expected auto, bottle, fabric or wood)");
+                   "' (expected auto, bottle, fabric, wood, part or grey)");
     return kind;
   }
   if (std::count(kinds.begin(), kinds.end(), category)) return category;
-  return kinds[fnv1a(category) % kinds.size()];
+  return kinds[fnv1a(category) % 3];  // the first three only: names keep the kind they always had
 }
 
 SynthSample render_synthetic(const std::string& kind, int size, uint64_t seed, int index,
                              const std::string& defect) {
   GANOMALY_CHECK(size >= 16 && size <= 4096, "synth: size must be in [16, 4096], got ", size);
-  const auto& defects = synth_defects();
+  const auto& kinds = synth_kinds();
+  GANOMALY_CHECK(std::count(kinds.begin(), kinds.end(), kind), "synth: unknown kind '", kind, "'");
+  const auto& defects = synth_defects(kind);
   GANOMALY_CHECK(defect == "good" || std::count(defects.begin(), defects.end(), defect), "synth: unknown defect '",
-                 defect, "'");
+                 defect, "' for kind ", kind);
   // One stream per (seed, kind, index): images do not depend on each other or on order.
   const uint64_t key = mix(mix(seed ^ fnv1a(kind)) ^ uint64_t(index));
   Rng rng(key);
-  const auto& kinds = synth_kinds();
-  GANOMALY_CHECK(std::count(kinds.begin(), kinds.end(), kind), "synth: unknown kind '", kind, "'");
   Scene scene = make_scene(kind, size, rng, mix(key + 1));
   const bool anomalous = defect != "good";
+  std::unique_ptr<Drawing> drawing;  // part and grey draw themselves, defect included
+  if (kind == "part") drawing = make_part(scene, defect, rng);
+  if (kind == "grey") drawing = make_grey(scene, defect, rng);
   Defect d;
-  if (anomalous) d = make_defect(defect, scene, rng);
+  if (anomalous && !drawing) d = make_defect(defect, scene, rng);
+  const int channels = kind == "grey" ? 1 : 3;
 
   SynthSample out;
   out.defect = defect;
   out.image.width = out.image.height = size;
-  out.image.channels = 3;
-  out.image.pixels.resize(size_t(size) * size * 3);
+  out.image.channels = channels;
+  out.image.pixels.resize(size_t(size) * size * channels);
   out.mask.assign(size_t(size) * size, 0);
   Rng noise(mix(key + 2));
   for (int y = 0; y < size; ++y)
     for (int x = 0; x < size; ++x) {
       const double u = (x + 0.5) / size, v = (y + 0.5) / size;
-      Rgb p = base_pixel(scene, u, v);
-      if (anomalous) {
+      Rgb p;
+      if (drawing) {
+        double alpha = 0;
+        p = drawing->pixel(u, v, &alpha);
+        out.mask[size_t(y) * size + x] = alpha >= 0.3 ? 1 : 0;
+      } else {
+        p = base_pixel(scene, u, v);
+      }
+      if (anomalous && !drawing) {
         double alpha = coverage(defect_distance(d, u, v), size);
         if (scene.kind == "bottle") {  // defects live on the glass, not on the table or in the mouth
           double r = std::hypot(u - scene.cx, v - scene.cy) / scene.zoom;
@@ -255,7 +271,11 @@ SynthSample render_synthetic(const std::string& kind, int size, uint64_t seed, i
       // Lighting: a global gain and a gentle gradient, then sensor noise.
       double light = scene.gain * (1 + 0.5 * scene.light * ((u - 0.5) * std::cos(scene.light_angle) +
                                                             (v - 0.5) * std::sin(scene.light_angle)));
-      float* dst = &out.image.pixels[(size_t(y) * size + x) * 3];
+      float* dst = &out.image.pixels[(size_t(y) * size + x) * channels];
+      if (channels == 1) {  // grey: one value, the same noise as a grey camera's
+        dst[0] = float(clamp01(p.r * light + scene.noise * noise.normal()));
+        continue;
+      }
       dst[0] = float(clamp01(p.r * light + scene.noise * noise.normal()));
       dst[1] = float(clamp01(p.g * light + scene.noise * noise.normal()));
       dst[2] = float(clamp01(p.b * light + scene.noise * noise.normal()));
@@ -337,10 +357,11 @@ std::string write_synthetic_dataset(const SynthOptions& o) {
       csv_rows.push_back(o.category + "," + (train ? "train" : "test") + ",normal," + o.category +
                          "/Data/Images/Normal/" + name + ",");
   }
-  std::vector<int> per_defect(synth_defects().size(), 0);
+  const auto& defects = synth_defects(kind);
+  std::vector<int> per_defect(defects.size(), 0);
   for (int i = 0; i < o.test_bad; ++i) {
-    const size_t which = size_t(i) % synth_defects().size();
-    const std::string defect = synth_defects()[which];
+    const size_t which = size_t(i) % defects.size();
+    const std::string defect = defects[which];
     const std::string stem = padded(o.layout == "mvtec" ? per_defect[which]++ : i, digits);
     fs::path image, mask;
     if (o.layout == "mvtec") {
@@ -378,7 +399,7 @@ std::string write_synthetic_dataset(const SynthOptions& o) {
       const Job& job = jobs[i];
       SynthSample s = render_synthetic(kind, o.size, o.seed, job.index, job.defect);
       auto bytes = to_bytes(s.image);
-      write_image(job.image, o.size, o.size, 3, bytes.data());
+      write_image(job.image, o.size, o.size, s.image.channels, bytes.data());
       if (!job.mask.empty()) {
         for (auto& m : s.mask) m = m ? 255 : 0;
         write_png(job.mask, o.size, o.size, 1, s.mask.data());

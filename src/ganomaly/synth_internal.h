@@ -1,9 +1,10 @@
 #pragma once
-// What the synthetic generator's sources share: the random stream, noise, colours and
-// the per-image scene. Internal; not installed.
+// What synth.cpp shares with synth_kinds.cpp: the random stream, noise, colours, the
+// per-image scene, and the kinds drawn in synth_kinds.cpp. Internal; not installed.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -88,5 +89,20 @@ inline double segment_distance(double px, double py, double ax, double ay, doubl
   double t = clamp01((wx * vx + wy * vy) / std::max(vx * vx + vy * vy, 1e-12));
   return std::hypot(px - (ax + t * vx), py - (ay + t * vy));
 }
+
+// The kinds drawn in synth_kinds.cpp ("part", "grey"): set up once per image from its
+// scene and random stream, then asked for each pixel.
+class Drawing {
+ public:
+  virtual ~Drawing() = default;
+  // The pixel at (u, v) before lighting and sensor noise; *defect gets how much of it
+  // the defect covers (0 to 1, 0 everywhere for a normal image).
+  virtual Rgb pixel(double u, double v, double* defect) const = 0;
+};
+std::unique_ptr<Drawing> make_part(const Scene& s, const std::string& defect, Rng& rng);
+std::unique_ptr<Drawing> make_grey(const Scene& s, const std::string& defect, Rng& rng);
+// Their defect classes, cycled in this order (MVTec transistor's names for "part").
+const std::vector<std::string>& part_defects();
+const std::vector<std::string>& grey_defects();
 
 }  // namespace gan::synth
