@@ -147,6 +147,62 @@ TEST_CASE("synth: deterministic by seed, kinds resolve") {
   CHECK(outside == 0);
 }
 
+TEST_CASE("synth: the part and grey kinds, in every layout") {
+  TempDir dir("kinds");
+  for (const std::string kind : {"part", "grey"}) {
+    CAPTURE(kind);
+    CHECK(resolve_synth_kind(kind, "auto") == kind);
+    for (const std::string layout : {"mvtec", "btad", "visa", "visa_converted", "folder"}) {
+      CAPTURE(layout);
+      auto o = small(layout, dir / (kind + "_" + layout));
+      o.kind = kind;
+      o.test_bad = 4;  // one of each defect
+      Dataset ds = discover_dataset(write_synthetic_dataset(o));
+      CHECK(ds.train.size() == 6);
+      CHECK(count_label(ds.train, 1) == 0);
+      REQUIRE(ds.test.size() == 7);
+      CHECK(count_label(ds.test, 1) == 4);
+      auto masks = load_masks(ds.test, 32);
+      for (size_t i = 0; i < ds.test.size(); ++i) {
+        CHECK((ds.test[i].label == 1) == !ds.test[i].mask_path.empty());
+        const int ones = std::accumulate(masks[i].begin(), masks[i].end(), 0);
+        CHECK((ones > 0) == (ds.test[i].label == 1));
+      }
+      if (layout == "mvtec") {
+        std::set<std::string> names;
+        for (const auto& s : ds.test) names.insert(s.defect);
+        std::set<std::string> expected(synth_defects(kind).begin(), synth_defects(kind).end());
+        expected.insert("good");
+        CHECK(names == expected);
+      }
+    }
+    // Deterministic, and each defect changes the image inside its mask and (almost)
+    // nowhere else.
+    const int n = 48;
+    SynthSample good = render_synthetic(kind, n, 5, 3, "good");
+    CHECK(good.image.channels == (kind == "grey" ? 1 : 3));
+    CHECK(std::count(good.mask.begin(), good.mask.end(), 1) == 0);
+    for (const auto& defect : synth_defects(kind)) {
+      CAPTURE(defect);
+      SynthSample bad = render_synthetic(kind, n, 5, 3, defect);
+      CHECK(bad.image.pixels == render_synthetic(kind, n, 5, 3, defect).image.pixels);
+      CHECK(bad.image.pixels != render_synthetic(kind, n, 6, 3, defect).image.pixels);
+      const int c = bad.image.channels;
+      double inside = 0;
+      int in = 0, outside = 0;
+      for (int p = 0; p < n * n; ++p)
+        for (int k = 0; k < c; ++k) {
+          const float diff = std::abs(good.image.pixels[p * c + k] - bad.image.pixels[p * c + k]);
+          if (bad.mask[p]) inside += diff, ++in;
+          else if (diff > 0.15f) ++outside;
+        }
+      REQUIRE(in > 0);
+      CHECK(inside / in > 0.05);
+      CHECK(outside <= 2 * n);  // the anti-aliased rim just outside the mask
+    }
+  }
+}
+
 TEST_CASE("dataset: half-right layouts fail with the path") {
   TempDir dir("bad");
   std::string e = error_of([&] { discover_dataset(dir / "nothing_here"); });

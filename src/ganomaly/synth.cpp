@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ganomaly/synth_internal.h"
 #include "tensor/check.h"
 
 namespace gan {
@@ -13,28 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
-
-// splitmix64: tiny, fast, and identical everywhere (std distributions are not).
-uint64_t splitmix(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-uint64_t mix(uint64_t a) { return splitmix(a); }
-double unit(uint64_t bits) { return double(bits >> 11) * 0x1.0p-53; }  // [0, 1)
-
-struct Rng {
-  uint64_t state;
-  explicit Rng(uint64_t seed) : state(seed) {}
-  double uniform() { return unit(splitmix(state)); }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  double normal() {  // Box-Muller; one value per call keeps the stream simple
-    double u1 = std::max(uniform(), 1e-300), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
-  }
-};
+using namespace synth;
 
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -42,55 +22,8 @@ uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-// Smooth value noise in [0, 1] on an integer lattice, and a few octaves of it.
-double lattice(int64_t ix, int64_t iy, uint64_t key) {
-  return unit(mix(key ^ mix(uint64_t(ix) * 0x9E3779B97F4A7C15ull ^ uint64_t(iy) * 0xC2B2AE3D27D4EB4Full)));
-}
-double value_noise(double x, double y, uint64_t key) {
-  double fx = std::floor(x), fy = std::floor(y);
-  int64_t ix = int64_t(fx), iy = int64_t(fy);
-  double tx = x - fx, ty = y - fy;
-  tx = tx * tx * (3 - 2 * tx);
-  ty = ty * ty * (3 - 2 * ty);
-  double a = lattice(ix, iy, key), b = lattice(ix + 1, iy, key);
-  double c = lattice(ix, iy + 1, key), d = lattice(ix + 1, iy + 1, key);
-  return (a + (b - a) * tx) * (1 - ty) + (c + (d - c) * tx) * ty;
-}
-double fbm(double x, double y, uint64_t key, int octaves = 3) {
-  double sum = 0, amp = 1, norm = 0;
-  for (int o = 0; o < octaves; ++o) {
-    sum += amp * value_noise(x, y, key + uint64_t(o) * 0x632BE59BD9B4E019ull);
-    norm += amp;
-    amp *= 0.5;
-    x *= 2;
-    y *= 2;
-  }
-  return sum / norm;
-}
-
-double clamp01(double v) { return std::min(1.0, std::max(0.0, v)); }
-
-struct Rgb {
-  double r = 0, g = 0, b = 0;
-};
-Rgb lerp(const Rgb& a, const Rgb& b, double t) {
-  return {a.r + (b.r - a.r) * t, a.g + (b.g - a.g) * t, a.b + (b.b - a.b) * t};
-}
-Rgb scale(const Rgb& a, double s) { return {a.r * s, a.g * s, a.b * s}; }
-
 // The bottle's geometry, in units of the image side.
 constexpr double kMouth = 0.17, kBody = 0.40;
-
-// Everything that varies between normal images of one kind.
-struct Scene {
-  std::string kind;
-  int size = 0;
-  uint64_t key = 0;        // texture noise of this image
-  double cx = 0.5, cy = 0.5, zoom = 1;  // object placement
-  double angle = 0, period = 0, phase_u = 0, phase_v = 0;  // texture placement
-  double gain = 1, light_angle = 0, light = 0, noise = 0.02;
-  Rgb tint;
-};
 
 Scene make_scene(const std::string& kind, int size, Rng& rng, uint64_t key) {
   Scene s;
@@ -110,15 +43,14 @@ Scene make_scene(const std::string& kind, int size, Rng& rng, uint64_t key) {
   s.light = 0.06 + 0.02 * rng.uniform();
   s.noise = 0.02 * (1 + 0.05 * rng.normal());
   const double jitter = 0.01;
-  Rgb base = kind == "bottle" ? Rgb{1.0, 0.82, 0.52} : kind == "fabric" ? Rgb{0.55, 0.64, 0.85} : Rgb{0.86, 0.64, 0.42};
+  Rgb base = kind == "bottle"   ? Rgb{1.0, 0.82, 0.52}
+             : kind == "fabric" ? Rgb{0.55, 0.64, 0.85}
+             : kind == "wood"   ? Rgb{0.86, 0.64, 0.42}
+                                : Rgb{1.0, 1.0, 1.0};  // part and grey colour their own pieces
   s.tint = {base.r * (1 + jitter * rng.normal()), base.g * (1 + jitter * rng.normal()),
             base.b * (1 + jitter * rng.normal())};
   return s;
 }
-
-// Anti-aliased coverage of "inside" for a signed distance d (negative inside), in
-// image units; one pixel of ramp.
-double coverage(double d, int size) { return clamp01(0.5 - d * size); }
 
 Rgb table(const Scene& s, double u, double v) {  // what is behind the bottle
   double vignette = (u - 0.5) * (u - 0.5) + (v - 0.5) * (v - 0.5);
@@ -172,12 +104,6 @@ Rgb missing_pixel(const Scene& s, double u, double v) {
   if (s.kind == "bottle") return table(s, u, v);
   double t = 0.08 + 0.04 * fbm(u * 20, v * 20, s.key ^ 5);
   return {t, t, t};
-}
-
-double segment_distance(double px, double py, double ax, double ay, double bx, double by) {
-  double vx = bx - ax, vy = by - ay, wx = px - ax, wy = py - ay;
-  double t = clamp01((wx * vx + wy * vy) / std::max(vx * vx + vy * vy, 1e-12));
-  return std::hypot(px - (ax + t * vx), py - (ay + t * vy));
 }
 
 // A defect: its shape as a signed-distance-like function and how it changes a pixel.
@@ -273,12 +199,14 @@ Rgb apply_defect(const Defect& d, const Scene& s, double u, double v, const Rgb&
 }  // namespace
 
 const std::vector<std::string>& synth_kinds() {
-  static const std::vector<std::string> kinds = {"bottle", "fabric", "wood"};
+  static const std::vector<std::string> kinds = {"bottle", "fabric", "wood", "part", "grey"};
   return kinds;
 }
 
-const std::vector<std::string>& synth_defects() {
+const std::vector<std::string>& synth_defects(const std::string& kind) {
   static const std::vector<std::string> defects = {"scratch", "contamination", "crack", "missing"};
+  if (kind == "part") return part_defects();
+  if (kind == "grey") return grey_defects();
   return defects;
 }
 
@@ -286,41 +214,52 @@ std::string resolve_synth_kind(const std::string& category, const std::string& k
   const auto& kinds = synth_kinds();
   if (kind != "auto") {
     GANOMALY_CHECK(std::count(kinds.begin(), kinds.end(), kind), "synth: unknown kind '", kind,
-                   "' (expected auto, bottle, fabric or wood)");
+                   "' (expected auto, bottle, fabric, wood, part or grey)");
     return kind;
   }
   if (std::count(kinds.begin(), kinds.end(), category)) return category;
-  return kinds[fnv1a(category) % kinds.size()];
+  return kinds[fnv1a(category) % 3];  // the first three only: names keep the kind they always had
 }
 
 SynthSample render_synthetic(const std::string& kind, int size, uint64_t seed, int index,
                              const std::string& defect) {
   GANOMALY_CHECK(size >= 16 && size <= 4096, "synth: size must be in [16, 4096], got ", size);
-  const auto& defects = synth_defects();
+  const auto& kinds = synth_kinds();
+  GANOMALY_CHECK(std::count(kinds.begin(), kinds.end(), kind), "synth: unknown kind '", kind, "'");
+  const auto& defects = synth_defects(kind);
   GANOMALY_CHECK(defect == "good" || std::count(defects.begin(), defects.end(), defect), "synth: unknown defect '",
-                 defect, "'");
+                 defect, "' for kind ", kind);
   // One stream per (seed, kind, index): images do not depend on each other or on order.
   const uint64_t key = mix(mix(seed ^ fnv1a(kind)) ^ uint64_t(index));
   Rng rng(key);
-  const auto& kinds = synth_kinds();
-  GANOMALY_CHECK(std::count(kinds.begin(), kinds.end(), kind), "synth: unknown kind '", kind, "'");
   Scene scene = make_scene(kind, size, rng, mix(key + 1));
   const bool anomalous = defect != "good";
+  std::unique_ptr<Drawing> drawing;  // part and grey draw themselves, defect included
+  if (kind == "part") drawing = make_part(scene, defect, rng);
+  if (kind == "grey") drawing = make_grey(scene, defect, rng);
   Defect d;
-  if (anomalous) d = make_defect(defect, scene, rng);
+  if (anomalous && !drawing) d = make_defect(defect, scene, rng);
+  const int channels = kind == "grey" ? 1 : 3;
 
   SynthSample out;
   out.defect = defect;
   out.image.width = out.image.height = size;
-  out.image.channels = 3;
-  out.image.pixels.resize(size_t(size) * size * 3);
+  out.image.channels = channels;
+  out.image.pixels.resize(size_t(size) * size * channels);
   out.mask.assign(size_t(size) * size, 0);
   Rng noise(mix(key + 2));
   for (int y = 0; y < size; ++y)
     for (int x = 0; x < size; ++x) {
       const double u = (x + 0.5) / size, v = (y + 0.5) / size;
-      Rgb p = base_pixel(scene, u, v);
-      if (anomalous) {
+      Rgb p;
+      if (drawing) {
+        double alpha = 0;
+        p = drawing->pixel(u, v, &alpha);
+        out.mask[size_t(y) * size + x] = alpha >= 0.3 ? 1 : 0;
+      } else {
+        p = base_pixel(scene, u, v);
+      }
+      if (anomalous && !drawing) {
         double alpha = coverage(defect_distance(d, u, v), size);
         if (scene.kind == "bottle") {  // defects live on the glass, not on the table or in the mouth
           double r = std::hypot(u - scene.cx, v - scene.cy) / scene.zoom;
@@ -332,7 +271,11 @@ SynthSample render_synthetic(const std::string& kind, int size, uint64_t seed, i
       // Lighting: a global gain and a gentle gradient, then sensor noise.
       double light = scene.gain * (1 + 0.5 * scene.light * ((u - 0.5) * std::cos(scene.light_angle) +
                                                             (v - 0.5) * std::sin(scene.light_angle)));
-      float* dst = &out.image.pixels[(size_t(y) * size + x) * 3];
+      float* dst = &out.image.pixels[(size_t(y) * size + x) * channels];
+      if (channels == 1) {  // grey: one value, the same noise as a grey camera's
+        dst[0] = float(clamp01(p.r * light + scene.noise * noise.normal()));
+        continue;
+      }
       dst[0] = float(clamp01(p.r * light + scene.noise * noise.normal()));
       dst[1] = float(clamp01(p.g * light + scene.noise * noise.normal()));
       dst[2] = float(clamp01(p.b * light + scene.noise * noise.normal()));
@@ -414,10 +357,11 @@ std::string write_synthetic_dataset(const SynthOptions& o) {
       csv_rows.push_back(o.category + "," + (train ? "train" : "test") + ",normal," + o.category +
                          "/Data/Images/Normal/" + name + ",");
   }
-  std::vector<int> per_defect(synth_defects().size(), 0);
+  const auto& defects = synth_defects(kind);
+  std::vector<int> per_defect(defects.size(), 0);
   for (int i = 0; i < o.test_bad; ++i) {
-    const size_t which = size_t(i) % synth_defects().size();
-    const std::string defect = synth_defects()[which];
+    const size_t which = size_t(i) % defects.size();
+    const std::string defect = defects[which];
     const std::string stem = padded(o.layout == "mvtec" ? per_defect[which]++ : i, digits);
     fs::path image, mask;
     if (o.layout == "mvtec") {
@@ -455,7 +399,7 @@ std::string write_synthetic_dataset(const SynthOptions& o) {
       const Job& job = jobs[i];
       SynthSample s = render_synthetic(kind, o.size, o.seed, job.index, job.defect);
       auto bytes = to_bytes(s.image);
-      write_image(job.image, o.size, o.size, 3, bytes.data());
+      write_image(job.image, o.size, o.size, s.image.channels, bytes.data());
       if (!job.mask.empty()) {
         for (auto& m : s.mask) m = m ? 255 : 0;
         write_png(job.mask, o.size, o.size, 1, s.mask.data());
