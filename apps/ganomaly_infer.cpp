@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
                               {"latent", scores.latent[i]},       {"reconstruction", scores.reconstruction[i]},
                               {"feature", scores.feature[i]},     {"residual_max", scores.residual_max[i]}};
           if (scores.has("residual_z")) j["residual_z"] = scores.residual_z[i];
+          if (scores.has("residual_nn")) j["residual_nn"] = scores.residual_nn[i];
           std::printf("%s\n", j.dump().c_str());
         } else {
           std::printf("%s\t%.4f\t%s\n", batch[i].path.c_str(), c.normalizer.apply(raw), anomalous ? "anomalous" : "normal");

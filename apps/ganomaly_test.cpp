@@ -7,6 +7,7 @@
 
 #include "app_common.h"
 #include "ganomaly/evaluate.h"
+#include "ganomaly/floors.h"
 #include "ganomaly/report.h"
 
 using namespace gan;
@@ -56,7 +57,13 @@ int main(int argc, char** argv) {
     std::string out = args["out"].as<std::string>();
     if (out.empty()) out = (std::filesystem::path(checkpoint).parent_path() / "test").string();
     app::make_output_dir(out, "--out");
-    const Evaluation e = evaluate(model, loaded.calibration, images, labels_of(data.test), &masks);
+    Evaluation e = evaluate(model, loaded.calibration, images, labels_of(data.test), &masks);
+    // The trivial floors, against the data set's training folder (all of it: training held
+    // some out for validation, so they sit a little higher here than in summary.json).
+    if (!data.train.empty())
+      e.floor_auroc = TrivialFloors(load_images(data.train, model.config.image_size, model.config.channels,
+                                                model.recipe.normalization, max_pixels))
+                          .auroc(images, labels_of(data.test));
     nlohmann::json metrics = evaluation_json(e, loaded.calibration);
     metrics["checkpoint"] = checkpoint;
     metrics["data"] = data.root;
@@ -73,6 +80,11 @@ int main(int argc, char** argv) {
                 loaded.calibration.chosen_on.c_str(), number(e.f1_oracle.f1).c_str());
     if (const std::string w = one_class_warning(e); !w.empty())
       std::fprintf(stderr, "ganomaly_test: warning: %s: %s\n", data.root.c_str(), w.c_str());
+    if (!e.floor_auroc.empty()) {
+      std::printf("floors (no model):");
+      for (const auto& [name, a] : e.floor_auroc) std::printf(" %s %s", name.c_str(), number(a).c_str());
+      std::printf("\n");
+    }
     if (e.pixel_auroc >= 0) std::printf("pixel AUROC of the residual map (baseline) %.4f\n", e.pixel_auroc);
     if (e.pixel_auroc_z >= 0) std::printf("pixel AUROC of the standardised residual map %.4f\n", e.pixel_auroc_z);
     std::printf("written: %s/test_scores.csv, %s/test_metrics.json\n", out.c_str(), out.c_str());

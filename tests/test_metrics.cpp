@@ -207,27 +207,30 @@ TEST_CASE("ScoreNormalizer follows anomalib's normalize_min_max") {
   CHECK_THROWS_AS(ScoreNormalizer::from_json(nlohmann::json{{"method", "min_max"}, {"min", 0}}), Error);
 }
 
-TEST_CASE("the fused score sums latent, feature and residual_z in units of the validation normals") {
+TEST_CASE("the fused score sums latent, feature and residual_nn in units of the validation normals") {
   // All three rank the anomaly (label 1) above both normals: validation AUROC 1 each.
   Scores val;
   val.latent = {1, 3, 10};          // normals: mean 2, deviation 1
   val.reconstruction = {5, 5, 50};  // not part of the fusion
   val.feature = {0, 4, 9};          // mean 2, deviation 2
   val.residual_max = {1, 1, 60};    // not part of the fusion: residual_z sees the same map better
-  val.residual_z = {2, 2, 7};       // deviation 0: clamped, not a division by zero
+  val.residual_z = {1, 1, 70};      // not part of the fusion: residual_nn sees the same map better
+  val.residual_nn = {2, 2, 7};      // deviation 0: clamped, not a division by zero
   const std::vector<int> labels = {0, 0, 1};
   Calibration c;
   c.fit_fusion(val, labels);
   CHECK(c.fusion.size() == fused_score_names().size());
   CHECK(c.fusion.count("reconstruction") == 0);
   CHECK(c.fusion.count("residual_max") == 0);
+  CHECK(c.fusion.count("residual_z") == 0);
 
   Scores test;
   test.latent = {4};
   test.reconstruction = {1000};
   test.feature = {6};
   test.residual_max = {1000};
-  test.residual_z = {2};
+  test.residual_z = {1000};
+  test.residual_nn = {2};
   c.fuse(test);
   REQUIRE(test.fused.size() == 1);
   CHECK(test.fused[0] == doctest::Approx((4.0 - 2) / 1 + (6.0 - 2) / 2 + 0.0));
@@ -239,10 +242,20 @@ TEST_CASE("the fused score sums latent, feature and residual_z in units of the v
   old.fusion["reconstruction"] = {5.0f, 10.0f, 1.0f};
   old.fusion["residual_max"] = {1.0f, 1.0f, 1.0f};
   test.residual_z.clear();
+  test.residual_nn.clear();
   old.fuse(test);
   CHECK(test.fused[0] == doctest::Approx(2.0 + (1000.0 - 5) / 10 + 999.0));
   CHECK_FALSE(test.has("residual_z"));
   CHECK_THROWS_AS(test.get("residual_z"), Error);
+  CHECK_FALSE(test.has("residual_nn"));
+  CHECK_THROWS_AS(test.get("residual_nn"), Error);
+  // One from before residual_nn fuses residual_z, and needs no neighbour residuals.
+  Calibration before_nn;
+  before_nn.fusion["latent"] = {2.0f, 1.0f, 1.0f};
+  before_nn.fusion["residual_z"] = {1.0f, 2.0f, 1.0f};
+  test.residual_z = {5};
+  before_nn.fuse(test);
+  CHECK(test.fused[0] == doctest::Approx(2.0 + 2.0));
 
   // Scored without the discriminator (FeatureScore::skip): no fused score.
   test.feature.clear();
@@ -262,13 +275,14 @@ TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the bes
   val.latent = {1, 3, 2, 10};        // the anomalies 2 and 10 against normals 1, 3: AUROC 0.75
   val.reconstruction = {0, 0, 0, 0};
   val.feature = {0, 4, 9, 9};        // AUROC 1
-  val.residual_z = {1, 2, 3, 4};     // AUROC 1
+  val.residual_z = {0, 0, 0, 0};
+  val.residual_nn = {1, 2, 3, 4};    // AUROC 1
   const std::vector<int> labels = {0, 0, 1, 1};
   Calibration c;
   c.fit_fusion(val, labels, 0.05);
   CHECK(c.fusion.count("latent") == 0);
   CHECK(c.fusion.at("feature").weight == 1.0f);
-  CHECK(c.fusion.at("residual_z").weight == 1.0f);
+  CHECK(c.fusion.at("residual_nn").weight == 1.0f);
   c.fit_fusion(val, labels, 0.5);   // 0.25 below the best: half weight
   REQUIRE(c.fusion.size() == 3);
   CHECK(c.fusion.at("latent").weight == doctest::Approx(0.5));
@@ -276,7 +290,8 @@ TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the bes
   test.latent = {4};                 // normals: mean 2, deviation 1
   test.reconstruction = {0};
   test.feature = {6};                // mean 2, deviation 2
-  test.residual_z = {2.5};           // mean 1.5, deviation 0.5
+  test.residual_z = {0};
+  test.residual_nn = {2.5};          // mean 1.5, deviation 0.5
   c.fuse(test);
   REQUIRE(test.fused.size() == 1);
   CHECK(test.fused[0] == doctest::Approx(0.5 * 2.0 + 2.0 + 2.0));

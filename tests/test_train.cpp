@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "ganomaly/evaluate.h"
+#include "ganomaly/floors.h"
 #include "ganomaly/synth.h"
 #include "ganomaly/train.h"
 #include "support/run_app.h"
@@ -106,6 +107,13 @@ TEST_CASE("training writes a model, a log and a summary with every metric") {
     CHECK(s[key].get<double>() <= 1.0);
   }
   CHECK(s["image_auroc_by_score"].contains("residual_z"));
+  CHECK(s["image_auroc_by_score"].contains("residual_nn"));
+  // The trivial floors sit beside the model's figures.
+  for (const std::string& name : floor_score_names()) {
+    REQUIRE_MESSAGE(s["floor_image_auroc"].contains(name), name);
+    CHECK(s["floor_image_auroc"][name].get<double>() >= 0.0);
+    CHECK(s["floor_image_auroc"][name].get<double>() <= 1.0);
+  }
   CHECK(std::filesystem::exists(out + "/model.gnm"));
   CHECK(std::filesystem::exists(out + "/last.gnm"));
   CHECK(std::filesystem::exists(out + "/test_scores.csv"));

@@ -92,6 +92,7 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   j["image_auroc_by_score"] = e.auroc_by_score;
   if (e.pixel_auroc >= 0) j["pixel_auroc_residual_baseline"] = e.pixel_auroc;
   if (e.pixel_auroc_z >= 0) j["pixel_auroc_residual_z"] = e.pixel_auroc_z;
+  for (const auto& [name, a] : e.floor_auroc) j["floor_image_auroc"][name] = number(a);
   j["images"] = e.labels.size();
   j["anomalous_images"] = std::count(e.labels.begin(), e.labels.end(), 1);
   if (const std::string w = one_class_warning(e); !w.empty()) j["warning"] = w;
@@ -134,13 +135,14 @@ std::string csv_field(const std::string& v, bool always = false) {
 
 void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
                       const Calibration& calibration) {
-  std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,residual_z,fused,score,normalized,verdict\n";
+  std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,residual_z,residual_nn,fused,score,normalized,verdict\n";
   const std::vector<float>& chosen = e.scores.get(calibration.score);
   for (size_t i = 0; i < chosen.size(); ++i) {
     const Sample& s = samples.at(i);
     out += str(csv_field(s.path, /*always=*/true), ',', s.label, ',', csv_field(s.defect), ',', e.scores.latent[i], ',', e.scores.reconstruction[i],
                ',', e.scores.feature[i], ',', e.scores.residual_max[i], ',',
                e.scores.residual_z.empty() ? 0.0f : e.scores.residual_z[i], ',',
+               e.scores.residual_nn.empty() ? 0.0f : e.scores.residual_nn[i], ',',
                e.scores.fused.empty() ? 0.0f : e.scores.fused[i], ',', chosen[i], ',', calibration.normalizer.apply(chosen[i]), ',',
                chosen[i] >= calibration.threshold ? "anomalous" : "normal", '\n');
   }

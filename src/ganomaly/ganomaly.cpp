@@ -15,17 +15,19 @@ Recipe Recipe::named(const std::string& name) {
 }
 
 const std::vector<std::string>& score_names() {
-  static const std::vector<std::string> names{"latent", "reconstruction", "feature", "residual_max", "residual_z"};
+  static const std::vector<std::string> names{"latent",       "reconstruction", "feature",
+                                              "residual_max", "residual_z",     "residual_nn"};
   return names;
 }
 
 const std::vector<std::string>& selectable_score_names() {
-  static const std::vector<std::string> names{"latent", "reconstruction", "feature", "residual_max", "residual_z", "fused"};
+  static const std::vector<std::string> names{"latent",     "reconstruction", "feature", "residual_max",
+                                              "residual_z", "residual_nn",    "fused"};
   return names;
 }
 
 const std::vector<std::string>& fused_score_names() {
-  static const std::vector<std::string> names{"latent", "feature", "residual_z"};
+  static const std::vector<std::string> names{"latent", "feature", "residual_nn"};
   return names;
 }
 
@@ -42,16 +44,23 @@ const std::vector<float>& Scores::get(const std::string& name) const {
                    "the residual_z score needs the model's residual statistics (model files written before it have none)");
     return residual_z;
   }
+  if (name == "residual_nn") {
+    GANOMALY_CHECK(residual_nn.size() == latent.size(),
+                   "the residual_nn score needs the model's neighbour residuals (model files written before it have none)");
+    return residual_nn;
+  }
   if (name == "fused") {
     GANOMALY_CHECK(fused.size() == latent.size(), "the fused score needs the model's calibration");
     return fused;
   }
-  throw Error(str("--score: expected latent, reconstruction, feature, residual_max, residual_z or fused, got '", name, "'"));
+  throw Error(str("--score: expected latent, reconstruction, feature, residual_max, residual_z, residual_nn or fused, got '",
+                  name, "'"));
 }
 
 bool Scores::has(const std::string& name) const {
   if (name == "feature") return feature.size() == latent.size();
   if (name == "residual_z") return residual_z.size() == latent.size();
+  if (name == "residual_nn") return residual_nn.size() == latent.size();
   if (name == "fused") return fused.size() == latent.size();
   get(name);  // an unknown name throws
   return true;
@@ -67,6 +76,7 @@ void Scores::append(const Scores& other) {
   feature.insert(feature.end(), other.feature.begin(), other.feature.end());
   residual_max.insert(residual_max.end(), other.residual_max.begin(), other.residual_max.end());
   residual_z.insert(residual_z.end(), other.residual_z.begin(), other.residual_z.end());
+  residual_nn.insert(residual_nn.end(), other.residual_nn.begin(), other.residual_nn.end());
   fused.insert(fused.end(), other.fused.begin(), other.fused.end());
 }
 
@@ -169,6 +179,7 @@ nn::NamedTensors Ganomaly::state() const {
     for (auto& t : nn::add_prefix("E.", ema_->state())) out.push_back(t);
   for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("R.", residual_statistics.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("N.", residual_neighbours.state())) out.push_back(t);
   return out;
 }
 
@@ -181,6 +192,14 @@ void Ganomaly::load_state(const nn::NamedTensors& tensors, const std::string& wh
                      (residual_statistics.height() == config.image_size && residual_statistics.width() == config.image_size),
                  what, ": residual statistics of ", residual_statistics.height(), "x", residual_statistics.width(),
                  " do not fit image size ", config.image_size);
+  residual_neighbours.load_state(nn::take_prefix("N.", tensors), what);
+  const int64_t s = config.image_size;
+  GANOMALY_CHECK(residual_neighbours.empty() ||
+                     (residual_neighbours.height() == s && residual_neighbours.width() == s &&
+                      residual_neighbours.key_size() == image_key_size(config.channels, s, s)),
+                 what, ": neighbour residuals of ", residual_neighbours.height(), "x", residual_neighbours.width(),
+                 " with keys of ", residual_neighbours.key_size(), " values do not fit image size ", s, " and ",
+                 config.channels, " channels");
 }
 
 void Ganomaly::fit_residual_statistics(const Tensor& normals, int batch_size) {
@@ -195,9 +214,19 @@ void Ganomaly::fit_residual_statistics(const Tensor& normals, int batch_size) {
                 subset.data() + i * per_image);
   }
   std::vector<float> maps;
-  residual_statistics = ResidualNormalizer();  // the old statistics would only score residual_z for nothing
+  // The old statistics would only score residual_z and residual_nn for nothing.
+  residual_statistics = ResidualNormalizer();
+  residual_neighbours = NeighbourResiduals();
   score(subset, batch_size, &maps, FeatureScore::skip);
-  residual_statistics = ResidualNormalizer::fit(maps, used, normals.size(2), normals.size(3));
+  const int64_t c = normals.size(1), h = normals.size(2), w = normals.size(3);
+  residual_statistics = ResidualNormalizer::fit(maps, used, h, w);
+  const Tensor host = subset.to(Device::cpu);
+  std::vector<float> keys;
+  for (int64_t i = 0; i < used; ++i) {
+    const std::vector<float> key = image_key(host.data() + i * per_image, c, h, w);
+    keys.insert(keys.end(), key.begin(), key.end());
+  }
+  residual_neighbours = NeighbourResiduals::fit(maps, keys, used, h, w);
 }
 
 void Ganomaly::reinitialise_discriminator() {
@@ -308,6 +337,10 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
   GANOMALY_CHECK(residual_statistics.empty() || (residual_statistics.height() == h && residual_statistics.width() == w),
                  "residual_z: images of ", h, "x", w, ", residual statistics of ", residual_statistics.height(), "x",
                  residual_statistics.width());
+  GANOMALY_CHECK(residual_neighbours.empty() || (residual_neighbours.height() == h && residual_neighbours.width() == w),
+                 "residual_nn: images of ", h, "x", w, ", neighbour residuals of ", residual_neighbours.height(), "x",
+                 residual_neighbours.width());
+  std::vector<float> unpadded(residual_neighbours.empty() ? 0 : c * h * w);
   for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
     const Tensor x_on_device = pad_to_network(slice_images(images, b0, b, device_), config);
@@ -345,6 +378,12 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
           }
       scores.residual_max.push_back(window_max(map, h, w, residual_max_window(h, w)));
       if (!residual_statistics.empty()) scores.residual_z.push_back(residual_statistics.score(map));
+      if (!residual_neighbours.empty()) {  // matched by the image as given, without the padding
+        for (int64_t ch = 0; ch < c; ++ch)
+          for (int64_t y = 0; y < h; ++y)
+            std::copy_n(x.data() + ((i * c + ch) * s + top + y) * s + left, w, unpadded.data() + (ch * h + y) * w);
+        scores.residual_nn.push_back(residual_neighbours.score(map, image_key(unpadded.data(), c, h, w)));
+      }
     }
   }
   return scores;

@@ -8,6 +8,7 @@
 
 #include "ganomaly/model.h"
 #include "ganomaly/residual_map.h"
+#include "ganomaly/residual_neighbours.h"
 #include "nn/adam.h"
 
 namespace gan {
@@ -67,6 +68,8 @@ struct Scores {
   std::vector<float> residual_max;    // largest mean |x - fake| over a window of side S/8
   std::vector<float> residual_z;      // the same map standardised per pixel (residual_map.h); empty
                                       // for a model without residual statistics
+  std::vector<float> residual_nn;     // standardised by the nearest training images' maps
+                                      // (residual_neighbours.h); empty for a model without them
   std::vector<float> fused;           // sum of fused_score_names(), standardised (Calibration::fuse)
   const std::vector<float>& get(const std::string& name) const;  // throws on an unknown name
   bool has(const std::string& name) const;  // computed for these images
@@ -76,9 +79,10 @@ struct Scores {
 // The scores the model computes, and those a user can pick (the same plus "fused").
 const std::vector<std::string>& score_names();
 const std::vector<std::string>& selectable_score_names();
-// What the fused score sums: latent, feature and residual_z. The mean reconstruction
+// What the fused score sums: latent, feature and residual_nn. The mean reconstruction
 // error and residual_max are the residual map seen less sharply; residual_z beat both on
-// validation (docs/QUALITY.md).
+// validation, and residual_nn beat residual_z there (docs/QUALITY.md). Model files
+// written before residual_nn keep the parts they were fitted with.
 const std::vector<std::string>& fused_score_names();
 
 // The feature score needs two discriminator passes, 2/5 of scoring's work; the other
@@ -115,9 +119,11 @@ class Ganomaly {
   // Per-pixel residual statistics of the scoring generator on `normals` (the training
   // images; at most kResidualStatisticsImages of them, evenly spread), for residual_z.
   // Training refits them whenever it validates, since the generator has moved.
+  // The same images' maps and thumbnails are kept for residual_nn.
   static constexpr int64_t kResidualStatisticsImages = 256;
   void fit_residual_statistics(const Tensor& normals, int batch_size = 32);
   ResidualNormalizer residual_statistics;
+  NeighbourResiduals residual_neighbours;
   // Keeps an exponential moving average of the generator's weights (decay per step),
   // used for scoring: it smooths the step-to-step swings of adversarial training.
   void enable_ema(float decay);
@@ -127,8 +133,8 @@ class Ganomaly {
   // statistics do not fit them: recompute them as exact averages over `images` (in the
   // recipe's normalisation) with the averaged generator in training mode, no gradients.
   void recalibrate_ema_batch_norm(const Tensor& images, int batch_size);
-  // Every tensor of the model under "G.", "E." (the average, when kept), "D." and "R."
-  // (the residual statistics, once fitted).
+  // Every tensor of the model under "G.", "E." (the average, when kept), "D.", "R."
+  // (the residual statistics, once fitted) and "N." (the neighbours' residual maps).
   nn::NamedTensors state() const;
   void load_state(const nn::NamedTensors& tensors, const std::string& what);
 

@@ -446,8 +446,13 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
       s += "<tr><td>" + html(name) + (name == e.score ? " (chosen)" : "") + "</td><td class=\"num\">" +
            fixed(it->second) + "</td></tr>\n";
     }
+    for (const auto& [name, a] : e.floor_auroc)
+      s += "<tr><td>floor: " + html(name) + "</td><td class=\"num\">" + (std::isfinite(a) ? fixed(a) : "n/a") +
+           "</td></tr>\n";
     s += "</table>\n<p class=\"note\">Only the chosen score was picked without the test labels; the others are shown "
-         "for analysis.</p>\n";
+         "for analysis. The floors are no model at all: the distance of each image to the nearest training image "
+         "and to the mean training image, per value (L1, L2). A model below the nearest-image floor adds "
+         "nothing a lookup would not.</p>\n";
   }
   return s;
 }
@@ -654,6 +659,10 @@ void write_report(const std::string& out_dir, const ReportOptions& opt) {
     images = load_images(data.test, model.config.image_size, model.config.channels, model.recipe.normalization);
     const auto masks = load_masks(data.test, model.config.image_size);
     evaluation = evaluate(model, loaded.calibration, images, labels_of(data.test), &masks);
+    // The floors training measured against its own training split (null: one class).
+    if (in.settings.contains("floor_image_auroc"))
+      for (const auto& [name, a] : in.settings["floor_image_auroc"].items())
+        evaluation.floor_auroc[name] = a.is_number() ? a.get<double>() : std::nan("");
     in.model = &model;
     in.calibration = &loaded.calibration;
     in.samples = &data.test;

@@ -17,6 +17,7 @@
 
 #include "ganomaly/augment.h"
 #include "ganomaly/evaluate.h"
+#include "ganomaly/floors.h"
 #include "ganomaly/progress.h"
 #include "ganomaly/pseudo_anomaly.h"
 #include "tensor/backend.h"
@@ -78,7 +79,8 @@ void TrainOptions::validate() const {
                  validation_fraction);
   const auto& names = selectable_score_names();
   GANOMALY_CHECK(score == "auto" || std::find(names.begin(), names.end(), score) != names.end(),
-                 "--score: expected fused, latent, reconstruction, feature, residual_max, residual_z or auto, got '", score, "'");
+                 "--score: expected fused, latent, reconstruction, feature, residual_max, residual_z, residual_nn or auto, got '",
+                 score, "'");
   GANOMALY_CHECK(ema_decay >= 0 && ema_decay < 1, "--ema: expected a decay in [0, 1), got ", ema_decay);
   GANOMALY_CHECK(on_nan == "stop" || on_nan == "skip", "--on-nan: expected stop or skip, got '", on_nan, "'");
   GANOMALY_CHECK(validate_on == "heldout" || validate_on == "test",
@@ -520,8 +522,11 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     for (const std::string& name : selectable_score_names()) {
       const double a = auroc(val.get(name), val_labels);
       entry["val_auroc"][name] = a;
-      // Three letters each, except the two residual scores, which would both read "res".
-      const std::string label = name == "residual_max" ? "rmax" : name == "residual_z" ? "rz" : name.substr(0, 3);
+      // Three letters each, except the residual scores, which would all read "res".
+      const std::string label = name == "residual_max" ? "rmax"
+                                : name == "residual_z" ? "rz"
+                                : name == "residual_nn" ? "rnn"
+                                                        : name.substr(0, 3);
       line += " " + label + "=" + fixed(a);
       if (o.score == "auto" ? a > metric : name == o.score) metric = a;
     }
@@ -588,7 +593,8 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   summary["threshold"] = best.calibration.threshold;
   summary["model"] = model_path;
   if (!data.test.empty()) {
-    const Evaluation e = evaluate(model, best.calibration, test_images, test_labels, &test_masks);
+    Evaluation e = evaluate(model, best.calibration, test_images, test_labels, &test_masks);
+    e.floor_auroc = TrivialFloors(train_images).auroc(test_images, test_labels);
     summary.update(evaluation_json(e, best.calibration));
     write_scores_csv(o.out_dir + "/test_scores.csv", data.test, e, best.calibration);
   }
