@@ -55,18 +55,16 @@ int main(int argc, char** argv) {
     const std::vector<int> labels = labels_of(data.test);
     const auto aurocs = floors.auroc(load_images(data.test, size, channels, normalization, max_pixels), labels);
     const long anomalous = std::count(labels.begin(), labels.end(), 1);
-    std::printf("%s: %zu train, %zu test (%ld anomalous), image size %d, %d channel%s\n", data.root.c_str(),
-                data.train.size(), data.test.size(), anomalous, size, channels, channels == 1 ? "" : "s");
     nlohmann::json j = {{"data", data.root}, {"image_size", size}, {"channels", channels}, {"normalization", normalization}};
-    if (aurocs.empty()) {
-      std::fprintf(stderr, "ganomaly_baseline: warning: %s: the test split has only one class; no AUROC\n", data.root.c_str());
-      j["floor_auroc"] = nullptr;
-    } else {
-      for (const std::string& name : floor_score_names()) std::printf("  %-11s image AUROC %.4f\n", name.c_str(), aurocs.at(name));
-      j["floor_auroc"] = aurocs;
-    }
+    j["floor_auroc"] = aurocs.empty() ? nlohmann::json() : nlohmann::json(aurocs);
+    // Written before anything is printed, so a failed write is the only line.
     const std::string json = args["json"].as<std::string>();
     if (!json.empty()) write_text_file(json, j.dump(2) + "\n");
+    std::printf("%s: %zu train, %zu test (%ld anomalous), image size %d, %d channel%s\n", data.root.c_str(),
+                data.train.size(), data.test.size(), anomalous, size, channels, channels == 1 ? "" : "s");
+    if (aurocs.empty())
+      std::fprintf(stderr, "ganomaly_baseline: warning: %s: the test split has only one class; no AUROC\n", data.root.c_str());
+    for (const auto& [name, a] : aurocs) std::printf("  %-11s image AUROC %.4f\n", name.c_str(), a);
     return 0;
   });
 }

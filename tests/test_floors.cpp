@@ -100,4 +100,5 @@ TEST_CASE("ganomaly_baseline prints and writes the floors of a generated categor
   fails(q(data) + " --image-size 4", 2, "--image-size");
   fails(q(data) + " --recipe nope", 2, "--recipe");
   fails(q(dir / "missing"), 1, "missing");
+  fails(q(data) + " --image-size 32 --json " + q(dir / "nodir/x.json"), 1, "nodir/x.json: cannot write");
 }
