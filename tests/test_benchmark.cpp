@@ -324,6 +324,24 @@ TEST_CASE("benchmark_markdown: Avg is the mean, 3 decimals, the setting in the h
   CHECK(md.find("oracle") != std::string::npos);
 }
 
+TEST_CASE("benchmark_markdown: the nearest-image floors sit under the AUROC row, averaged as it is") {
+  nlohmann::json results = {{"dataset", "mvtec"}, {"recipe", "paper"}, {"image_size", 64}, {"seed", 42},
+                            {"score", "fused"},   {"epochs", 30}};
+  results["categories"] = nlohmann::json::array();
+  results["categories"].push_back({{"category", "bottle"}, {"image_auroc", 0.9}, {"status", "completed"},
+                                   {"floor_image_auroc", {{"nearest_l1", 0.8}, {"nearest_l2", 0.6}}}});
+  results["categories"].push_back({{"category", "cable"}, {"image_auroc", 0.7}, {"status", "completed"},
+                                   {"floor_image_auroc", {{"nearest_l1", 0.6}, {"nearest_l2", 0.4}}}});
+  const std::string md = benchmark_markdown(results);
+  INFO(md);
+  CHECK(md.find("| floor: nearest_l1 (distance to the nearest training image, no model) | 0.700 | 0.800 | 0.600 |") !=
+        std::string::npos);
+  CHECK(md.find("| floor: nearest_l2 (distance to the nearest training image, no model) | 0.500 | 0.600 | 0.400 |") !=
+        std::string::npos);
+  // Only under the AUROC table.
+  CHECK(md.find("floor: nearest_l1") == md.rfind("floor: nearest_l1"));
+}
+
 TEST_CASE("ganomaly_benchmark CLI: --help, and a bad --dataset is one line with exit 2") {
   const testing::AppResult help = testing::run_app("ganomaly_benchmark", "--help");
   CHECK(help.exit_code == 0);

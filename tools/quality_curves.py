@@ -20,9 +20,9 @@ import json
 import os
 import statistics
 
-SCORES = ["latent", "reconstruction", "feature", "residual_max", "residual_z", "fused"]
+SCORES = ["latent", "reconstruction", "feature", "residual_max", "residual_z", "residual_nn", "fused"]
 SHORT = {"latent": "lat", "reconstruction": "rec", "feature": "fea", "residual_max": "rmx", "residual_z": "rz ",
-         "fused": "fus"}
+         "residual_nn": "rnn", "fused": "fus"}
 
 
 def auroc(scores, labels):

@@ -228,7 +228,8 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& o) {
       const Dataset data = discover_dataset(benchmark_category_path(o.root, category), format);
       const nlohmann::json s = train_model(data, ct);
       for (const char* key : {"image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds",
-                              "image_size", "recipe", "score", "image_aupr", "best_epoch", "epochs_run", "warning"})
+                              "image_size", "recipe", "score", "image_aupr", "best_epoch", "epochs_run", "warning",
+                              "floor_image_auroc"})
         if (s.contains(key)) row[key] = s[key];
       row["status"] = s.value("status", "completed");
       if (row["status"] == "interrupted") {
@@ -282,6 +283,30 @@ BenchmarkResult run_benchmark(const BenchmarkOptions& o) {
   return r;
 }
 
+namespace {
+// The nearest-image floors (no model at all) under the AUROC row, averaged as it is.
+std::string floor_rows(const nlohmann::json& rows) {
+  std::string md;
+  for (const char* name : {"nearest_l1", "nearest_l2"}) {
+    double sum = 0;
+    int n = 0;
+    std::string cells;
+    for (const auto& row : rows) {
+      const nlohmann::json floors = row.value("floor_image_auroc", nlohmann::json::object());
+      if (has_number(row, "image_auroc") && has_number(floors, name)) {
+        sum += floors[name].get<double>();
+        ++n;
+        cells += " " + fixed3(floors[name].get<double>()) + " |";
+      } else {
+        cells += " - |";
+      }
+    }
+    if (n) md += str("| floor: ", name, " (distance to the nearest training image, no model) | ", fixed3(sum / n), " |", cells, "\n");
+  }
+  return md;
+}
+}  // namespace
+
 std::string benchmark_markdown(const nlohmann::json& results) {
   const std::string dataset = results.value("dataset", "");
   const std::string recipe = results.value("recipe", "");
@@ -320,6 +345,7 @@ std::string benchmark_markdown(const nlohmann::json& results) {
     md += str("\n### ", t.title, " (image size ", size, ", recipe ", recipe, ")\n\n");
     md += header + "\n" + rule + "\n";
     md += "| " + label + " | " + (n ? fixed3(sum / n) : std::string("-")) + " |" + cells + "\n";
+    if (std::string(t.key) == "image_auroc") md += floor_rows(rows);
   }
   std::string missing;
   for (const auto& row : rows)
