@@ -56,10 +56,14 @@ inline void add_train_options(cxxopts::Options& options) {
     ("seed", "random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(o.seed)))
     ("patience", "stop after this many epochs without a better validation AUROC (0: never)",
      cxxopts::value<int>()->default_value(std::to_string(o.patience)))
+    ("min-steps", "a small set trains at least this many steps: --epochs and --patience are scaled up (0: off)",
+     cxxopts::value<int>()->default_value(std::to_string(o.min_steps)))
     ("selection-tolerance", "keep the latest epoch whose validation AUROC is within this of the best so far",
      cxxopts::value<std::string>()->default_value(default_text(o.selection_tolerance)))
     ("fusion-margin", "the fused score weighs latent, feature and residual_nn by 1 - (gap to the best validation AUROC) / this; 0: only the best",
      cxxopts::value<std::string>()->default_value(default_text(o.fusion_margin)))
+    ("harden-at", "a validation AUROC at or above this makes the pseudo-anomalies half as strong (down to 1/8) and re-measures the kept model; 0: never",
+     cxxopts::value<std::string>()->default_value(default_text(o.harden_at)))
     ("validation-fraction", "fraction of the training normals held out for validation",
      cxxopts::value<std::string>()->default_value(default_text(o.validation_fraction)))
     ("score", "fused (see --fusion-margin), auto (the best on validation), latent, reconstruction, feature, residual_max, residual_z or residual_nn", cxxopts::value<std::string>()->default_value(o.score))
@@ -103,8 +107,10 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.augment = args["augment"].as<std::string>();
   o.seed = args["seed"].as<uint64_t>();
   o.patience = args["patience"].as<int>();
+  o.min_steps = args["min-steps"].as<int>();
   o.selection_tolerance = decimal_option<double>(args, "selection-tolerance");
   o.fusion_margin = decimal_option<double>(args, "fusion-margin");
+  o.harden_at = decimal_option<double>(args, "harden-at");
   o.validation_fraction = decimal_option<double>(args, "validation-fraction");
   o.score = args["score"].as<std::string>();
   o.ema_decay = decimal_option<float>(args, "ema");

@@ -59,6 +59,7 @@ BenchmarkOptions tiny(const std::string& dataset, const std::string& root, const
   o.train.epochs = 1;
   o.train.batch_size = 4;
   o.train.patience = 0;
+  o.train.min_steps = 0;
   return o;
 }
 
@@ -376,7 +377,7 @@ TEST_CASE("ganomaly_benchmark CLI: a failed category makes exit 1 after the othe
   const std::string out = testing::temp_dir("bench_cli_failed_out");
   const testing::AppResult r = testing::run_app(
       "ganomaly_benchmark", "--dataset btad --root '" + root + "' --out '" + out +
-                                "' --image-size 32 --n-features 8 --latent-size 8 --epochs 1 --batch-size 4 --threads 2");
+                                "' --image-size 32 --n-features 8 --latent-size 8 --epochs 1 --min-steps 0 --batch-size 4 --threads 2");
   INFO("output: <<<" << r.output << ">>>");
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("[2/2] btad/02") != std::string::npos);

@@ -35,7 +35,7 @@ using gan::testing::temp_dir;
 namespace {
 
 // Training options that keep any run (even one that wrongly succeeds) fast.
-const std::string kFast = " --epochs 1 --image-size 32 --n-features 8 --latent-size 8 --batch-size 8 --threads 2";
+const std::string kFast = " --epochs 1 --min-steps 0 --image-size 32 --n-features 8 --latent-size 8 --batch-size 8 --threads 2";
 
 std::string q(const std::string& s) { return "'" + s + "'"; }  // no test path has a quote in it
 
@@ -281,6 +281,8 @@ TEST_CASE("train: bad options") {
   SUBCASE("--real-label 0.2") { check_error(run("--real-label 0.2"), 2, "--real-label", out); }
   SUBCASE("--clip-grad-norm -1") { check_error(run("--clip-grad-norm -1"), 2, "--clip-grad-norm", out); }
   SUBCASE("--fusion-margin 2") { check_error(run("--fusion-margin 2"), 2, "--fusion-margin", out); }
+  SUBCASE("--harden-at 2") { check_error(run("--harden-at 2"), 2, "--harden-at", out); }
+  SUBCASE("--min-steps -1") { check_error(run("--min-steps -1"), 2, "--min-steps", out); }
   SUBCASE("--instance-noise -0.1") { check_error(run("--instance-noise -0.1"), 2, "--instance-noise", out); }
   SUBCASE("--augment rotate") { check_error(run("--augment rotate"), 2, "--augment", out); }
   SUBCASE("--selection-tolerance -1") {
@@ -632,7 +634,7 @@ TEST_CASE("train --resume: a checkpoint of another image size or channel count i
   const std::string out = temp_dir("cli_resume") + "/run";
   auto resume = [&](const std::string& checkpoint, const std::string& model_options) {
     return run_app("ganomaly_train", q(base_dataset()) + " --out " + q(out) +
-                                         " --epochs 2 --n-features 8 --latent-size 8 --batch-size 8 --threads 2" +
+                                         " --epochs 2 --min-steps 0 --n-features 8 --latent-size 8 --batch-size 8 --threads 2" +
                                          model_options + " --resume " + q(checkpoint));
   };
   const std::string mismatch = last + ": was trained with other model settings";
@@ -659,7 +661,7 @@ TEST_CASE("train --resume: a checkpoint of another image size or channel count i
   SUBCASE("another data set") {
     const std::string other = copy_dataset("resume_other");
     const AppResult r = run_app("ganomaly_train", q(other) + " --out " + q(out) +
-                                                      " --epochs 2 --image-size 32 --n-features 8 --latent-size 8"
+                                                      " --epochs 2 --min-steps 0 --image-size 32 --n-features 8 --latent-size 8"
                                                       " --batch-size 8 --threads 2 --resume " + q(last));
     check_error(r, 1, "with DATA_DIR " + base_dataset() + ", not " + other + ";", out);
   }
@@ -901,7 +903,7 @@ TEST_CASE("train: a new run into an old folder says what it replaces") {
 TEST_CASE("train: a non-power-of-two image size (48) is padded to the network's 64") {
   const std::string out = temp_dir("cli_48") + "/run";
   const AppResult r = run_app("ganomaly_train", q(base_dataset()) + " --out " + q(out) +
-                                                    " --epochs 1 --image-size 48 --n-features 8 --latent-size 8"
+                                                    " --epochs 1 --min-steps 0 --image-size 48 --n-features 8 --latent-size 8"
                                                     " --batch-size 8 --threads 2");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);

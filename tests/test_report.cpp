@@ -297,7 +297,7 @@ TEST_CASE("the apps write the report unless --no-report") {
   CHECK_FALSE(fs::exists(quiet + "/plots"));
 
   const std::string train_out = testing::temp_dir("report_app_train");
-  const std::string common = run.data + " --image-size 32 --n-features 8 --latent-size 8 --epochs 1 --batch-size 8 "
+  const std::string common = run.data + " --image-size 32 --n-features 8 --latent-size 8 --epochs 1 --min-steps 0 --batch-size 8 "
                                         "--threads 2 --out ";
   r = testing::run_app("ganomaly_train", common + train_out + " --no-report");
   INFO(r.output);

@@ -69,6 +69,7 @@ TrainOptions small_options(const std::string& out) {
   o.epochs = 3;
   o.batch_size = 16;
   o.patience = 0;
+  o.min_steps = 0;
   o.out_dir = out;
   return o;
 }
@@ -299,6 +300,112 @@ TEST_CASE("the same seed gives the same run; another seed another") {
   train_model(data, o);
   CHECK(read_file(a + "/test_scores.csv") == read_file(b + "/test_scores.csv"));
   CHECK(read_file(a + "/test_scores.csv") != read_file(c + "/test_scores.csv"));
+}
+
+TEST_CASE("a small set's epochs and patience are scaled up to --min-steps; large sets and 0 leave them") {
+  TrainOptions o;
+  o.epochs = 30;
+  o.patience = 10;
+  o.min_steps = 300;
+  CHECK(scaled_for_steps(o, 10).epochs == 30);  // bottle: 10 steps an epoch, 300 in all
+  const TrainOptions small = scaled_for_steps(o, 2);  // 38 images at batch 16
+  CHECK(small.epochs == 150);
+  CHECK(small.patience == 50);  // a third of the run, as 10 of 30
+  CHECK(scaled_for_steps(o, 7).epochs == 43);  // rounded up: 301 steps
+  CHECK(scaled_for_steps(o, 7).patience == 15);  // 10 x 43 / 30 = 14.3, up
+  o.min_steps = 0;
+  CHECK(scaled_for_steps(o, 1).epochs == 30);
+
+  // In a run: 48 training images at batch 16 are 3 steps an epoch; --min-steps 7 makes 3 epochs of 1.
+  const Dataset data = discover_dataset(generated_category());
+  TrainOptions run = small_options(testing::temp_dir("min_steps"));
+  run.epochs = 1;
+  run.min_steps = 7;
+  const nlohmann::json s = train_model(data, run);
+  CHECK(s["epochs_run"] == 3);
+}
+
+// A validation set at AUROC 1 cannot tell epochs apart: the pseudo-anomalies are made
+// fainter, and the kept model is measured again on them, so that it meets later epochs
+// on one set. Its re-measured AUROC is then what last.gnm carries as the best.
+TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-measured on them, resumed bitwise") {
+  const Dataset data = discover_dataset(generated_category());
+  auto options = [](const std::string& out, uint64_t seed, double harden_at) {
+    TrainOptions o = small_options(out);
+    o.model.n_features = 8;
+    o.model.latent_size = 8;
+    o.seed = seed;
+    o.harden_at = harden_at;
+    return o;
+  };
+  auto log_of = [](const std::string& out) {
+    std::vector<nlohmann::json> lines;
+    std::ifstream in(out + "/train_log.jsonl");
+    for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+    return lines;
+  };
+  // Find a run whose selection AUROC rises after epoch 1; hardening just above epoch 1's
+  // figure then happens at a later epoch, with a kept model to re-measure.
+  uint64_t seed = 0;
+  double threshold = 0;
+  int hardened_epoch = 0;
+  for (uint64_t s = 42; s < 48 && !hardened_epoch; ++s) {
+    const std::string plain = testing::temp_dir("harden_plain");
+    with_stdout_to(plain + ".out", [&] { return train_model(data, options(plain, s, 0.0)); });
+    const auto log = log_of(plain);
+    REQUIRE(log.size() == 3);
+    for (int e = 1; e < 3 && !hardened_epoch; ++e)
+      if (log[e]["selection_auroc"].get<double>() > log[0]["selection_auroc"].get<double>() + 1e-9) {
+        seed = s;
+        threshold = log[e]["selection_auroc"].get<double>();
+        hardened_epoch = e + 1;
+      }
+  }
+  REQUIRE_MESSAGE(hardened_epoch > 0, "no seed whose validation AUROC rises after epoch 1");
+  CAPTURE(seed);
+  CAPTURE(hardened_epoch);
+
+  const std::string straight = testing::temp_dir("harden_straight");
+  with_stdout_to(straight + ".out", [&] { return train_model(data, options(straight, seed, threshold)); });
+  const auto log = log_of(straight);
+  CHECK(log[0]["pseudo_anomaly_strength"] == 1.0);
+  CHECK(log[hardened_epoch - 1]["pseudo_anomaly_strength"].get<double>() < 1.0);
+  CHECK(log[hardened_epoch - 1]["selection_auroc"].get<double>() < threshold);
+
+  // Stopped at the end of the hardening epoch: the kept model, scored on the fainter set,
+  // gives the best AUROC last.gnm carries.
+  const std::string stopped = testing::temp_dir("harden_stopped");
+  TrainOptions first = options(stopped, seed, threshold);
+  first.stop_after_steps = 3 * hardened_epoch;
+  REQUIRE(with_stdout_to(stopped + ".out", [&] { return train_model(data, first); })["status"] == "interrupted");
+  const LoadedModel last = load_model(stopped + "/last.gnm");
+  const float strength = last.training.at("pseudo_strength").get<float>();
+  CHECK(strength < 1.0f);
+  LoadedModel kept = load_model(stopped + "/model.gnm");
+  const Split split = split_training(data, first);
+  std::vector<int> labels;
+  const Tensor val = with_pseudo_anomalies(
+      load_images(split.validation, 32, 3, kept.model->recipe.normalization), seed, &labels, strength);
+  Scores scores = kept.model->score(val);
+  kept.calibration.fuse(scores);
+  CHECK(auroc(scores.fused, labels) == doctest::Approx(last.training.at("best_metric").get<double>()).epsilon(1e-9));
+
+  // A resumed run starts on the fainter set: stopped again after one step, its
+  // checkpoint still carries the strength.
+  const std::string copy = testing::temp_dir("harden_copy");
+  std::filesystem::copy(stopped, copy, std::filesystem::copy_options::recursive);
+  TrainOptions one_step = options(copy, seed, threshold);
+  one_step.resume = copy + "/last.gnm";
+  one_step.stop_after_steps = 1;
+  REQUIRE(with_stdout_to(copy + ".out", [&] { return train_model(data, one_step); })["status"] == "interrupted");
+  CHECK(load_model(copy + "/last.gnm").training.at("pseudo_strength").get<float>() == strength);
+
+  // Resumed from there, the run ends bitwise where the straight one ends.
+  TrainOptions second = options(stopped, seed, threshold);
+  second.resume = stopped + "/last.gnm";
+  CHECK(with_stdout_to(stopped + ".out", [&] { return train_model(data, second); })["status"] == "completed");
+  CHECK(read_file(stopped + "/train_log.jsonl") == read_file(straight + "/train_log.jsonl"));
+  CHECK(read_file(stopped + "/test_scores.csv") == read_file(straight + "/test_scores.csv"));
 }
 
 TEST_CASE("both recipes train, and anomalib's test-set validation is labelled as such") {

@@ -23,7 +23,7 @@ import tempfile
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAST = "--epochs 1 --image-size 32 --n-features 8 --latent-size 8 --batch-size 8 --threads 2"
+FAST = "--epochs 1 --min-steps 0 --image-size 32 --n-features 8 --latent-size 8 --batch-size 8 --threads 2"
 
 
 def run(cmd, cwd):

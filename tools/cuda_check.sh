@@ -61,7 +61,7 @@ data="$OUT/data"
 rm -rf "$data" "$OUT/run"
 if build-cuda/ganomaly_make_data --layout mvtec --category bottle --size 64 --train 64 --test-good 16 --test-bad 16 \
      --out "$data" --overwrite > "$OUT/apps.log" 2>&1 &&
-   build-cuda/ganomaly_train "$data/bottle" --out "$OUT/run" --device "$DEVICE" --image-size 64 --epochs 2 --batch-size 16 \
+   build-cuda/ganomaly_train "$data/bottle" --out "$OUT/run" --device "$DEVICE" --image-size 64 --epochs 2 --min-steps 0 --batch-size 16 \
      --no-report >> "$OUT/apps.log" 2>&1 &&
    build-cuda/ganomaly_test "$OUT/run/model.gnm" "$data/bottle" --device "$DEVICE" --no-report --out "$OUT/run/test_cuda" \
      >> "$OUT/apps.log" 2>&1 &&

@@ -31,7 +31,7 @@ float spread(const Plane& p) {
 }
 
 // Sizes are fractions of the side, so the defects scale with the image.
-void cutpaste(Plane& p, Rng& rng) {
+void cutpaste(Plane& p, Rng& rng, float strength) {
   const int64_t side = std::min(p.height, p.width);
   const int64_t ph = std::max<int64_t>(2, static_cast<int64_t>(side * rng.uniform(0.08f, 0.2f)));
   const int64_t pw = std::max<int64_t>(2, static_cast<int64_t>(side * rng.uniform(0.08f, 0.2f)));
@@ -43,7 +43,10 @@ void cutpaste(Plane& p, Rng& rng) {
       for (int64_t x = 0; x < pw; ++x) patch[(c * ph + y) * pw + x] = p.at(c, sy + y, sx + x);
   for (int64_t c = 0; c < p.channels; ++c)
     for (int64_t y = 0; y < ph; ++y)
-      for (int64_t x = 0; x < pw; ++x) p.at(c, dy + y, dx + x) = patch[(c * ph + y) * pw + x];
+      for (int64_t x = 0; x < pw; ++x) {
+        float& to = p.at(c, dy + y, dx + x);
+        to = strength >= 1.0f ? patch[(c * ph + y) * pw + x] : to + strength * (patch[(c * ph + y) * pw + x] - to);
+      }
 }
 
 void blob(Plane& p, Rng& rng, float unit) {
@@ -89,15 +92,17 @@ void colour(Plane& p, Rng& rng, float unit) {
 
 }  // namespace
 
-Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng) {
+Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng, float strength) {
   GANOMALY_CHECK(normals.ndim() == 4, "make_pseudo_anomalies: expected NCHW, got ", normals.shape());
+  GANOMALY_CHECK(strength > 0.0f && strength <= 1.0f, "make_pseudo_anomalies: expected a strength in (0, 1], got ",
+                 strength);
   Tensor out = normals.clone();
   const int64_t n = out.size(0), per_image = out.numel() / std::max<int64_t>(1, n);
   for (int64_t i = 0; i < n; ++i) {
     Plane p{out.data() + i * per_image, out.size(1), out.size(2), out.size(3)};
-    const float unit = spread(p);
+    const float unit = spread(p) * strength;
     switch (i % 4) {
-      case 0: cutpaste(p, rng); break;
+      case 0: cutpaste(p, rng, strength); break;
       case 1: blob(p, rng, unit); break;
       case 2: scratch(p, rng, unit); break;
       default: colour(p, rng, unit); break;

@@ -17,6 +17,8 @@ namespace gan {
 
 const std::vector<std::string>& pseudo_anomaly_kinds();
 // One pseudo-anomalous copy per image of `normals` [N, C, H, W]; kinds cycle.
-Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng);
+// `strength` in (0, 1] scales every change (a pasted patch is blended in at it): the same
+// defects, fainter, for a validation set that has saturated (train.cpp).
+Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng, float strength = 1.0f);
 
 }  // namespace gan

@@ -75,6 +75,8 @@ void TrainOptions::validate() const {
   GANOMALY_CHECK(std::isfinite(fusion_margin) && fusion_margin >= 0 && fusion_margin <= 1,
                  "--fusion-margin: expected [0, 1], got ", fusion_margin);
   GANOMALY_CHECK(patience >= 0, "--patience: expected 0 or more, got ", patience);
+  GANOMALY_CHECK(harden_at >= 0 && harden_at <= 1, "--harden-at: expected [0, 1], got ", harden_at);
+  GANOMALY_CHECK(min_steps >= 0 && min_steps <= 10000000, "--min-steps: expected 0 to 10000000, got ", min_steps);
   GANOMALY_CHECK(validation_fraction > 0 && validation_fraction < 0.9, "--validation-fraction: expected (0, 0.9), got ",
                  validation_fraction);
   const auto& names = selectable_score_names();
@@ -112,9 +114,9 @@ Split split_training(const Dataset& data, const TrainOptions& o) {
   return s;
 }
 
-Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels) {
-  Rng pseudo_rng(seed + 7);
-  const Tensor pseudo = make_pseudo_anomalies(normals, pseudo_rng);
+Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels, float strength) {
+  Rng pseudo_rng(seed + 7);  // the same defects at every strength, only fainter
+  const Tensor pseudo = make_pseudo_anomalies(normals, pseudo_rng, strength);
   Tensor out = Tensor::empty(Shape{2 * normals.size(0), normals.size(1), normals.size(2), normals.size(3)});
   std::copy(normals.data(), normals.data() + normals.numel(), out.data());
   std::copy(pseudo.data(), pseudo.data() + pseudo.numel(), out.data() + normals.numel());
@@ -160,6 +162,30 @@ Calibration calibrate(const Scores& scores, const std::vector<int>& labels, cons
   return c;
 }
 
+// One validation pass: every score, the fusion fitted on them, and the AUROC that
+// selects (the chosen score's, or the best single score's for "auto").
+struct ValidationPass {
+  Scores scores;
+  Calibration fusion;
+  double metric = -1;
+};
+
+ValidationPass validate_model(Ganomaly& model, const Tensor& images, const std::vector<int>& labels,
+                              const TrainOptions& o) {
+  ValidationPass v;
+  v.scores = model.score(images);
+  v.fusion.fit_fusion(v.scores, labels, o.fusion_margin);
+  v.fusion.fuse(v.scores);
+  for (const std::string& name : selectable_score_names()) {
+    const double a = auroc(v.scores.get(name), labels);
+    if (o.score == "auto" ? a > v.metric : name == o.score) v.metric = a;
+  }
+  return v;
+}
+
+// Three halvings: an eighth of the strength, and no further.
+constexpr float kMinPseudoStrength = 0.125f;
+
 struct BestState {
   double metric = -1;
   int epoch = 0;
@@ -204,7 +230,7 @@ void check_resume_settings(const std::string& resume, const nlohmann::json& was,
       {"real_label", "--real-label"}, {"instance_noise", "--instance-noise"}, {"augment", "--augment"},
       {"clip_grad_norm", "--clip-grad-norm"}, {"reinit_saturated_d", "--reinit-saturated-d"},
       {"ema_decay", "--ema"},         {"validate_on", "--validate-on"}, {"selection_tolerance", "--selection-tolerance"},
-      {"fusion_margin", "--fusion-margin"}};
+      {"fusion_margin", "--fusion-margin"}, {"harden_at", "--harden-at"}};
   for (const auto& [key, option] : kOptions) {
     if (!was.contains(key) || !now.contains(key)) continue;  // an older checkpoint may lack a setting
     const nlohmann::json &a = was[key], &b = now[key];
@@ -284,8 +310,24 @@ void truncate_log(const std::string& path, int epochs_done) {
 
 }  // namespace
 
-nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
-  o.validate();
+TrainOptions scaled_for_steps(const TrainOptions& o, int steps_per_epoch) {
+  TrainOptions scaled = o;
+  if (o.min_steps <= 0 || steps_per_epoch <= 0 || int64_t(steps_per_epoch) * o.epochs >= o.min_steps) return scaled;
+  scaled.epochs = (o.min_steps + steps_per_epoch - 1) / steps_per_epoch;
+  // Patience keeps its share of the run (10 of 30 epochs stays a third).
+  scaled.patience = static_cast<int>((int64_t(o.patience) * scaled.epochs + o.epochs - 1) / o.epochs);
+  return scaled;
+}
+
+nlohmann::json train_model(const Dataset& data, const TrainOptions& options) {
+  options.validate();
+  // The split is known before anything is decoded: a small set's epochs are scaled first,
+  // so that resuming checks against the epochs the run really has.
+  const Split split = split_training(data, options);
+  const int split_train = static_cast<int>(split.train.size());
+  const TrainOptions o =
+      scaled_for_steps(options, split_train / std::max(1, std::min(options.batch_size, split_train)));
+
   const Recipe recipe = Recipe::named(o.recipe);
   std::filesystem::create_directories(o.out_dir);
   GANOMALY_CHECK(access(o.out_dir.c_str(), W_OK) == 0, o.out_dir, ": output folder is not writable");
@@ -299,6 +341,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                                {"validate_on", o.validate_on}, {"ema_decay", o.ema_decay},
                                {"lr_schedule", o.lr_schedule},
                                {"selection_tolerance", o.selection_tolerance}, {"fusion_margin", o.fusion_margin},
+                               {"harden_at", o.harden_at},
                                {"loss_weights", {o.loss_weights.adversarial, o.loss_weights.contextual, o.loss_weights.encoder}},
                                {"d_lr_scale", o.stabilisers.discriminator_lr_scale},
                                {"real_label", o.stabilisers.real_label},
@@ -322,7 +365,6 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   }
 
   // Decode everything first: a bad file fails here, before anything is written.
-  const Split split = split_training(data, o);
   const Tensor train_images = load_images(split.train, size, channels, recipe.normalization, o.max_pixels);
   Tensor test_images;
   std::vector<std::vector<uint8_t>> test_masks;
@@ -331,20 +373,25 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     test_masks = load_masks(data.test, size, o.max_pixels);
   }
   const std::vector<int> test_labels = labels_of(data.test);
-  Tensor val_images;
+  Tensor val_images, val_normals;
   std::vector<int> val_labels;
   if (o.validate_on == "test") {
     GANOMALY_CHECK(!data.test.empty(), data.root, ": --validate-on test needs a test split");
     val_images = test_images;
     val_labels = test_labels;
   } else {
-    const Tensor normals = load_images(split.validation, size, channels, recipe.normalization, o.max_pixels);
-    val_images = with_pseudo_anomalies(normals, o.seed, &val_labels);
+    val_normals = load_images(split.validation, size, channels, recipe.normalization, o.max_pixels);
+    val_images = with_pseudo_anomalies(val_normals, o.seed, &val_labels);
   }
   // After decoding, so that a bad image gives its one error line and nothing else.
   std::printf("data: %s (%s), %zu train, %zu validation normals, %zu test; image size %d, %s normalisation\n",
               data.root.c_str(), data.format.c_str(), split.train.size(), split.validation.size(), data.test.size(),
               size, recipe.normalization.c_str());
+  if (o.epochs != options.epochs)
+    std::printf("note: %d training images make %d steps an epoch; --epochs %d -> %d and --patience %d -> %d, so that "
+                "training runs at least %d steps (--min-steps)\n",
+                split_train, split_train / std::max(1, std::min(options.batch_size, split_train)), options.epochs,
+                o.epochs, options.patience, o.patience, options.min_steps);
   std::fflush(stdout);
 
   nn::AdamOptions adam;
@@ -354,6 +401,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   model.enable_ema(o.ema_decay);
   Rng data_rng(o.seed + 1);
   int start_epoch = 0, start_step = 0, stale = 0;
+  float pseudo_strength = 1.0f;  // lowered when validation saturates (harden_at)
   BestState best;
   double train_seconds = 0;
   if (!o.resume.empty()) {
@@ -369,6 +417,8 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     train_seconds = r.training.at("train_seconds").get<double>();
     best.metric = r.training.at("best_metric").get<double>();
     best.epoch = r.training.at("best_epoch").get<int>();
+    pseudo_strength = r.training.value("pseudo_strength", 1.0f);
+    if (pseudo_strength < 1.0f) val_images = with_pseudo_anomalies(val_normals, o.seed, &val_labels, pseudo_strength);
     if (best.epoch > 0) {
       best.calibration = Calibration::from_json(r.training.at("best_calibration"));
       best.tensors = nn::take_prefix("best.", r.tensors);
@@ -405,7 +455,7 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
   auto save_resumable = [&](int at_epoch, int at_step, const nlohmann::json& epoch_sums = nullptr) {
     nlohmann::json t = {{"epoch", at_epoch},      {"step", at_step},           {"stale", stale},
                         {"data_rng", epoch_rng_state}, {"best_metric", best.metric}, {"best_epoch", best.epoch},
-                        {"train_seconds", train_seconds}};
+                        {"train_seconds", train_seconds}, {"pseudo_strength", pseudo_strength}};
     if (!epoch_sums.is_null()) t["epoch_sums"] = epoch_sums;
     nn::NamedTensors extra;
     if (best.epoch > 0) {
@@ -500,10 +550,27 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     if (o.recalibrate_batch_norm) model.recalibrate_ema_batch_norm(train_images, batch);
     model.fit_residual_statistics(train_images);
     // Validation: AUROC of every score on held-out normals vs pseudo-anomalies.
-    Scores val = model.score(val_images);
-    Calibration fusion;
-    fusion.fit_fusion(val, val_labels, o.fusion_margin);
-    fusion.fuse(val);
+    ValidationPass pass = validate_model(model, val_images, val_labels, o);
+    // Saturated, it cannot rank this epoch against the kept one: fainter pseudo-anomalies
+    // until it can, and the kept model measured again on them so both meet on one set.
+    const float strength_before = pseudo_strength;
+    while (o.validate_on != "test" && o.harden_at > 0 && pass.metric >= o.harden_at &&
+           pseudo_strength > kMinPseudoStrength) {
+      pseudo_strength *= 0.5f;
+      val_images = with_pseudo_anomalies(val_normals, o.seed, &val_labels, pseudo_strength);
+      pass = validate_model(model, val_images, val_labels, o);
+      if (best.epoch > 0) {
+        const nn::NamedTensors current = clone_state(model.state());
+        model.load_state(best.tensors, "best state");
+        const ValidationPass kept = validate_model(model, val_images, val_labels, o);
+        best.metric = kept.metric;
+        best.calibration = calibrate(kept.scores, val_labels, kept.fusion, o);
+        save_model(model_path, model, best.calibration, info);
+        model.load_state(current, "current state");
+      }
+    }
+    Scores& val = pass.scores;
+    const Calibration& fusion = pass.fusion;
     nlohmann::json entry = {{"epoch", epoch + 1},
                             {"generator_loss", sum.generator / denom},
                             {"discriminator_loss", sum.discriminator / denom},
@@ -511,7 +578,8 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
                             {"contextual_loss", sum.contextual / denom},
                             {"encoder_loss", sum.encoder / denom},
                             {"discriminator_reinitialised", reinits},
-                            {"validate_on", o.validate_on}};
+                            {"validate_on", o.validate_on},
+                            {"pseudo_anomaly_strength", pseudo_strength}};
     for (const auto& [name, part] : fusion.fusion) entry["fusion_weights"][name] = part.weight;
     if (o.stabilisers.clip_grad_norm > 0) {  // the means before clipping, to see how often it bites
       entry["generator_grad_norm"] = sum.generator_grad_norm / denom;
@@ -559,7 +627,10 @@ nlohmann::json train_model(const Dataset& data, const TrainOptions& o) {
     std::fflush(log);
     progress.finish(str("g=", fixed(sum.generator / denom), " d=", fixed(sum.discriminator / denom, 4),
                         " val auroc", line, o.validate_on == "test" ? " (on TEST set: oracle)" : "",
-                        improved ? " *best" : "", reinits ? str(" D re-initialised x", reinits) : ""));
+                        improved ? " *best" : "", reinits ? str(" D re-initialised x", reinits) : "",
+                        pseudo_strength != strength_before
+                            ? str(" (validation saturated: pseudo-anomalies at strength ", pseudo_strength, " from now)")
+                            : ""));
     epoch_rng_state = data_rng.state();
     save_resumable(epoch + 1, 0);
     if (o.patience > 0 && stale >= o.patience) {

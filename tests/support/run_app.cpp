@@ -65,6 +65,7 @@ TinyRun train_tiny_run(const std::string& tag) {
   o.epochs = 1;
   o.batch_size = 8;
   o.patience = 0;
+  o.min_steps = 0;
   run.out = temp_dir(tag + "_run");
   o.out_dir = run.out;
   run.summary = train_model(discover_dataset(run.data), o);
