@@ -3,9 +3,9 @@
 #include <cstdio>
 
 #include "app_common.h"
-#include "ganomaly/evaluate.h"
-#include "ganomaly/floors.h"
-#include "ganomaly/ganomaly.h"
+#include "ganomaly/eval/evaluate.h"
+#include "ganomaly/eval/floors.h"
+#include "ganomaly/model/ganomaly.h"
 
 using namespace gan;
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "app_common.h"
-#include "ganomaly/evaluate.h"
+#include "ganomaly/eval/evaluate.h"
 
 using namespace gan;
 

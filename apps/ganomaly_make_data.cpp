@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "app_common.h"
-#include "ganomaly/dataset.h"
-#include "ganomaly/synth.h"
+#include "ganomaly/data/dataset.h"
+#include "ganomaly/data/synth.h"
 
 namespace {
 

@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "app_common.h"
-#include "ganomaly/evaluate.h"
-#include "ganomaly/floors.h"
-#include "ganomaly/report.h"
+#include "ganomaly/eval/evaluate.h"
+#include "ganomaly/eval/floors.h"
+#include "ganomaly/report/report.h"
 
 using namespace gan;
 

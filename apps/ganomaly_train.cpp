@@ -3,9 +3,9 @@
 
 #include "app_common.h"
 #include "train_options.h"
-#include "ganomaly/progress.h"
-#include "ganomaly/report.h"
-#include "ganomaly/train.h"
+#include "ganomaly/train/progress.h"
+#include "ganomaly/report/report.h"
+#include "ganomaly/train/train.h"
 
 using namespace gan;
 using gan::app::add_train_options;

@@ -1,5 +1,5 @@
 #pragma once
-// The training options that ganomaly_train and ganomaly_benchmark share: one list of
+// The training options that ganomaly_train and ganomaly_categories share: one list of
 // names, defaults and help texts, and one place that reads them into a TrainOptions.
 //
 // Not here (each app adds its own): the data folder, --format, --out, --resume, --help.
@@ -10,8 +10,8 @@
 #include <string>
 
 #include "app_common.h"
-#include "ganomaly/image.h"
-#include "ganomaly/train.h"
+#include "ganomaly/data/image.h"
+#include "ganomaly/train/train.h"
 
 namespace gan::app {
 

@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "bench_stats.h"
-#include "ganomaly/ganomaly.h"
+#include "ganomaly/model/ganomaly.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/kernel_sets.h"
 #include "tensor/storage.h"

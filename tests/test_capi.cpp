@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "capi/ganomaly.h"
-#include "ganomaly/dataset.h"
-#include "ganomaly/model_file.h"
-#include "ganomaly/synth.h"
-#include "ganomaly/train.h"
+#include "ganomaly/data/dataset.h"
+#include "ganomaly/io/model_file.h"
+#include "ganomaly/data/synth.h"
+#include "ganomaly/train/train.h"
 #include "support/run_app.h"
 
 using namespace gan;

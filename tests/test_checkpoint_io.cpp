@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "ganomaly/checkpoint_io.h"
+#include "ganomaly/io/checkpoint_io.h"
 
 using namespace gan;
 namespace fs = std::filesystem;

@@ -20,11 +20,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "ganomaly/checkpoint_io.h"
-#include "ganomaly/image.h"
-#include "ganomaly/model_file.h"
-#include "ganomaly/synth.h"
-#include "ganomaly/train.h"
+#include "ganomaly/io/checkpoint_io.h"
+#include "ganomaly/data/image.h"
+#include "ganomaly/io/model_file.h"
+#include "ganomaly/data/synth.h"
+#include "ganomaly/train/train.h"
 #include "support/run_app.h"
 
 namespace fs = std::filesystem;

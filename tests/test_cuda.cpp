@@ -14,8 +14,8 @@
 #include <cstdlib>
 #include <functional>
 
-#include "ganomaly/ganomaly.h"
-#include "ganomaly/model_file.h"
+#include "ganomaly/model/ganomaly.h"
+#include "ganomaly/io/model_file.h"
 #include "support/gradcheck.h"
 #include "support/run_app.h"
 #include "tensor/backend.h"

@@ -12,9 +12,9 @@
 #include <string>
 #include <unistd.h>
 
-#include "ganomaly/augment.h"
-#include "ganomaly/dataset.h"
-#include "ganomaly/synth.h"
+#include "ganomaly/train/augment.h"
+#include "ganomaly/data/dataset.h"
+#include "ganomaly/data/synth.h"
 #include "tensor/check.h"
 #include "support/run_app.h"
 

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "ganomaly/floors.h"
-#include "ganomaly/metrics.h"
-#include "ganomaly/synth.h"
+#include "ganomaly/eval/floors.h"
+#include "ganomaly/eval/metrics.h"
+#include "ganomaly/data/synth.h"
 #include "support/run_app.h"
 #include "tensor/random.h"
 

@@ -22,7 +22,7 @@
 #include <sstream>
 #include <string>
 
-#include "ganomaly/ganomaly.h"
+#include "ganomaly/model/ganomaly.h"
 #include "golden_io.h"
 
 using gan::Tensor;

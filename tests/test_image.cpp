@@ -10,7 +10,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "ganomaly/image.h"
+#include "ganomaly/data/image.h"
 #include "tensor/check.h"
 #include "support/run_app.h"
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "ganomaly/metrics.h"
-#include "ganomaly/model_file.h"
+#include "ganomaly/eval/metrics.h"
+#include "ganomaly/io/model_file.h"
 
 using namespace gan;
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "ganomaly/pseudo_anomaly.h"
+#include "ganomaly/train/pseudo_anomaly.h"
 
 using namespace gan;
 

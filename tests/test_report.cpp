@@ -10,10 +10,10 @@
 #include <set>
 #include <sstream>
 
-#include "ganomaly/report.h"
-#include "ganomaly/svg.h"
-#include "ganomaly/synth.h"
-#include "ganomaly/train.h"
+#include "ganomaly/report/report.h"
+#include "ganomaly/report/svg.h"
+#include "ganomaly/data/synth.h"
+#include "ganomaly/train/train.h"
 #include "support/run_app.h"
 
 using namespace gan;

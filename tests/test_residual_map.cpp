@@ -6,8 +6,8 @@
 #include <cmath>
 #include <limits>
 
-#include "ganomaly/model_file.h"
-#include "ganomaly/residual_map.h"
+#include "ganomaly/io/model_file.h"
+#include "ganomaly/model/residual_map.h"
 #include "support/run_app.h"
 
 using namespace gan;

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "ganomaly/model_file.h"
-#include "ganomaly/residual_neighbours.h"
+#include "ganomaly/io/model_file.h"
+#include "ganomaly/model/residual_neighbours.h"
 #include "support/run_app.h"
 
 using namespace gan;

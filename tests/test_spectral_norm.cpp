@@ -6,8 +6,8 @@
 #include <cmath>
 #include <vector>
 
-#include "ganomaly/model.h"
-#include "ganomaly/model_file.h"
+#include "ganomaly/model/model.h"
+#include "ganomaly/io/model_file.h"
 #include "nn/init.h"
 #include "support/gradcheck.h"
 

@@ -13,10 +13,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "ganomaly/evaluate.h"
-#include "ganomaly/floors.h"
-#include "ganomaly/synth.h"
-#include "ganomaly/train.h"
+#include "ganomaly/eval/evaluate.h"
+#include "ganomaly/eval/floors.h"
+#include "ganomaly/data/synth.h"
+#include "ganomaly/train/train.h"
 #include "support/run_app.h"
 
 using namespace gan;

@@ -14,8 +14,8 @@
 #include <fstream>
 #include <string>
 
-#include "ganomaly/evaluate.h"
-#include "ganomaly/train.h"
+#include "ganomaly/eval/evaluate.h"
+#include "ganomaly/train/train.h"
 
 using namespace gan;
 

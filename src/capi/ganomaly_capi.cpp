@@ -11,9 +11,9 @@
 #include <new>
 #include <string>
 
-#include "ganomaly/dataset.h"
-#include "ganomaly/image.h"
-#include "ganomaly/model_file.h"
+#include "ganomaly/data/dataset.h"
+#include "ganomaly/data/image.h"
+#include "ganomaly/io/model_file.h"
 #include "tensor/check.h"
 #include "tensor/cpu/kernel_sets.h"
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "ganomaly/checkpoint_io.h"
-#include "ganomaly/model_file.h"
+#include "ganomaly/io/checkpoint_io.h"
+#include "ganomaly/io/model_file.h"
 #include "tensor/check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

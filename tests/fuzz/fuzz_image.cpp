@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <string>
 
-#include "ganomaly/image.h"
+#include "ganomaly/data/image.h"
 #include "tensor/check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <string>
 
-#include "ganomaly/dataset.h"
+#include "ganomaly/data/dataset.h"
 #include "tensor/check.h"
 
 namespace {

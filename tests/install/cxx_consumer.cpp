@@ -1,7 +1,7 @@
 // The installed C++ headers (ganomaly::cxx) compile and link outside the source tree.
 #include <cstdio>
 
-#include "ganomaly/model_file.h"
+#include "ganomaly/io/model_file.h"
 
 int main() {
   gan::ModelConfig config;

@@ -23,7 +23,7 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${prefix}")
-foreach(f include/ganomaly/ganomaly.h include/ganomaly/cxx/ganomaly/ganomaly.h
+foreach(f include/ganomaly/ganomaly.h include/ganomaly/cxx/ganomaly/model/ganomaly.h
           include/ganomaly/cxx/tensor/tensor.h lib/${LIBRARY_FILE} lib/cmake/ganomaly/ganomalyConfig.cmake
           lib/cmake/ganomaly/ganomalyConfigVersion.cmake lib/cmake/ganomaly/ganomalyTargets.cmake
           bin/ganomaly_infer bin/ganomaly_train)

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ganomaly/synth.h"
-#include "ganomaly/train.h"
+#include "ganomaly/data/synth.h"
+#include "ganomaly/train/train.h"
 
 namespace gan::testing {
 

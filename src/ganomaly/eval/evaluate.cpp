@@ -1,0 +1,152 @@
+#include "ganomaly/eval/evaluate.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <unistd.h>
+
+namespace gan {
+
+std::vector<int> labels_of(const std::vector<Sample>& samples) {
+  std::vector<int> labels;
+  for (const Sample& s : samples) labels.push_back(s.label);
+  return labels;
+}
+
+Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tensor& images,
+                    const std::vector<int>& labels, const std::vector<std::vector<uint8_t>>* masks) {
+  Evaluation e;
+  std::vector<float> residuals;
+  const bool want_pixels = masks && !masks->empty();
+  e.scores = model.score(images, 32, want_pixels ? &residuals : nullptr);
+  calibration.fuse(e.scores);
+  e.labels = labels;
+  e.score = calibration.score;
+  const bool both_classes = std::count(labels.begin(), labels.end(), 1) > 0 &&
+                            std::count(labels.begin(), labels.end(), 0) > 0;
+  const std::vector<float>& chosen = e.scores.get(calibration.score);
+  if (both_classes) {
+    for (const std::string& name : selectable_score_names())
+      if (e.scores.has(name)) e.auroc_by_score[name] = auroc(e.scores.get(name), labels);
+    e.image_auroc = e.auroc_by_score[calibration.score];
+    e.aupr = average_precision(chosen, labels);
+    e.f1_oracle = best_f1(chosen, labels);
+  }
+  e.f1 = f1_at(chosen, labels, calibration.threshold);
+  if (!both_classes) {  // undefined, not 0: a 0 would read as a failed model and pull averages down
+    e.image_auroc = e.aupr = e.f1.f1 = std::nan("");
+    e.f1_oracle.f1 = e.f1_oracle.threshold = std::nan("");
+  }
+  if (want_pixels) {
+    // Pixel AUROC of |x - fake|, and of its standardised map, over the images that have a mask.
+    const int64_t pixels = images.size(2) * images.size(3);
+    const ResidualNormalizer& stats = model.residual_statistics;
+    const bool with_z = !stats.empty() && stats.height() * stats.width() == pixels;
+    std::vector<float> map_scores, z_scores;
+    std::vector<uint8_t> map_labels;
+    bool any_anomalous = false;
+    for (size_t i = 0; i < masks->size(); ++i) {
+      const auto& m = (*masks)[i];
+      if (static_cast<int64_t>(m.size()) != pixels) continue;
+      const float* map = residuals.data() + i * pixels;
+      map_scores.insert(map_scores.end(), map, map + pixels);
+      if (with_z) {
+        z_scores.resize(map_scores.size());
+        stats.standardise(map, z_scores.data() + z_scores.size() - pixels);
+      }
+      map_labels.insert(map_labels.end(), m.begin(), m.end());
+      any_anomalous = any_anomalous || std::any_of(m.begin(), m.end(), [](uint8_t v) { return v != 0; });
+    }
+    if (any_anomalous) {
+      e.pixel_auroc = pixel_auroc(map_scores.data(), map_labels.data(), map_scores.size());
+      if (with_z) e.pixel_auroc_z = pixel_auroc(z_scores.data(), map_labels.data(), z_scores.size());
+    }
+  }
+  return e;
+}
+
+std::string one_class_warning(const Evaluation& e) {
+  const auto anomalous = std::count(e.labels.begin(), e.labels.end(), 1);
+  const auto normal = static_cast<decltype(anomalous)>(e.labels.size()) - anomalous;
+  if (e.labels.empty() || (anomalous > 0 && normal > 0)) return "";
+  return str("the test set has only ", anomalous ? "anomalous" : "normal", " images (", normal, " normal, ", anomalous,
+             " anomalous): image AUROC, AUPR and F1 are undefined and reported as null");
+}
+
+nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibration) {
+  auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
+  nlohmann::json j;
+  j["score"] = e.score;
+  j["image_auroc"] = number(e.image_auroc);
+  j["image_aupr"] = number(e.aupr);
+  j["image_f1_oracle"] = number(e.f1_oracle.f1);
+  j["image_f1_oracle_threshold"] = number(e.f1_oracle.threshold);
+  j["image_f1"] = number(e.f1.f1);
+  j["image_precision"] = e.f1.precision;
+  j["image_recall"] = e.f1.recall;
+  j["threshold"] = calibration.threshold;
+  j["threshold_chosen_on"] = calibration.chosen_on;
+  j["image_auroc_by_score"] = e.auroc_by_score;
+  if (e.pixel_auroc >= 0) j["pixel_auroc_residual_baseline"] = e.pixel_auroc;
+  if (e.pixel_auroc_z >= 0) j["pixel_auroc_residual_z"] = e.pixel_auroc_z;
+  for (const auto& [name, a] : e.floor_auroc) j["floor_image_auroc"][name] = number(a);
+  j["images"] = e.labels.size();
+  j["anomalous_images"] = std::count(e.labels.begin(), e.labels.end(), 1);
+  if (const std::string w = one_class_warning(e); !w.empty()) j["warning"] = w;
+  return j;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  GANOMALY_CHECK(f, path, ": cannot write: ", std::strerror(errno));
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const int saved_errno = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!written || !closed) {
+    std::remove(tmp.c_str());
+    throw Error(str(path, ": cannot write: ", std::strerror(written ? errno : saved_errno)));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    std::remove(tmp.c_str());
+    throw Error(str(path, ": cannot write: ", std::strerror(e)));
+  }
+}
+
+namespace {
+
+// An RFC 4180 field: quoted when `always` or when it holds a comma, quote or line break,
+// with each quote doubled, so a file or folder name cannot break its row.
+std::string csv_field(const std::string& v, bool always = false) {
+  if (!always && v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+}  // namespace
+
+void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
+                      const Calibration& calibration) {
+  std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,residual_z,residual_nn,fused,score,normalized,verdict\n";
+  const std::vector<float>& chosen = e.scores.get(calibration.score);
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    const Sample& s = samples.at(i);
+    out += str(csv_field(s.path, /*always=*/true), ',', s.label, ',', csv_field(s.defect), ',', e.scores.latent[i], ',', e.scores.reconstruction[i],
+               ',', e.scores.feature[i], ',', e.scores.residual_max[i], ',',
+               e.scores.residual_z.empty() ? 0.0f : e.scores.residual_z[i], ',',
+               e.scores.residual_nn.empty() ? 0.0f : e.scores.residual_nn[i], ',',
+               e.scores.fused.empty() ? 0.0f : e.scores.fused[i], ',', chosen[i], ',', calibration.normalizer.apply(chosen[i]), ',',
+               chosen[i] >= calibration.threshold ? "anomalous" : "normal", '\n');
+  }
+  write_text_file(path, out);
+}
+
+}  // namespace gan

@@ -1,0 +1,44 @@
+#pragma once
+// Scoring a labelled image set and the metrics reported for it.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ganomaly/data/dataset.h"
+#include "ganomaly/io/model_file.h"
+
+namespace gan {
+
+struct Evaluation {
+  Scores scores;
+  std::vector<int> labels;
+  std::string score;           // the calibrated score's name
+  // NaN (null in the JSON) when the labels hold one class only: AUROC, AUPR and F1 need both.
+  double image_auroc = 0, aupr = 0;
+  F1Result f1_oracle;          // best F1 over thresholds chosen on these labels
+  F1Result f1;                 // F1 at the calibrated threshold, chosen without them
+  std::map<std::string, double> auroc_by_score;
+  double pixel_auroc = -1;     // residual-map baseline; -1 when no masks
+  double pixel_auroc_z = -1;   // the same map standardised per pixel (residual_z's map); -1 without statistics
+  // The trivial floors' image AUROC (floors.h), when the training images were at hand;
+  // the model should beat nearest_l1 and nearest_l2.
+  std::map<std::string, double> floor_auroc;
+};
+
+// masks: optional, one per image (empty vectors are skipped), at the image size.
+Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tensor& images,
+                    const std::vector<int>& labels, const std::vector<std::vector<uint8_t>>* masks = nullptr);
+nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibration);
+// A one-line warning when the labels hold one class only (the image metrics are then
+// undefined); empty otherwise.
+std::string one_class_warning(const Evaluation& e);
+// One row per image: path, label, defect, each raw score, normalised score, verdict.
+void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
+                      const Calibration& calibration);
+// Writes text atomically (temporary file, then rename); the error names the path.
+void write_text_file(const std::string& path, const std::string& text);
+std::vector<int> labels_of(const std::vector<Sample>& samples);
+
+}  // namespace gan

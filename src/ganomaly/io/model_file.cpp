@@ -1,0 +1,153 @@
+#include "ganomaly/io/model_file.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "ganomaly/io/checkpoint_io.h"
+
+namespace gan {
+
+nlohmann::json Calibration::to_json() const {
+  nlohmann::json parts = nlohmann::json::object();
+  for (const auto& [name, p] : fusion) parts[name] = {p.mean, p.stddev, p.weight};
+  return {{"score", score},         {"threshold", threshold}, {"normalizer", normalizer.to_json()},
+          {"chosen_on", chosen_on}, {"fusion", parts}};
+}
+
+double fusion_weight(double auroc_gap, double margin) {
+  if (margin <= 0) return auroc_gap <= 0 ? 1.0 : 0.0;
+  return std::max(0.0, 1.0 - auroc_gap / margin);
+}
+
+void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin) {
+  fusion.clear();
+  std::map<std::string, double> validation_auroc;
+  double best = 0;
+  for (const std::string& name : fused_score_names()) {
+    validation_auroc[name] = auroc(scores.get(name), labels);
+    best = std::max(best, validation_auroc[name]);
+  }
+  for (const std::string& name : fused_score_names()) {
+    const double weight = fusion_weight(best - validation_auroc[name], margin);
+    if (weight <= 0) continue;
+    const std::vector<float>& v = scores.get(name);
+    double s = 0, ss = 0;
+    int n = 0;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (labels.at(i) == 0) s += v[i], ss += double(v[i]) * v[i], ++n;
+    GANOMALY_CHECK(n > 1, "fusion: needs at least two normal validation images, got ", n);
+    const double mean = s / n, var = std::max(0.0, ss / n - mean * mean);
+    fusion[name] = {static_cast<float>(mean), static_cast<float>(std::max(std::sqrt(var), 1e-12)),
+                    static_cast<float>(weight)};
+  }
+}
+
+void Calibration::fuse(Scores& scores) const {
+  scores.fused.clear();
+  if (fusion.empty()) return;  // a checkpoint saved before any validation
+  if (scores.feature.size() != scores.size()) return;  // scored with FeatureScore::skip
+  scores.fused.assign(scores.size(), 0.0f);
+  // The scores this calibration was fitted with: a checkpoint from before the fusion
+  // dropped the reconstruction score keeps its own four.
+  for (const auto& [name, part] : fusion) {
+    const std::vector<float>& v = scores.get(name);
+    for (size_t i = 0; i < v.size(); ++i) scores.fused[i] += part.weight * ((v[i] - part.mean) / part.stddev);
+  }
+}
+
+Calibration Calibration::from_json(const nlohmann::json& j) {
+  Calibration c;
+  c.score = j.at("score").get<std::string>();
+  c.threshold = j.at("threshold").get<float>();
+  c.normalizer = ScoreNormalizer::from_json(j.at("normalizer"));
+  c.chosen_on = j.value("chosen_on", "heldout");
+  // [mean, stddev, weight]; files from before the weights store [mean, stddev] (weight 1).
+  if (j.contains("fusion"))
+    for (const auto& [name, part] : j.at("fusion").items()) {
+      const auto v = part.get<std::vector<float>>();
+      GANOMALY_CHECK(v.size() == 2 || v.size() == 3, "fusion '", name, "': expected [mean, stddev, weight], got ",
+                     v.size(), " numbers");
+      c.fusion[name] = {v[0], v[1], v.size() == 3 ? v[2] : 1.0f};
+    }
+  return c;
+}
+
+nlohmann::json model_config_json(const ModelConfig& c) {
+  return {{"image_size", c.image_size},   {"channels", c.channels},         {"n_features", c.n_features},
+          {"latent_size", c.latent_size}, {"extra_layers", c.extra_layers}, {"network_size", c.network_size()},
+          {"spectral_norm", c.spectral_norm}};
+}
+
+ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& file) {
+  try {
+    ModelConfig c;
+    c.image_size = j.at("image_size").get<int>();
+    c.channels = j.at("channels").get<int>();
+    c.n_features = j.at("n_features").get<int>();
+    c.latent_size = j.at("latent_size").get<int>();
+    c.extra_layers = j.at("extra_layers").get<int>();
+    c.spectral_norm = j.value("spectral_norm", false);  // absent from files before it existed
+    c.validate();
+    return c;
+  } catch (const std::exception& e) {
+    throw Error(str(file, ": bad model config: ", e.what()));
+  }
+}
+
+void save_model(const std::string& path, Ganomaly& model, const Calibration& calibration, const nlohmann::json& info,
+                const nlohmann::json& training, const nn::NamedTensors& extra) {
+  CheckpointFile f;
+  f.config = {{"kind", "ganomaly.cpp model"},
+              {"version", GANOMALY_VERSION},
+              {"model", model_config_json(model.config)},
+              {"recipe", model.recipe.name},
+              {"normalization", model.recipe.normalization},
+              {"calibration", calibration.to_json()},
+              {"info", info}};
+  f.config["ema_decay"] = model.ema_decay();
+  for (const auto& t : model.state()) f.tensors.push_back(t);
+  if (!training.is_null()) {
+    nlohmann::json t = training;
+    t["model_rng"] = model.rng.state();
+    f.config["training"] = t;
+    for (const auto& t : nn::add_prefix("optimizer_g.", model.optimizer_g.state())) f.tensors.push_back(t);
+    for (const auto& t : nn::add_prefix("optimizer_d.", model.optimizer_d.state())) f.tensors.push_back(t);
+  }
+  for (const auto& t : extra) f.tensors.push_back(t);
+  save_checkpoint(path, f);
+}
+
+LoadedModel load_model(const std::string& path) {
+  CheckpointFile f = load_checkpoint(path);
+  LoadedModel out;
+  out.config = f.config;
+  GANOMALY_CHECK(f.config.is_object() && f.config.value("kind", "") == "ganomaly.cpp model", path,
+                 ": not a ganomaly.cpp model (a checkpoint of another kind)");
+  try {
+    const ModelConfig config = model_config_from_json(f.config.at("model"), path);
+    const Recipe recipe = Recipe::named(f.config.at("recipe").get<std::string>());
+    out.calibration = Calibration::from_json(f.config.at("calibration"));
+    out.model = std::make_unique<Ganomaly>(config, recipe, 0);
+    out.model->enable_ema(f.config.value("ema_decay", 0.0f));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(str(path, ": bad model config: ", e.what()));
+  }
+  out.model->load_state(f.tensors, path);
+  if (f.config.contains("training")) {
+    try {
+      out.training = f.config["training"];
+      out.model->optimizer_g.load_state(nn::take_prefix("optimizer_g.", f.tensors));
+      out.model->optimizer_d.load_state(nn::take_prefix("optimizer_d.", f.tensors));
+      out.model->rng.set_state(out.training.at("model_rng").get<std::vector<uint64_t>>());
+    } catch (const std::exception& e) {
+      throw Error(str(path, ": bad training state: ", e.what()));
+    }
+  }
+  out.tensors = std::move(f.tensors);
+  return out;
+}
+
+}  // namespace gan

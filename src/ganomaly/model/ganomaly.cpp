@@ -1,0 +1,398 @@
+#include "ganomaly/model/ganomaly.h"
+
+#include <cmath>
+
+#include "nn/clip_grad.h"
+#include "nn/init.h"
+#include "tensor/backend.h"
+
+namespace gan {
+
+Recipe Recipe::named(const std::string& name) {
+  if (name == "anomalib") return {"anomalib", false, false, false, false, "imagenet"};
+  if (name == "paper") return {"paper", true, true, true, true, "tanh"};
+  throw Error(str("--recipe: expected 'anomalib' or 'paper', got '", name, "'"));
+}
+
+const std::vector<std::string>& score_names() {
+  static const std::vector<std::string> names{"latent",       "reconstruction", "feature",
+                                              "residual_max", "residual_z",     "residual_nn"};
+  return names;
+}
+
+const std::vector<std::string>& selectable_score_names() {
+  static const std::vector<std::string> names{"latent",     "reconstruction", "feature", "residual_max",
+                                              "residual_z", "residual_nn",    "fused"};
+  return names;
+}
+
+const std::vector<std::string>& fused_score_names() {
+  static const std::vector<std::string> names{"latent", "feature", "residual_nn"};
+  return names;
+}
+
+const std::vector<float>& Scores::get(const std::string& name) const {
+  if (name == "latent") return latent;
+  if (name == "reconstruction") return reconstruction;
+  if (name == "feature") {
+    GANOMALY_CHECK(feature.size() == latent.size(), "the feature score was not computed (FeatureScore::skip)");
+    return feature;
+  }
+  if (name == "residual_max") return residual_max;
+  if (name == "residual_z") {
+    GANOMALY_CHECK(residual_z.size() == latent.size(),
+                   "the residual_z score needs the model's residual statistics (model files written before it have none)");
+    return residual_z;
+  }
+  if (name == "residual_nn") {
+    GANOMALY_CHECK(residual_nn.size() == latent.size(),
+                   "the residual_nn score needs the model's neighbour residuals (model files written before it have none)");
+    return residual_nn;
+  }
+  if (name == "fused") {
+    GANOMALY_CHECK(fused.size() == latent.size(), "the fused score needs the model's calibration");
+    return fused;
+  }
+  throw Error(str("--score: expected latent, reconstruction, feature, residual_max, residual_z, residual_nn or fused, got '",
+                  name, "'"));
+}
+
+bool Scores::has(const std::string& name) const {
+  if (name == "feature") return feature.size() == latent.size();
+  if (name == "residual_z") return residual_z.size() == latent.size();
+  if (name == "residual_nn") return residual_nn.size() == latent.size();
+  if (name == "fused") return fused.size() == latent.size();
+  get(name);  // an unknown name throws
+  return true;
+}
+
+FeatureScore feature_score_for(const std::string& score_name) {
+  return score_name == "feature" || score_name == "fused" ? FeatureScore::compute : FeatureScore::skip;
+}
+
+void Scores::append(const Scores& other) {
+  latent.insert(latent.end(), other.latent.begin(), other.latent.end());
+  reconstruction.insert(reconstruction.end(), other.reconstruction.begin(), other.reconstruction.end());
+  feature.insert(feature.end(), other.feature.begin(), other.feature.end());
+  residual_max.insert(residual_max.end(), other.residual_max.begin(), other.residual_max.end());
+  residual_z.insert(residual_z.end(), other.residual_z.begin(), other.residual_z.end());
+  residual_nn.insert(residual_nn.end(), other.residual_nn.begin(), other.residual_nn.end());
+  fused.insert(fused.end(), other.fused.begin(), other.fused.end());
+}
+
+namespace {
+// Images [begin, begin + count) of a batch, on the batch's own device, then on `device`.
+Tensor slice_images(const Tensor& images, int64_t begin, int64_t count, Device device) {
+  const int64_t per_image = images.numel() / std::max<int64_t>(1, images.size(0));
+  Tensor batch = Tensor::empty(Shape{count, images.size(1), images.size(2), images.size(3)}, images.device());
+  backend::copy(images.device(), batch.data(), images.device(), images.data() + begin * per_image, count * per_image);
+  return batch.to(device);
+}
+
+nn::AdamOptions scaled_lr(nn::AdamOptions adam, float scale) {
+  adam.lr *= scale;
+  return adam;
+}
+}  // namespace
+
+Ganomaly::Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam,
+                   LossWeights weights, Stabilisers stabilisers)
+    : config(config),
+      recipe(recipe),
+      weights(weights),
+      stabilisers(stabilisers),
+      generator(config),
+      discriminator(config),
+      optimizer_g(generator.parameters(), adam),
+      optimizer_d(discriminator.parameters(), scaled_lr(adam, stabilisers.discriminator_lr_scale)),
+      rng(seed) {
+  initialise(generator);
+  initialise(discriminator);
+}
+
+void Ganomaly::to(Device device) {
+  generator.to(device);
+  discriminator.to(device);
+  if (ema_) ema_->to(device);
+  optimizer_g.to(device);
+  optimizer_d.to(device);
+  device_ = device;
+}
+
+void Ganomaly::initialise(nn::Module& m) {
+  if (recipe.gan_normal_init)
+    nn::init_gan_normal(m, rng);
+  else
+    nn::init_pytorch_default(m, rng);
+}
+
+void Ganomaly::enable_ema(float decay) {
+  GANOMALY_CHECK(decay >= 0.0f && decay < 1.0f, "--ema: expected a decay in [0, 1), got ", decay);
+  ema_decay_ = decay;
+  if (decay == 0.0f) {
+    ema_.reset();
+    return;
+  }
+  ema_ = std::make_unique<Generator>(config);
+  ema_->to(device_);
+  ema_->load_state(generator.state(), "ema");
+}
+
+void Ganomaly::update_ema() {
+  if (!ema_) return;
+  const auto live = generator.named_parameters();
+  auto avg = ema_->named_parameters();
+  for (size_t i = 0; i < live.size(); ++i) nn::ema_update(avg[i].second, live[i].second, ema_decay_);
+  // Batch-norm running statistics are averages already: take the live ones.
+  const auto live_buffers = generator.named_buffers();
+  auto avg_buffers = ema_->named_buffers();
+  for (size_t i = 0; i < live_buffers.size(); ++i) avg_buffers[i].second.copy_from(live_buffers[i].second);
+}
+
+void Ganomaly::recalibrate_ema_batch_norm(const Tensor& images, int batch_size) {
+  if (!ema_) return;
+  NoGradGuard no_grad;
+  std::vector<nn::BatchNorm2d*> norms;
+  for (auto& [name, m] : ema_->named_modules())
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(m)) norms.push_back(bn);
+  for (auto& [name, t] : ema_->named_buffers()) {
+    Tensor buffer = t;
+    buffer.fill(name.find("running_var") != std::string::npos ? 1.0f : 0.0f);
+  }
+  ema_->train();
+  const int64_t n = images.size(0);
+  int batches = 0;
+  for (int64_t b0 = 0; b0 + 1 < n; b0 += batch_size, ++batches) {  // batch norm needs two images
+    const int64_t b = std::min<int64_t>(batch_size, n - b0);
+    if (b < 2) break;
+    // Momentum 1/(k+1) makes the running estimates the plain mean over the k+1 batches.
+    for (nn::BatchNorm2d* bn : norms) bn->momentum = 1.0f / static_cast<float>(batches + 1);
+    ema_->run(pad_to_network(slice_images(images, b0, b, device_), config));
+  }
+  for (nn::BatchNorm2d* bn : norms) bn->momentum = 0.1f;
+  ema_->eval();
+}
+
+nn::NamedTensors Ganomaly::state() const {
+  nn::NamedTensors out = nn::add_prefix("G.", generator.state());
+  if (ema_)
+    for (auto& t : nn::add_prefix("E.", ema_->state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("R.", residual_statistics.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("N.", residual_neighbours.state())) out.push_back(t);
+  return out;
+}
+
+void Ganomaly::load_state(const nn::NamedTensors& tensors, const std::string& what) {
+  generator.load_state(nn::take_prefix("G.", tensors), what);
+  if (ema_) ema_->load_state(nn::take_prefix("E.", tensors), what);
+  discriminator.load_state(nn::take_prefix("D.", tensors), what);
+  residual_statistics.load_state(nn::take_prefix("R.", tensors), what);
+  GANOMALY_CHECK(residual_statistics.empty() ||
+                     (residual_statistics.height() == config.image_size && residual_statistics.width() == config.image_size),
+                 what, ": residual statistics of ", residual_statistics.height(), "x", residual_statistics.width(),
+                 " do not fit image size ", config.image_size);
+  residual_neighbours.load_state(nn::take_prefix("N.", tensors), what);
+  const int64_t s = config.image_size;
+  GANOMALY_CHECK(residual_neighbours.empty() ||
+                     (residual_neighbours.height() == s && residual_neighbours.width() == s &&
+                      residual_neighbours.key_size() == image_key_size(config.channels, s, s)),
+                 what, ": neighbour residuals of ", residual_neighbours.height(), "x", residual_neighbours.width(),
+                 " with keys of ", residual_neighbours.key_size(), " values do not fit image size ", s, " and ",
+                 config.channels, " channels");
+}
+
+void Ganomaly::fit_residual_statistics(const Tensor& normals, int batch_size) {
+  const int64_t n = normals.size(0), per_image = normals.numel() / std::max<int64_t>(1, n);
+  const int64_t used = std::min(n, kResidualStatisticsImages);
+  Tensor subset = normals;
+  if (used < n) {  // evenly spread, so the statistics do not come from one end of the folder
+    subset = Tensor::empty(Shape{used, normals.size(1), normals.size(2), normals.size(3)});
+    const Tensor all = normals.to(Device::cpu);
+    for (int64_t i = 0; i < used; ++i)
+      std::copy(all.data() + (i * n / used) * per_image, all.data() + (i * n / used + 1) * per_image,
+                subset.data() + i * per_image);
+  }
+  std::vector<float> maps;
+  // The old statistics would only score residual_z and residual_nn for nothing.
+  residual_statistics = ResidualNormalizer();
+  residual_neighbours = NeighbourResiduals();
+  score(subset, batch_size, &maps, FeatureScore::skip);
+  const int64_t c = normals.size(1), h = normals.size(2), w = normals.size(3);
+  residual_statistics = ResidualNormalizer::fit(maps, used, h, w);
+  const Tensor host = subset.to(Device::cpu);
+  std::vector<float> keys;
+  for (int64_t i = 0; i < used; ++i) {
+    const std::vector<float> key = image_key(host.data() + i * per_image, c, h, w);
+    keys.insert(keys.end(), key.begin(), key.end());
+  }
+  residual_neighbours = NeighbourResiduals::fit(maps, keys, used, h, w);
+}
+
+void Ganomaly::reinitialise_discriminator() {
+  // As the authors' code: fresh weights, the optimizer's moments kept.
+  initialise(discriminator);
+}
+
+// Above this, one half of D's loss is at BCE's clamp of 100 for most of the batch.
+constexpr float kSaturatedDiscriminatorLoss = 40.0f;
+
+StepLosses Ganomaly::train_step(const Tensor& images) {
+  generator.train();
+  discriminator.train();
+  const Tensor x = pad_to_network(images.to(device_), config);
+  StepLosses losses;
+
+  Generator::Output g = generator.run(x);
+  // What D sees: the images, plus instance noise when asked (the generator's losses
+  // other than the adversarial one compare the clean images).
+  Tensor x_seen = x, fake_seen = g.fake;
+  if (instance_noise.sigma > 0) {
+    Rng noise_rng(instance_noise.seed);
+    auto noise = [&](const Shape& shape) {
+      Tensor t = Tensor::zeros(shape);
+      nn::fill_normal(t, 0.0f, instance_noise.sigma, noise_rng);
+      return t.to(device_);
+    };
+    x_seen = add(x, noise(x.shape()));
+    fake_seen = add(g.fake, noise(x.shape()));
+  }
+  Discriminator::Output real = discriminator.run(x_seen);
+  Discriminator::Output fake = discriminator.run(fake_seen);
+  Tensor adversarial = recipe.feature_matching ? mse_loss(real.features, fake.features)
+                                               : mse_loss(real.probability, fake.probability);
+  Tensor contextual = l1_loss(x, g.fake);
+  Tensor encoder = recipe.mse_encoder_loss ? mse_loss(g.z, g.z_hat) : smooth_l1_loss(g.z, g.z_hat);
+  Tensor generator_loss = add(add(mul_scalar(adversarial, weights.adversarial), mul_scalar(contextual, weights.contextual)),
+                              mul_scalar(encoder, weights.encoder));
+  if (inject_nan_once) {
+    inject_nan_once = false;
+    generator_loss = add_scalar(generator_loss, std::nanf(""));
+  }
+  losses.generator = generator_loss.item();
+  if (!std::isfinite(losses.generator)) {
+    losses.skipped = true;
+    return losses;
+  }
+  optimizer_g.zero_grad();
+  {
+    // D's gradients from the generator loss are zeroed before D's own update, so D is
+    // frozen for this pass: backward then skips D's weight gradients and the whole D(x)
+    // branch (about 15% of a step's work), with the same result. The skipped D(x) branch
+    // is not released, so the D update below can reuse it while the rest of the graph
+    // (G's and D(G(x))'s saved activations) is freed as backward walks it.
+    discriminator.set_requires_grad(false);
+    struct Unfreeze {
+      Discriminator& d;
+      ~Unfreeze() { d.set_requires_grad(true); }
+    } unfreeze{discriminator};
+    generator_loss.backward();
+  }
+  if (stabilisers.clip_grad_norm > 0)
+    losses.generator_grad_norm = nn::clip_grad_norm(generator.parameters(), stabilisers.clip_grad_norm);
+  optimizer_g.step();
+  optimizer_g.zero_grad();  // frees G's gradients: they would sit through D's update
+  update_ema();
+
+  Discriminator::Output fake_detached = discriminator.run(fake_seen.detach());
+  const int64_t n = x.size(0);
+  Tensor discriminator_loss = mul_scalar(add(bce_loss(real.probability, Tensor::full(Shape{n}, stabilisers.real_label, device_)),
+                                             bce_loss(fake_detached.probability, Tensor::zeros(Shape{n}, device_))),
+                                         0.5f);
+  losses.discriminator = discriminator_loss.item();
+  if (!std::isfinite(losses.discriminator)) {
+    losses.skipped = true;
+    return losses;
+  }
+  optimizer_d.zero_grad();
+  discriminator_loss.backward();
+  if (stabilisers.clip_grad_norm > 0)
+    losses.discriminator_grad_norm = nn::clip_grad_norm(discriminator.parameters(), stabilisers.clip_grad_norm);
+  optimizer_d.step();
+  optimizer_d.zero_grad();  // frees D's gradients: they would sit through the next G step
+
+  losses.adversarial = adversarial.item();
+  losses.contextual = contextual.item();
+  losses.encoder = encoder.item();
+  // The paper's rule catches a discriminator that wins outright. The collapse seen in
+  // practice is the other one: its outputs saturate on the wrong side and the loss is
+  // pinned at BCE's clamp (log >= -100, so 50 for the mean of the two halves).
+  const bool won = recipe.reinit_collapsed_d && losses.discriminator < 1e-5f;
+  const bool saturated = stabilisers.reinit_saturated_d && losses.discriminator > kSaturatedDiscriminatorLoss;
+  if (won || saturated) {
+    reinitialise_discriminator();
+    losses.discriminator_reinitialised = true;
+  }
+  return losses;
+}
+
+Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>* residuals, FeatureScore feature) {
+  NoGradGuard no_grad;
+  Generator& g_net = scoring_generator();
+  g_net.eval();
+  discriminator.eval();
+  const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
+  Scores scores;
+  if (residuals) residuals->assign(n * h * w, 0.0f);
+  GANOMALY_CHECK(residual_statistics.empty() || (residual_statistics.height() == h && residual_statistics.width() == w),
+                 "residual_z: images of ", h, "x", w, ", residual statistics of ", residual_statistics.height(), "x",
+                 residual_statistics.width());
+  GANOMALY_CHECK(residual_neighbours.empty() || (residual_neighbours.height() == h && residual_neighbours.width() == w),
+                 "residual_nn: images of ", h, "x", w, ", neighbour residuals of ", residual_neighbours.height(), "x",
+                 residual_neighbours.width());
+  std::vector<float> unpadded(residual_neighbours.empty() ? 0 : c * h * w);
+  for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
+    const int64_t b = std::min<int64_t>(batch_size, n - b0);
+    const Tensor x_on_device = pad_to_network(slice_images(images, b0, b, device_), config);
+    Generator::Output g_on_device = g_net.run(x_on_device);
+    // The scores are sums on the host, over host copies of the outputs.
+    const Tensor x = x_on_device.to(Device::cpu);
+    const bool with_feature = feature == FeatureScore::compute;
+    const Tensor fx = with_feature ? discriminator.run(x_on_device).features.to(Device::cpu) : Tensor();
+    const Tensor ffake = with_feature ? discriminator.run(g_on_device.fake).features.to(Device::cpu) : Tensor();
+    const Generator::Output g{g_on_device.fake.to(Device::cpu), g_on_device.z.to(Device::cpu),
+                              g_on_device.z_hat.to(Device::cpu)};
+    const int64_t zn = g.z.numel() / b, xn = x.numel() / b, fn = with_feature ? fx.numel() / b : 0;
+    const int64_t s = x.size(2), top = (s - h + 1) / 2, left = (s - w + 1) / 2;
+    for (int64_t i = 0; i < b; ++i) {
+      double lat = 0, rec = 0, feat = 0;
+      for (int64_t j = 0; j < zn; ++j) lat += std::pow(g.z.data()[i * zn + j] - g.z_hat.data()[i * zn + j], 2);
+      for (int64_t j = 0; j < xn; ++j) rec += std::fabs(x.data()[i * xn + j] - g.fake.data()[i * xn + j]);
+      for (int64_t j = 0; j < fn; ++j) feat += std::pow(fx.data()[i * fn + j] - ffake.data()[i * fn + j], 2);
+      scores.latent.push_back(static_cast<float>(lat / zn));
+      scores.reconstruction.push_back(static_cast<float>(rec / xn));
+      if (with_feature) scores.feature.push_back(static_cast<float>(feat / fn));
+      std::vector<float> own_map;
+      float* map;
+      if (residuals) {
+        map = residuals->data() + (b0 + i) * h * w;
+      } else {
+        own_map.assign(h * w, 0.0f);
+        map = own_map.data();
+      }
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t y = 0; y < h; ++y)
+          for (int64_t xx = 0; xx < w; ++xx) {
+            const int64_t at = ((i * c + ch) * s + top + y) * s + left + xx;
+            map[y * w + xx] += std::fabs(x.data()[at] - g.fake.data()[at]) / c;
+          }
+      scores.residual_max.push_back(window_max(map, h, w, residual_max_window(h, w)));
+      if (!residual_statistics.empty()) scores.residual_z.push_back(residual_statistics.score(map));
+      if (!residual_neighbours.empty()) {  // matched by the image as given, without the padding
+        for (int64_t ch = 0; ch < c; ++ch)
+          for (int64_t y = 0; y < h; ++y)
+            std::copy_n(x.data() + ((i * c + ch) * s + top + y) * s + left, w, unpadded.data() + (ch * h + y) * w);
+        scores.residual_nn.push_back(residual_neighbours.score(map, image_key(unpadded.data(), c, h, w)));
+      }
+    }
+  }
+  return scores;
+}
+
+Tensor Ganomaly::reconstruct(const Tensor& images) {
+  NoGradGuard no_grad;
+  scoring_generator().eval();
+  return scoring_generator().run(pad_to_network(images.to(device_), config)).fake.to(Device::cpu);
+}
+
+}  // namespace gan

@@ -1,0 +1,158 @@
+#pragma once
+// GANomaly: the generator and discriminator, the training step and the anomaly scores.
+// The training step follows anomalib's order exactly: forward G; D(x) and D(fake);
+// update G; then D on fake.detach(), reusing D(x); update D.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ganomaly/model/model.h"
+#include "ganomaly/model/residual_map.h"
+#include "ganomaly/model/residual_neighbours.h"
+#include "nn/adam.h"
+
+namespace gan {
+
+// What distinguishes anomalib's published recipe from the paper authors' (REFERENCE.md).
+struct Recipe {
+  std::string name;            // "anomalib" or "paper"
+  bool feature_matching;       // adversarial loss on D features (paper) or on D probabilities
+  bool mse_encoder_loss;       // MSE (paper) or SmoothL1 (anomalib) between z and z_hat
+  bool gan_normal_init;        // N(0, 0.02) (paper) or PyTorch's defaults (anomalib)
+  bool reinit_collapsed_d;     // re-initialise D when its loss falls below 1e-5 (paper)
+  std::string normalization;   // "tanh" ([-1, 1]) or "imagenet"
+  static Recipe named(const std::string& name);  // throws naming --recipe
+};
+
+struct LossWeights {
+  float adversarial = 1.0f, contextual = 50.0f, encoder = 1.0f;
+};
+
+// Levers against the discriminator's collapse, each an option of ganomaly_train and
+// measured in docs/QUALITY.md. The defaults leave the recipe's training step as published.
+struct Stabilisers {
+  float discriminator_lr_scale = 1.0f;  // D's Adam learning rate = this x G's
+  float real_label = 1.0f;              // < 1: one-sided label smoothing of D's target for real images
+  bool reinit_saturated_d = false;      // also re-initialise D when its loss is pinned at BCE's clamp
+  // Instance noise: N(0, sigma^2) added to every image D sees, real and fake, so their
+  // distributions overlap and D cannot win outright. Sigma in the recipe's normalised
+  // units at the first step, falling linearly to 0 at the end of training (the loop
+  // sets each step's value in Ganomaly::instance_noise).
+  float instance_noise = 0.0f;
+  // > 0: each network's gradients are clipped to this global L2 norm before its Adam
+  // step (nn/clip_grad.h), so one wild batch cannot throw the weights far.
+  float clip_grad_norm = 0.0f;
+};
+
+// This step's instance noise: its sigma and the seed of its draws (the training loop
+// keys it by seed, epoch and step, so a resumed run draws the same noise).
+struct InstanceNoise {
+  float sigma = 0.0f;
+  uint64_t seed = 0;
+};
+
+struct StepLosses {
+  float generator = 0, discriminator = 0, adversarial = 0, contextual = 0, encoder = 0;
+  bool discriminator_reinitialised = false;
+  bool skipped = false;  // a loss was not finite: no weights were updated
+  // Global L2 norms of each network's gradients before clipping; measured only when
+  // Stabilisers::clip_grad_norm is on (-1 otherwise).
+  float generator_grad_norm = -1, discriminator_grad_norm = -1;
+};
+
+// Per-image anomaly scores, larger = more anomalous.
+struct Scores {
+  std::vector<float> latent;          // mean((z - z_hat)^2), the paper's score
+  std::vector<float> reconstruction;  // mean(|x - fake|)
+  std::vector<float> feature;         // mean((f(x) - f(fake))^2), f = D features
+  std::vector<float> residual_max;    // largest mean |x - fake| over a window of side S/8
+  std::vector<float> residual_z;      // the same map standardised per pixel (residual_map.h); empty
+                                      // for a model without residual statistics
+  std::vector<float> residual_nn;     // standardised by the nearest training images' maps
+                                      // (residual_neighbours.h); empty for a model without them
+  std::vector<float> fused;           // sum of fused_score_names(), standardised (Calibration::fuse)
+  const std::vector<float>& get(const std::string& name) const;  // throws on an unknown name
+  bool has(const std::string& name) const;  // computed for these images
+  void append(const Scores& other);
+  size_t size() const { return latent.size(); }
+};
+// The scores the model computes, and those a user can pick (the same plus "fused").
+const std::vector<std::string>& score_names();
+const std::vector<std::string>& selectable_score_names();
+// What the fused score sums: latent, feature and residual_nn. The mean reconstruction
+// error and residual_max are the residual map seen less sharply; residual_z beat both on
+// validation, and residual_nn beat residual_z there (docs/QUALITY.md). Model files
+// written before residual_nn keep the parts they were fitted with.
+const std::vector<std::string>& fused_score_names();
+
+// The feature score needs two discriminator passes, 2/5 of scoring's work; the other
+// three come from the generator's pass alone.
+enum class FeatureScore { compute, skip };
+// Whether deciding with this score (one of selectable_score_names()) needs the feature score.
+FeatureScore feature_score_for(const std::string& score_name);
+
+class Ganomaly {
+ public:
+  Ganomaly(const ModelConfig& config, const Recipe& recipe, uint64_t seed, nn::AdamOptions adam = {},
+           LossWeights weights = {}, Stabilisers stabilisers = {});
+  // Moves the networks, the averaged generator and the optimizer state to `device`;
+  // training and scoring then run there (images may come from any device). Weights are
+  // always initialised on the CPU generator first, so a seed gives the same model anywhere.
+  void to(Device device);
+  Device device() const { return device_; }
+  // One training step on a batch of images in the recipe's normalisation, [N, C, S, S].
+  // A step whose generator or discriminator loss is not finite updates nothing and
+  // returns skipped = true, so the weights never take a NaN.
+  StepLosses train_step(const Tensor& images);
+  // Test hook: the next train_step sees a NaN generator loss.
+  bool inject_nan_once = false;
+  InstanceNoise instance_noise;  // for the next train_step; sigma 0: none
+  // Scores in eval mode without gradients; `residuals`, when given, receives the
+  // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size. With
+  // FeatureScore::skip, scores.feature stays empty and the discriminator does not run.
+  // residual_z needs residual statistics (fit_residual_statistics or a model file).
+  Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr,
+               FeatureScore feature = FeatureScore::compute);
+  // The reconstruction of a batch, in the recipe's normalisation, on the CPU.
+  Tensor reconstruct(const Tensor& images);
+  void reinitialise_discriminator();
+  // Per-pixel residual statistics of the scoring generator on `normals` (the training
+  // images; at most kResidualStatisticsImages of them, evenly spread), for residual_z.
+  // Training refits them whenever it validates, since the generator has moved.
+  // The same images' maps and thumbnails are kept for residual_nn.
+  static constexpr int64_t kResidualStatisticsImages = 256;
+  void fit_residual_statistics(const Tensor& normals, int batch_size = 32);
+  ResidualNormalizer residual_statistics;
+  NeighbourResiduals residual_neighbours;
+  // Keeps an exponential moving average of the generator's weights (decay per step),
+  // used for scoring: it smooths the step-to-step swings of adversarial training.
+  void enable_ema(float decay);
+  float ema_decay() const { return ema_decay_; }
+  Generator& scoring_generator() { return ema_ ? *ema_ : generator; }
+  // The averaged weights see other activations than the live ones, so the live batch-norm
+  // statistics do not fit them: recompute them as exact averages over `images` (in the
+  // recipe's normalisation) with the averaged generator in training mode, no gradients.
+  void recalibrate_ema_batch_norm(const Tensor& images, int batch_size);
+  // Every tensor of the model under "G.", "E." (the average, when kept), "D.", "R."
+  // (the residual statistics, once fitted) and "N." (the neighbours' residual maps).
+  nn::NamedTensors state() const;
+  void load_state(const nn::NamedTensors& tensors, const std::string& what);
+
+  ModelConfig config;
+  Recipe recipe;
+  LossWeights weights;
+  Stabilisers stabilisers;
+  Generator generator;
+  Discriminator discriminator;
+  nn::Adam optimizer_g, optimizer_d;
+  Rng rng;  // initialisation and re-initialisation
+
+ private:
+  void initialise(nn::Module& m);
+  void update_ema();
+  float ema_decay_ = 0.0f;
+  std::unique_ptr<Generator> ema_;
+  Device device_ = Device::cpu;
+};
+
+}  // namespace gan

@@ -1,0 +1,131 @@
+#include "ganomaly/model/residual_neighbours.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+
+namespace gan {
+
+std::vector<float> image_key(const float* image, int64_t channels, int64_t h, int64_t w) {
+  const int64_t cell = std::max<int64_t>(1, std::min(h, w) / 16), kh = h / cell, kw = w / cell;
+  std::vector<float> key(image_key_size(channels, h, w), 0.0f);
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t y = 0; y < kh * cell; ++y)
+      for (int64_t x = 0; x < kw * cell; ++x) key[(c * kh + y / cell) * kw + x / cell] += image[(c * h + y) * w + x];
+  for (float& v : key) v /= static_cast<float>(cell * cell);
+  return key;
+}
+
+size_t image_key_size(int64_t channels, int64_t h, int64_t w) {
+  const int64_t cell = std::max<int64_t>(1, std::min(h, w) / 16);
+  return static_cast<size_t>(channels * (h / cell) * (w / cell));
+}
+
+NeighbourResiduals NeighbourResiduals::fit(const std::vector<float>& maps, const std::vector<float>& keys, int64_t n,
+                                           int64_t h, int64_t w) {
+  GANOMALY_CHECK(n >= 2 && h > 0 && w > 0 && static_cast<int64_t>(maps.size()) == n * h * w && !keys.empty() &&
+                     keys.size() % n == 0,
+                 "neighbour residuals: expected at least 2 maps of ", h, "x", w, " and their keys, got ", maps.size(),
+                 " map values and ", keys.size(), " key values");
+  const int64_t pixels = h * w;
+  double spread_sum = 0;
+  for (int64_t p = 0; p < pixels; ++p) {
+    double sum = 0, sum_sq = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = maps[i * pixels + p];
+      sum += v;
+      sum_sq += v * v;
+    }
+    const double mean = sum / n;
+    spread_sum += std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
+  }
+  NeighbourResiduals r;
+  r.count_ = n;
+  r.height_ = h;
+  r.width_ = w;
+  r.key_size_ = keys.size() / n;
+  // 1e-6: a generator that is exact everywhere (as residual_z's).
+  r.floor_ = std::max(static_cast<float>(ResidualNormalizer::kFloorFraction * spread_sum / pixels), 1e-6f);
+  r.maps_ = maps;
+  r.keys_ = keys;
+  return r;
+}
+
+std::vector<int64_t> NeighbourResiduals::nearest(const std::vector<float>& key) const {
+  GANOMALY_CHECK(key.size() == key_size_, "residual_nn: an image key of ", key.size(), " values, expected ", key_size_);
+  std::vector<double> distance(count_);
+  for (int64_t i = 0; i < count_; ++i) {
+    double d = 0;
+    const float* k = keys_.data() + i * key_size_;
+    for (size_t j = 0; j < key_size_; ++j) d += double(key[j] - k[j]) * (key[j] - k[j]);
+    distance[i] = d;
+  }
+  std::vector<int64_t> order(count_);
+  std::iota(order.begin(), order.end(), 0);
+  const int64_t k = std::min<int64_t>(kNeighbours, count_);
+  // Ties broken by index, so the same image always gets the same neighbours.
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int64_t a, int64_t b) { return distance[a] < distance[b] || (distance[a] == distance[b] && a < b); });
+  order.resize(k);
+  return order;
+}
+
+void NeighbourResiduals::standardise(const float* map, const std::vector<float>& key, float* out) const {
+  const std::vector<int64_t> neighbours = nearest(key);
+  const int64_t pixels = height_ * width_;
+  const double k = static_cast<double>(neighbours.size());
+  for (int64_t p = 0; p < pixels; ++p) {
+    double sum = 0, sum_sq = 0;
+    for (int64_t i : neighbours) {
+      const double v = maps_[i * pixels + p];
+      sum += v;
+      sum_sq += v * v;
+    }
+    const double mean = sum / k, spread = std::sqrt(std::max(0.0, sum_sq / k - mean * mean));
+    out[p] = static_cast<float>((map[p] - mean) / (spread + floor_));
+  }
+}
+
+float NeighbourResiduals::score(const float* map, const std::vector<float>& key) const {
+  std::vector<float> z(height_ * width_);
+  standardise(map, key, z.data());
+  return window_max(z.data(), height_, width_, residual_z_window(height_, width_));
+}
+
+nn::NamedTensors NeighbourResiduals::state() const {
+  if (empty()) return {};
+  Tensor maps = Tensor::empty(Shape{count_, height_, width_});
+  Tensor keys = Tensor::empty(Shape{count_, static_cast<int64_t>(key_size_)});
+  Tensor floor = Tensor::full(Shape{1}, floor_);
+  std::copy(maps_.begin(), maps_.end(), maps.data());
+  std::copy(keys_.begin(), keys_.end(), keys.data());
+  return {{"maps", maps}, {"keys", keys}, {"floor", floor}};
+}
+
+void NeighbourResiduals::load_state(const nn::NamedTensors& tensors, const std::string& what) {
+  *this = NeighbourResiduals();
+  const Tensor *maps = nullptr, *keys = nullptr, *floor = nullptr;
+  for (const auto& [name, t] : tensors) {
+    if (name == "maps") maps = &t;
+    if (name == "keys") keys = &t;
+    if (name == "floor") floor = &t;
+  }
+  if (!maps && !keys && !floor) return;
+  GANOMALY_CHECK(maps && keys && floor && maps->ndim() == 3 && keys->ndim() == 2 && floor->numel() == 1 &&
+                     maps->size(0) == keys->size(0) && maps->size(0) >= 2,
+                 what, ": neighbour residuals: expected 'maps' [N, H, W], 'keys' [N, K] and 'floor' [1], N >= 2");
+  const Tensor m = maps->to(Device::cpu), k = keys->to(Device::cpu), f = floor->to(Device::cpu);
+  count_ = m.size(0);
+  height_ = m.size(1);
+  width_ = m.size(2);
+  key_size_ = static_cast<size_t>(k.size(1));
+  floor_ = f.data()[0];
+  maps_.assign(m.data(), m.data() + m.numel());
+  keys_.assign(k.data(), k.data() + k.numel());
+  GANOMALY_CHECK(std::isfinite(floor_) && floor_ > 0, what, ": neighbour residuals: the floor must be positive");
+  GANOMALY_CHECK(std::all_of(maps_.begin(), maps_.end(), [](float v) { return std::isfinite(v) && v >= 0; }), what,
+                 ": neighbour residuals: every map value must be finite and not negative");
+}
+
+}  // namespace gan
