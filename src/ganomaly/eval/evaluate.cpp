@@ -8,6 +8,8 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "ganomaly/eval/aupro.h"
+
 namespace gan {
 
 std::vector<int> labels_of(const std::vector<Sample>& samples) {
@@ -63,6 +65,10 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
     if (any_anomalous) {
       e.pixel_auroc = pixel_auroc(map_scores.data(), map_labels.data(), map_scores.size());
       if (with_z) e.pixel_auroc_z = pixel_auroc(z_scores.data(), map_labels.data(), z_scores.size());
+      const int64_t maps = static_cast<int64_t>(map_scores.size()) / pixels;
+      const int h = static_cast<int>(images.size(2)), w = static_cast<int>(images.size(3));
+      e.pixel_aupro = aupro(map_scores.data(), map_labels.data(), maps, h, w);
+      if (with_z) e.pixel_aupro_z = aupro(z_scores.data(), map_labels.data(), maps, h, w);
     }
   }
   return e;
@@ -92,6 +98,8 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   j["image_auroc_by_score"] = e.auroc_by_score;
   if (e.pixel_auroc >= 0) j["pixel_auroc_residual_baseline"] = e.pixel_auroc;
   if (e.pixel_auroc_z >= 0) j["pixel_auroc_residual_z"] = e.pixel_auroc_z;
+  if (e.pixel_aupro >= 0) j["pixel_aupro_residual_baseline"] = e.pixel_aupro;
+  if (e.pixel_aupro_z >= 0) j["pixel_aupro_residual_z"] = e.pixel_aupro_z;
   for (const auto& [name, a] : e.floor_auroc) j["floor_image_auroc"][name] = number(a);
   j["images"] = e.labels.size();
   j["anomalous_images"] = std::count(e.labels.begin(), e.labels.end(), 1);

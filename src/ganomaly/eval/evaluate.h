@@ -22,6 +22,8 @@ struct Evaluation {
   std::map<std::string, double> auroc_by_score;
   double pixel_auroc = -1;     // residual-map baseline; -1 when no masks
   double pixel_auroc_z = -1;   // the same map standardised per pixel (residual_z's map); -1 without statistics
+  double pixel_aupro = -1;     // AUPRO to FPR 0.3 (aupro.h) of the same two maps; -1 as above
+  double pixel_aupro_z = -1;
   // The trivial floors' image AUROC (floors.h), when the training images were at hand;
   // the model should beat nearest_l1 and nearest_l2.
   std::map<std::string, double> floor_auroc;
