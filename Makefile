@@ -80,8 +80,8 @@ demo: deps
 	$(BUILD)/ganomaly_test $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle
 	$(BUILD)/ganomaly_infer $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle/test/scratch
 
-# The fair speed table against PyTorch (README, "Speed against PyTorch"): about 11
-# minutes on two cores; run it alone on the machine. Its Markdown goes to BENCH_MARKDOWN,
+# The fair speed table against PyTorch (README, "Speed against PyTorch"): about 50
+# minutes on two cores (PyTorch at 256 px takes 8 a repetition); run it alone on the machine. Its Markdown goes to BENCH_MARKDOWN,
 # which tools/update_speed_table.py pastes into the README. BENCH_GEMM=0 skips bench_gemm.
 BENCH_FLAGS ?= --compare-torch --configs 64:32:1,64:32:2,256:4:2
 BENCH_MARKDOWN ?= $(BUILD)/speed_table.md
