@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
                                                                     features_name, "'"));
     const std::string model_path = args["model"].as<std::string>(), output = args["output"].as<std::string>();
     if (output.empty()) throw app::UsageError("OUTPUT: expected a file name, got '' (see --help)");
+    std::error_code ec;
+    if (std::filesystem::equivalent(model_path, output, ec))
+      throw app::UsageError(str(output, ": is the model file itself; choose another OUTPUT (see --help)"));
     if (std::filesystem::is_directory(output))
       throw Error(str(output, ": is a folder; expected the name of the .onnx file to write"));
     LoadedModel loaded = load_model(model_path);

@@ -475,6 +475,13 @@ TEST_CASE("ganomaly_export: one-line errors, and the file written whole or not a
     CHECK(r.exit_code == 1);
     CHECK(r.output == "ganomaly_export: " + out + "/folder.onnx: is a folder; expected the name of the .onnx file to write\n");
   }
+  SUBCASE("the output is the model itself") {
+    const std::string before = read_file(model);
+    const auto r = run_app("ganomaly_export", q(model) + " " + q(dir / "./m.gnm"));
+    CHECK(r.exit_code == 2);
+    CHECK(r.output == "ganomaly_export: " + (dir / "./m.gnm") + ": is the model file itself; choose another OUTPUT (see --help)\n");
+    CHECK(read_file(model) == before);
+  }
   SUBCASE("the output's folder does not exist") {
     check_error(run_app("ganomaly_export", q(model) + " " + q(out + "/nowhere/m.onnx")), 1,
                 "ganomaly_export: " + out + "/nowhere/m.onnx: cannot write: No such file or directory");
