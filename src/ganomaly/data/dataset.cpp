@@ -310,6 +310,16 @@ Dataset discover_dataset(const std::string& root_str, const std::string& format)
                   "' (expected auto, mvtec, btad, visa, visa_converted or folder)"));
 }
 
+PixelNormalization pixel_normalization(const std::string& normalization, int channels) {
+  GANOMALY_CHECK(channels == 1 || channels == 3, "pixel_normalization: channels must be 1 or 3, got ", channels);
+  if (normalization == "tanh") return {std::vector<float>(channels, 0.5f), std::vector<float>(channels, 0.5f)};
+  GANOMALY_CHECK(normalization == "imagenet", "pixel_normalization: unknown normalization '", normalization,
+                 "' (expected imagenet or tanh)");
+  // ImageNet statistics; a grey image uses their average.
+  if (channels == 1) return {{(0.485f + 0.456f + 0.406f) / 3}, {(0.229f + 0.224f + 0.225f) / 3}};
+  return {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+}
+
 Tensor load_images(const std::vector<Sample>& samples, int size, int channels, const std::string& normalization,
                    size_t max_pixels) {
   GANOMALY_CHECK(!samples.empty(), "load_images: no samples");
@@ -317,12 +327,9 @@ Tensor load_images(const std::vector<Sample>& samples, int size, int channels, c
   GANOMALY_CHECK(channels == 1 || channels == 3, "load_images: channels must be 1 or 3, got ", channels);
   GANOMALY_CHECK(normalization == "imagenet" || normalization == "tanh", "load_images: unknown normalization '",
                  normalization, "' (expected imagenet or tanh)");
-  // ImageNet statistics; a grey image uses their average.
-  float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
-  if (channels == 1) {
-    mean[0] = (0.485f + 0.456f + 0.406f) / 3;
-    stdev[0] = (0.229f + 0.224f + 0.225f) / 3;
-  }
+  const PixelNormalization norm = pixel_normalization(normalization, channels);
+  const float* mean = norm.mean.data();
+  const float* stdev = norm.stdev.data();
   const bool tanh = normalization == "tanh";
   const int64_t n = int64_t(samples.size()), plane = int64_t(size) * size;
   Tensor out = Tensor::empty(Shape{n, channels, size, size});

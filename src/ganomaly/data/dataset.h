@@ -47,6 +47,15 @@ std::string detect_format(const std::string& root);
 std::vector<std::string> list_images(const std::string& dir);
 bool is_image_file(const std::string& path);
 
+// The per-channel mean and standard deviation load_images normalises pixels v in [0, 1]
+// with, x = (v - mean) / stdev: "imagenet" uses ImageNet's statistics (a grey image their
+// averages); "tanh" is mean 0.5, stdev 0.5, bit for bit 2v - 1 (v - 0.5 rounds as
+// 2v - 1 does, halved, and dividing by 0.5 is exact). The ONNX export bakes these in.
+struct PixelNormalization {
+  std::vector<float> mean, stdev;  // one per channel
+};
+PixelNormalization pixel_normalization(const std::string& normalization, int channels);
+
 // Decodes, resizes to size x size and normalises, in parallel. normalization:
 // "imagenet" ((x - mean) / std per channel; grey uses the averaged mean and std) or
 // "tanh" (2x - 1, the range of the decoder's Tanh). Returns [N, channels, size, size].
