@@ -4,7 +4,7 @@
 
 #include "nn/clip_grad.h"
 #include "nn/init.h"
-#include "tensor/backend.h"
+#include "tensor/ops.h"
 
 namespace gan {
 
@@ -81,12 +81,9 @@ void Scores::append(const Scores& other) {
 }
 
 namespace {
-// Images [begin, begin + count) of a batch, on the batch's own device, then on `device`.
+// Images [begin, begin + count) of a batch, cut on the batch's own device, then on `device`.
 Tensor slice_images(const Tensor& images, int64_t begin, int64_t count, Device device) {
-  const int64_t per_image = images.numel() / std::max<int64_t>(1, images.size(0));
-  Tensor batch = Tensor::empty(Shape{count, images.size(1), images.size(2), images.size(3)}, images.device());
-  backend::copy(images.device(), batch.data(), images.device(), images.data() + begin * per_image, count * per_image);
-  return batch.to(device);
+  return narrow(images, begin, count).to(device);
 }
 
 nn::AdamOptions scaled_lr(nn::AdamOptions adam, float scale) {
@@ -142,7 +139,7 @@ void Ganomaly::update_ema() {
   if (!ema_) return;
   const auto live = generator.named_parameters();
   auto avg = ema_->named_parameters();
-  for (size_t i = 0; i < live.size(); ++i) nn::ema_update(avg[i].second, live[i].second, ema_decay_);
+  for (size_t i = 0; i < live.size(); ++i) ema_update(avg[i].second, live[i].second, ema_decay_);
   // Batch-norm running statistics are averages already: take the live ones.
   const auto live_buffers = generator.named_buffers();
   auto avg_buffers = ema_->named_buffers();
