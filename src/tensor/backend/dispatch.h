@@ -6,8 +6,10 @@
 #include "tensor/cuda/kernels.h"
 
 #ifdef GANOMALY_CUDA
+#define GANOMALY_CUDA_BUILT true
 #define GANOMALY_CUDA_CALL(call) (call)
 #else
+#define GANOMALY_CUDA_BUILT false
 // The call is named in an unevaluated operand only: its arguments count as used and
 // nothing links against the missing kernels.
 #define GANOMALY_CUDA_CALL(call) (static_cast<void>(sizeof(((call), 0))), ::gan::backend::cuda_unavailable())

@@ -16,11 +16,7 @@ Device parse_device(const std::string& name, const std::string& option) {
   throw Error(str(option, ": expected cpu or cuda, got '", name, "'"));
 }
 
-#ifdef GANOMALY_CUDA
-bool cuda_built() { return true; }
-#else
-bool cuda_built() { return false; }
-#endif
+bool cuda_built() { return GANOMALY_CUDA_BUILT; }
 
 bool device_available(Device device, std::string* why) {
   if (device == Device::cpu) return true;
