@@ -22,9 +22,8 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "tensor/backend.h"
 #include "tensor/check.h"
-#include "tensor/cpu/kernel_sets.h"
+#include "tensor/device.h"
 #ifdef GANOMALY_OPENMP
 #include <omp.h>
 #endif
@@ -119,7 +118,7 @@ int run(const char* name, Body body) {
     // A bad GANOMALY_KERNELS is a usage error, reported before any work (and never from
     // inside a parallel region, where the first product would otherwise choose the set).
     try {
-      cpu::kernel_set_in_use();
+      gemm_kernel_set();
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
@@ -196,7 +195,7 @@ inline void make_output_dir(const std::string& dir, const char* option) {
 }
 
 // --version: the version, the build options, the GEMM kernel set chosen at run time (see
-// tensor/cpu/kernel_sets.h) and the instruction set of everything else (xsimd's default
+// tensor/device.h) and the instruction set of everything else (xsimd's default
 // architecture under this build's flags).
 inline std::string version_text(const char* name) {
   auto on = [](bool b) { return b ? "on" : "off"; };
@@ -215,7 +214,7 @@ inline std::string version_text(const char* name) {
   return str(name, " ", GANOMALY_VERSION, "\n", "build: ", GANOMALY_BUILD_TYPE, ", ", GANOMALY_BUILD_SYSTEM, ", ",
              compiler, "\n", "options: openmp ", openmp, ", native ", on(GANOMALY_BUILD_NATIVE),
              GANOMALY_BUILD_NATIVE ? "" : " (portable)", ", sanitizers ", on(GANOMALY_BUILD_SANITIZE), ", static ",
-             on(GANOMALY_BUILD_STATIC), ", cuda ", on(backend::cuda_built()), "\n", "gemm kernels: ", cpu::kernel_set_description(), "\n",
+             on(GANOMALY_BUILD_STATIC), ", cuda ", on(cuda_built()), "\n", "gemm kernels: ", gemm_kernel_description(), "\n",
              "other kernels: ", xsimd::default_arch::name(), "\n");
 }
 
@@ -230,7 +229,7 @@ inline Device read_device(const cxxopts::ParseResult& args, bool require = true)
   const std::string name = args["device"].as<std::string>();
   if (name != "cpu" && name != "cuda") throw UsageError(str("--device: expected cpu or cuda, got '", name, "'"));
   const Device device = parse_device(name, "--device");
-  if (require) backend::require_device(device, "--device");
+  if (require) require_device(device, "--device");
   return device;
 }
 

@@ -20,7 +20,7 @@
 
 #include "bench_stats.h"
 #include "ganomaly/model/ganomaly.h"
-#include "tensor/backend.h"
+#include "tensor/device.h"
 #include "tensor/cpu/kernel_sets.h"
 #include "tensor/storage.h"
 #ifdef GANOMALY_OPENMP
@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
     if (steps < 1 || warmup < 0 || reps < 1) throw std::invalid_argument("expected --steps >= 1, --warmup >= 0, --reps >= 1");
     const bool torch = args.count("compare-torch") > 0;
     const Device device = parse_device(args["device"].as<std::string>(), "--device");
-    backend::require_device(device, "--device");
+    require_device(device, "--device");
     if (torch && device != Device::cpu) throw std::invalid_argument("--compare-torch: the PyTorch side runs on the CPU only");
     std::vector<Config> configs;
     for (const std::string& text : args["configs"].as<std::vector<std::string>>())

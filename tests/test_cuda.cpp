@@ -27,7 +27,7 @@ namespace {
 
 const bool kSkipWithoutDevice = [] {
   std::string why;
-  if (!backend::device_available(Device::cuda, &why)) {
+  if (!device_available(Device::cuda, &why)) {
     std::printf("test_cuda: skipped: %s\n", why.c_str());
     std::fflush(stdout);
     std::exit(77);
@@ -143,7 +143,7 @@ TEST_CASE("GEMM through cuBLAS matches the naive CPU GEMM in every transposition
         Tensor want = c.clone();
         cpu::gemm_naive(ta, tb, m, n, k, 0.75f, a.data(), lda, b.data(), ldb, beta, want.data(), ldc);
         Tensor ga = a.to(Device::cuda), gb = b.to(Device::cuda), gc = c.to(Device::cuda);
-        GANOMALY_CUDA_CALL(cuda::gemm(ta, tb, m, n, k, 0.75f, ga.data(), lda, gb.data(), ldb, beta, gc.data(), ldc));
+        backend::gemm(Device::cuda, ta, tb, m, n, k, 0.75f, ga.data(), lda, gb.data(), ldb, beta, gc.data(), ldc);
         // Only the m x n block is written: compare it, and the padding left alone.
         const std::vector<float> got = gc.to_vector(), expected = want.to_vector();
         double worst = 0.0;
@@ -165,6 +165,7 @@ TEST_CASE("elementwise ops and activations match the CPU") {
   const Tensor wide = uniform(s, 3, -4.0f, 4.0f);
   check_op("tanh", {wide}, [](const auto& t) { return gan::tanh(t[0]); }, kElementwise);
   check_op("sigmoid", {wide}, [](const auto& t) { return sigmoid(t[0]); }, kElementwise);
+  check_op("abs", {a}, [](const auto& t) { return gan::abs(t[0]); }, kElementwise);
 }
 
 TEST_CASE("reductions, reshapes and padding match the CPU") {
@@ -176,6 +177,20 @@ TEST_CASE("reductions, reshapes and padding match the CPU") {
   check_op("flatten", {x}, [](const auto& t) { return mul_scalar(flatten(t[0]), 2.0f); }, kElementwise);
   check_op("pad_center", {x}, [](const auto& t) { return pad_center(t[0], 8, 8); }, kElementwise);
   check_op("pad_center 5x7 to 12x9", {x}, [](const auto& t) { return pad_center(t[0], 12, 9); }, kElementwise);
+  // Sums over dimensions: the same order on both devices, so only the float rounding of
+  // the inputs' gradients may differ.
+  const Tensor wide = uniform(Shape{7, 6, 33, 31}, 6);
+  check_op("sum over 0, 2, 3", {wide}, [](const auto& t) { return sum(t[0], {0, 2, 3}); }, kReduced);
+  check_op("mean over 1, keepdim", {wide}, [](const auto& t) { return mean(t[0], {1}, true); }, kReduced);
+  check_op("mean over -1, -2", {wide}, [](const auto& t) { return mean(t[0], {-1, -2}); }, kReduced);
+  check_op("sum over nothing", {x}, [](const auto& t) { return sum(t[0], {}); }, kElementwise);
+}
+
+TEST_CASE("narrow, index_select and cat along dimension 0 match the CPU") {
+  const Tensor x = uniform(Shape{6, 3, 5, 7}, 7), y = uniform(Shape{2, 3, 5, 7}, 8);
+  check_op("narrow", {x}, [](const auto& t) { return narrow(t[0], 1, 4); }, kElementwise);
+  check_op("index_select", {x}, [](const auto& t) { return index_select(t[0], {5, 0, 2, 2}); }, kElementwise);
+  check_op("cat", {x, y}, [](const auto& t) { return cat({t[0], t[1], t[0]}); }, kElementwise);
 }
 
 TEST_CASE("conv2d matches the CPU in the geometries GANomaly uses and more") {
@@ -312,7 +327,7 @@ TEST_CASE("Adam and the weight average match the CPU") {
     for (int step = 0; step < 3; ++step) {
       w.set_grad(uniform(w.shape(), 70 + step).to_vector());
       adam.step();
-      nn::ema_update(averages[d], w, 0.9f);
+      ema_update(averages[d], w, 0.9f);
     }
     finals[d] = adam.state();
     finals[d].emplace_back("w", w);

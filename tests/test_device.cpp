@@ -7,7 +7,7 @@
 #include <string>
 
 #include "support/run_app.h"
-#include "tensor/backend.h"
+#include "tensor/device.h"
 #include "tensor/ops.h"
 
 using namespace gan;
@@ -22,7 +22,7 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
-bool cuda_usable() { return backend::device_available(Device::cuda); }
+bool cuda_usable() { return device_available(Device::cuda); }
 }  // namespace
 
 TEST_CASE("device names parse and a wrong one names the option") {
@@ -38,7 +38,7 @@ TEST_CASE("CPU tensors: to(cpu) is the tensor itself, move_to(cpu) keeps the val
   CHECK(t.to(Device::cpu).impl_ptr() == t.impl_ptr());
   t.move_to(Device::cpu);
   CHECK(t.to_vector() == std::vector<float>{1, 2, 3});
-  CHECK(backend::device_available(Device::cpu));
+  CHECK(device_available(Device::cpu));
 }
 
 TEST_CASE("without a usable CUDA device, asking for one fails with one line saying why") {
@@ -47,8 +47,8 @@ TEST_CASE("without a usable CUDA device, asking for one fails with one line sayi
     return;
   }
   std::string why;
-  CHECK_FALSE(backend::device_available(Device::cuda, &why));
-  if (!backend::cuda_built()) {
+  CHECK_FALSE(device_available(Device::cuda, &why));
+  if (!cuda_built()) {
     CHECK(why == "built without CUDA: rebuild with -DGANOMALY_CUDA=ON (make cuda)");
     CHECK(error_of([] { Tensor::zeros(Shape{4}, Device::cuda); }) == why);
     CHECK(error_of([] { Tensor::scalar(1.0f).to(Device::cuda); }) == why);
@@ -56,7 +56,7 @@ TEST_CASE("without a usable CUDA device, asking for one fails with one line sayi
     MESSAGE("CUDA build, no usable device: ", why);
     CHECK(!why.empty());
   }
-  const std::string refused = error_of([] { backend::require_device(Device::cuda, "--device"); });
+  const std::string refused = error_of([] { require_device(Device::cuda, "--device"); });
   CHECK(refused == "cannot use --device cuda: " + why);
   CHECK(refused.find('\n') == std::string::npos);
 }

@@ -31,6 +31,7 @@ TEST_CASE("gradcheck: activations") {
   CHECK(check_gradients({away_from_zero(s, 5)}, [](auto& v) { return leaky_relu(v[0], 0.2f); }) == "");
   CHECK(check_gradients({random_tensor(s, 6, -2, 2)}, [](auto& v) { return gan::tanh(v[0]); }) == "");
   CHECK(check_gradients({random_tensor(s, 7, -3, 3)}, [](auto& v) { return sigmoid(v[0]); }) == "");
+  CHECK(check_gradients({away_from_zero(s, 10)}, [](auto& v) { return gan::abs(v[0]); }) == "");
   // In place: the activation overwrites the buffer of the temporary before it.
   CHECK(check_gradients({away_from_zero(s, 8)}, [](auto& v) { return relu(mul_scalar(v[0], 1.5f), true); }) == "");
   CHECK(check_gradients({away_from_zero(s, 9)}, [](auto& v) { return leaky_relu(mul_scalar(v[0], 1.5f), 0.2f, true); }) ==
@@ -115,4 +116,55 @@ TEST_CASE("gradcheck: spectral_normalize with the estimate held fixed") {
   Tensor u2 = Tensor::zeros(Shape{3}), v2 = Tensor::zeros(Shape{5});
   spectral_normalize(matrix, u2, v2, true);
   CHECK(check_gradients({matrix}, [&](auto& in) { return spectral_normalize(in[0], u2, v2, false); }) == "");
+}
+
+TEST_CASE("gradcheck: sum and mean over dimensions") {
+  const Shape s{3, 4, 2, 5};
+  for (bool keepdim : {false, true}) {
+    CAPTURE(keepdim);
+    const std::vector<std::vector<int>> cases{{0}, {1}, {0, 2, 3}, {1, 2, 3}, {-1}, {2, 0}, {}};
+    for (const std::vector<int>& dims : cases) {
+      CAPTURE(dims.size());
+      CHECK(check_gradients({random_tensor(s, 40)}, [&](auto& v) { return sum(v[0], dims, keepdim); }) == "");
+      CHECK(check_gradients({random_tensor(s, 41)}, [&](auto& v) { return mean(v[0], dims, keepdim); }) == "");
+    }
+  }
+  // Dimensions of 1 merge with either neighbour.
+  CHECK(check_gradients({random_tensor(Shape{2, 1, 3, 1}, 42)}, [](auto& v) { return sum(v[0], {1, 2}); }) == "");
+}
+
+TEST_CASE("sum and mean over dimensions: shapes and values") {
+  const Tensor x = Tensor::from_vector(Shape{2, 3}, {1, 2, 3, 4, 5, 6});
+  CHECK(sum(x, {0}).shape() == Shape{3});
+  CHECK(sum(x, {0}).to_vector() == std::vector<float>{5, 7, 9});
+  CHECK(sum(x, {1}, true).shape() == Shape{2, 1});
+  CHECK(mean(x, {1}).to_vector() == std::vector<float>{2, 5});
+  CHECK(sum(x, {0, 1}).shape() == Shape{});
+  CHECK(sum(x, {0, 1}).item() == 21.0f);
+  CHECK(sum(x, {}).to_vector() == x.to_vector());
+  CHECK_THROWS_AS(sum(x, {2}), Error);
+  CHECK_THROWS_AS(sum(x, {0, -2}), Error);  // the same dimension twice
+}
+
+TEST_CASE("gradcheck: narrow, index_select and cat along dimension 0") {
+  const Shape s{5, 2, 3};
+  CHECK(check_gradients({random_tensor(s, 50)}, [](auto& v) { return narrow(v[0], 1, 3); }) == "");
+  CHECK(check_gradients({random_tensor(s, 51)}, [](auto& v) { return narrow(v[0], 0, 5); }) == "");
+  // A repeated index adds both of its rows' gradients.
+  CHECK(check_gradients({random_tensor(s, 52)}, [](auto& v) { return index_select(v[0], {4, 1, 1, 0}); }) == "");
+  CHECK(check_gradients({random_tensor(s, 53), random_tensor(Shape{2, 2, 3}, 54)},
+                        [](auto& v) { return cat({v[0], v[1], v[0]}); }) == "");
+}
+
+TEST_CASE("narrow, index_select and cat: values and refusals") {
+  const Tensor x = Tensor::from_vector(Shape{3, 2}, {1, 2, 3, 4, 5, 6});
+  CHECK(narrow(x, 1, 2).shape() == Shape{2, 2});
+  CHECK(narrow(x, 1, 2).to_vector() == std::vector<float>{3, 4, 5, 6});
+  CHECK(narrow(x, 3, 0).numel() == 0);
+  CHECK(index_select(x, {2, 0, 2}).to_vector() == std::vector<float>{5, 6, 1, 2, 5, 6});
+  CHECK(cat({x, narrow(x, 0, 1)}).to_vector() == std::vector<float>{1, 2, 3, 4, 5, 6, 1, 2});
+  CHECK_THROWS_AS(narrow(x, 2, 2), Error);
+  CHECK_THROWS_AS(index_select(x, {3}), Error);
+  CHECK_THROWS_AS(cat({x, Tensor::zeros(Shape{1, 3})}), Error);
+  CHECK_THROWS_AS(cat({}), Error);
 }

@@ -22,7 +22,6 @@ class Adam {
   // Frees the gradients (PyTorch's set_to_none): the next backward allocates them as it
   // frees activations, instead of their memory adding to the activations' peak.
   void zero_grad();
-  void reset_state();  // forget the moments and the step count
   AdamOptions options;
   // State for checkpoints: per parameter its first and second moments, plus the steps.
   NamedTensors state() const;
@@ -35,8 +34,5 @@ class Adam {
   std::vector<Tensor> params_, m_, v_;
   int64_t steps_ = 0;
 };
-
-// average = decay * average + (1 - decay) * live, elementwise, on their device.
-void ema_update(Tensor& average, const Tensor& live, float decay);
 
 }  // namespace gan::nn

@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "tensor/backend.h"
 #include "tensor/ops.h"
 
 namespace gan::nn {
@@ -19,10 +18,10 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
   const double norm = std::sqrt(squares);
   const double factor = max_norm / (norm + 1e-6);
   if (factor < 1.0)
-    for (Tensor p : params)
+    for (const Tensor& p : params)
       if (p.has_grad()) {
-        const Tensor scaled = mul_scalar(p.grad(), static_cast<float>(factor));
-        backend::copy(p.device(), p.grad_data(), scaled.device(), scaled.data(), p.numel());
+        Tensor g = p.grad();  // shares the gradient's buffer: the copy scales it in place
+        g.copy_from(mul_scalar(g, static_cast<float>(factor)));
       }
   return static_cast<float>(norm);
 }

@@ -66,7 +66,6 @@ std::vector<std::pair<std::string, Module*>> Module::named_modules() {
 
 void Module::train(bool on) {
   training_ = on;
-  on_train(on);
   for (auto& [name, child] : children_) child->train(on);
 }
 

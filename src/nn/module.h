@@ -52,7 +52,6 @@ class Module {
     children_.emplace_back(name, m);
     return m;
   }
-  virtual void on_train(bool) {}
 
  private:
   void collect(const std::string& prefix, bool parameters, NamedTensors& out) const;

@@ -1,64 +1,126 @@
 #pragma once
-// The one facade between ops and kernels. Ops call gan::backend::* and, for tensors on a
-// CUDA device, the kernels of cuda/kernels.h through GANOMALY_CUDA_CALL. This header and
-// backend.cpp are the only places that know whether CUDA was built in: without it, a
-// CUDA call is never compiled and throws "built without CUDA" instead.
+// The one facade between ops and kernels, as dlib's tt::. Every kernel takes the Device
+// its pointers live on and runs the CPU or the CUDA implementation; ops call nothing
+// else. The choice is made in src/tensor/backend/*.cpp only (through dispatch.h, the one
+// place that knows whether CUDA was built in). Only src/tensor includes this header:
+// apps and models see tensor/device.h and tensor/ops.h.
+//
+// Pointers are raw device pointers with sizes. Kernels named add_* or *_backward add into
+// their outputs (gradients accumulate); the others overwrite.
+#include <cstddef>
 #include <cstdint>
-#include <string>
 
 #include "tensor/cpu/kernels.h"
-#include "tensor/cuda/kernels.h"
 #include "tensor/device.h"
-
-#ifdef GANOMALY_CUDA
-#define GANOMALY_CUDA_CALL(call) (call)
-#else
-// The call is named in an unevaluated operand only: its arguments count as used and
-// nothing links against the missing kernels.
-#define GANOMALY_CUDA_CALL(call) (static_cast<void>(sizeof(((call), 0))), ::gan::backend::cuda_unavailable())
-#endif
 
 namespace gan::backend {
 
-// Whether this build has the CUDA backend.
-bool cuda_built();
-// Throws "built without CUDA: rebuild with -DGANOMALY_CUDA=ON".
-[[noreturn]] void cuda_unavailable();
-// Whether `device` can hold tensors now; `why` (when given) says why not.
-bool device_available(Device device, std::string* why = nullptr);
-// Throws "cannot use <what> <device>: <why>" when `device` cannot be used.
-void require_device(Device device, const std::string& what);
-
+// ---- Memory (backend/memory.cpp) -------------------------------------------------------
 // Device memory for Storage (cudaMalloc; never managed memory).
 void* device_allocate(size_t bytes);
 void device_release(void* p);
-
-// Copies `count` floats between any two devices; fills; adds a value to every element.
+// Copies `count` floats between any two devices.
 void copy(Device dst_device, float* dst, Device src_device, const float* src, int64_t count);
 void fill(Device device, float* p, int64_t count, float value);
-void add_value(Device device, float* p, int64_t count, float value);
 
-// C[M,N] = alpha * op(A) op(B) + beta * C; row-major; op(X) = X or X^T.
-// A is M x K (or K x M when trans_a) with leading dimension lda; likewise B.
-inline void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                 int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cpu::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
+// C[M,N] = alpha * op(A) op(B) + beta * C; row-major; op(X) = X or X^T. A is M x K (or
+// K x M when trans_a) with leading dimension lda; likewise B. beta == 0 overwrites C.
+void gemm(Device device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// ---- Elementwise (backend/elementwise.cpp) ---------------------------------------------
+enum class Binary { add, sub, mul };
+void binary(Device device, Binary op, int64_t n, const float* a, const float* b, float* out);
+void affine(Device device, int64_t n, const float* x, float scale, float shift, float* out);  // x * scale + shift
+void add_scaled(Device device, int64_t n, const float* x, float scale, float* out);           // out += x * scale
+void add_product(Device device, int64_t n, const float* a, const float* b, float* out);       // out += a * b
+// out += scalar[0] * scale, scalar on the device (a gradient of a sum)
+void add_broadcast(Device device, int64_t n, const float* scalar, float scale, float* out);
+
+// Activations. The backward pass differentiates through `saved`: the output for relu,
+// leaky_relu (positive slope: out > 0 exactly where x > 0), tanh and sigmoid; the input
+// for abs.
+enum class Activation { relu, leaky_relu, tanh, sigmoid, abs };
+void activation(Device device, Activation f, float slope, int64_t n, const float* x, float* out);
+void activation_backward(Device device, Activation f, float slope, int64_t n, const float* grad, const float* saved,
+                         float* dx);
+
+// Centred zero-padding of `planes` h x w planes to height x width, and its adjoint.
+void pad_center(Device device, int64_t planes, int64_t h, int64_t w, int64_t height, int64_t width, int64_t top,
+                int64_t left, const float* x, float* out);
+void pad_center_backward(Device device, int64_t planes, int64_t h, int64_t w, int64_t height, int64_t width,
+                         int64_t top, int64_t left, const float* grad, float* dx);
+
+// Optimizer updates. adam_step: one Adam update of n weights in PyTorch's order of
+// operations (see nn/adam.h); ema_update: average = decay * average + (1 - decay) * live.
+void adam_step(Device device, int64_t n, const float* grad, float* m, float* v, float* w, float beta1, float beta2,
+               float eps, float step_size, float bias2_sqrt);
+void ema_update(Device device, int64_t n, float decay, const float* live, float* average);
+
+// ---- Reductions and losses (backend/reduce.cpp) ----------------------------------------
+// out[0] = scale * sum(x), summed in double in an order fixed by n (deterministic).
+void sum(Device device, int64_t n, const float* x, float scale, float* out);
+
+// A contiguous tensor seen as its dimensions, each kept or summed over; neighbouring
+// dimensions of the same kind are merged, so [N, C, H, W] summed over {0, 2, 3} is
+// (N summed, C kept, H*W summed).
+struct ReduceDims {
+  static constexpr int kMax = 4;  // Shape::kMaxDims
+  int ndim = 0;
+  int64_t size[kMax] = {};
+  bool reduced[kMax] = {};
+  int64_t kept_count() const;     // output elements
+  int64_t reduced_count() const;  // input elements per output element
+};
+// out[o] = scale * the sum of the inputs of output o, in double, in row-major order of
+// the summed dimensions (the same bits on either device); backward adds scale * grad[o]
+// into each of them.
+void sum_dims(Device device, const ReduceDims& dims, const float* x, float scale, float* out);
+void sum_dims_backward(Device device, const ReduceDims& dims, const float* grad, float scale, float* dx);
+
+// Pointwise losses with mean reduction: out[0] = mean of f(input, target), summed in
+// double; backward adds grad_out[0] / n * f' into dinput and subtracts it from dtarget
+// (either may be null).
+enum class Loss { l1, mse, smooth_l1, bce };
+void loss(Device device, Loss f, float beta, int64_t n, const float* input, const float* target, float* out);
+void loss_backward(Device device, Loss f, float beta, int64_t n, const float* input, const float* target,
+                   const float* grad_out, float* dinput, float* dtarget);
+
+// ---- Convolutions (backend/conv.cpp) ---------------------------------------------------
+// NCHW, square kernels. conv2d: x [n, geo.channels, geo.height, geo.width], weight
+// [out_channels, geo.rows()], out [n, out_channels, geo.out_height, geo.out_width].
+// conv_transpose2d is the adjoint of the convolution `geo` describes: x [n, in_channels,
+// geo.out_height, geo.out_width] -> out [n, geo.channels, geo.height, geo.width], weight
+// [in_channels, geo.rows()]. bias may be null.
 using cpu::ConvGeometry;
-inline void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t ld) {
-  cpu::im2col(g, image, columns, ld);
-}
-inline void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
-  cpu::col2im_add(g, columns, ld, image);
-}
-inline void im2col_rows(const ConvGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* columns,
-                        int64_t ld) {
-  cpu::im2col_rows(g, image, oy0, oy1, columns, ld);
-}
-inline void col2im_add_rows(const ConvGeometry& g, const float* columns, int64_t oy0, int64_t oy1, int64_t ld,
-                            float* image) {
-  cpu::col2im_add_rows(g, columns, oy0, oy1, ld, image);
-}
+// Where backward adds its gradients; a null one is not computed. One call computes all
+// three because the data and weight gradients share the column matrices (the transposed
+// convolution's im2col of dout): separate calls would build them twice.
+struct ConvGradients {
+  float* dx = nullptr;
+  float* dweight = nullptr;
+  float* dbias = nullptr;
+};
+void conv2d_forward(Device device, const ConvGeometry& geo, int64_t n, int64_t out_channels, const float* x,
+                    const float* weight, const float* bias, float* out);
+void conv2d_backward(Device device, const ConvGeometry& geo, int64_t n, int64_t out_channels, const float* x,
+                     const float* weight, const float* dout, const ConvGradients& grads);
+void conv_transpose2d_forward(Device device, const ConvGeometry& geo, int64_t n, int64_t in_channels, const float* x,
+                              const float* weight, const float* bias, float* out);
+void conv_transpose2d_backward(Device device, const ConvGeometry& geo, int64_t n, int64_t in_channels,
+                               const float* x, const float* weight, const float* dout, const ConvGradients& grads);
+
+// ---- Batch norm (backend/norm.cpp) -----------------------------------------------------
+// Over N, H, W per channel of x [n, c, hw]. forward writes each channel's mean and
+// 1/sqrt(var + eps) (from the batch in training, biased variance, the running estimates
+// updated with the unbiased one and `momentum`; else from the running estimates) and the
+// normalised output. weight and bias may be null (1 and 0). backward adds into whichever
+// of dx, dweight, dbias is set.
+void batch_norm_forward(Device device, bool training, int64_t n, int64_t c, int64_t hw, const float* x,
+                        const float* weight, const float* bias, float* running_mean, float* running_var,
+                        float momentum, float eps, float* mean, float* inv_std, float* out);
+void batch_norm_backward(Device device, bool training, int64_t n, int64_t c, int64_t hw, const float* x,
+                         const float* weight, const float* mean, const float* inv_std, const float* dy, float* dx,
+                         float* dweight, float* dbias);
 
 }  // namespace gan::backend

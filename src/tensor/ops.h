@@ -1,6 +1,6 @@
 #pragma once
 // Differentiable ops on tensors. Each family lives in ops/<family>.cpp with its forward
-// and backward side by side; the raw kernels they call live behind backend.h.
+// and backward side by side; the kernels they call live behind the facade (backend.h).
 #include "tensor/tensor.h"
 
 namespace gan {
@@ -25,10 +25,15 @@ Tensor relu(const Tensor& x, bool in_place = false);
 Tensor leaky_relu(const Tensor& x, float negative_slope, bool in_place = false);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
+Tensor abs(const Tensor& x);  // the gradient at 0 is 0
 
-// Reductions over all elements to a scalar (ops/reduce.cpp).
+// Reductions (ops/reduce.cpp): over all elements to a scalar, or over the given
+// dimensions (each at most once; negative ones count from the end), which keepdim keeps
+// as dimensions of 1. Sums run in double, in an order fixed by the shape.
 Tensor sum(const Tensor& x);
 Tensor mean(const Tensor& x);
+Tensor sum(const Tensor& x, const std::vector<int>& dims, bool keepdim = false);
+Tensor mean(const Tensor& x, const std::vector<int>& dims, bool keepdim = false);
 
 // Shapes (ops/shape.cpp). reshape shares storage; pad_center zero-pads the last two
 // dimensions to (height, width), the extra split as anomalib's pad_nextpow2 does
@@ -36,6 +41,11 @@ Tensor mean(const Tensor& x);
 Tensor reshape(const Tensor& x, const Shape& shape);
 Tensor flatten(const Tensor& x);  // [N, ...] -> [N, rest]
 Tensor pad_center(const Tensor& x, int64_t height, int64_t width);
+// Along dimension 0, as copies: rows [begin, begin + count); the rows `indices` (in that
+// order, repeats allowed); the tensors one after another (equal in the other dimensions).
+Tensor narrow(const Tensor& x, int64_t begin, int64_t count);
+Tensor index_select(const Tensor& x, const std::vector<int64_t>& indices);
+Tensor cat(const std::vector<Tensor>& tensors);
 
 // Convolutions (ops/conv.cpp), NCHW, square kernels. conv2d weight [OC, IC, K, K];
 // conv_transpose2d weight [IC, OC, K, K] as PyTorch. bias may be undefined.
@@ -63,5 +73,17 @@ Tensor l1_loss(const Tensor& input, const Tensor& target);
 Tensor mse_loss(const Tensor& input, const Tensor& target);
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, float beta = 1.0f);
 Tensor bce_loss(const Tensor& probability, const Tensor& target);
+
+// Optimizer updates (ops/optim.cpp): in place, outside autograd, on the tensors' device.
+// adam_step: one Adam update of weight from grad and the moments m and v, in PyTorch's
+// order of operations (nn/adam.h derives step_size and bias2_sqrt from the step count).
+struct AdamStep {
+  float beta1, beta2, eps;
+  float step_size;   // lr / (1 - beta1^t)
+  float bias2_sqrt;  // sqrt(1 - beta2^t)
+};
+void adam_step(Tensor& weight, const Tensor& grad, Tensor& m, Tensor& v, const AdamStep& step);
+// average = decay * average + (1 - decay) * live, elementwise.
+void ema_update(Tensor& average, const Tensor& live, float decay);
 
 }  // namespace gan

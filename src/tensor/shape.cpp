@@ -4,12 +4,26 @@
 
 namespace gan {
 
-Shape::Shape(std::initializer_list<int64_t> dims) {
-  GANOMALY_CHECK(dims.size() <= kMaxDims, "Shape: at most ", kMaxDims, " dimensions, got ", dims.size());
+namespace {
+template <typename Dims>
+void assign(const Dims& dims, std::array<int64_t, Shape::kMaxDims>& out, int& ndim) {
+  GANOMALY_CHECK(dims.size() <= Shape::kMaxDims, "Shape: at most ", Shape::kMaxDims, " dimensions, got ", dims.size());
   for (int64_t d : dims) {
     GANOMALY_CHECK(d >= 0, "Shape: negative dimension ", d);
-    dims_[ndim_++] = d;
+    out[ndim++] = d;
   }
+}
+}  // namespace
+
+Shape::Shape(std::initializer_list<int64_t> dims) { assign(dims, dims_, ndim_); }
+
+Shape::Shape(const std::vector<int64_t>& dims) { assign(dims, dims_, ndim_); }
+
+Shape Shape::with(int dim, int64_t size) const {
+  GANOMALY_CHECK(dim >= 0 && dim < ndim_ && size >= 0, "Shape: cannot set dimension ", dim, " of ", str(), " to ", size);
+  Shape out = *this;
+  out.dims_[dim] = size;
+  return out;
 }
 
 int64_t Shape::operator[](int i) const {

@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace gan {
 
@@ -13,6 +14,7 @@ class Shape {
   static constexpr int kMaxDims = 4;
   Shape() = default;
   Shape(std::initializer_list<int64_t> dims);
+  explicit Shape(const std::vector<int64_t>& dims);  // for shapes computed at run time
 
   int ndim() const { return ndim_; }
   int64_t operator[](int i) const;
@@ -20,6 +22,8 @@ class Shape {
   bool operator==(const Shape& other) const;
   bool operator!=(const Shape& other) const { return !(*this == other); }
   std::string str() const;
+  // The same shape with dimension `dim` of `size` (ops along dim 0 use it).
+  Shape with(int dim, int64_t size) const;
 
  private:
   std::array<int64_t, kMaxDims> dims_{};

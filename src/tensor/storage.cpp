@@ -60,7 +60,7 @@ void release(Device device, float* p) {
 }  // namespace
 
 Storage::Storage(size_t count, Device device)
-    : data_(nullptr), count_(count), capacity_bytes_(padded_bytes(count)), device_(device) {
+    : data_(nullptr), capacity_bytes_(padded_bytes(count)), device_(device) {
   Pool& p = the_pool();
   const int d = slot(device);
   bool poison;

@@ -20,12 +20,10 @@ class Storage {
 
   float* data() { return data_; }
   const float* data() const { return data_; }
-  size_t size() const { return count_; }
   Device device() const { return device_; }
 
  private:
   float* data_;
-  size_t count_;
   size_t capacity_bytes_;  // of the buffer, which may be larger than count_ floats
   Device device_;
 };

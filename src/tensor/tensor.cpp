@@ -23,6 +23,12 @@ std::shared_ptr<Storage> copy_storage(Device device, Device from, const float* s
   backend::copy(device, s->data(), from, src, count);
   return s;
 }
+
+// d(self)/d(self) = 1, added to whatever gradient is there.
+void add_one_to_grad(Tensor& t) {
+  float* g = t.grad_data();
+  backend::affine(t.device(), 1, g, 1.0f, 1.0f, g);
+}
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, Device device) { return Tensor(new_impl(shape, device)); }
@@ -74,7 +80,6 @@ void Tensor::move_to(Device target) {
   TensorImpl& t = impl();
   if (t.device() == target) return;
   t.storage = copy_storage(target, t.device(), t.data(), numel());
-  t.offset = 0;
   if (t.grad) t.grad = copy_storage(target, t.grad->device(), t.grad->data(), numel());
 }
 
@@ -100,9 +105,12 @@ float* Tensor::grad_data() {
 }
 
 Tensor Tensor::grad() const {
-  Tensor g = zeros(shape(), device());
-  if (impl().grad) backend::copy(device(), g.data(), device(), impl().grad->data(), numel());
-  return g;
+  if (!impl().grad) return zeros(shape(), device());
+  auto g = std::make_shared<TensorImpl>();
+  g->shape = shape();
+  g->storage = impl().grad;
+  g->op = "grad";
+  return Tensor(g);
 }
 
 void Tensor::zero_grad() {
@@ -121,7 +129,6 @@ Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape();
   impl->storage = impl_->storage;
-  impl->offset = impl_->offset;
   impl->op = "detach";
   return Tensor(impl);
 }
@@ -137,7 +144,7 @@ void Tensor::backward(bool retain_graph) {
   // restored afterwards. Leaves may have stopped needing gradients since the forward pass
   // (GANomaly's generator step freezes D, whose D(x) branch then costs nothing).
   if (impl_->is_leaf()) {  // d(self)/d(self) and nothing to walk
-    backend::add_value(device(), grad_data(), 1, 1.0f);
+    add_one_to_grad(*this);
     return;
   }
   std::vector<std::shared_ptr<TensorImpl>> order, pruned;
@@ -172,7 +179,7 @@ void Tensor::backward(bool retain_graph) {
     }
   } restore{pruned};
   if (order.empty()) return;  // nothing upstream needs a gradient
-  backend::add_value(device(), grad_data(), 1, 1.0f);
+  add_one_to_grad(*this);
   NoGradGuard no_grad;  // backward closures never record history
   // Every consumer of a node comes before it, so once its closure has run, its gradient
   // is complete and no longer needed: free it at once (and, unless the graph is kept,
@@ -206,13 +213,6 @@ void check_same_device(const char* op, std::initializer_list<const Tensor*> tens
 }
 
 namespace autograd {
-
-bool needs_grad(std::initializer_list<const Tensor*> inputs) {
-  if (!t_grad_enabled) return false;
-  for (const Tensor* t : inputs)
-    if (t && t->defined() && t->requires_grad()) return true;
-  return false;
-}
 
 Tensor& record(Tensor& out, const char* op, std::vector<Tensor> inputs, BackwardFn fn) {
   TensorImpl& impl = out.impl();

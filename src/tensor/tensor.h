@@ -21,8 +21,7 @@ using BackwardFn = std::function<void(TensorImpl& out)>;
 
 struct TensorImpl {
   Shape shape;
-  std::shared_ptr<Storage> storage;
-  size_t offset = 0;  // in floats, for views
+  std::shared_ptr<Storage> storage;  // the values start at the buffer's start
   bool requires_grad = false;
   std::shared_ptr<Storage> grad;  // allocated on first accumulation
   // Autograd record; empty for leaves and after the graph is released.
@@ -30,7 +29,7 @@ struct TensorImpl {
   BackwardFn backward_fn;
   const char* op = "leaf";
 
-  float* data() { return storage->data() + offset; }
+  float* data() { return storage->data(); }
   Device device() const { return storage->device(); }
   bool is_leaf() const { return !backward_fn; }
 };
@@ -72,8 +71,11 @@ class Tensor {
   bool requires_grad() const { return impl().requires_grad; }
   Tensor& set_requires_grad(bool on);
   bool has_grad() const { return impl().grad != nullptr; }
-  float* grad_data();            // the gradient on the tensor's device, allocated as zeros when absent
-  Tensor grad() const;           // a copy of the gradient (zeros when absent)
+  // The gradient as a tensor sharing its buffer (no history): writing to it changes the
+  // gradient. Zeros, not attached to this tensor, when there is none.
+  Tensor grad() const;
+  // The gradient's buffer for kernels, allocated as zeros when absent.
+  float* grad_data();
   void zero_grad();
   void release_grad();  // frees the gradient; the next accumulation starts from zeros
   void set_grad(const std::vector<float>& values);  // for tests
@@ -108,8 +110,6 @@ class NoGradGuard {
 };
 
 namespace autograd {
-// True when an op with these inputs must record a backward closure.
-bool needs_grad(std::initializer_list<const Tensor*> inputs);
 // Records history on `out` when needed. Returns out for chaining.
 Tensor& record(Tensor& out, const char* op, std::vector<Tensor> inputs, BackwardFn fn);
 // The gradient buffer of `t` to accumulate into, or nullptr when t needs no gradient.
@@ -118,10 +118,5 @@ float* grad_sink(const Tensor& t);
 
 // Throws, naming `op`, unless every defined tensor is on the same device.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);
-// Whether an op's inputs are on a CUDA device (ops then run its CUDA kernels).
-inline bool on_cuda(const Tensor& t) { return t.device() == Device::cuda; }
-
-namespace autograd {
-}  // namespace autograd
 
 }  // namespace gan

@@ -4,7 +4,7 @@
 
 #include "nn/clip_grad.h"
 #include "nn/init.h"
-#include "tensor/backend.h"
+#include "tensor/ops.h"
 
 namespace gan {
 
@@ -81,12 +81,22 @@ void Scores::append(const Scores& other) {
 }
 
 namespace {
-// Images [begin, begin + count) of a batch, on the batch's own device, then on `device`.
+// Images [begin, begin + count) of a batch, cut on the batch's own device, then on `device`.
 Tensor slice_images(const Tensor& images, int64_t begin, int64_t count, Device device) {
-  const int64_t per_image = images.numel() / std::max<int64_t>(1, images.size(0));
-  Tensor batch = Tensor::empty(Shape{count, images.size(1), images.size(2), images.size(3)}, images.device());
-  backend::copy(images.device(), batch.data(), images.device(), images.data() + begin * per_image, count * per_image);
-  return batch.to(device);
+  return narrow(images, begin, count).to(device);
+}
+
+Tensor squared(const Tensor& t) { return mul(t, t); }
+
+// The mean over every dimension but the first: one value per image.
+std::vector<float> mean_per_image(const Tensor& t) {
+  std::vector<int> dims;
+  for (int d = 1; d < t.ndim(); ++d) dims.push_back(d);
+  return mean(t, dims).to_vector();
+}
+
+void append(std::vector<float>& to, const std::vector<float>& values) {
+  to.insert(to.end(), values.begin(), values.end());
 }
 
 nn::AdamOptions scaled_lr(nn::AdamOptions adam, float scale) {
@@ -142,7 +152,7 @@ void Ganomaly::update_ema() {
   if (!ema_) return;
   const auto live = generator.named_parameters();
   auto avg = ema_->named_parameters();
-  for (size_t i = 0; i < live.size(); ++i) nn::ema_update(avg[i].second, live[i].second, ema_decay_);
+  for (size_t i = 0; i < live.size(); ++i) ema_update(avg[i].second, live[i].second, ema_decay_);
   // Batch-norm running statistics are averages already: take the live ones.
   const auto live_buffers = generator.named_buffers();
   auto avg_buffers = ema_->named_buffers();
@@ -207,11 +217,9 @@ void Ganomaly::fit_residual_statistics(const Tensor& normals, int batch_size) {
   const int64_t used = std::min(n, kResidualStatisticsImages);
   Tensor subset = normals;
   if (used < n) {  // evenly spread, so the statistics do not come from one end of the folder
-    subset = Tensor::empty(Shape{used, normals.size(1), normals.size(2), normals.size(3)});
-    const Tensor all = normals.to(Device::cpu);
-    for (int64_t i = 0; i < used; ++i)
-      std::copy(all.data() + (i * n / used) * per_image, all.data() + (i * n / used + 1) * per_image,
-                subset.data() + i * per_image);
+    std::vector<int64_t> spread(used);
+    for (int64_t i = 0; i < used; ++i) spread[i] = i * n / used;
+    subset = index_select(normals, spread);
   }
   std::vector<float> maps;
   // The old statistics would only score residual_z and residual_nn for nothing.
@@ -343,45 +351,30 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
   std::vector<float> unpadded(residual_neighbours.empty() ? 0 : c * h * w);
   for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
-    const Tensor x_on_device = pad_to_network(slice_images(images, b0, b, device_), config);
-    Generator::Output g_on_device = g_net.run(x_on_device);
-    // The scores are sums on the host, over host copies of the outputs.
-    const Tensor x = x_on_device.to(Device::cpu);
-    const bool with_feature = feature == FeatureScore::compute;
-    const Tensor fx = with_feature ? discriminator.run(x_on_device).features.to(Device::cpu) : Tensor();
-    const Tensor ffake = with_feature ? discriminator.run(g_on_device.fake).features.to(Device::cpu) : Tensor();
-    const Generator::Output g{g_on_device.fake.to(Device::cpu), g_on_device.z.to(Device::cpu),
-                              g_on_device.z_hat.to(Device::cpu)};
-    const int64_t zn = g.z.numel() / b, xn = x.numel() / b, fn = with_feature ? fx.numel() / b : 0;
+    const Tensor x = pad_to_network(slice_images(images, b0, b, device_), config);
+    const Generator::Output g = g_net.run(x);
+    // Per-image means on the device; the host gets a few numbers and the residual maps.
+    const Tensor residual = abs(sub(x, g.fake));
+    append(scores.latent, mean_per_image(squared(sub(g.z, g.z_hat))));
+    append(scores.reconstruction, mean_per_image(residual));
+    if (feature == FeatureScore::compute) {
+      const Tensor real = discriminator.run(x).features, fake = discriminator.run(g.fake).features;
+      append(scores.feature, mean_per_image(squared(sub(real, fake))));
+    }
+    const std::vector<float> channel_mean = mean(residual, {1}).to_vector();  // [b, s, s]
+    const Tensor x_host = residual_neighbours.empty() ? Tensor() : x.to(Device::cpu);
     const int64_t s = x.size(2), top = (s - h + 1) / 2, left = (s - w + 1) / 2;
     for (int64_t i = 0; i < b; ++i) {
-      double lat = 0, rec = 0, feat = 0;
-      for (int64_t j = 0; j < zn; ++j) lat += std::pow(g.z.data()[i * zn + j] - g.z_hat.data()[i * zn + j], 2);
-      for (int64_t j = 0; j < xn; ++j) rec += std::fabs(x.data()[i * xn + j] - g.fake.data()[i * xn + j]);
-      for (int64_t j = 0; j < fn; ++j) feat += std::pow(fx.data()[i * fn + j] - ffake.data()[i * fn + j], 2);
-      scores.latent.push_back(static_cast<float>(lat / zn));
-      scores.reconstruction.push_back(static_cast<float>(rec / xn));
-      if (with_feature) scores.feature.push_back(static_cast<float>(feat / fn));
-      std::vector<float> own_map;
-      float* map;
-      if (residuals) {
-        map = residuals->data() + (b0 + i) * h * w;
-      } else {
-        own_map.assign(h * w, 0.0f);
-        map = own_map.data();
-      }
-      for (int64_t ch = 0; ch < c; ++ch)
-        for (int64_t y = 0; y < h; ++y)
-          for (int64_t xx = 0; xx < w; ++xx) {
-            const int64_t at = ((i * c + ch) * s + top + y) * s + left + xx;
-            map[y * w + xx] += std::fabs(x.data()[at] - g.fake.data()[at]) / c;
-          }
+      std::vector<float> own_map(residuals ? 0 : h * w);
+      float* map = residuals ? residuals->data() + (b0 + i) * h * w : own_map.data();
+      for (int64_t y = 0; y < h; ++y)  // the map of the image as given, without the padding
+        std::copy_n(channel_mean.data() + (i * s + top + y) * s + left, w, map + y * w);
       scores.residual_max.push_back(window_max(map, h, w, residual_max_window(h, w)));
       if (!residual_statistics.empty()) scores.residual_z.push_back(residual_statistics.score(map));
       if (!residual_neighbours.empty()) {  // matched by the image as given, without the padding
         for (int64_t ch = 0; ch < c; ++ch)
           for (int64_t y = 0; y < h; ++y)
-            std::copy_n(x.data() + ((i * c + ch) * s + top + y) * s + left, w, unpadded.data() + (ch * h + y) * w);
+            std::copy_n(x_host.data() + ((i * c + ch) * s + top + y) * s + left, w, unpadded.data() + (ch * h + y) * w);
         scores.residual_nn.push_back(residual_neighbours.score(map, image_key(unpadded.data(), c, h, w)));
       }
     }

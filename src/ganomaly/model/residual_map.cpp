@@ -67,10 +67,8 @@ float ResidualNormalizer::score(const float* map) const {
 
 nn::NamedTensors ResidualNormalizer::state() const {
   if (empty()) return {};
-  Tensor mean = Tensor::empty(Shape{height_, width_}), scale = Tensor::empty(Shape{height_, width_});
-  std::copy(mean_.begin(), mean_.end(), mean.data());
-  std::copy(scale_.begin(), scale_.end(), scale.data());
-  return {{"mean", mean}, {"scale", scale}};
+  return {{"mean", Tensor::from_vector(Shape{height_, width_}, mean_)},
+          {"scale", Tensor::from_vector(Shape{height_, width_}, scale_)}};
 }
 
 void ResidualNormalizer::load_state(const nn::NamedTensors& tensors, const std::string& what) {
@@ -83,11 +81,10 @@ void ResidualNormalizer::load_state(const nn::NamedTensors& tensors, const std::
   if (!mean && !scale) return;
   GANOMALY_CHECK(mean && scale && mean->ndim() == 2 && mean->shape() == scale->shape(), what,
                  ": residual statistics: expected 'mean' and 'scale' of one [H, W] shape");
-  const Tensor m = mean->to(Device::cpu), s = scale->to(Device::cpu);
-  height_ = m.size(0);
-  width_ = m.size(1);
-  mean_.assign(m.data(), m.data() + m.numel());
-  scale_.assign(s.data(), s.data() + s.numel());
+  height_ = mean->size(0);
+  width_ = mean->size(1);
+  mean_ = mean->to_vector();
+  scale_ = scale->to_vector();
   GANOMALY_CHECK(std::all_of(scale_.begin(), scale_.end(), [](float v) { return v > 0 && std::isfinite(v); }), what,
                  ": residual statistics: every scale must be positive");
 }

@@ -95,12 +95,9 @@ float NeighbourResiduals::score(const float* map, const std::vector<float>& key)
 
 nn::NamedTensors NeighbourResiduals::state() const {
   if (empty()) return {};
-  Tensor maps = Tensor::empty(Shape{count_, height_, width_});
-  Tensor keys = Tensor::empty(Shape{count_, static_cast<int64_t>(key_size_)});
-  Tensor floor = Tensor::full(Shape{1}, floor_);
-  std::copy(maps_.begin(), maps_.end(), maps.data());
-  std::copy(keys_.begin(), keys_.end(), keys.data());
-  return {{"maps", maps}, {"keys", keys}, {"floor", floor}};
+  return {{"maps", Tensor::from_vector(Shape{count_, height_, width_}, maps_)},
+          {"keys", Tensor::from_vector(Shape{count_, static_cast<int64_t>(key_size_)}, keys_)},
+          {"floor", Tensor::full(Shape{1}, floor_)}};
 }
 
 void NeighbourResiduals::load_state(const nn::NamedTensors& tensors, const std::string& what) {
@@ -115,14 +112,13 @@ void NeighbourResiduals::load_state(const nn::NamedTensors& tensors, const std::
   GANOMALY_CHECK(maps && keys && floor && maps->ndim() == 3 && keys->ndim() == 2 && floor->numel() == 1 &&
                      maps->size(0) == keys->size(0) && maps->size(0) >= 2,
                  what, ": neighbour residuals: expected 'maps' [N, H, W], 'keys' [N, K] and 'floor' [1], N >= 2");
-  const Tensor m = maps->to(Device::cpu), k = keys->to(Device::cpu), f = floor->to(Device::cpu);
-  count_ = m.size(0);
-  height_ = m.size(1);
-  width_ = m.size(2);
-  key_size_ = static_cast<size_t>(k.size(1));
-  floor_ = f.data()[0];
-  maps_.assign(m.data(), m.data() + m.numel());
-  keys_.assign(k.data(), k.data() + k.numel());
+  count_ = maps->size(0);
+  height_ = maps->size(1);
+  width_ = maps->size(2);
+  key_size_ = static_cast<size_t>(keys->size(1));
+  floor_ = floor->item();
+  maps_ = maps->to_vector();
+  keys_ = keys->to_vector();
   GANOMALY_CHECK(std::isfinite(floor_) && floor_ > 0, what, ": neighbour residuals: the floor must be positive");
   GANOMALY_CHECK(std::all_of(maps_.begin(), maps_.end(), [](float v) { return std::isfinite(v) && v >= 0; }), what,
                  ": neighbour residuals: every map value must be finite and not negative");

@@ -20,7 +20,7 @@
 #include "ganomaly/eval/floors.h"
 #include "ganomaly/train/progress.h"
 #include "ganomaly/train/pseudo_anomaly.h"
-#include "tensor/backend.h"
+#include "tensor/device.h"
 
 namespace gan {
 
@@ -87,7 +87,7 @@ void TrainOptions::validate() const {
   GANOMALY_CHECK(on_nan == "stop" || on_nan == "skip", "--on-nan: expected stop or skip, got '", on_nan, "'");
   GANOMALY_CHECK(validate_on == "heldout" || validate_on == "test",
                  "--validate-on: expected heldout or test, got '", validate_on, "'");
-  backend::require_device(device, "--device");
+  require_device(device, "--device");
 }
 
 Split split_training(const Dataset& data, const TrainOptions& o) {

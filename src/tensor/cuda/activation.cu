@@ -1,4 +1,4 @@
-// relu, leaky_relu, tanh, sigmoid and their derivatives (as ops/activation.cpp).
+// relu, leaky_relu, tanh, sigmoid, abs and their derivatives (as backend/elementwise.cpp).
 #include "tensor/cuda/common.cuh"
 
 namespace gan::cuda {
@@ -16,6 +16,9 @@ void activation(Activation f, float slope, int64_t n, const float* x, float* out
       break;
     case Activation::sigmoid:
       for_each(n, [=] __device__(int64_t i) { out[i] = 1.0f / (1.0f + expf(-x[i])); }, "sigmoid");
+      break;
+    case Activation::abs:
+      for_each(n, [=] __device__(int64_t i) { out[i] = fabsf(x[i]); }, "abs");
       break;
   }
 }
@@ -37,6 +40,12 @@ void activation_backward(Activation f, float slope, int64_t n, const float* grad
     case Activation::sigmoid:  // saved = output
       for_each(
           n, [=] __device__(int64_t i) { dx[i] += grad[i] * saved[i] * (1.0f - saved[i]); }, "sigmoid_backward");
+      break;
+    case Activation::abs:  // saved = input; the gradient at 0 is 0
+      for_each(
+          n,
+          [=] __device__(int64_t i) { dx[i] += saved[i] > 0.0f ? grad[i] : (saved[i] < 0.0f ? -grad[i] : 0.0f); },
+          "abs_backward");
       break;
   }
 }

@@ -1,14 +1,20 @@
 #pragma once
 // CUDA kernels on raw device pointers, one .cu per op family in this folder. Plain C++
-// declarations: ops reach them only through GANOMALY_CUDA_CALL (backend.h), so a build
-// without CUDA never references them. Every CUDA call is checked and throws gan::Error;
+// declarations: only the facade (src/tensor/backend/*.cpp) calls them, through
+// GANOMALY_CUDA_CALL (backend/dispatch.h), so a build without CUDA never references them. Every CUDA call is checked and throws gan::Error;
 // kernels run on one stream, in order, so host copies see every earlier result.
 #include <cstdint>
 #include <string>
 
-#include "tensor/cpu/kernels.h"
+#include "tensor/backend.h"
 
 namespace gan::cuda {
+
+// The kinds of op the facade names (tensor/backend.h).
+using backend::Activation;
+using backend::Binary;
+using backend::Loss;
+using backend::ReduceDims;
 
 // memory.cu: device and memory. available() is false, with the reason, when no CUDA
 // device is visible (no driver, no GPU, CUDA_VISIBLE_DEVICES empty).
@@ -18,10 +24,8 @@ void release(void* p);
 void copy_to_device(float* dst, const float* host_src, int64_t count);
 void copy_to_host(float* host_dst, const float* src, int64_t count);
 void copy_on_device(float* dst, const float* src, int64_t count);
-void synchronize();
 
 // elementwise.cu.
-enum class Binary { add, sub, mul };
 void fill(int64_t n, float value, float* out);
 void binary(Binary op, int64_t n, const float* a, const float* b, float* out);
 void affine(int64_t n, const float* x, float scale, float shift, float* out);    // out = x * scale + shift
@@ -29,18 +33,20 @@ void add_scaled(int64_t n, const float* x, float scale, float* out);            
 void add_product(int64_t n, const float* a, const float* b, float* out);         // out += a * b
 void add_broadcast(int64_t n, const float* scalar, float scale, float* out);     // out += scalar[0] * scale
 
-// activation.cu. The backward pass differentiates through the saved input (relu,
-// leaky_relu) or the saved output (tanh, sigmoid) and adds into dx.
-enum class Activation { relu, leaky_relu, tanh, sigmoid };
+// activation.cu. The backward pass differentiates through the saved output (the input
+// for abs; see backend.h) and adds into dx.
 void activation(Activation f, float slope, int64_t n, const float* x, float* out);
 void activation_backward(Activation f, float slope, int64_t n, const float* grad, const float* saved, float* dx);
 
-// reduce.cu: out[0] = scale * sum(x), summed in double in a fixed order (deterministic).
+// reduce.cu: out[0] = scale * sum(x), summed in double in a fixed order (deterministic);
+// sums over chosen dimensions, one thread per output in the CPU's order (backend.h), and
+// their adjoint (adds into dx).
 void sum(int64_t n, const float* x, float scale, float* out);
+void sum_dims(const ReduceDims& dims, const float* x, float scale, float* out);
+void sum_dims_backward(const ReduceDims& dims, const float* grad, float scale, float* dx);
 
 // loss.cu: out[0] = mean of the pointwise loss (summed in double); the backward pass
 // adds grad_out[0] / n * f' into dinput and subtracts it from dtarget (either may be null).
-enum class Loss { l1, mse, smooth_l1, bce };
 void loss(Loss f, float beta, int64_t n, const float* input, const float* target, float* out);
 void loss_backward(Loss f, float beta, int64_t n, const float* input, const float* target, const float* grad_out,
                    float* dinput, float* dtarget);

@@ -46,8 +46,6 @@ void copy_on_device(float* dst, const float* src, int64_t count) {
   GANOMALY_CUDA_CHECK(cudaMemcpy(dst, src, sizeof(float) * count, cudaMemcpyDeviceToDevice));
 }
 
-void synchronize() { GANOMALY_CUDA_CHECK(cudaDeviceSynchronize()); }
-
 double* scratch_doubles(int64_t count) {
   static double* buffer = nullptr;
   static int64_t capacity = 0;

@@ -1,244 +1,12 @@
-// conv2d and conv_transpose2d through im2col / col2im and GEMM, forward and backward.
-//
-// Images are processed in groups whose column matrices sit side by side, so one GEMM
-// covers the whole group: C channels x (group * OH * OW) columns. A convolution is
-//   Y[OC, cols] = W[OC, C K K] x col[C K K, cols]
-// and a transposed convolution is its adjoint:
-//   col[OC K K, cols] = W^T x X[IC, cols],  out = col2im(col).
-#include <algorithm>
-#include <cstring>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
+// conv2d and conv_transpose2d, forward and backward: the arguments are checked here, the
+// work is the facade's (backend/conv.cpp: im2col and GEMM on either device).
 #include "tensor/backend.h"
 #include "tensor/ops.h"
-#include "tensor/ops/cuda_ops.h"
 
 namespace gan {
 namespace {
 
 using backend::ConvGeometry;
-
-// Column matrices are capped at this many floats (4 MiB) by shrinking the group, so the
-// GEMM packs them while they are still in the last-level cache (measured: 1 << 20 took 8%
-// less CPU time than 16 << 20 in a training step at 64 px; 1 << 18 and 1 << 19 no less).
-// The budget grows to the weight matrix's size where that is larger: every group packs
-// the whole weight matrix again (and the dW GEMM reads and writes it again), so the deep
-// layers (2048 x 16384 weights, 16 output pixels per image) would stream their weights
-// from memory several times per batch; columns no larger than the weights cost at most
-// one weight read more (measured at 256 px: the 1024 -> 2048 conv 145 -> 180 GFLOP/s).
-constexpr int64_t kColumnBudget = 1 << 20;
-
-int64_t group_size(int64_t batch, int64_t floats_per_image, int64_t weight_floats) {
-  const int64_t budget = std::max(kColumnBudget, weight_floats);
-  return std::max<int64_t>(1, std::min<int64_t>(batch, budget / std::max<int64_t>(1, floats_per_image)));
-}
-
-// [n0 .. n0+g) images of NCHW `src` -> channel-major [C, g*HW] in `dst`.
-void gather_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t ch = 0; ch < c; ++ch)
-    for (int64_t i = 0; i < g; ++i)
-      std::memcpy(dst + ch * g * hw + i * hw, src + ((n0 + i) * c + ch) * hw, sizeof(float) * hw);
-}
-
-// The inverse of gather_channels, adding into `dst` when `add` is set.
-void scatter_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst, bool add) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < g; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const float* s = src + ch * g * hw + i * hw;
-      float* d = dst + ((n0 + i) * c + ch) * hw;
-      if (add)
-        for (int64_t j = 0; j < hw; ++j) d[j] += s[j];
-      else
-        std::memcpy(d, s, sizeof(float) * hw);
-    }
-}
-
-// Tasks are (image, block of channels): a group may hold a single large image, and
-// channels are independent in both directions (a channel's rows only read or write its
-// plane). About 64 tasks per call keep both threads busy without a call per channel.
-int64_t channels_per_task(const ConvGeometry& geo, int64_t g) {
-  constexpr int64_t kTasks = 64;
-  return std::max<int64_t>(1, std::min<int64_t>(geo.channels, geo.channels * g / kTasks));
-}
-
-void im2col_group(const ConvGeometry& geo, const float* images, int64_t n0, int64_t g, float* columns) {
-  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
-  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < g; ++i)
-    for (int64_t b = 0; b < blocks; ++b) {
-      ConvGeometry part = geo;
-      const int64_t c0 = b * block;
-      part.channels = std::min(block, geo.channels - c0);
-      backend::im2col(part, images + ((n0 + i) * geo.channels + c0) * plane_size,
-                      columns + c0 * rows_per_channel * ld + i * geo.cols(), ld);
-    }
-}
-
-void col2im_group(const ConvGeometry& geo, const float* columns, int64_t n0, int64_t g, float* images) {
-  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
-  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < g; ++i)
-    for (int64_t b = 0; b < blocks; ++b) {
-      ConvGeometry part = geo;
-      const int64_t c0 = b * block;
-      part.channels = std::min(block, geo.channels - c0);
-      backend::col2im_add(part, columns + c0 * rows_per_channel * ld + i * geo.cols(), ld,
-                          images + ((n0 + i) * geo.channels + c0) * plane_size);
-    }
-}
-
-void add_bias(float* out, const float* bias, int64_t n, int64_t c, int64_t hw) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      float* p = out + (i * c + ch) * hw;
-      for (int64_t j = 0; j < hw; ++j) p[j] += bias[ch];
-    }
-}
-
-void bias_backward(float* dbias, const float* dout, int64_t n, int64_t c, int64_t hw) {
-#pragma omp parallel for schedule(static)
-  for (int64_t ch = 0; ch < c; ++ch) {
-    double acc = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < hw; ++j) acc += dout[(i * c + ch) * hw + j];
-    dbias[ch] += static_cast<float>(acc);
-  }
-}
-
-// ---- Large images: each thread takes whole images, a block of rows at a time ----------
-// With many output pixels per image (4225 to 17161 per channel at 256 px) a column matrix
-// is up to 17 MiB per image: im2col would write it to memory and the GEMM's packing read
-// it back. Here the column block of a few output rows stays in cache between the two, and
-// the GEMMs read and write the image's own [channels, pixels] planes in place (ld = all
-// its pixels), so the gather and scatter copies go too. Each GEMM runs on its own thread
-// (gemm() does not nest threads). Weight gradients go to one buffer per thread, added in
-// thread order afterwards: the result depends only on the thread count, as elsewhere.
-constexpr int64_t kMinPixelsPerImage = 1024;  // below this, grouped images make wider GEMMs
-constexpr int64_t kBlockFloats = 1 << 18;     // a column block of 1 MiB ...
-constexpr int64_t kMinBlockColumns = 512;     // ... but no narrower (the GEMM pads its last panel)
-
-int thread_count() {
-#ifdef _OPENMP
-  return omp_in_parallel() ? 1 : omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
-int thread_index() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
-// Whether a batch of n images goes a block of rows at a time: large images, and at least
-// one image per thread.
-bool by_row_blocks(const ConvGeometry& geo, int64_t n) {
-  return geo.cols() >= kMinPixelsPerImage && n >= thread_count();
-}
-
-int64_t rows_per_block(const ConvGeometry& geo) {
-  const int64_t columns = std::max(kMinBlockColumns, kBlockFloats / geo.rows());
-  return std::max<int64_t>(1, std::min(geo.out_height, columns / geo.out_width));
-}
-
-// Calls body(image, oy0, oy1, columns_block) for every block of output rows of every
-// image, images split over the threads; columns_block is the thread's own buffer.
-template <typename Body>
-void for_row_blocks(const ConvGeometry& geo, int64_t n, Body body) {
-  const int64_t rpb = rows_per_block(geo), block_floats = geo.rows() * rpb * geo.out_width;
-  Tensor buffers = Tensor::empty(Shape{thread_count() * block_floats});
-  float* base = buffers.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    float* columns = base + thread_index() * block_floats;
-    for (int64_t oy0 = 0; oy0 < geo.out_height; oy0 += rpb) body(i, oy0, std::min(geo.out_height, oy0 + rpb), columns);
-  }
-}
-
-// Per-thread weight-gradient buffers of `size` floats, zeroed, and their sum into dw.
-struct ThreadGrads {
-  Tensor buffers;
-  int64_t size;
-  ThreadGrads(int64_t size) : buffers(Tensor::zeros(Shape{thread_count() * size})), size(size) {}
-  float* mine() { return buffers.data() + thread_index() * size; }
-  void add_to(float* dw) {
-    const int64_t threads = buffers.numel() / size;
-    const float* b = buffers.data();
-#pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < size; ++j) {
-      float acc = dw[j];
-      for (int64_t t = 0; t < threads; ++t) acc += b[t * size + j];
-      dw[j] = acc;
-    }
-  }
-};
-
-void conv2d_forward_rows(const ConvGeometry& geo, const float* x, const float* w, int64_t n, int64_t oc, float* out) {
-  const int64_t pixels = geo.cols(), ow = geo.out_width, k = geo.rows();
-  for_row_blocks(geo, n, [&](int64_t i, int64_t oy0, int64_t oy1, float* columns) {
-    const int64_t cols = (oy1 - oy0) * ow;
-    backend::im2col_rows(geo, x + i * geo.channels * geo.height * geo.width, oy0, oy1, columns, cols);
-    backend::gemm(false, false, oc, cols, k, 1.0f, w, k, columns, cols, 0.0f, out + i * oc * pixels + oy0 * ow,
-                  pixels);
-  });
-}
-
-void conv2d_backward_rows(const ConvGeometry& geo, const float* x, const float* w, const float* dout, int64_t n,
-                          int64_t oc, float* dx, float* dw) {
-  const int64_t pixels = geo.cols(), ow = geo.out_width, k = geo.rows(), plane = geo.channels * geo.height * geo.width;
-  ThreadGrads dw_parts(dw ? oc * k : 1);
-  for_row_blocks(geo, n, [&](int64_t i, int64_t oy0, int64_t oy1, float* columns) {
-    const int64_t cols = (oy1 - oy0) * ow;
-    const float* dy = dout + i * oc * pixels + oy0 * ow;
-    if (dw) {  // dW += dY col^T
-      backend::im2col_rows(geo, x + i * plane, oy0, oy1, columns, cols);
-      backend::gemm(false, true, oc, k, cols, 1.0f, dy, pixels, columns, cols, 1.0f, dw_parts.mine(), k);
-    }
-    if (dx) {  // dcol = W^T dY, then dx += col2im(dcol)
-      backend::gemm(true, false, k, cols, oc, 1.0f, w, k, dy, pixels, 0.0f, columns, cols);
-      backend::col2im_add_rows(geo, columns, oy0, oy1, cols, dx + i * plane);
-    }
-  });
-  if (dw) dw_parts.add_to(dw);
-}
-
-// The transposed convolution's blocks are rows of its input grid (geo.out_height).
-void conv_transpose2d_forward_rows(const ConvGeometry& geo, const float* x, const float* w, int64_t n, int64_t ic,
-                                   float* out) {
-  const int64_t pixels = geo.cols(), wd = geo.out_width, k = geo.rows(), plane = geo.channels * geo.height * geo.width;
-  for_row_blocks(geo, n, [&](int64_t i, int64_t r0, int64_t r1, float* columns) {
-    const int64_t cols = (r1 - r0) * wd;
-    backend::gemm(true, false, k, cols, ic, 1.0f, w, k, x + i * ic * pixels + r0 * wd, pixels, 0.0f, columns, cols);
-    backend::col2im_add_rows(geo, columns, r0, r1, cols, out + i * plane);
-  });
-}
-
-void conv_transpose2d_backward_rows(const ConvGeometry& geo, const float* x, const float* w, const float* dout,
-                                    int64_t n, int64_t ic, float* dx, float* dw) {
-  const int64_t pixels = geo.cols(), wd = geo.out_width, k = geo.rows(), plane = geo.channels * geo.height * geo.width;
-  ThreadGrads dw_parts(dw ? ic * k : 1);
-  for_row_blocks(geo, n, [&](int64_t i, int64_t r0, int64_t r1, float* columns) {
-    const int64_t cols = (r1 - r0) * wd;
-    backend::im2col_rows(geo, dout + i * plane, r0, r1, columns, cols);  // dcol = im2col(dout)
-    if (dw)  // dW[IC, OC K K] += X dcol^T
-      backend::gemm(false, true, ic, k, cols, 1.0f, x + i * ic * pixels + r0 * wd, pixels, columns, cols, 1.0f,
-                    dw_parts.mine(), k);
-    if (dx)  // dX += W dcol
-      backend::gemm(false, false, ic, cols, k, 1.0f, w, k, columns, cols, 1.0f, dx + i * ic * pixels + r0 * wd, pixels);
-  });
-  if (dw) dw_parts.add_to(dw);
-}
 
 void check_conv_args(const char* op, const Tensor& x, const Tensor& w, const Tensor& bias, int64_t weight_in_dim,
                      int stride, int padding) {
@@ -253,58 +21,28 @@ void check_conv_args(const char* op, const Tensor& x, const Tensor& w, const Ten
                  bias.defined() ? bias.shape().str() : "", " does not match ", out_channels, " output channels");
 }
 
+const float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }
+
+backend::ConvGradients gradient_sinks(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  return {autograd::grad_sink(x), autograd::grad_sink(w), autograd::grad_sink(bias)};
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, int stride, int padding) {
   check_conv_args("conv2d", x, w, bias, 1, stride, padding);
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
   const int64_t oc = w.size(0), k = w.size(2);
-  const int64_t oh = (h + 2 * padding - k) / stride + 1, ow = (wd + 2 * padding - k) / stride + 1;
   GANOMALY_CHECK(h + 2 * padding >= k && wd + 2 * padding >= k, "conv2d: input ", x.shape(), " is smaller than kernel ",
                  w.shape(), " with padding ", padding);
+  const int64_t oh = (h + 2 * padding - k) / stride + 1, ow = (wd + 2 * padding - k) / stride + 1;
   const ConvGeometry geo{c, h, wd, k, stride, padding, oh, ow};
-  if (on_cuda(x)) return conv2d_cuda(x, w, bias, geo);
-  Tensor out = Tensor::empty(Shape{n, oc, oh, ow});
-  const int64_t group = group_size(n, geo.rows() * geo.cols(), w.numel());
-  if (by_row_blocks(geo, n)) {
-    conv2d_forward_rows(geo, x.data(), w.data(), n, oc, out.data());
-  } else {
-    Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});
-    Tensor product = Tensor::empty(Shape{oc * group * geo.cols()});
-    for (int64_t n0 = 0; n0 < n; n0 += group) {
-    const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
-    im2col_group(geo, x.data(), n0, g, columns.data());
-    backend::gemm(false, false, oc, cols, geo.rows(), 1.0f, w.data(), geo.rows(), columns.data(), cols, 0.0f,
-                  product.data(), cols);
-    scatter_channels(product.data(), n0, g, oc, geo.cols(), out.data(), false);
-    }
-  }
-  if (bias.defined()) add_bias(out.data(), bias.data(), n, oc, oh * ow);
-
-  return autograd::record(out, "conv2d", {x, w, bias}, [x, w, bias, geo, group](TensorImpl& o) {
-    float* dx = autograd::grad_sink(x);
-    float* dw = autograd::grad_sink(w);
-    const int64_t n = x.size(0), oc = w.size(0);
-    const float* dout = o.grad->data();
-    if (float* db = autograd::grad_sink(bias)) bias_backward(db, dout, n, oc, geo.cols());
-    if (!dx && !dw) return;
-    if (by_row_blocks(geo, n)) return conv2d_backward_rows(geo, x.data(), w.data(), dout, n, oc, dx, dw);
-    Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});
-    Tensor dy = Tensor::empty(Shape{oc * group * geo.cols()});
-    for (int64_t n0 = 0; n0 < n; n0 += group) {
-      const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
-      gather_channels(dout, n0, g, oc, geo.cols(), dy.data());
-      if (dw) {  // dW += dY col^T
-        im2col_group(geo, x.data(), n0, g, columns.data());
-        backend::gemm(false, true, oc, geo.rows(), cols, 1.0f, dy.data(), cols, columns.data(), cols, 1.0f, dw,
-                      geo.rows());
-      }
-      if (dx) {  // dcol = W^T dY, then dx += col2im(dcol)
-        backend::gemm(true, false, geo.rows(), cols, oc, 1.0f, w.data(), geo.rows(), dy.data(), cols, 0.0f,
-                      columns.data(), cols);
-        col2im_group(geo, columns.data(), n0, g, dx);
-      }
-    }
+  Tensor out = Tensor::empty(Shape{n, oc, oh, ow}, x.device());
+  backend::conv2d_forward(x.device(), geo, n, oc, x.data(), w.data(), data_or_null(bias), out.data());
+  return autograd::record(out, "conv2d", {x, w, bias}, [x, w, bias, geo](TensorImpl& o) {
+    const backend::ConvGradients grads = gradient_sinks(x, w, bias);
+    if (grads.dx || grads.dweight || grads.dbias)
+      backend::conv2d_backward(x.device(), geo, x.size(0), w.size(0), x.data(), w.data(), o.grad->data(), grads);
   });
 }
 
@@ -317,48 +55,13 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, in
                  " gives an empty output");
   // The geometry of the convolution this op is the adjoint of: output image -> input grid.
   const ConvGeometry geo{oc, oh, ow, k, stride, padding, h, wd};
-  if (on_cuda(x)) return conv_transpose2d_cuda(x, w, bias, geo);
-  Tensor out = Tensor::zeros(Shape{n, oc, oh, ow});
-  const int64_t group = group_size(n, geo.rows() * geo.cols(), w.numel());
-  if (by_row_blocks(geo, n)) {
-    conv_transpose2d_forward_rows(geo, x.data(), w.data(), n, ic, out.data());
-  } else {
-    Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});
-    Tensor xs = Tensor::empty(Shape{ic * group * geo.cols()});
-    for (int64_t n0 = 0; n0 < n; n0 += group) {
-      const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
-      gather_channels(x.data(), n0, g, ic, geo.cols(), xs.data());
-      backend::gemm(true, false, geo.rows(), cols, ic, 1.0f, w.data(), geo.rows(), xs.data(), cols, 0.0f,
-                    columns.data(), cols);
-      col2im_group(geo, columns.data(), n0, g, out.data());
-    }
-  }
-  if (bias.defined()) add_bias(out.data(), bias.data(), n, oc, oh * ow);
-
-  return autograd::record(out, "conv_transpose2d", {x, w, bias}, [x, w, bias, geo, group](TensorImpl& o) {
-    float* dx = autograd::grad_sink(x);
-    float* dw = autograd::grad_sink(w);
-    const int64_t n = x.size(0), ic = x.size(1), oc = w.size(1);
-    const float* dout = o.grad->data();
-    if (float* db = autograd::grad_sink(bias)) bias_backward(db, dout, n, oc, geo.height * geo.width);
-    if (!dx && !dw) return;
-    if (by_row_blocks(geo, n)) return conv_transpose2d_backward_rows(geo, x.data(), w.data(), dout, n, ic, dx, dw);
-    Tensor columns = Tensor::empty(Shape{geo.rows() * group * geo.cols()});
-    Tensor xs = Tensor::empty(Shape{ic * group * geo.cols()});
-    for (int64_t n0 = 0; n0 < n; n0 += group) {
-      const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
-      im2col_group(geo, dout, n0, g, columns.data());  // dcol = im2col(dout)
-      if (dw) {  // dW[IC, OC K K] += X dcol^T
-        gather_channels(x.data(), n0, g, ic, geo.cols(), xs.data());
-        backend::gemm(false, true, ic, geo.rows(), cols, 1.0f, xs.data(), cols, columns.data(), cols, 1.0f, dw,
-                      geo.rows());
-      }
-      if (dx) {  // dX = W dcol
-        backend::gemm(false, false, ic, cols, geo.rows(), 1.0f, w.data(), geo.rows(), columns.data(), cols, 0.0f,
-                      xs.data(), cols);
-        scatter_channels(xs.data(), n0, g, ic, geo.cols(), dx, true);
-      }
-    }
+  Tensor out = Tensor::empty(Shape{n, oc, oh, ow}, x.device());
+  backend::conv_transpose2d_forward(x.device(), geo, n, ic, x.data(), w.data(), data_or_null(bias), out.data());
+  return autograd::record(out, "conv_transpose2d", {x, w, bias}, [x, w, bias, geo](TensorImpl& o) {
+    const backend::ConvGradients grads = gradient_sinks(x, w, bias);
+    if (grads.dx || grads.dweight || grads.dbias)
+      backend::conv_transpose2d_backward(x.device(), geo, x.size(0), x.size(1), x.data(), w.data(), o.grad->data(),
+                                         grads);
   });
 }
 

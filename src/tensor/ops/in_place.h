@@ -10,7 +10,7 @@ namespace gan {
 // is not a leaf that needs a gradient.
 inline bool can_overwrite(const Tensor& x) {
   const TensorImpl& t = *x.impl_ptr();
-  return x.impl_ptr().use_count() == 1 && t.storage.use_count() == 1 && t.offset == 0 &&
+  return x.impl_ptr().use_count() == 1 && t.storage.use_count() == 1 &&
          !(t.is_leaf() && t.requires_grad);
 }
 

@@ -1,10 +1,10 @@
-// The CPU/CUDA switch of the facade (see backend.h) and the device-generic memory helpers.
-#include "tensor/backend.h"
-
+// Devices, memory, copies, fills and the GEMM.
 #include <algorithm>
 #include <cstring>
 
+#include "tensor/backend/dispatch.h"
 #include "tensor/check.h"
+#include "tensor/cpu/kernel_sets.h"
 
 namespace gan {
 
@@ -16,15 +16,7 @@ Device parse_device(const std::string& name, const std::string& option) {
   throw Error(str(option, ": expected cpu or cuda, got '", name, "'"));
 }
 
-namespace backend {
-
-#ifdef GANOMALY_CUDA
-bool cuda_built() { return true; }
-#else
-bool cuda_built() { return false; }
-#endif
-
-void cuda_unavailable() { throw Error("built without CUDA: rebuild with -DGANOMALY_CUDA=ON (make cuda)"); }
+bool cuda_built() { return GANOMALY_CUDA_BUILT; }
 
 bool device_available(Device device, std::string* why) {
   if (device == Device::cpu) return true;
@@ -45,6 +37,13 @@ void require_device(Device device, const std::string& what) {
   // the machine's or the build's limit (exit 1).
   GANOMALY_CHECK(device_available(device, &why), "cannot use ", what, " ", device_name(device), ": ", why);
 }
+
+std::string gemm_kernel_set() { return cpu::kernel_set_in_use(); }
+std::string gemm_kernel_description() { return cpu::kernel_set_description(); }
+
+namespace backend {
+
+void cuda_unavailable() { throw Error("built without CUDA: rebuild with -DGANOMALY_CUDA=ON (make cuda)"); }
 
 void* device_allocate(size_t bytes) {
   void* p = nullptr;
@@ -68,22 +67,19 @@ void copy(Device dst_device, float* dst, Device src_device, const float* src, in
 }
 
 void fill(Device device, float* p, int64_t count, float value) {
-  if (device == Device::cpu) {
-    // Zeroing a fresh gradient or transposed-convolution output is a large share of the
-    // memory traffic of a step: both cores take part.
-    constexpr int64_t kChunk = 1 << 15;
+  if (device == Device::cuda) return GANOMALY_CUDA_CALL(cuda::fill(count, value, p));
+  // Zeroing a fresh gradient or transposed-convolution output is a large share of the
+  // memory traffic of a step: both cores take part.
+  constexpr int64_t kChunk = 1 << 15;
 #pragma omp parallel for schedule(static) if (count >= 2 * kChunk)
-    for (int64_t begin = 0; begin < count; begin += kChunk) std::fill(p + begin, p + std::min(count, begin + kChunk), value);
-  } else
-    GANOMALY_CUDA_CALL(cuda::fill(count, value, p));
+  for (int64_t begin = 0; begin < count; begin += kChunk) std::fill(p + begin, p + std::min(count, begin + kChunk), value);
 }
 
-void add_value(Device device, float* p, int64_t count, float value) {
-  if (device == Device::cpu) {
-    for (int64_t i = 0; i < count; ++i) p[i] += value;
-  } else {
-    GANOMALY_CUDA_CALL(cuda::affine(count, p, 1.0f, value, p));
-  }
+void gemm(Device device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (device == Device::cuda)
+    return GANOMALY_CUDA_CALL(cuda::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+  cpu::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace backend
