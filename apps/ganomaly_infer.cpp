@@ -7,6 +7,7 @@
 
 #include "app_common.h"
 #include "ganomaly/eval/evaluate.h"
+#include "ganomaly/io/model_file.h"
 
 using namespace gan;
 

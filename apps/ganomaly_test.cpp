@@ -8,6 +8,7 @@
 #include "app_common.h"
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/eval/floors.h"
+#include "ganomaly/io/model_file.h"
 #include "ganomaly/report/report.h"
 
 using namespace gan;
