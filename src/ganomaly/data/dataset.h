@@ -53,6 +53,17 @@ bool is_image_file(const std::string& path);
 Tensor load_images(const std::vector<Sample>& samples, int size, int channels,
                    const std::string& normalization, size_t max_pixels = kDefaultMaxPixels);
 
+// The "imagenet" normalisation's statistics: ImageNet's per-channel mean and standard
+// deviation; a grey image (channels 1) uses their averages. The only copy: loading, the
+// C API and the report's way back to [0, 1] all read it.
+struct ChannelStatistics {
+  float mean[3], stddev[3];
+};
+ChannelStatistics imagenet_statistics(int channels);
+// One image (values in [0, 1], HWC) into planes [C, H, W] in `normalization` ("imagenet"
+// or "tanh"), as load_images does it; `out` takes width * height * channels floats.
+void normalize_image(const Image& image, const std::string& normalization, float* out);
+
 // Masks at size x size (row-major, 1 = anomalous), one per sample, resized like the
 // images. Normal samples get all zeros; an anomalous sample without a mask file gets an
 // empty vector (unknown), which pixel metrics must skip.
