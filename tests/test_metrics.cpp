@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "ganomaly/eval/calibration.h"
 #include "ganomaly/eval/metrics.h"
-#include "ganomaly/io/model_file.h"
 
 using namespace gan;
 

@@ -16,6 +16,7 @@
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/eval/floors.h"
 #include "ganomaly/data/synth.h"
+#include "ganomaly/io/model_file.h"
 #include "ganomaly/train/train.h"
 #include "support/run_app.h"
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ganomaly/eval/evaluate.h"
+#include "ganomaly/io/model_file.h"
 #include "ganomaly/train/train.h"
 
 using namespace gan;

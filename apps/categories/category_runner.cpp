@@ -148,6 +148,106 @@ std::vector<std::string> select_categories(const CategoryRunOptions& o, std::vec
   return selected;
 }
 
+namespace {
+
+// VisA: the raw layout reads split_csv/1cls.csv; without it, anomalib's converted
+// layout (train/good, test/good, test/bad) per category.
+std::string category_format(const CategoryRunOptions& o, std::FILE* log) {
+  if (o.dataset != "visa") return o.dataset;
+  const fs::path csv = fs::path(o.root) / "split_csv" / "1cls.csv";
+  std::error_code ec;
+  if (fs::is_regular_file(csv, ec)) return o.dataset;
+  std::fprintf(log, "note: %s is not there: reading the categories as converted VisA (train/good, test/good, test/bad)\n",
+               csv.string().c_str());
+  return "visa_converted";
+}
+
+// The results object before any category has run: the run's settings.
+nlohmann::json results_header(const CategoryRunOptions& o, const std::string& format,
+                              const std::vector<std::string>& skipped) {
+  const TrainOptions& t = o.train;
+  return {{"dataset", o.dataset},
+          {"root", o.root},
+          {"format", format},
+          {"out", o.out_dir},
+          {"model", "GANomaly"},
+          {"recipe", t.recipe},
+          {"image_size", t.model.image_size},
+          {"seed", t.seed},
+          {"score", t.score},
+          {"epochs", t.epochs},
+          {"patience", t.patience},
+          {"batch_size", t.batch_size},
+          {"learning_rate", t.learning_rate},
+          {"ema", t.ema_decay},
+          {"validate_on", t.validate_on},
+          {"n_features", t.model.n_features},
+          {"latent_size", t.model.latent_size},
+          {"channels", t.model.channels},
+          {"extra_layers", t.model.extra_layers},
+          {"spectral_norm", t.model.spectral_norm},
+          {"skipped", skipped},
+          {"categories", nlohmann::json::array()},
+          {"average", nlohmann::json::object()},
+          {"failed", 0},
+          {"interrupted", false}};
+}
+
+// Trains and tests one category; its results row, with status "failed" and the error
+// when it threw or gave no test metrics.
+nlohmann::json run_category(const CategoryRunOptions& o, const std::string& category, const std::string& format,
+                            const TrainOptions& ct) {
+  nlohmann::json row = {{"category", category},
+                        {"data", category_path(o.root, category)},
+                        {"out", ct.out_dir}};
+  try {
+    const Dataset data = discover_dataset(category_path(o.root, category), format);
+    const nlohmann::json s = train_model(data, ct);
+    for (const char* key : {"image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds",
+                            "image_size", "recipe", "score", "image_aupr", "best_epoch", "epochs_run", "warning",
+                            "floor_image_auroc"})
+      if (s.contains(key)) row[key] = s[key];
+    row["status"] = s.value("status", "completed");
+    if (row["status"] == "interrupted") {
+      // The caller stops the run.
+    } else if (one_class(row)) {
+      // Trained and tested; its metrics are undefined (null), so it stays out of Avg.
+    } else if (!has_number(row, "image_auroc")) {
+      row["error"] = str("no test metrics (training status: ", row["status"].get<std::string>(), ")");
+      row["status"] = "failed";
+    }
+  } catch (const std::exception& e) {
+    row["status"] = "failed";
+    row["error"] = e.what();
+  }
+  return row;
+}
+
+// The line that says how a category went.
+void log_row(std::FILE* log, const std::string& position, const std::string& dataset, const nlohmann::json& row) {
+  const char* at = position.c_str();
+  const std::string category = row.at("category").get<std::string>();
+  if (row["status"] == "failed") {
+    std::fprintf(log, "%s %s/%s: failed: %s\n", at, dataset.c_str(), category.c_str(),
+                 row["error"].get<std::string>().c_str());
+  } else if (has_number(row, "image_auroc")) {
+    std::fprintf(log, "%s %s/%s: %s, image AUROC %s, F1 oracle %s, F1 %s, %s\n", at, dataset.c_str(),
+                 category.c_str(), row["status"].get<std::string>().c_str(),
+                 fixed3(row["image_auroc"].get<double>()).c_str(),
+                 has_number(row, "image_f1_oracle") ? fixed3(row["image_f1_oracle"].get<double>()).c_str() : "-",
+                 has_number(row, "image_f1") ? fixed3(row["image_f1"].get<double>()).c_str() : "-",
+                 format_duration(row.value("train_seconds", 0.0)).c_str());
+  } else if (one_class(row)) {
+    std::fprintf(log, "%s %s/%s: %s, warning: %s (not in Avg)\n", at, dataset.c_str(), category.c_str(),
+                 row["status"].get<std::string>().c_str(), row["warning"].get<std::string>().c_str());
+  } else {
+    std::fprintf(log, "%s %s/%s: %s\n", at, dataset.c_str(), category.c_str(), row["status"].get<std::string>().c_str());
+  }
+  std::fflush(log);
+}
+
+}  // namespace
+
 CategoryRunResult run_categories(const CategoryRunOptions& o) {
   known_categories(o.dataset);  // rejects an unknown data set first
   o.train.validate();
@@ -157,54 +257,16 @@ CategoryRunResult run_categories(const CategoryRunOptions& o) {
   for (const std::string& c : skipped)
     std::fprintf(log, "note: skipping %s: %s is not there\n", c.c_str(),
                  category_path(o.root, c).c_str());
-
-  // VisA: the raw layout reads split_csv/1cls.csv; without it, anomalib's converted
-  // layout (train/good, test/good, test/bad) per category.
-  std::string format = o.dataset;
-  if (o.dataset == "visa") {
-    const fs::path csv = fs::path(o.root) / "split_csv" / "1cls.csv";
-    std::error_code ec;
-    if (!fs::is_regular_file(csv, ec)) {
-      format = "visa_converted";
-      std::fprintf(log, "note: %s is not there: reading the categories as converted VisA (train/good, test/good, test/bad)\n",
-                   csv.string().c_str());
-    }
-  }
+  const std::string format = category_format(o, log);
 
   const std::string set_dir = (fs::path(o.out_dir) / o.dataset).string();
   std::error_code ec;
   fs::create_directories(set_dir, ec);
   GANOMALY_CHECK(!ec, set_dir, ": cannot create the output folder (--out): ", ec.message());
 
-  const TrainOptions& t = o.train;
   CategoryRunResult r;
-  r.results = {{"dataset", o.dataset},
-               {"root", o.root},
-               {"format", format},
-               {"out", o.out_dir},
-               {"model", "GANomaly"},
-               {"recipe", t.recipe},
-               {"image_size", t.model.image_size},
-               {"seed", t.seed},
-               {"score", t.score},
-               {"epochs", t.epochs},
-               {"patience", t.patience},
-               {"batch_size", t.batch_size},
-               {"learning_rate", t.learning_rate},
-               {"ema", t.ema_decay},
-               {"validate_on", t.validate_on},
-               {"n_features", t.model.n_features},
-               {"latent_size", t.model.latent_size},
-               {"channels", t.model.channels},
-               {"extra_layers", t.model.extra_layers},
-               {"spectral_norm", t.model.spectral_norm},
-               {"skipped", skipped},
-               {"categories", nlohmann::json::array()},
-               {"average", nlohmann::json::object()},
-               {"failed", 0},
-               {"interrupted", false}};
+  r.results = results_header(o, format, skipped);
   nlohmann::json& rows = r.results["categories"];
-
   const auto start = std::chrono::steady_clock::now();
   const int total = static_cast<int>(categories.size());
   for (int i = 0; i < total; ++i) {
@@ -215,54 +277,16 @@ CategoryRunResult run_categories(const CategoryRunOptions& o) {
     const std::string& category = categories[i];
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const std::string eta = i == 0 ? "unknown" : format_duration(elapsed / i * (total - i));
-    TrainOptions ct = t;
+    TrainOptions ct = o.train;
     ct.out_dir = (fs::path(set_dir) / category).string();
     std::fprintf(log, "[%d/%d] %s/%s: training into %s (elapsed %s, ETA %s)\n", i + 1, total, o.dataset.c_str(),
                  category.c_str(), ct.out_dir.c_str(), format_duration(elapsed).c_str(), eta.c_str());
     std::fflush(log);
 
-    nlohmann::json row = {{"category", category},
-                          {"data", category_path(o.root, category)},
-                          {"out", ct.out_dir}};
-    try {
-      const Dataset data = discover_dataset(category_path(o.root, category), format);
-      const nlohmann::json s = train_model(data, ct);
-      for (const char* key : {"image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds",
-                              "image_size", "recipe", "score", "image_aupr", "best_epoch", "epochs_run", "warning",
-                              "floor_image_auroc"})
-        if (s.contains(key)) row[key] = s[key];
-      row["status"] = s.value("status", "completed");
-      if (row["status"] == "interrupted") {
-        r.interrupted = true;
-      } else if (one_class(row)) {
-        // Trained and tested; its metrics are undefined (null), so it stays out of Avg.
-      } else if (!has_number(row, "image_auroc")) {
-        row["error"] = str("no test metrics (training status: ", row["status"].get<std::string>(), ")");
-        row["status"] = "failed";
-      }
-    } catch (const std::exception& e) {
-      row["status"] = "failed";
-      row["error"] = e.what();
-    }
-    if (row["status"] == "failed") {
-      ++r.failed;
-      std::fprintf(log, "[%d/%d] %s/%s: failed: %s\n", i + 1, total, o.dataset.c_str(), category.c_str(),
-                   row["error"].get<std::string>().c_str());
-    } else if (has_number(row, "image_auroc")) {
-      std::fprintf(log, "[%d/%d] %s/%s: %s, image AUROC %s, F1 oracle %s, F1 %s, %s\n", i + 1, total,
-                   o.dataset.c_str(), category.c_str(), row["status"].get<std::string>().c_str(),
-                   fixed3(row["image_auroc"].get<double>()).c_str(),
-                   has_number(row, "image_f1_oracle") ? fixed3(row["image_f1_oracle"].get<double>()).c_str() : "-",
-                   has_number(row, "image_f1") ? fixed3(row["image_f1"].get<double>()).c_str() : "-",
-                   format_duration(row.value("train_seconds", 0.0)).c_str());
-    } else if (one_class(row)) {
-      std::fprintf(log, "[%d/%d] %s/%s: %s, warning: %s (not in Avg)\n", i + 1, total, o.dataset.c_str(),
-                   category.c_str(), row["status"].get<std::string>().c_str(), row["warning"].get<std::string>().c_str());
-    } else {
-      std::fprintf(log, "[%d/%d] %s/%s: %s\n", i + 1, total, o.dataset.c_str(), category.c_str(),
-                   row["status"].get<std::string>().c_str());
-    }
-    std::fflush(log);
+    const nlohmann::json row = run_category(o, category, format, ct);
+    if (row["status"] == "interrupted") r.interrupted = true;
+    if (row["status"] == "failed") ++r.failed;
+    log_row(log, str("[", i + 1, "/", total, "]"), o.dataset, row);
     rows.push_back(row);
     r.results["average"] = averages(rows);
     r.results["failed"] = r.failed;

@@ -176,23 +176,11 @@ int ganomaly_score(const ganomaly_model* model, const uint8_t* pixels, int width
     // The same steps as gan::load_images, outside the lock.
     const gan::Image image =
         gan::resize_image(to_image(pixels, width, height, channels, stride, model_channels), size, size);
-    float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
-    if (model_channels == 1) {
-      mean[0] = (0.485f + 0.456f + 0.406f) / 3;
-      stdev[0] = (0.229f + 0.224f + 0.225f) / 3;
-    }
     const std::string& normalization = net.recipe.normalization;
     if (normalization != "tanh" && normalization != "imagenet")
       fail(GANOMALY_ERR_BAD_MODEL, "unknown normalization '" + normalization + "'");
-    const bool tanh = normalization == "tanh";
-    const int64_t plane = int64_t(size) * size;
     gan::Tensor input = gan::Tensor::empty(gan::Shape{1, model_channels, size, size});
-    float* dst = input.data();
-    for (int c = 0; c < model_channels; ++c)
-      for (int64_t p = 0; p < plane; ++p) {
-        const float v = image.pixels[p * model_channels + c];
-        dst[c * plane + p] = tanh ? 2.0f * v - 1.0f : (v - mean[c]) / stdev[c];
-      }
+    gan::normalize_image(image, normalization, input.data());
 
     gan::Scores scores;
     {

@@ -310,14 +310,39 @@ Dataset discover_dataset(const std::string& root_str, const std::string& format)
                   "' (expected auto, mvtec, btad, visa, visa_converted or folder)"));
 }
 
+ChannelStatistics imagenet_statistics(int channels) {
+  ChannelStatistics s = {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+  if (channels == 1) {
+    s.mean[0] = (0.485f + 0.456f + 0.406f) / 3;
+    s.stddev[0] = (0.229f + 0.224f + 0.225f) / 3;
+  }
+  return s;
+}
+
+void normalize_image(const Image& image, const std::string& normalization, float* out) {
+  GANOMALY_CHECK(normalization == "imagenet" || normalization == "tanh", "normalize_image: unknown normalization '",
+                 normalization, "' (expected imagenet or tanh)");
+  const int channels = image.channels;
+  GANOMALY_CHECK(channels == 1 || channels == 3, "normalize_image: channels must be 1 or 3, got ", channels);
+  const ChannelStatistics s = imagenet_statistics(channels);
+  const bool tanh = normalization == "tanh";
+  const int64_t plane = int64_t(image.width) * image.height;
+  for (int c = 0; c < channels; ++c) {
+    float* plane_out = out + c * plane;
+    for (int64_t p = 0; p < plane; ++p) {
+      const float v = image.pixels[p * channels + c];
+      plane_out[p] = tanh ? 2.0f * v - 1.0f : (v - s.mean[c]) / s.stddev[c];
+    }
+  }
+}
+
 PixelNormalization pixel_normalization(const std::string& normalization, int channels) {
   GANOMALY_CHECK(channels == 1 || channels == 3, "pixel_normalization: channels must be 1 or 3, got ", channels);
   if (normalization == "tanh") return {std::vector<float>(channels, 0.5f), std::vector<float>(channels, 0.5f)};
   GANOMALY_CHECK(normalization == "imagenet", "pixel_normalization: unknown normalization '", normalization,
                  "' (expected imagenet or tanh)");
-  // ImageNet statistics; a grey image uses their average.
-  if (channels == 1) return {{(0.485f + 0.456f + 0.406f) / 3}, {(0.229f + 0.224f + 0.225f) / 3}};
-  return {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+  const ChannelStatistics s = imagenet_statistics(channels);
+  return {std::vector<float>(s.mean, s.mean + channels), std::vector<float>(s.stddev, s.stddev + channels)};
 }
 
 Tensor load_images(const std::vector<Sample>& samples, int size, int channels, const std::string& normalization,
@@ -327,10 +352,6 @@ Tensor load_images(const std::vector<Sample>& samples, int size, int channels, c
   GANOMALY_CHECK(channels == 1 || channels == 3, "load_images: channels must be 1 or 3, got ", channels);
   GANOMALY_CHECK(normalization == "imagenet" || normalization == "tanh", "load_images: unknown normalization '",
                  normalization, "' (expected imagenet or tanh)");
-  const PixelNormalization norm = pixel_normalization(normalization, channels);
-  const float* mean = norm.mean.data();
-  const float* stdev = norm.stdev.data();
-  const bool tanh = normalization == "tanh";
   const int64_t n = int64_t(samples.size()), plane = int64_t(size) * size;
   Tensor out = Tensor::empty(Shape{n, channels, size, size});
   float* dst = out.data();
@@ -345,14 +366,8 @@ Tensor load_images(const std::vector<Sample>& samples, int size, int channels, c
   for (int64_t i = 0; i < n; ++i) {
     if (failed.load(std::memory_order_relaxed)) continue;
     try {
-      Image img = resize_image(load_image(samples[i].path, channels, max_pixels), size, size);
-      for (int c = 0; c < channels; ++c) {
-        float* plane_out = dst + (i * channels + c) * plane;
-        for (int64_t p = 0; p < plane; ++p) {
-          float v = img.pixels[p * channels + c];
-          plane_out[p] = tanh ? 2.0f * v - 1.0f : (v - mean[c]) / stdev[c];
-        }
-      }
+      const Image img = resize_image(load_image(samples[i].path, channels, max_pixels), size, size);
+      normalize_image(img, normalization, dst + i * channels * plane);
     } catch (const std::exception& e) {
       errors[i] = e.what();
       failed = true;

@@ -50,7 +50,8 @@ bool is_image_file(const std::string& path);
 // The per-channel mean and standard deviation load_images normalises pixels v in [0, 1]
 // with, x = (v - mean) / stdev: "imagenet" uses ImageNet's statistics (a grey image their
 // averages); "tanh" is mean 0.5, stdev 0.5, bit for bit 2v - 1 (v - 0.5 rounds as
-// 2v - 1 does, halved, and dividing by 0.5 is exact). The ONNX export bakes these in.
+// 2v - 1 does, halved, and dividing by 0.5 is exact). Read from imagenet_statistics;
+// the ONNX export bakes these in.
 struct PixelNormalization {
   std::vector<float> mean, stdev;  // one per channel
 };
@@ -61,6 +62,17 @@ PixelNormalization pixel_normalization(const std::string& normalization, int cha
 // "tanh" (2x - 1, the range of the decoder's Tanh). Returns [N, channels, size, size].
 Tensor load_images(const std::vector<Sample>& samples, int size, int channels,
                    const std::string& normalization, size_t max_pixels = kDefaultMaxPixels);
+
+// The "imagenet" normalisation's statistics: ImageNet's per-channel mean and standard
+// deviation; a grey image (channels 1) uses their averages. The only copy: loading, the
+// C API and the report's way back to [0, 1] all read it.
+struct ChannelStatistics {
+  float mean[3], stddev[3];
+};
+ChannelStatistics imagenet_statistics(int channels);
+// One image (values in [0, 1], HWC) into planes [C, H, W] in `normalization` ("imagenet"
+// or "tanh"), as load_images does it; `out` takes width * height * channels floats.
+void normalize_image(const Image& image, const std::string& normalization, float* out);
 
 // Masks at size x size (row-major, 1 = anomalous), one per sample, resized like the
 // images. Normal samples get all zeros; an anomalous sample without a mask file gets an

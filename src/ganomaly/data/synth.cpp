@@ -293,12 +293,6 @@ std::string padded(int i, int width) {
   return s.str();
 }
 
-// One file to write: which image, where, and where its mask goes.
-struct Job {
-  int index;
-  std::string defect, image, mask;
-};
-
 // Keeps the rows of other objects when several categories share one VisA root.
 void write_visa_csv(const fs::path& visa_root, const std::string& category, const std::vector<std::string>& rows) {
   const fs::path csv = visa_root / "split_csv" / "1cls.csv";
@@ -318,9 +312,7 @@ void write_visa_csv(const fs::path& visa_root, const std::string& category, cons
   GANOMALY_CHECK(out.good(), "synth: cannot write ", csv.string());
 }
 
-}  // namespace
-
-std::string write_synthetic_dataset(const SynthOptions& o) {
+void check_options(const SynthOptions& o) {
   const std::string layouts[] = {"mvtec", "btad", "visa", "visa_converted", "folder"};
   GANOMALY_CHECK(std::count(std::begin(layouts), std::end(layouts), o.layout), "synth: unknown layout '", o.layout,
                  "' (expected mvtec, btad, visa, visa_converted or folder)");
@@ -328,20 +320,29 @@ std::string write_synthetic_dataset(const SynthOptions& o) {
                      o.category != "..",
                  "synth: bad category name '", o.category, "'");
   GANOMALY_CHECK(o.train > 0 && o.test_good >= 0 && o.test_bad >= 0, "synth: need train > 0 and test counts >= 0");
-  const std::string kind = resolve_synth_kind(o.category, o.kind);
-  const fs::path root = fs::path(o.out) / o.category;
-  if (fs::exists(root)) {
-    GANOMALY_CHECK(o.overwrite || fs::is_empty(root), "synth: ", root.string(),
-                   " already exists; remove it or pass --overwrite");
-    fs::remove_all(root);
-  }
+}
 
-  // Plan every file first (serially, so numbering is fixed), then render in parallel.
+// One file to write: which image, where, and where its mask goes.
+struct Job {
+  int index;
+  std::string defect, image, mask;
+};
+
+// Every file of the data set, numbered serially so that numbering is fixed, and the
+// rows of VisA's split CSV (empty for the other layouts).
+struct Plan {
   std::vector<Job> jobs;
   std::vector<std::string> csv_rows;
-  const std::string ext = o.layout == "visa" ? ".JPG" : o.layout == "btad" ? ".bmp" : ".png";
-  const int digits = o.layout == "btad" || o.layout == "visa" ? 4 : 3;
-  int index = 0;
+};
+
+std::string extension(const std::string& layout) {
+  return layout == "visa" ? ".JPG" : layout == "btad" ? ".bmp" : ".png";
+}
+int digits(const std::string& layout) { return layout == "btad" || layout == "visa" ? 4 : 3; }
+
+// The normal images, train first, then test.
+void plan_normals(const SynthOptions& o, const fs::path& root, Plan& plan) {
+  const std::string ext = extension(o.layout);
   auto normal_path = [&](bool train) -> fs::path {
     if (o.layout == "mvtec" || o.layout == "visa_converted") return root / (train ? "train" : "test") / "good";
     if (o.layout == "btad") return root / (train ? "train" : "test") / "ok";
@@ -351,18 +352,23 @@ std::string write_synthetic_dataset(const SynthOptions& o) {
   for (int i = 0; i < o.train + o.test_good; ++i) {
     const bool train = i < o.train;
     const int number = o.layout == "visa" ? i : train ? i : i - o.train;  // VisA: one Normal folder
-    const std::string name = padded(number, digits) + ext;
-    jobs.push_back({index++, "good", (normal_path(train) / name).string(), ""});
+    const std::string name = padded(number, digits(o.layout)) + ext;
+    plan.jobs.push_back({int(plan.jobs.size()), "good", (normal_path(train) / name).string(), ""});
     if (o.layout == "visa")
-      csv_rows.push_back(o.category + "," + (train ? "train" : "test") + ",normal," + o.category +
-                         "/Data/Images/Normal/" + name + ",");
+      plan.csv_rows.push_back(o.category + "," + (train ? "train" : "test") + ",normal," + o.category +
+                              "/Data/Images/Normal/" + name + ",");
   }
+}
+
+// The anomalous test images with their masks, the defects in turn.
+void plan_anomalies(const SynthOptions& o, const std::string& kind, const fs::path& root, Plan& plan) {
+  const std::string ext = extension(o.layout);
   const auto& defects = synth_defects(kind);
   std::vector<int> per_defect(defects.size(), 0);
   for (int i = 0; i < o.test_bad; ++i) {
     const size_t which = size_t(i) % defects.size();
     const std::string defect = defects[which];
-    const std::string stem = padded(o.layout == "mvtec" ? per_defect[which]++ : i, digits);
+    const std::string stem = padded(o.layout == "mvtec" ? per_defect[which]++ : i, digits(o.layout));
     fs::path image, mask;
     if (o.layout == "mvtec") {
       image = root / "test" / defect / (stem + ext);
@@ -379,16 +385,19 @@ std::string write_synthetic_dataset(const SynthOptions& o) {
     } else {
       image = root / "Data" / "Images" / "Anomaly" / (stem + ext);
       mask = root / "Data" / "Masks" / "Anomaly" / (stem + ".png");
-      csv_rows.push_back(o.category + ",test,anomaly," + o.category + "/Data/Images/Anomaly/" + stem + ext + "," +
-                         o.category + "/Data/Masks/Anomaly/" + stem + ".png");
+      plan.csv_rows.push_back(o.category + ",test,anomaly," + o.category + "/Data/Images/Anomaly/" + stem + ext +
+                              "," + o.category + "/Data/Masks/Anomaly/" + stem + ".png");
     }
-    jobs.push_back({index++, defect, image.string(), mask.string()});
+    plan.jobs.push_back({int(plan.jobs.size()), defect, image.string(), mask.string()});
   }
+}
+
+// Renders and writes every job in parallel; the first error (by job) is thrown after.
+void render_jobs(const std::vector<Job>& jobs, const std::string& kind, const SynthOptions& o) {
   for (const auto& job : jobs) {
     fs::create_directories(fs::path(job.image).parent_path());
     if (!job.mask.empty()) fs::create_directories(fs::path(job.mask).parent_path());
   }
-
   std::vector<std::string> errors(jobs.size());
   const int64_t n = int64_t(jobs.size());
 #ifdef _OPENMP
@@ -410,7 +419,25 @@ std::string write_synthetic_dataset(const SynthOptions& o) {
   }
   for (const auto& e : errors)
     if (!e.empty()) throw Error(e);
-  if (o.layout == "visa") write_visa_csv(fs::path(o.out), o.category, csv_rows);
+}
+
+}  // namespace
+
+std::string write_synthetic_dataset(const SynthOptions& o) {
+  check_options(o);
+  const std::string kind = resolve_synth_kind(o.category, o.kind);
+  const fs::path root = fs::path(o.out) / o.category;
+  if (fs::exists(root)) {
+    GANOMALY_CHECK(o.overwrite || fs::is_empty(root), "synth: ", root.string(),
+                   " already exists; remove it or pass --overwrite");
+    fs::remove_all(root);
+  }
+  // Plan every file first (serially, so numbering is fixed), then render in parallel.
+  Plan plan;
+  plan_normals(o, root, plan);
+  plan_anomalies(o, kind, root, plan);
+  render_jobs(plan.jobs, kind, o);
+  if (o.layout == "visa") write_visa_csv(fs::path(o.out), o.category, plan.csv_rows);
   return root.string();
 }
 

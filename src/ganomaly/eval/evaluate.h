@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ganomaly/data/dataset.h"
-#include "ganomaly/io/model_file.h"
+#include "ganomaly/eval/calibration.h"
 
 namespace gan {
 

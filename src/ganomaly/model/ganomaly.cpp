@@ -245,16 +245,27 @@ void Ganomaly::reinitialise_discriminator() {
 // Above this, one half of D's loss is at BCE's clamp of 100 for most of the batch.
 constexpr float kSaturatedDiscriminatorLoss = 40.0f;
 
-StepLosses Ganomaly::train_step(const Tensor& images) {
+// What the forward pass leaves for the two updates. The graph behind the losses stays
+// alive until both have run.
+struct Ganomaly::StepForward {
+  Tensor x;                     // the batch on the model's device, padded to the network
+  Tensor fake_seen;             // G(x) as D saw it (with the instance noise, when any)
+  Discriminator::Output real;   // D on the images as it saw them; D's update reuses it
+  Tensor adversarial, contextual, encoder, generator_loss;
+};
+
+Ganomaly::StepForward Ganomaly::forward_generator(const Tensor& images) {
   generator.train();
   discriminator.train();
-  const Tensor x = pad_to_network(images.to(device_), config);
-  StepLosses losses;
+  StepForward f;
+  f.x = pad_to_network(images.to(device_), config);
+  const Tensor& x = f.x;
 
   Generator::Output g = generator.run(x);
   // What D sees: the images, plus instance noise when asked (the generator's losses
   // other than the adversarial one compare the clean images).
-  Tensor x_seen = x, fake_seen = g.fake;
+  Tensor x_seen = x;
+  f.fake_seen = g.fake;
   if (instance_noise.sigma > 0) {
     Rng noise_rng(instance_noise.seed);
     auto noise = [&](const Shape& shape) {
@@ -263,25 +274,27 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
       return t.to(device_);
     };
     x_seen = add(x, noise(x.shape()));
-    fake_seen = add(g.fake, noise(x.shape()));
+    f.fake_seen = add(g.fake, noise(x.shape()));
   }
-  Discriminator::Output real = discriminator.run(x_seen);
-  Discriminator::Output fake = discriminator.run(fake_seen);
-  Tensor adversarial = recipe.feature_matching ? mse_loss(real.features, fake.features)
-                                               : mse_loss(real.probability, fake.probability);
-  Tensor contextual = l1_loss(x, g.fake);
-  Tensor encoder = recipe.mse_encoder_loss ? mse_loss(g.z, g.z_hat) : smooth_l1_loss(g.z, g.z_hat);
-  Tensor generator_loss = add(add(mul_scalar(adversarial, weights.adversarial), mul_scalar(contextual, weights.contextual)),
-                              mul_scalar(encoder, weights.encoder));
+  f.real = discriminator.run(x_seen);
+  Discriminator::Output fake = discriminator.run(f.fake_seen);
+  f.adversarial = recipe.feature_matching ? mse_loss(f.real.features, fake.features)
+                                          : mse_loss(f.real.probability, fake.probability);
+  f.contextual = l1_loss(x, g.fake);
+  f.encoder = recipe.mse_encoder_loss ? mse_loss(g.z, g.z_hat) : smooth_l1_loss(g.z, g.z_hat);
+  f.generator_loss =
+      add(add(mul_scalar(f.adversarial, weights.adversarial), mul_scalar(f.contextual, weights.contextual)),
+          mul_scalar(f.encoder, weights.encoder));
   if (inject_nan_once) {
     inject_nan_once = false;
-    generator_loss = add_scalar(generator_loss, std::nanf(""));
+    f.generator_loss = add_scalar(f.generator_loss, std::nanf(""));
   }
-  losses.generator = generator_loss.item();
-  if (!std::isfinite(losses.generator)) {
-    losses.skipped = true;
-    return losses;
-  }
+  return f;
+}
+
+bool Ganomaly::update_generator(StepForward& f, StepLosses& losses) {
+  losses.generator = f.generator_loss.item();
+  if (!std::isfinite(losses.generator)) return false;
   optimizer_g.zero_grad();
   {
     // D's gradients from the generator loss are zeroed before D's own update, so D is
@@ -294,34 +307,44 @@ StepLosses Ganomaly::train_step(const Tensor& images) {
       Discriminator& d;
       ~Unfreeze() { d.set_requires_grad(true); }
     } unfreeze{discriminator};
-    generator_loss.backward();
+    f.generator_loss.backward();
   }
   if (stabilisers.clip_grad_norm > 0)
     losses.generator_grad_norm = nn::clip_grad_norm(generator.parameters(), stabilisers.clip_grad_norm);
   optimizer_g.step();
   optimizer_g.zero_grad();  // frees G's gradients: they would sit through D's update
   update_ema();
+  return true;
+}
 
-  Discriminator::Output fake_detached = discriminator.run(fake_seen.detach());
-  const int64_t n = x.size(0);
-  Tensor discriminator_loss = mul_scalar(add(bce_loss(real.probability, Tensor::full(Shape{n}, stabilisers.real_label, device_)),
-                                             bce_loss(fake_detached.probability, Tensor::zeros(Shape{n}, device_))),
-                                         0.5f);
+bool Ganomaly::update_discriminator(const StepForward& f, StepLosses& losses) {
+  Discriminator::Output fake_detached = discriminator.run(f.fake_seen.detach());
+  const int64_t n = f.x.size(0);
+  Tensor discriminator_loss =
+      mul_scalar(add(bce_loss(f.real.probability, Tensor::full(Shape{n}, stabilisers.real_label, device_)),
+                     bce_loss(fake_detached.probability, Tensor::zeros(Shape{n}, device_))),
+                 0.5f);
   losses.discriminator = discriminator_loss.item();
-  if (!std::isfinite(losses.discriminator)) {
-    losses.skipped = true;
-    return losses;
-  }
+  if (!std::isfinite(losses.discriminator)) return false;
   optimizer_d.zero_grad();
   discriminator_loss.backward();
   if (stabilisers.clip_grad_norm > 0)
     losses.discriminator_grad_norm = nn::clip_grad_norm(discriminator.parameters(), stabilisers.clip_grad_norm);
   optimizer_d.step();
   optimizer_d.zero_grad();  // frees D's gradients: they would sit through the next G step
+  return true;
+}
 
-  losses.adversarial = adversarial.item();
-  losses.contextual = contextual.item();
-  losses.encoder = encoder.item();
+StepLosses Ganomaly::train_step(const Tensor& images) {
+  StepLosses losses;
+  StepForward f = forward_generator(images);
+  if (!update_generator(f, losses) || !update_discriminator(f, losses)) {
+    losses.skipped = true;
+    return losses;
+  }
+  losses.adversarial = f.adversarial.item();
+  losses.contextual = f.contextual.item();
+  losses.encoder = f.encoder.item();
   // The paper's rule catches a discriminator that wins outright. The collapse seen in
   // practice is the other one: its outputs saturate on the wrong side and the loss is
   // pinned at BCE's clamp (log >= -100, so 50 for the mean of the two halves).

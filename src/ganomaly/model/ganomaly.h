@@ -148,6 +148,12 @@ class Ganomaly {
   Rng rng;  // initialisation and re-initialisation
 
  private:
+  // train_step's three parts, in anomalib's order. An update whose loss is not finite
+  // changes nothing and returns false.
+  struct StepForward;  // the batch, what D saw of it, G's losses (ganomaly.cpp)
+  StepForward forward_generator(const Tensor& images);  // G(x), D(x), D(G(x)), G's losses
+  bool update_generator(StepForward& forward, StepLosses& losses);
+  bool update_discriminator(const StepForward& forward, StepLosses& losses);  // D on G(x).detach()
   void initialise(nn::Module& m);
   void update_ema();
   float ema_decay_ = 0.0f;

@@ -61,11 +61,9 @@ Image tensor_image(const Tensor& images, int64_t index, const std::string& norma
   GANOMALY_CHECK(index >= 0 && index < images.size(0), "tensor_image: index ", index, " out of range");
   GANOMALY_CHECK(normalization == "tanh" || normalization == "imagenet", "tensor_image: unknown normalization '",
                  normalization, "'");
-  float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
-  if (c == 1) {
-    mean[0] = (0.485f + 0.456f + 0.406f) / 3;
-    stdev[0] = (0.229f + 0.224f + 0.225f) / 3;
-  }
+  const ChannelStatistics imagenet = imagenet_statistics(static_cast<int>(c));
+  const float* mean = imagenet.mean;
+  const float* stdev = imagenet.stddev;
   Image out;
   out.width = static_cast<int>(w), out.height = static_cast<int>(h), out.channels = static_cast<int>(c);
   out.pixels.resize(h * w * c);

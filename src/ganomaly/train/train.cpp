@@ -18,6 +18,7 @@
 #include "ganomaly/train/augment.h"
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/eval/floors.h"
+#include "ganomaly/io/model_file.h"
 #include "ganomaly/train/progress.h"
 #include "ganomaly/train/pseudo_anomaly.h"
 #include "tensor/device.h"
