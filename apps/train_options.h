@@ -81,8 +81,8 @@ inline void add_train_options(cxxopts::Options& options) {
      cxxopts::value<std::string>()->default_value("cpu"));
 }
 
-// Everything add_train_options added, except --threads; out_dir, resume and
-// interactive are left at their defaults for the app to set. Not validated here.
+// Everything add_train_options added, except --threads; out_dir and resume are left at
+// their defaults for the app to set. Not validated here.
 inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   TrainOptions o;
   o.recipe = args["recipe"].as<std::string>();

@@ -1,13 +1,17 @@
 #pragma once
 // The training loop: held-out validation, model selection, early stopping, checkpoints
-// (best model and a resumable one), progress, logs and the final test evaluation.
-#include <atomic>
+// (best model and a resumable one), the log and the final test evaluation. Progress,
+// notes and stopping go through a TrainObserver (observer.h).
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "ganomaly/data/dataset.h"
+#include "ganomaly/eval/evaluate.h"
 #include "ganomaly/model/ganomaly.h"
+#include "ganomaly/train/observer.h"
 
 namespace gan {
 
@@ -43,7 +47,6 @@ struct TrainOptions {
   std::string validate_on = "heldout"; // or "test": anomalib's habit, an oracle
   std::string out_dir = "runs/latest";
   std::string resume;                  // a last.gnm to continue from
-  bool interactive = false;            // progress bar instead of lines
   bool log_test_auroc = false;         // for analysis only: never used for selection
   size_t max_pixels = kDefaultMaxPixels;
   std::string on_nan = "stop";         // a non-finite loss: "stop" (keep the best model) or "skip" the batch
@@ -61,11 +64,6 @@ float learning_rate_factor(const std::string& schedule, int epoch, int epochs);
 // o.min_steps (unchanged when it does already, or when min_steps is 0).
 TrainOptions scaled_for_steps(const TrainOptions& o, int steps_per_epoch);
 
-// Set by SIGINT/SIGTERM (see install_stop_handlers): the loop finishes its step, writes
-// a resumable checkpoint and returns. A second signal exits at once.
-extern std::atomic<bool> g_stop_requested;
-void install_stop_handlers();
-
 // The training normals: those trained on, and the validation normals held out (a seeded
 // fraction, unless the data set ships a validation split; none with --validate-on test).
 struct Split {
@@ -77,8 +75,23 @@ Split split_training(const Dataset& data, const TrainOptions& options);
 // `strength` makes them fainter (make_pseudo_anomalies).
 Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels, float strength = 1.0f);
 
-// Trains on `data` and returns the summary (also written to <out_dir>/summary.json).
-// "status" is "completed", "early_stopped", "interrupted" or "diverged".
-nlohmann::json train_model(const Dataset& data, const TrainOptions& options);
+struct TrainResult {
+  // Also written to <out_dir>/summary.json. "status" is "completed", "early_stopped",
+  // "interrupted" or "diverged".
+  nlohmann::json summary;
+  nlohmann::json info;                // the run's settings as model.gnm stores them ("info")
+  // The kept model (the best validation epoch's, as in model.gnm) and its calibration;
+  // null when the run was interrupted or kept none.
+  std::unique_ptr<Ganomaly> model;
+  Calibration calibration;
+  // The data set's test split as evaluated (summary.json's figures, test_scores.csv),
+  // when there is one and a model.
+  std::optional<Evaluation> evaluation;
+  Tensor test_images;                 // what `evaluation` scored, in the recipe's normalisation
+};
+
+// Trains on `data`. `observer` (may be null: silent, never stops) hears the progress and
+// is asked after every step whether to stop.
+TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainObserver* observer = nullptr);
 
 }  // namespace gan
