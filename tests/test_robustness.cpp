@@ -436,14 +436,14 @@ TEST_CASE("disk full while saving: train_model throws naming the file, the previ
   // model.gnm's size + 100: model.gnm is written, then last.gnm fails.
   for (const Case& k : {Case{1000, model}, Case{int64_t(model_bytes.size()) + 100, last}}) {
     CAPTURE(k.limit);
-    checkpoint_io::fail_after_bytes = k.limit;
+    TrainFaults faults;
+    faults.write.fail_after_bytes = k.limit;
     std::string err;
     try {
-      train_model(data, tiny_options(out, 2));
+      train_model(data, tiny_options(out, 2), nullptr, faults);
     } catch (const Error& e) {
       err = e.what();
     }
-    checkpoint_io::fail_after_bytes = -1;
     CHECK(err == "save_checkpoint: cannot write " + k.failing + ": write failed: No space left on device (" +
                      k.failing + " left as it was)");
     CHECK_FALSE(has_temp_files(out));

@@ -61,6 +61,14 @@ auto with_stdout_to(const std::string& path, Fn fn) {
   return fn();
 }
 
+// Asks training to stop after this many steps, as SIGINT does in the apps.
+struct StopAfterSteps : TrainObserver {
+  explicit StopAfterSteps(int steps) : steps(steps) {}
+  void on_step(const StepReport&) override { ++seen; }
+  bool should_stop() override { return seen >= steps; }
+  int steps, seen = 0;
+};
+
 TrainOptions small_options(const std::string& out) {
   TrainOptions o;
   o.model.image_size = 32;
@@ -152,8 +160,8 @@ TEST_CASE("an interrupted run resumed from last.gnm ends bitwise where an uninte
   for (int stop_at : {2, 3}) {  // mid-epoch, and at an epoch's last step
     CAPTURE(stop_at);
     TrainOptions first = small_options(broken);
-    first.stop_after_steps = stop_at;
-    CHECK(train_model(data, first).summary["status"] == "interrupted");
+    StopAfterSteps stop_first(stop_at);
+    CHECK(train_model(data, first, &stop_first).summary["status"] == "interrupted");
     TrainOptions second = small_options(broken);
     second.resume = broken + "/last.gnm";
     CHECK(train_model(data, second).summary["status"] == "completed");
@@ -198,8 +206,8 @@ TEST_CASE("resume after a stop at any step, several seeds: model.gnm, last.gnm a
       CAPTURE(stop_at);
       const std::string broken = testing::temp_dir("resume_broken");
       TrainOptions first = options(broken, seed);
-      first.stop_after_steps = stop_at;
-      CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, first).summary; })["status"] == "interrupted");
+      StopAfterSteps stop_first(stop_at);
+      CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, first, &stop_first).summary; })["status"] == "interrupted");
       TrainOptions second = options(broken, seed);
       second.resume = broken + "/last.gnm";
       CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, second).summary; })["status"] == "completed");
@@ -224,8 +232,8 @@ TEST_CASE("resume after a hard kill: the stale temporary file is removed and the
   };
   with_stdout_to(straight + ".out", [&] { return train_model(data, options(straight)).summary; });
   TrainOptions first = options(broken);
-  first.stop_after_steps = 3;  // the end of epoch 1: last.gnm at (1, 0), one log line
-  REQUIRE(with_stdout_to(broken + ".out", [&] { return train_model(data, first).summary; })["status"] == "interrupted");
+  StopAfterSteps stop_first(3);  // the end of epoch 1: last.gnm at (1, 0), one log line
+  REQUIRE(with_stdout_to(broken + ".out", [&] { return train_model(data, first, &stop_first).summary; })["status"] == "interrupted");
   // Epoch 2's line as the straight run logged it, then the kill before last.gnm was renamed.
   std::string straight_log = read_file(straight + "/train_log.jsonl");
   const std::string epoch2 = straight_log.substr(straight_log.find('\n') + 1);
@@ -253,15 +261,15 @@ TEST_CASE("with augmentation, instance noise and spectral norm, a resumed run st
   auto noisy = [](const std::string& out) {
     TrainOptions o = small_options(out);
     o.epochs = 2;
-    o.augment = "flip";
+    o.augment = Augment::flip;
     o.stabilisers.instance_noise = 0.3f;
     o.model.spectral_norm = true;  // its power-iteration vectors travel in last.gnm
     return o;
   };
   train_model(data, noisy(straight));
   TrainOptions first = noisy(broken);
-  first.stop_after_steps = 2;
-  CHECK(train_model(data, first).summary["status"] == "interrupted");
+  StopAfterSteps stop_first(2);
+  CHECK(train_model(data, first, &stop_first).summary["status"] == "interrupted");
   TrainOptions second = noisy(broken);
   second.resume = broken + "/last.gnm";
   CHECK(train_model(data, second).summary["status"] == "completed");
@@ -376,8 +384,8 @@ TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-mea
   // gives the best AUROC last.gnm carries.
   const std::string stopped = testing::temp_dir("harden_stopped");
   TrainOptions first = options(stopped, seed, threshold);
-  first.stop_after_steps = 3 * hardened_epoch;
-  REQUIRE(with_stdout_to(stopped + ".out", [&] { return train_model(data, first).summary; })["status"] == "interrupted");
+  StopAfterSteps stop_first(3 * hardened_epoch);
+  REQUIRE(with_stdout_to(stopped + ".out", [&] { return train_model(data, first, &stop_first).summary; })["status"] == "interrupted");
   const LoadedModel last = load_model(stopped + "/last.gnm");
   const float strength = last.training.at("pseudo_strength").get<float>();
   CHECK(strength < 1.0f);
@@ -396,8 +404,8 @@ TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-mea
   std::filesystem::copy(stopped, copy, std::filesystem::copy_options::recursive);
   TrainOptions one_step = options(copy, seed, threshold);
   one_step.resume = copy + "/last.gnm";
-  one_step.stop_after_steps = 1;
-  REQUIRE(with_stdout_to(copy + ".out", [&] { return train_model(data, one_step).summary; })["status"] == "interrupted");
+  StopAfterSteps stop_one_step(1);
+  REQUIRE(with_stdout_to(copy + ".out", [&] { return train_model(data, one_step, &stop_one_step).summary; })["status"] == "interrupted");
   CHECK(load_model(copy + "/last.gnm").training.at("pseudo_strength").get<float>() == strength);
 
   // Resumed from there, the run ends bitwise where the straight one ends.
@@ -411,8 +419,8 @@ TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-mea
 TEST_CASE("both recipes train, and anomalib's test-set validation is labelled as such") {
   const Dataset data = discover_dataset(generated_category());
   TrainOptions o = small_options(testing::temp_dir("anomalib"));
-  o.recipe = "anomalib";
-  o.validate_on = "test";
+  o.recipe = RecipeName::anomalib;
+  o.validate_on = ValidateOn::test;
   o.epochs = 1;
   const nlohmann::json s = train_model(data, o).summary;
   CHECK(s["recipe"] == "anomalib");
@@ -425,10 +433,11 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
   const Dataset data = discover_dataset(generated_category());
   TrainOptions o = small_options(testing::temp_dir("nan_stop"));
   o.epochs = 2;
-  o.nan_at_step = 5;  // in the second epoch: the first epoch's best model exists
+  TrainFaults faults;
+  faults.nan_at_step = 5;  // in the second epoch: the first epoch's best model exists
   const std::string printed = o.out_dir + ".stdout";
   ConsoleObserver console(stdout, false);  // the library is silent: the app's printing
-  const nlohmann::json stopped = with_stdout_to(printed, [&] { return train_model(data, o, &console).summary; });
+  const nlohmann::json stopped = with_stdout_to(printed, [&] { return train_model(data, o, &console, faults).summary; });
   CHECK(stopped["status"] == "diverged");
   // One line naming the loss, the epoch and the step, and what was kept.
   const std::string out = read_file(printed);
@@ -443,8 +452,8 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
     CHECK(std::all_of(t.data(), t.data() + t.numel(), [](float v) { return std::isfinite(v); }));
   }
   o.out_dir = testing::temp_dir("nan_skip");
-  o.on_nan = "skip";
-  CHECK(train_model(data, o).summary["status"] == "completed");
+  o.on_nan = OnNan::skip;
+  CHECK(train_model(data, o, nullptr, faults).summary["status"] == "completed");
 }
 
 TEST_CASE("stabilisers: a discriminator pinned at BCE's clamp is re-initialised only when asked; D's own learning rate") {
@@ -500,11 +509,11 @@ TEST_CASE("stabilisers: gradient clipping changes the steps once the gradients' 
 }
 
 TEST_CASE("the cosine learning-rate schedule runs from 1 down towards 0; constant stays at 1") {
-  CHECK(learning_rate_factor("constant", 7, 10) == 1.0f);
-  CHECK(learning_rate_factor("cosine", 0, 10) == doctest::Approx(1.0));
-  CHECK(learning_rate_factor("cosine", 5, 10) == doctest::Approx(0.5));
-  CHECK(learning_rate_factor("cosine", 9, 10) == doctest::Approx(0.5 * (1 + std::cos(M_PI * 0.9))));
-  for (int e = 1; e < 10; ++e) CHECK(learning_rate_factor("cosine", e, 10) < learning_rate_factor("cosine", e - 1, 10));
+  CHECK(learning_rate_factor(LrSchedule::constant, 7, 10) == 1.0f);
+  CHECK(learning_rate_factor(LrSchedule::cosine, 0, 10) == doctest::Approx(1.0));
+  CHECK(learning_rate_factor(LrSchedule::cosine, 5, 10) == doctest::Approx(0.5));
+  CHECK(learning_rate_factor(LrSchedule::cosine, 9, 10) == doctest::Approx(0.5 * (1 + std::cos(M_PI * 0.9))));
+  for (int e = 1; e < 10; ++e) CHECK(learning_rate_factor(LrSchedule::cosine, e, 10) < learning_rate_factor(LrSchedule::cosine, e - 1, 10));
 }
 
 TEST_CASE("GANomaly learns the generated category: test AUROC well above chance") {
@@ -519,4 +528,27 @@ TEST_CASE("GANomaly learns the generated category: test AUROC well above chance"
   const nlohmann::json s = train_model(data, o).summary;
   INFO("score ", s["score"].get<std::string>(), ", best epoch ", s["best_epoch"].get<int>());
   CHECK(s["image_auroc"].get<double>() >= 0.7);
+}
+
+TEST_CASE("options: a bad value throws OptionError naming the field; the choices' names convert both ways") {
+  TrainOptions o;
+  o.epochs = 0;
+  try {
+    o.validate();
+    FAIL("validate() accepted 0 epochs");
+  } catch (const OptionError& e) {
+    CHECK(e.field() == "epochs");
+    CHECK(e.problem() == "expected 1 to 100000, got 0");
+    CHECK(std::string(e.what()) == "epochs: expected 1 to 100000, got 0");
+  }
+  o = TrainOptions{};
+  o.loss_weights.contextual = -1;
+  CHECK_THROWS_WITH_AS(o.validate(), "loss_weights.contextual: expected a weight in [0, 10000], got -1", OptionError);
+  CHECK(parse_choice<ScoreChoice>("score", "auto") == ScoreChoice::best_on_validation);
+  CHECK(std::string(to_string(ScoreChoice::best_on_validation)) == "auto");
+  CHECK(parse_choice<RecipeName>("recipe", to_string(RecipeName::anomalib)) == RecipeName::anomalib);
+  CHECK_THROWS_WITH_AS(parse_choice<OnNan>("on_nan", "x"), "on_nan: expected stop or skip, got 'x'", OptionError);
+  // Files keep the names: an enum in JSON is its name.
+  CHECK(nlohmann::json(ValidateOn::test) == "test");
+  CHECK(nlohmann::json{{"augment", Augment::flip}}.dump() == R"({"augment":"flip"})");
 }

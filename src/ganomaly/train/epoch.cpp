@@ -31,11 +31,11 @@ StepLosses train_step(Run& run, const std::vector<int>& order, int step) {
   const TrainOptions& o = run.o;
   const int epoch = run.at.epoch;
   Ganomaly& model = *run.model;
-  model.inject_nan_once = o.nan_at_step >= 0 && run.total_steps + 1 == o.nan_at_step;
+  model.inject_nan_once = run.faults.nan_at_step >= 0 && run.total_steps + 1 == run.faults.nan_at_step;
   Tensor images = gather(run.images.train, order, static_cast<size_t>(step) * run.batch, run.batch);
-  if (o.augment != "none") {
+  if (o.augment != Augment::none) {
     Rng augment_rng(step_seed(o.seed, epoch, step, 1));
-    augment_batch(images, o.augment, augment_rng);
+    augment_batch(images, to_string(o.augment), augment_rng);
   }
   const float trained = (epoch + static_cast<float>(step) / run.steps_per_epoch) / o.epochs;
   model.instance_noise = {o.stabilisers.instance_noise * (1.0f - trained), step_seed(o.seed, epoch, step, 2)};
@@ -53,7 +53,7 @@ bool skip_non_finite(Run& run, const StepLosses& l, int step) {
   // generator's update, so only the discriminator is spared then.
   const char* spared = generator_ok ? "the discriminator was not updated" : "no weights changed";
   const int epoch = run.at.epoch + 1;
-  if (run.o.on_nan == "skip") {
+  if (run.o.on_nan == OnNan::skip) {
     run.note(str("epoch ", epoch, " step ", step + 1, ": the ", which, " loss is not finite; batch skipped, ", spared),
              true);
     return true;
@@ -90,7 +90,7 @@ EpochEnd run_epoch(Run& run, EpochSums& sums) {
     sums.add(l);
     run.observer.on_step({at.epoch + 1, o.epochs, step + 1, run.steps_per_epoch,
                           static_cast<long>(sums.steps_done) * run.batch, &l});
-    if (run.observer.should_stop() || (o.stop_after_steps >= 0 && run.total_steps >= o.stop_after_steps)) {
+    if (run.observer.should_stop()) {
       add_time();
       // At the epoch's last step, the epoch is finished first (validation, selection,
       // model.gnm, its log line): a checkpoint at (epoch + 1, step 0) that skipped them

@@ -27,12 +27,13 @@ struct RunImages {
 
 // One run: its settings, its data, the model and where training stands.
 struct Run {
-  Run(const Dataset& data, const TrainOptions& options, TrainObserver& observer);
+  Run(const Dataset& data, const TrainOptions& options, TrainObserver& observer, const TrainFaults& faults);
 
   const Dataset& data;
   const Split split;
   const TrainOptions o;        // options scaled up for a small set (scaled_for_steps)
   TrainObserver& observer;
+  const TrainFaults faults;
   const std::string model_path, resume_path;
   const FolderLock lock;       // on o.out_dir, for the whole run
   const nlohmann::json info;   // the run's settings, stored in every model file

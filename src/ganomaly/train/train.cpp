@@ -32,7 +32,7 @@ TrainOptions scaled_for_split(const TrainOptions& options, const Split& split) {
 }
 
 nlohmann::json run_info(const Dataset& data, const TrainOptions& o) {
-  const Recipe recipe = Recipe::named(o.recipe);
+  const Recipe recipe = Recipe::named(to_string(o.recipe));
   return {{"recipe", recipe.name},
           {"normalization", recipe.normalization},
           {"seed", o.seed},
@@ -61,7 +61,7 @@ std::optional<LoadedModel> load_resumable(const TrainOptions& o, const nlohmann:
   if (o.resume.empty()) return std::nullopt;
   LoadedModel r = load_model(o.resume);
   GANOMALY_CHECK(!r.training.is_null(), o.resume, ": not a resumable checkpoint (use last.gnm)");
-  GANOMALY_CHECK(model_config_json(r.model->config) == model_config_json(o.model) && r.model->recipe.name == o.recipe,
+  GANOMALY_CHECK(model_config_json(r.model->config) == model_config_json(o.model) && r.model->recipe.name == to_string(o.recipe),
                  o.resume, ": was trained with other model settings: ", r.config["model"].dump(), " recipe ",
                  r.model->recipe.name);
   check_resume_settings(o.resume, r.config.value("info", nlohmann::json::object()), info);
@@ -74,11 +74,12 @@ std::optional<LoadedModel> load_resumable(const TrainOptions& o, const nlohmann:
 
 }  // namespace
 
-Run::Run(const Dataset& d, const TrainOptions& options, TrainObserver& obs)
+Run::Run(const Dataset& d, const TrainOptions& options, TrainObserver& obs, const TrainFaults& f)
     : data(d),
       split(split_training(d, options)),
       o(scaled_for_split(options, split)),
       observer(obs),
+      faults(f),
       model_path(o.out_dir + "/model.gnm"),
       resume_path(o.out_dir + "/last.gnm"),
       lock(usable_out_dir(o.out_dir)),
@@ -90,7 +91,7 @@ RunImages prepare_data(const Run& run) {
   const TrainOptions& o = run.o;
   const Dataset& data = run.data;
   const int size = o.model.image_size, channels = o.model.channels;
-  const std::string norm = Recipe::named(o.recipe).normalization;
+  const std::string norm = Recipe::named(to_string(o.recipe)).normalization;
   RunImages im;
   im.train = load_images(run.split.train, size, channels, norm, o.max_pixels);
   if (!data.test.empty()) {
@@ -98,7 +99,7 @@ RunImages prepare_data(const Run& run) {
     im.test_masks = load_masks(data.test, size, o.max_pixels);
   }
   im.test_labels = labels_of(data.test);
-  if (o.validate_on == "test") {
+  if (o.validate_on == ValidateOn::test) {
     GANOMALY_CHECK(!data.test.empty(), data.root, ": --validate-on test needs a test split");
     im.validation = im.test;
     im.validation_labels = im.test_labels;
@@ -113,7 +114,7 @@ void restore_or_init(Run& run) {
   const TrainOptions& o = run.o;
   nn::AdamOptions adam;
   adam.lr = o.learning_rate;
-  run.model = std::make_unique<Ganomaly>(o.model, Recipe::named(o.recipe), o.seed, adam, o.loss_weights, o.stabilisers);
+  run.model = std::make_unique<Ganomaly>(o.model, Recipe::named(to_string(o.recipe)), o.seed, adam, o.loss_weights, o.stabilisers);
   run.model->to(o.device);
   run.model->enable_ema(o.ema_decay);
   if (!run.resumed) return;
@@ -138,7 +139,7 @@ void save_resumable(Run& run) {
   nn::NamedTensors extra;
   if (kept.epoch > 0) extra = nn::add_prefix("best.", run.kept_weights);
   save_model(run.resume_path, *run.model, kept.epoch > 0 ? kept.calibration : Calibration{}, run.info,
-             run.at.to_json(), extra);
+             run.at.to_json(), extra, run.faults.write);
 }
 
 namespace {
@@ -146,7 +147,7 @@ namespace {
 // What the user learns before the first step: the data, a scaled run, what is replaced.
 void say_what_runs(Run& run, const TrainOptions& asked) {
   const TrainOptions& o = run.o;
-  const Recipe recipe = Recipe::named(o.recipe);
+  const Recipe recipe = Recipe::named(to_string(o.recipe));
   run.note(str("data: ", run.data.root, " (", run.data.format, "), ", run.split.train.size(), " train, ",
                run.split.validation.size(), " validation normals, ", run.data.test.size(), " test; image size ",
                o.model.image_size, ", ", recipe.normalization, " normalisation"));
@@ -159,7 +160,7 @@ void say_what_runs(Run& run, const TrainOptions& asked) {
 // 6. The run's summary; with a kept model, the model evaluated on the test split.
 TrainResult finish(Run& run, const std::string& status) {
   const TrainOptions& o = run.o;
-  const Recipe recipe = Recipe::named(o.recipe);
+  const Recipe recipe = Recipe::named(to_string(o.recipe));
   TrainResult r;
   r.info = run.info;
   r.summary = {{"status", status},          {"recipe", recipe.name},
@@ -199,10 +200,11 @@ void note_interrupted(Run& run, bool during_epoch) {
 }  // namespace
 }  // namespace loop
 
-TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainObserver* observer) {
+TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainObserver* observer,
+                        const TrainFaults& faults) {
   options.validate();
   TrainObserver silent;
-  loop::Run run(data, options, observer ? *observer : silent);  // --out locked, options scaled for a small set
+  loop::Run run(data, options, observer ? *observer : silent, faults);  // --out locked, options scaled for a small set
   const TrainOptions& o = run.o;
   ResumeState& at = run.at;
   run.images = loop::prepare_data(run);          // 1. every image decoded; validation pseudo-anomalies made

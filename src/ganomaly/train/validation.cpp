@@ -11,7 +11,7 @@ namespace gan {
 
 Split split_training(const Dataset& data, const TrainOptions& o) {
   Split s;
-  if (o.validate_on == "test") {
+  if (o.validate_on == ValidateOn::test) {
     s.train = data.train;
     return s;
   }
@@ -72,7 +72,7 @@ ValidationPass validate_model(Ganomaly& model, const RunImages& images, const Tr
   v.fusion.fuse(v.scores);
   for (const std::string& name : selectable_score_names()) {
     const double a = auroc(v.scores.get(name), images.validation_labels);
-    if (o.score == "auto" ? a > v.metric : name == o.score) v.metric = a;
+    if (o.score == ScoreChoice::best_on_validation ? a > v.metric : name == to_string(o.score)) v.metric = a;
   }
   return v;
 }
@@ -80,9 +80,9 @@ ValidationPass validate_model(Ganomaly& model, const RunImages& images, const Tr
 // Which score decides, its threshold and normaliser, from validation scores only.
 Calibration calibrate(const ValidationPass& pass, const std::vector<int>& labels, const TrainOptions& o) {
   Calibration c = pass.fusion;
-  c.chosen_on = o.validate_on;
-  c.score = o.score;
-  if (o.score == "auto") {
+  c.chosen_on = to_string(o.validate_on);
+  c.score = to_string(o.score);
+  if (o.score == ScoreChoice::best_on_validation) {
     double best = -1;
     for (const std::string& name : selectable_score_names()) {
       const double a = auroc(pass.scores.get(name), labels);
@@ -104,7 +104,7 @@ void remeasure_kept(Run& run) {
   const ValidationPass kept = validate_model(model, run.images, run.o);
   run.at.kept.metric = kept.metric;
   run.at.kept.calibration = calibrate(kept, run.images.validation_labels, run.o);
-  save_model(run.model_path, model, run.at.kept.calibration, run.info);
+  save_model(run.model_path, model, run.at.kept.calibration, run.info, nullptr, {}, run.faults.write);
   model.load_state(current, "current state");
 }
 
@@ -117,7 +117,7 @@ ValidationPass validate_epoch(Run& run) {
   model.fit_residual_statistics(run.images.train);
   ValidationPass pass = validate_model(model, run.images, o);
   float& strength = run.at.pseudo_strength;
-  while (o.validate_on != "test" && o.harden_at > 0 && pass.metric >= o.harden_at && strength > kMinPseudoStrength) {
+  while (o.validate_on != ValidateOn::test && o.harden_at > 0 && pass.metric >= o.harden_at && strength > kMinPseudoStrength) {
     strength *= 0.5f;
     run.images.validation =
         with_pseudo_anomalies(run.images.validation_normals, o.seed, &run.images.validation_labels, strength);
@@ -188,7 +188,7 @@ bool select(Run& run, const ValidationPass& pass, int epoch) {
   kept.calibration = calibrate(pass, run.images.validation_labels, run.o);
   run.kept_weights = clone_state(run.model->state());
   run.at.stale = 0;
-  save_model(run.model_path, *run.model, kept.calibration, run.info);
+  save_model(run.model_path, *run.model, kept.calibration, run.info, nullptr, {}, run.faults.write);
   return true;
 }
 
@@ -198,7 +198,7 @@ bool validate_and_select(Run& run, const EpochSums& sums, TrainLog& log) {
   EpochReport report;
   report.epoch = run.at.epoch + 1;
   report.epochs = run.o.epochs;
-  report.validated_on_test = run.o.validate_on == "test";
+  report.validated_on_test = run.o.validate_on == ValidateOn::test;
   const float strength_before = run.at.pseudo_strength;
   const ValidationPass pass = validate_epoch(run);
   nlohmann::json entry = log_entry(run, sums, pass, &report);
