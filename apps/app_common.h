@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -22,6 +23,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "ganomaly/train/options.h"
 #include "tensor/check.h"
 #include "tensor/device.h"
 #ifdef GANOMALY_OPENMP
@@ -54,6 +56,14 @@ namespace gan::app {
 struct UsageError : Error {
   using Error::Error;
 };
+
+// The command-line flag of each library option field (gan::OptionError::field()), filled
+// by the apps that read such options (train_options.h); run() reports an OptionError as
+// "<flag>: <problem>", exit 2.
+inline std::map<std::string, std::string>& option_flags() {
+  static std::map<std::string, std::string> flags;
+  return flags;
+}
 
 namespace detail {
 
@@ -101,7 +111,7 @@ inline std::string describe_bad_value(const std::string& what) {
   return what;
 }
 
-// Library checks that reject an option name it first ("--epochs: expected ..."), and
+// Library checks that name a flag first ("--image-size: expected ...": ModelConfig), and
 // usage errors end with "(see --help)"; both are the caller's command line.
 inline bool names_an_option(const std::string& what) {
   const std::string help = "(see --help)";
@@ -132,6 +142,11 @@ int run(const char* name, Body body) {
     return 2;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 2;
+  } catch (const OptionError& e) {
+    const auto flag = option_flags().find(e.field());
+    std::fprintf(stderr, "%s: %s: %s\n", name, flag == option_flags().end() ? e.field().c_str() : flag->second.c_str(),
+                 e.problem().c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", name, e.what());

@@ -7,6 +7,7 @@
 #include "app_common.h"
 #include "categories/category_runner.h"
 #include "ganomaly/train/progress.h"
+#include "stop_signal.h"
 #include "train_options.h"
 
 using namespace gan;
@@ -42,11 +43,12 @@ int main(int argc, char** argv) {
     o.out_dir = args["out"].as<std::string>();
     app::set_threads(args["threads"].as<int>());
     o.train = app::read_train_options(args);
-    o.train.interactive = stdout_is_terminal();
     o.train.validate();
     select_categories(o);  // a missing category or root fails before --out is made
     app::make_output_dir(o.out_dir, "--out");
-    install_stop_handlers();
+    app::install_stop_handlers();
+    app::SignalStoppedConsole console(stdout, stdout_is_terminal());
+    o.observer = &console;
     const CategoryRunResult r = run_categories(o);
     if (r.interrupted) return 130;
     return r.failed ? 1 : 0;

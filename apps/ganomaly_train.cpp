@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "app_common.h"
+#include "stop_signal.h"
 #include "train_options.h"
 #include "ganomaly/train/progress.h"
 #include "ganomaly/report/report.h"
@@ -40,18 +41,19 @@ int main(int argc, char** argv) {
     TrainOptions o = read_train_options(args);
     o.out_dir = args["out"].as<std::string>();
     o.resume = args["resume"].as<std::string>();
-    o.interactive = stdout_is_terminal();
     o.validate();
     const Dataset data = discover_dataset(args["data"].as<std::string>(), args["format"].as<std::string>());
     app::make_output_dir(o.out_dir, "--out");
-    install_stop_handlers();
-    const nlohmann::json s = train_model(data, o);
+    app::install_stop_handlers();
+    app::SignalStoppedConsole console(stdout, stdout_is_terminal());
+    const TrainResult run = train_model(data, o, &console);
+    const nlohmann::json& s = run.summary;
     std::printf("summary: %s\n", s.dump(2).c_str());
     if (s.contains("warning"))
       std::fprintf(stderr, "ganomaly_train: warning: %s: %s\n", data.root.c_str(), s["warning"].get<std::string>().c_str());
     if ((s["status"] == "completed" || s["status"] == "early_stopped") && !args.count("no-report")) {
       try {  // the model is written: a report that fails is a warning, not a failed run
-        write_report(o.out_dir);
+        write_report(o.out_dir, training_report(run, data.test, o.out_dir));
         std::printf("report: %s/report.html\n", o.out_dir.c_str());
       } catch (const std::exception& e) {
         std::fprintf(stderr, "ganomaly_train: warning: report not written: %s\n", e.what());

@@ -1,12 +1,15 @@
 #pragma once
 // The training options that ganomaly_train and ganomaly_categories share: one list of
-// names, defaults and help texts, and one place that reads them into a TrainOptions.
+// names and help texts, the defaults read from TrainOptions (the library's, the one
+// source), one place that reads them into a TrainOptions, and the flag of each field
+// that the library's OptionError names.
 //
 // Not here (each app adds its own): the data folder, --format, --out, --resume, --help.
 // --threads is added here but applied by the app (app::set_threads).
 #include <cstdio>
 
 #include <cxxopts.hpp>
+#include <map>
 #include <string>
 
 #include "app_common.h"
@@ -23,28 +26,62 @@ inline std::string default_text(double v) {
   return buf;
 }
 
+// The flag of each TrainOptions field (OptionError::field()).
+inline const std::map<std::string, std::string>& train_option_flags() {
+  static const std::map<std::string, std::string> flags = {
+      {"recipe", "--recipe"},
+      {"epochs", "--epochs"},
+      {"batch_size", "--batch-size"},
+      {"learning_rate", "--lr"},
+      {"lr_schedule", "--lr-schedule"},
+      {"loss_weights", "--w-adv, --w-con, --w-enc"},
+      {"loss_weights.adversarial", "--w-adv"},
+      {"loss_weights.contextual", "--w-con"},
+      {"loss_weights.encoder", "--w-enc"},
+      {"stabilisers.discriminator_lr_scale", "--d-lr-scale"},
+      {"stabilisers.real_label", "--real-label"},
+      {"stabilisers.instance_noise", "--instance-noise"},
+      {"stabilisers.clip_grad_norm", "--clip-grad-norm"},
+      {"augment", "--augment"},
+      {"seed", "--seed"},
+      {"patience", "--patience"},
+      {"min_steps", "--min-steps"},
+      {"selection_tolerance", "--selection-tolerance"},
+      {"fusion_margin", "--fusion-margin"},
+      {"harden_at", "--harden-at"},
+      {"validation_fraction", "--validation-fraction"},
+      {"score", "--score"},
+      {"ema_decay", "--ema"},
+      {"validate_on", "--validate-on"},
+      {"on_nan", "--on-nan"},
+      {"max_pixels", "--max-pixels"},
+      {"device", "--device"}};
+  return flags;
+}
+
 inline void add_train_options(cxxopts::Options& options) {
+  for (const auto& [field, flag] : train_option_flags()) option_flags()[field] = flag;  // for app::run's errors
   const TrainOptions o;
   options.add_options()
     ("recipe", "paper (feature matching, MSE encoder loss, N(0,0.02) init, [-1,1] inputs) or anomalib",
-     cxxopts::value<std::string>()->default_value(o.recipe))
+     cxxopts::value<std::string>()->default_value(to_string(o.recipe)))
     ("image-size", "images are resized to this square size (32 to 512; anomalib uses 256)",
      cxxopts::value<int>()->default_value(std::to_string(o.model.image_size)))
-    ("channels", "1 (grey) or 3 (colour)", cxxopts::value<int>()->default_value("3"))
-    ("n-features", "features of the first conv layer", cxxopts::value<int>()->default_value("64"))
-    ("latent-size", "size of the latent vector z", cxxopts::value<int>()->default_value("100"))
-    ("extra-layers", "extra 3x3 conv layers in encoders and decoder", cxxopts::value<int>()->default_value("0"))
+    ("channels", "1 (grey) or 3 (colour)", cxxopts::value<int>()->default_value(std::to_string(o.model.channels)))
+    ("n-features", "features of the first conv layer", cxxopts::value<int>()->default_value(std::to_string(o.model.n_features)))
+    ("latent-size", "size of the latent vector z", cxxopts::value<int>()->default_value(std::to_string(o.model.latent_size)))
+    ("extra-layers", "extra 3x3 conv layers in encoders and decoder", cxxopts::value<int>()->default_value(std::to_string(o.model.extra_layers)))
     ("epochs", "maximum epochs", cxxopts::value<int>()->default_value(std::to_string(o.epochs)))
     ("batch-size", "images per step", cxxopts::value<int>()->default_value(std::to_string(o.batch_size)))
     ("lr", "Adam learning rate (betas 0.5, 0.999)", cxxopts::value<std::string>()->default_value(default_text(o.learning_rate)))
     ("lr-schedule", "constant, or cosine (decays to 0 over --epochs)",
-     cxxopts::value<std::string>()->default_value(o.lr_schedule))
-    ("w-adv", "weight of the adversarial loss", cxxopts::value<std::string>()->default_value("1"))
-    ("w-con", "weight of the contextual (reconstruction) loss", cxxopts::value<std::string>()->default_value("50"))
-    ("w-enc", "weight of the encoder (latent) loss", cxxopts::value<std::string>()->default_value("1"))
-    ("d-lr-scale", "discriminator learning rate = this x --lr", cxxopts::value<std::string>()->default_value("1"))
+     cxxopts::value<std::string>()->default_value(to_string(o.lr_schedule)))
+    ("w-adv", "weight of the adversarial loss", cxxopts::value<std::string>()->default_value(default_text(o.loss_weights.adversarial)))
+    ("w-con", "weight of the contextual (reconstruction) loss", cxxopts::value<std::string>()->default_value(default_text(o.loss_weights.contextual)))
+    ("w-enc", "weight of the encoder (latent) loss", cxxopts::value<std::string>()->default_value(default_text(o.loss_weights.encoder)))
+    ("d-lr-scale", "discriminator learning rate = this x --lr", cxxopts::value<std::string>()->default_value(default_text(o.stabilisers.discriminator_lr_scale)))
     ("real-label", "discriminator's target for real images (< 1: one-sided label smoothing)",
-     cxxopts::value<std::string>()->default_value("1"))
+     cxxopts::value<std::string>()->default_value(default_text(o.stabilisers.real_label)))
     ("spectral-norm", "divide each discriminator convolution's weight by its largest singular value (power iteration)")
     ("reinit-saturated-d", "also re-initialise the discriminator when its loss is pinned at the BCE clamp (collapse)")
     ("instance-noise", "standard deviation of Gaussian noise added to the discriminator's inputs, falling linearly to 0 over --epochs (0: none)",
@@ -52,7 +89,7 @@ inline void add_train_options(cxxopts::Options& options) {
     ("clip-grad-norm", "clip each network's gradients to this global L2 norm before its step (0: off)",
      cxxopts::value<std::string>()->default_value(default_text(o.stabilisers.clip_grad_norm)))
     ("augment", "none, flip (random mirror images: textures, objects seen from above) or shift (up to 1/16 of the side: aligned objects)",
-     cxxopts::value<std::string>()->default_value(o.augment))
+     cxxopts::value<std::string>()->default_value(to_string(o.augment)))
     ("seed", "random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(o.seed)))
     ("patience", "stop after this many epochs without a better validation AUROC (0: never)",
      cxxopts::value<int>()->default_value(std::to_string(o.patience)))
@@ -66,26 +103,26 @@ inline void add_train_options(cxxopts::Options& options) {
      cxxopts::value<std::string>()->default_value(default_text(o.harden_at)))
     ("validation-fraction", "fraction of the training normals held out for validation",
      cxxopts::value<std::string>()->default_value(default_text(o.validation_fraction)))
-    ("score", "fused (see --fusion-margin), auto (the best on validation), latent, reconstruction, feature, residual_max, residual_z or residual_nn", cxxopts::value<std::string>()->default_value(o.score))
+    ("score", "fused (see --fusion-margin), auto (the best on validation), latent, reconstruction, feature, residual_max, residual_z or residual_nn", cxxopts::value<std::string>()->default_value(to_string(o.score)))
     ("ema", "decay of the moving average of generator weights used for scoring (0: off)",
      cxxopts::value<std::string>()->default_value(default_text(o.ema_decay)))
     ("recalibrate-bn", "recompute the averaged generator's batch-norm statistics on the training images each epoch")
     ("validate-on", "heldout (training normals + pseudo-anomalies) or test (anomalib's habit: an oracle)",
-     cxxopts::value<std::string>()->default_value(o.validate_on))
+     cxxopts::value<std::string>()->default_value(to_string(o.validate_on)))
     ("on-nan", "a non-finite loss: stop (keeping the best model) or skip the batch",
-     cxxopts::value<std::string>()->default_value("stop"))
+     cxxopts::value<std::string>()->default_value(to_string(o.on_nan)))
     ("log-test-auroc", "also log test AUROC per epoch, for analysis only (never used to select)")
-    ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
+    ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(o.max_pixels)))
     ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
     ("device", "cpu, or cuda (an NVIDIA GPU; needs a CUDA build: make cuda)",
-     cxxopts::value<std::string>()->default_value("cpu"));
+     cxxopts::value<std::string>()->default_value(device_name(o.device)));
 }
 
-// Everything add_train_options added, except --threads; out_dir, resume and
-// interactive are left at their defaults for the app to set. Not validated here.
+// Everything add_train_options added, except --threads; out_dir and resume are left at
+// their defaults for the app to set. Not validated here.
 inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   TrainOptions o;
-  o.recipe = args["recipe"].as<std::string>();
+  o.recipe = parse_choice<RecipeName>("recipe", args["recipe"].as<std::string>());
   o.model.image_size = args["image-size"].as<int>();
   o.model.channels = args["channels"].as<int>();
   o.model.n_features = args["n-features"].as<int>();
@@ -95,7 +132,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.epochs = args["epochs"].as<int>();
   o.batch_size = args["batch-size"].as<int>();
   o.learning_rate = decimal_option<float>(args, "lr");
-  o.lr_schedule = args["lr-schedule"].as<std::string>();
+  o.lr_schedule = parse_choice<LrSchedule>("lr_schedule", args["lr-schedule"].as<std::string>());
   o.loss_weights.adversarial = decimal_option<float>(args, "w-adv");
   o.loss_weights.contextual = decimal_option<float>(args, "w-con");
   o.loss_weights.encoder = decimal_option<float>(args, "w-enc");
@@ -104,7 +141,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.stabilisers.clip_grad_norm = decimal_option<float>(args, "clip-grad-norm");
   o.stabilisers.reinit_saturated_d = args.count("reinit-saturated-d") > 0;
   o.stabilisers.instance_noise = decimal_option<float>(args, "instance-noise");
-  o.augment = args["augment"].as<std::string>();
+  o.augment = parse_choice<Augment>("augment", args["augment"].as<std::string>());
   o.seed = args["seed"].as<uint64_t>();
   o.patience = args["patience"].as<int>();
   o.min_steps = args["min-steps"].as<int>();
@@ -112,11 +149,11 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.fusion_margin = decimal_option<double>(args, "fusion-margin");
   o.harden_at = decimal_option<double>(args, "harden-at");
   o.validation_fraction = decimal_option<double>(args, "validation-fraction");
-  o.score = args["score"].as<std::string>();
+  o.score = parse_choice<ScoreChoice>("score", args["score"].as<std::string>());
   o.ema_decay = decimal_option<float>(args, "ema");
   o.recalibrate_batch_norm = args.count("recalibrate-bn") > 0;
-  o.validate_on = args["validate-on"].as<std::string>();
-  o.on_nan = args["on-nan"].as<std::string>();
+  o.validate_on = parse_choice<ValidateOn>("validate_on", args["validate-on"].as<std::string>());
+  o.on_nan = parse_choice<OnNan>("on_nan", args["on-nan"].as<std::string>());
   o.log_test_auroc = args.count("log-test-auroc") > 0;
   o.max_pixels = args["max-pixels"].as<size_t>();
   o.device = read_device(args, /*require=*/false);  // TrainOptions::validate checks it can be used

@@ -210,14 +210,12 @@ TEST_CASE("a failed write leaves the old checkpoint intact and no temp file") {
   CheckpointFile next = sample();
   for (int64_t limit : {0, 1, 7, 8, 20, 60, 200, 400}) {
     CAPTURE(limit);
-    checkpoint_io::fail_after_bytes = limit;
     std::string err;
     try {
-      save_checkpoint(path, next);
+      save_checkpoint(path, next, WriteFaults{limit});
     } catch (const Error& e) {
       err = e.what();
     }
-    checkpoint_io::fail_after_bytes = -1;
     CHECK(err.find(path) != std::string::npos);
     CHECK(err.find("No space left on device") != std::string::npos);
     CHECK(read_bytes(path) == old_bytes);

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "../apps/stop_signal.h"
 #include "ganomaly/io/checkpoint_io.h"
 #include "ganomaly/data/image.h"
 #include "ganomaly/io/model_file.h"
@@ -332,9 +333,9 @@ TEST_CASE("the stop handler: a first signal asks the loop to stop, a second one 
   REQUIRE(pid >= 0);
   if (pid == 0) {  // the child touches only the handler, a pipe and _exit
     close(pipe_fds[0]);
-    install_stop_handlers();
+    app::install_stop_handlers();
     raise(SIGINT);
-    const char first = g_stop_requested.load() ? 'S' : 'N';  // stop requested, the process still running
+    const char first = app::g_stop_requested.load() ? 'S' : 'N';  // stop requested, the process still running
     if (write(pipe_fds[1], &first, 1) != 1) _exit(4);
     raise(SIGTERM);
     const char after = 'X';  // reached only when the second signal did not end the process
@@ -368,7 +369,7 @@ TEST_CASE("model.gnm is the best epoch's model: a worse epoch never replaces it"
   // The log's AUROCs are compared across epochs: on one validation set, never hardened
   // (test_train covers the hardening and the kept model's re-measurement).
   options.harden_at = 0;
-  const nlohmann::json summary = train_model(data, options);
+  const nlohmann::json summary = train_model(data, options).summary;
   REQUIRE(summary["status"] == "completed");
 
   // The log: each epoch's best_epoch is the last epoch accepted by that rule so far.
@@ -435,14 +436,14 @@ TEST_CASE("disk full while saving: train_model throws naming the file, the previ
   // model.gnm's size + 100: model.gnm is written, then last.gnm fails.
   for (const Case& k : {Case{1000, model}, Case{int64_t(model_bytes.size()) + 100, last}}) {
     CAPTURE(k.limit);
-    checkpoint_io::fail_after_bytes = k.limit;
+    TrainFaults faults;
+    faults.write.fail_after_bytes = k.limit;
     std::string err;
     try {
-      train_model(data, tiny_options(out, 2));
+      train_model(data, tiny_options(out, 2), nullptr, faults);
     } catch (const Error& e) {
       err = e.what();
     }
-    checkpoint_io::fail_after_bytes = -1;
     CHECK(err == "save_checkpoint: cannot write " + k.failing + ": write failed: No space left on device (" +
                      k.failing + " left as it was)");
     CHECK_FALSE(has_temp_files(out));

@@ -62,6 +62,14 @@ auto with_stdout_to(const std::string& path, Fn fn) {
   return fn();
 }
 
+// Asks training to stop after this many steps, as SIGINT does in the apps.
+struct StopAfterSteps : TrainObserver {
+  explicit StopAfterSteps(int steps) : steps(steps) {}
+  void on_step(const StepReport&) override { ++seen; }
+  bool should_stop() override { return seen >= steps; }
+  int steps, seen = 0;
+};
+
 TrainOptions small_options(const std::string& out) {
   TrainOptions o;
   o.model.image_size = 32;
@@ -96,7 +104,7 @@ Tensor random_images() {
 TEST_CASE("training writes a model, a log and a summary with every metric") {
   const Dataset data = discover_dataset(generated_category());
   const std::string out = testing::temp_dir("train_outputs");
-  const nlohmann::json s = train_model(data, small_options(out));
+  const nlohmann::json s = train_model(data, small_options(out)).summary;
   CHECK(s["status"] == "completed");
   for (const char* key : {"image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds", "image_size",
                           "recipe", "seed", "image_aupr", "score"})
@@ -134,7 +142,7 @@ TEST_CASE("a saved model scores exactly as at the end of training") {
     const std::string out = testing::temp_dir(spectral_norm ? "roundtrip_sn" : "roundtrip");
     TrainOptions options = small_options(out);
     options.model.spectral_norm = spectral_norm;
-    const nlohmann::json s = train_model(data, options);
+    const nlohmann::json s = train_model(data, options).summary;
     LoadedModel loaded = load_model(out + "/model.gnm");
     CHECK(loaded.model->config.spectral_norm == spectral_norm);
     const Tensor images = load_images(data.test, 32, 3, loaded.model->recipe.normalization);
@@ -154,11 +162,11 @@ TEST_CASE("an interrupted run resumed from last.gnm ends bitwise where an uninte
   for (int stop_at : {2, 3}) {  // mid-epoch, and at an epoch's last step
     CAPTURE(stop_at);
     TrainOptions first = small_options(broken);
-    first.stop_after_steps = stop_at;
-    CHECK(train_model(data, first)["status"] == "interrupted");
+    StopAfterSteps stop_first(stop_at);
+    CHECK(train_model(data, first, &stop_first).summary["status"] == "interrupted");
     TrainOptions second = small_options(broken);
     second.resume = broken + "/last.gnm";
-    CHECK(train_model(data, second)["status"] == "completed");
+    CHECK(train_model(data, second).summary["status"] == "completed");
     CHECK(read_file(broken + "/test_scores.csv") == read_file(straight + "/test_scores.csv"));
   }
 }
@@ -194,17 +202,17 @@ TEST_CASE("resume after a stop at any step, several seeds: model.gnm, last.gnm a
   };
   for (const uint64_t seed : {42ull, 43ull, 44ull}) {
     const std::string straight = testing::temp_dir("resume_straight");
-    with_stdout_to(straight + ".out", [&] { return train_model(data, options(straight, seed)); });
+    with_stdout_to(straight + ".out", [&] { return train_model(data, options(straight, seed)).summary; });
     for (const int stop_at : {3, 5, 6}) {  // the end of epoch 1, mid epoch 2, the end of epoch 2
       CAPTURE(seed);
       CAPTURE(stop_at);
       const std::string broken = testing::temp_dir("resume_broken");
       TrainOptions first = options(broken, seed);
-      first.stop_after_steps = stop_at;
-      CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, first); })["status"] == "interrupted");
+      StopAfterSteps stop_first(stop_at);
+      CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, first, &stop_first).summary; })["status"] == "interrupted");
       TrainOptions second = options(broken, seed);
       second.resume = broken + "/last.gnm";
-      CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, second); })["status"] == "completed");
+      CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, second).summary; })["status"] == "completed");
       same_tensors(broken + "/model.gnm", straight + "/model.gnm");
       same_tensors(broken + "/last.gnm", straight + "/last.gnm");
       CHECK(read_file(broken + "/train_log.jsonl") == read_file(straight + "/train_log.jsonl"));
@@ -224,10 +232,10 @@ TEST_CASE("resume after a hard kill: the stale temporary file is removed and the
     o.epochs = 2;
     return o;
   };
-  with_stdout_to(straight + ".out", [&] { return train_model(data, options(straight)); });
+  with_stdout_to(straight + ".out", [&] { return train_model(data, options(straight)).summary; });
   TrainOptions first = options(broken);
-  first.stop_after_steps = 3;  // the end of epoch 1: last.gnm at (1, 0), one log line
-  REQUIRE(with_stdout_to(broken + ".out", [&] { return train_model(data, first); })["status"] == "interrupted");
+  StopAfterSteps stop_first(3);  // the end of epoch 1: last.gnm at (1, 0), one log line
+  REQUIRE(with_stdout_to(broken + ".out", [&] { return train_model(data, first, &stop_first).summary; })["status"] == "interrupted");
   // Epoch 2's line as the straight run logged it, then the kill before last.gnm was renamed.
   std::string straight_log = read_file(straight + "/train_log.jsonl");
   const std::string epoch2 = straight_log.substr(straight_log.find('\n') + 1);
@@ -242,7 +250,7 @@ TEST_CASE("resume after a hard kill: the stale temporary file is removed and the
 
   TrainOptions second = options(broken);
   second.resume = broken + "/last.gnm";
-  CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, second); })["status"] == "completed");
+  CHECK(with_stdout_to(broken + ".out", [&] { return train_model(data, second).summary; })["status"] == "completed");
   CHECK_FALSE(std::filesystem::exists(stale));
   CHECK(read_file(broken + "/train_log.jsonl") == straight_log);
   CHECK(read_file(broken + "/test_scores.csv") == read_file(straight + "/test_scores.csv"));
@@ -255,18 +263,18 @@ TEST_CASE("with augmentation, instance noise and spectral norm, a resumed run st
   auto noisy = [](const std::string& out) {
     TrainOptions o = small_options(out);
     o.epochs = 2;
-    o.augment = "flip";
+    o.augment = Augment::flip;
     o.stabilisers.instance_noise = 0.3f;
     o.model.spectral_norm = true;  // its power-iteration vectors travel in last.gnm
     return o;
   };
   train_model(data, noisy(straight));
   TrainOptions first = noisy(broken);
-  first.stop_after_steps = 2;
-  CHECK(train_model(data, first)["status"] == "interrupted");
+  StopAfterSteps stop_first(2);
+  CHECK(train_model(data, first, &stop_first).summary["status"] == "interrupted");
   TrainOptions second = noisy(broken);
   second.resume = broken + "/last.gnm";
-  CHECK(train_model(data, second)["status"] == "completed");
+  CHECK(train_model(data, second).summary["status"] == "completed");
   CHECK(read_file(broken + "/test_scores.csv") == read_file(straight + "/test_scores.csv"));
   // And the levers do act: without them the same seed gives another model.
   TrainOptions without = small_options(plain);
@@ -323,7 +331,7 @@ TEST_CASE("a small set's epochs and patience are scaled up to --min-steps; large
   TrainOptions run = small_options(testing::temp_dir("min_steps"));
   run.epochs = 1;
   run.min_steps = 7;
-  const nlohmann::json s = train_model(data, run);
+  const nlohmann::json s = train_model(data, run).summary;
   CHECK(s["epochs_run"] == 3);
 }
 
@@ -353,7 +361,7 @@ TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-mea
   int hardened_epoch = 0;
   for (uint64_t s = 42; s < 48 && !hardened_epoch; ++s) {
     const std::string plain = testing::temp_dir("harden_plain");
-    with_stdout_to(plain + ".out", [&] { return train_model(data, options(plain, s, 0.0)); });
+    with_stdout_to(plain + ".out", [&] { return train_model(data, options(plain, s, 0.0)).summary; });
     const auto log = log_of(plain);
     REQUIRE(log.size() == 3);
     for (int e = 1; e < 3 && !hardened_epoch; ++e)
@@ -368,7 +376,7 @@ TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-mea
   CAPTURE(hardened_epoch);
 
   const std::string straight = testing::temp_dir("harden_straight");
-  with_stdout_to(straight + ".out", [&] { return train_model(data, options(straight, seed, threshold)); });
+  with_stdout_to(straight + ".out", [&] { return train_model(data, options(straight, seed, threshold)).summary; });
   const auto log = log_of(straight);
   CHECK(log[0]["pseudo_anomaly_strength"] == 1.0);
   CHECK(log[hardened_epoch - 1]["pseudo_anomaly_strength"].get<double>() < 1.0);
@@ -378,8 +386,8 @@ TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-mea
   // gives the best AUROC last.gnm carries.
   const std::string stopped = testing::temp_dir("harden_stopped");
   TrainOptions first = options(stopped, seed, threshold);
-  first.stop_after_steps = 3 * hardened_epoch;
-  REQUIRE(with_stdout_to(stopped + ".out", [&] { return train_model(data, first); })["status"] == "interrupted");
+  StopAfterSteps stop_first(3 * hardened_epoch);
+  REQUIRE(with_stdout_to(stopped + ".out", [&] { return train_model(data, first, &stop_first).summary; })["status"] == "interrupted");
   const LoadedModel last = load_model(stopped + "/last.gnm");
   const float strength = last.training.at("pseudo_strength").get<float>();
   CHECK(strength < 1.0f);
@@ -398,14 +406,14 @@ TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-mea
   std::filesystem::copy(stopped, copy, std::filesystem::copy_options::recursive);
   TrainOptions one_step = options(copy, seed, threshold);
   one_step.resume = copy + "/last.gnm";
-  one_step.stop_after_steps = 1;
-  REQUIRE(with_stdout_to(copy + ".out", [&] { return train_model(data, one_step); })["status"] == "interrupted");
+  StopAfterSteps stop_one_step(1);
+  REQUIRE(with_stdout_to(copy + ".out", [&] { return train_model(data, one_step, &stop_one_step).summary; })["status"] == "interrupted");
   CHECK(load_model(copy + "/last.gnm").training.at("pseudo_strength").get<float>() == strength);
 
   // Resumed from there, the run ends bitwise where the straight one ends.
   TrainOptions second = options(stopped, seed, threshold);
   second.resume = stopped + "/last.gnm";
-  CHECK(with_stdout_to(stopped + ".out", [&] { return train_model(data, second); })["status"] == "completed");
+  CHECK(with_stdout_to(stopped + ".out", [&] { return train_model(data, second).summary; })["status"] == "completed");
   CHECK(read_file(stopped + "/train_log.jsonl") == read_file(straight + "/train_log.jsonl"));
   CHECK(read_file(stopped + "/test_scores.csv") == read_file(straight + "/test_scores.csv"));
 }
@@ -413,10 +421,10 @@ TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-mea
 TEST_CASE("both recipes train, and anomalib's test-set validation is labelled as such") {
   const Dataset data = discover_dataset(generated_category());
   TrainOptions o = small_options(testing::temp_dir("anomalib"));
-  o.recipe = "anomalib";
-  o.validate_on = "test";
+  o.recipe = RecipeName::anomalib;
+  o.validate_on = ValidateOn::test;
   o.epochs = 1;
-  const nlohmann::json s = train_model(data, o);
+  const nlohmann::json s = train_model(data, o).summary;
   CHECK(s["recipe"] == "anomalib");
   CHECK(s["normalization"] == "imagenet");
   CHECK(s["validate_on"] == "test");
@@ -427,9 +435,11 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
   const Dataset data = discover_dataset(generated_category());
   TrainOptions o = small_options(testing::temp_dir("nan_stop"));
   o.epochs = 2;
-  o.nan_at_step = 5;  // in the second epoch: the first epoch's best model exists
+  TrainFaults faults;
+  faults.nan_at_step = 5;  // in the second epoch: the first epoch's best model exists
   const std::string printed = o.out_dir + ".stdout";
-  const nlohmann::json stopped = with_stdout_to(printed, [&] { return train_model(data, o); });
+  ConsoleObserver console(stdout, false);  // the library is silent: the app's printing
+  const nlohmann::json stopped = with_stdout_to(printed, [&] { return train_model(data, o, &console, faults).summary; });
   CHECK(stopped["status"] == "diverged");
   // One line naming the loss, the epoch and the step, and what was kept.
   const std::string out = read_file(printed);
@@ -444,8 +454,8 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
     CHECK(std::all_of(t.data(), t.data() + t.numel(), [](float v) { return std::isfinite(v); }));
   }
   o.out_dir = testing::temp_dir("nan_skip");
-  o.on_nan = "skip";
-  CHECK(train_model(data, o)["status"] == "completed");
+  o.on_nan = OnNan::skip;
+  CHECK(train_model(data, o, nullptr, faults).summary["status"] == "completed");
 }
 
 TEST_CASE("stabilisers: a discriminator pinned at BCE's clamp is re-initialised only when asked; D's own learning rate") {
@@ -501,11 +511,11 @@ TEST_CASE("stabilisers: gradient clipping changes the steps once the gradients' 
 }
 
 TEST_CASE("the cosine learning-rate schedule runs from 1 down towards 0; constant stays at 1") {
-  CHECK(learning_rate_factor("constant", 7, 10) == 1.0f);
-  CHECK(learning_rate_factor("cosine", 0, 10) == doctest::Approx(1.0));
-  CHECK(learning_rate_factor("cosine", 5, 10) == doctest::Approx(0.5));
-  CHECK(learning_rate_factor("cosine", 9, 10) == doctest::Approx(0.5 * (1 + std::cos(M_PI * 0.9))));
-  for (int e = 1; e < 10; ++e) CHECK(learning_rate_factor("cosine", e, 10) < learning_rate_factor("cosine", e - 1, 10));
+  CHECK(learning_rate_factor(LrSchedule::constant, 7, 10) == 1.0f);
+  CHECK(learning_rate_factor(LrSchedule::cosine, 0, 10) == doctest::Approx(1.0));
+  CHECK(learning_rate_factor(LrSchedule::cosine, 5, 10) == doctest::Approx(0.5));
+  CHECK(learning_rate_factor(LrSchedule::cosine, 9, 10) == doctest::Approx(0.5 * (1 + std::cos(M_PI * 0.9))));
+  for (int e = 1; e < 10; ++e) CHECK(learning_rate_factor(LrSchedule::cosine, e, 10) < learning_rate_factor(LrSchedule::cosine, e - 1, 10));
 }
 
 TEST_CASE("GANomaly learns the generated category: test AUROC well above chance") {
@@ -517,7 +527,30 @@ TEST_CASE("GANomaly learns the generated category: test AUROC well above chance"
   o.model.latent_size = 100;
   o.batch_size = 8;
   o.epochs = 20;
-  const nlohmann::json s = train_model(data, o);
+  const nlohmann::json s = train_model(data, o).summary;
   INFO("score ", s["score"].get<std::string>(), ", best epoch ", s["best_epoch"].get<int>());
   CHECK(s["image_auroc"].get<double>() >= 0.7);
+}
+
+TEST_CASE("options: a bad value throws OptionError naming the field; the choices' names convert both ways") {
+  TrainOptions o;
+  o.epochs = 0;
+  try {
+    o.validate();
+    FAIL("validate() accepted 0 epochs");
+  } catch (const OptionError& e) {
+    CHECK(e.field() == "epochs");
+    CHECK(e.problem() == "expected 1 to 100000, got 0");
+    CHECK(std::string(e.what()) == "epochs: expected 1 to 100000, got 0");
+  }
+  o = TrainOptions{};
+  o.loss_weights.contextual = -1;
+  CHECK_THROWS_WITH_AS(o.validate(), "loss_weights.contextual: expected a weight in [0, 10000], got -1", OptionError);
+  CHECK(parse_choice<ScoreChoice>("score", "auto") == ScoreChoice::best_on_validation);
+  CHECK(std::string(to_string(ScoreChoice::best_on_validation)) == "auto");
+  CHECK(parse_choice<RecipeName>("recipe", to_string(RecipeName::anomalib)) == RecipeName::anomalib);
+  CHECK_THROWS_WITH_AS(parse_choice<OnNan>("on_nan", "x"), "on_nan: expected stop or skip, got 'x'", OptionError);
+  // Files keep the names: an enum in JSON is its name.
+  CHECK(nlohmann::json(ValidateOn::test) == "test");
+  CHECK(nlohmann::json{{"augment", Augment::flip}}.dump() == R"({"augment":"flip"})");
 }

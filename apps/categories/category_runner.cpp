@@ -202,7 +202,7 @@ nlohmann::json run_category(const CategoryRunOptions& o, const std::string& cate
                         {"out", ct.out_dir}};
   try {
     const Dataset data = discover_dataset(category_path(o.root, category), format);
-    const nlohmann::json s = train_model(data, ct);
+    const nlohmann::json s = train_model(data, ct, o.observer).summary;
     for (const char* key : {"image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds",
                             "image_size", "recipe", "score", "image_aupr", "best_epoch", "epochs_run", "warning",
                             "floor_image_auroc"})
@@ -270,7 +270,7 @@ CategoryRunResult run_categories(const CategoryRunOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const int total = static_cast<int>(categories.size());
   for (int i = 0; i < total; ++i) {
-    if (g_stop_requested.load()) {
+    if (o.observer && o.observer->should_stop()) {
       r.interrupted = true;
       break;
     }

@@ -28,6 +28,7 @@ struct CategoryRunOptions {
   std::string out_dir = "runs/categories";
   TrainOptions train;                   // out_dir is replaced by <out_dir>/<dataset>/<category>
   std::FILE* log = stdout;              // progress, notes and the tables
+  TrainObserver* observer = nullptr;    // each category's training progress; asked whether to stop
 };
 
 // The categories to run. Explicit ones must all be folders under root (the error names
@@ -46,7 +47,7 @@ struct CategoryRunResult {
 // Trains and tests every selected category in turn. A category that throws is
 // recorded with status "failed" and its error, and the run goes on. The results files
 // are rewritten (atomically) after every category. Stops between categories, or with
-// the category's training, when g_stop_requested is set.
+// the category's training, when the observer asks to.
 CategoryRunResult run_categories(const CategoryRunOptions& options);
 
 // The markdown tables for a results object as run_categories builds it: AUROC, oracle

@@ -68,7 +68,8 @@ TinyRun train_tiny_run(const std::string& tag) {
   o.min_steps = 0;
   run.out = temp_dir(tag + "_run");
   o.out_dir = run.out;
-  run.summary = train_model(discover_dataset(run.data), o);
+  run.result = train_model(discover_dataset(run.data), o);
+  run.summary = run.result.summary;
   return run;
 }
 

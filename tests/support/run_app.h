@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ganomaly/train/train.h"
+
 namespace gan::testing {
 
 struct AppResult {
@@ -38,6 +40,7 @@ struct TinyRun {
   std::string data;  // the category folder
   std::string out;   // the training output folder (model.gnm, summary.json, ...)
   nlohmann::json summary;
+  TrainResult result;  // what train_model returned (summary is its summary)
 };
 TinyRun train_tiny_run(const std::string& tag);
 

@@ -63,11 +63,11 @@ struct IoFailure {
 
 class Writer {
  public:
-  explicit Writer(FILE* f) : f_(f) {}
+  Writer(FILE* f, int64_t fail_after_bytes) : f_(f), fail_after_bytes_(fail_after_bytes) {}
 
   void bytes(const void* p, size_t n) {
     size_t allowed = n;
-    const int64_t limit = checkpoint_io::fail_after_bytes;
+    const int64_t limit = fail_after_bytes_;
     if (limit >= 0) allowed = size_t(std::max<int64_t>(0, std::min<int64_t>(int64_t(n), limit - written_)));
     if (allowed > 0 && std::fwrite(p, 1, allowed, f_) != allowed) throw IoFailure{errno, "write"};
     written_ += int64_t(allowed);
@@ -88,12 +88,14 @@ class Writer {
 
  private:
   FILE* f_;
+  int64_t fail_after_bytes_;  // WriteFaults: an injected "disk full"; -1: none
   int64_t written_ = 0;
   uint32_t crc_ = 0;
 };
 
-void write_all(FILE* f, const std::string& config, const CheckpointFile& file, uint64_t file_size) {
-  Writer w(f);
+void write_all(FILE* f, const std::string& config, const CheckpointFile& file, uint64_t file_size,
+               const WriteFaults& faults) {
+  Writer w(f, faults.fail_after_bytes);
   w.bytes(kMagic, sizeof kMagic);
   w.u32(checkpoint_io::kFormatVersion);
   w.u64(file_size);
@@ -210,7 +212,7 @@ const Tensor& CheckpointFile::tensor(const std::string& name) const {
   throw Error(str("checkpoint: no tensor named '", name, "'"));
 }
 
-void save_checkpoint(const std::string& path, const CheckpointFile& file) {
+void save_checkpoint(const std::string& path, const CheckpointFile& file, const WriteFaults& faults) {
   // Validate and size everything before touching the disk.
   std::string config;
   try {
@@ -231,7 +233,7 @@ void save_checkpoint(const std::string& path, const CheckpointFile& file) {
   FILE* f = std::fopen(tmp.c_str(), "wb");
   GANOMALY_CHECK(f, "save_checkpoint: cannot create ", tmp, " (for ", path, "): ", std::strerror(errno));
   try {
-    write_all(f, config, file, size);
+    write_all(f, config, file, size, faults);
   } catch (const IoFailure& e) {
     std::fclose(f);
     std::remove(tmp.c_str());

@@ -38,15 +38,18 @@ struct CheckpointFile {
   const Tensor& tensor(const std::string& name) const;
 };
 
-void save_checkpoint(const std::string& path, const CheckpointFile& file);
+// A fault a test injects into a save: when fail_after_bytes >= 0, the write fails with
+// ENOSPC ("No space left on device") once that many bytes are written, as a full disk
+// would. Off by default.
+struct WriteFaults {
+  int64_t fail_after_bytes = -1;
+};
+
+void save_checkpoint(const std::string& path, const CheckpointFile& file, const WriteFaults& faults = {});
 CheckpointFile load_checkpoint(const std::string& path);
 
 namespace checkpoint_io {
 constexpr uint32_t kFormatVersion = 1;
-
-// Test hook: when >= 0, save_checkpoint fails with ENOSPC ("No space left on device")
-// once this many bytes have been written, as a full disk would. -1 (off) by default.
-inline int64_t fail_after_bytes = -1;
 
 // CRC-32 (IEEE 802.3, as zlib's crc32); pass the previous value to continue a running CRC.
 uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);

@@ -11,6 +11,7 @@
 
 #include "ganomaly/eval/calibration.h"
 #include "ganomaly/model/ganomaly.h"
+#include "ganomaly/io/checkpoint_io.h"
 
 namespace gan {
 
@@ -30,7 +31,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& f
 // `extra` tensors ride along (a resumable checkpoint keeps the best weights so far).
 void save_model(const std::string& path, Ganomaly& model, const Calibration& calibration,
                 const nlohmann::json& info, const nlohmann::json& training = nullptr,
-                const nn::NamedTensors& extra = {});
+                const nn::NamedTensors& extra = {}, const WriteFaults& faults = {});
 // Checks the file (magic, version, checksum, every tensor's name and shape) and says what
 // is wrong in one line naming the file.
 LoadedModel load_model(const std::string& path);

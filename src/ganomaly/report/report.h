@@ -21,6 +21,7 @@
 #include "ganomaly/data/dataset.h"
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/io/model_file.h"
+#include "ganomaly/train/train.h"
 
 namespace gan {
 
@@ -31,7 +32,7 @@ struct ReportInputs {
   const std::vector<Sample>* samples = nullptr;  // the test images, in the order of `images`
   const Tensor* images = nullptr;              // [N, C, S, S] in the model's recipe normalisation
   const Evaluation* evaluation = nullptr;      // their scores and metrics (may be null: no test set)
-  nlohmann::json settings;                     // shown as "Settings" (summary.json, or what the app knows)
+  nlohmann::json settings;                     // shown as "Settings" (the summary, or what the app knows)
   nlohmann::json metrics;                      // extra figures to show (e.g. test_metrics.json); may be null
   std::string train_log;                       // train_log.jsonl; empty or missing: no training curves
 };
@@ -45,12 +46,11 @@ struct ReportOptions {
 // naming the file that could not be written.
 void write_report(const std::string& out_dir, const ReportInputs& inputs, const ReportOptions& options = {});
 
-// The same from a finished ganomaly_train output folder, loading what it needs from it:
-// model.gnm, summary.json (the settings, the data path), train_log.jsonl, and the test
-// split of the data set named in summary.json (re-scored with the model, which gives
-// exactly the numbers in test_scores.csv). Without a test split, or when the data set
-// is gone, the report still has the training curves and the settings.
-void write_report(const std::string& out_dir, const ReportOptions& options = {});
+// The inputs for a training run's report, from what train_model returns (no file is
+// read back and nothing is scored again): the summary and the run's settings, the log
+// beside it in out_dir, and with a kept model the test split as evaluated. `test` is
+// the data set's test split (Dataset::test), which must outlive the result.
+ReportInputs training_report(const TrainResult& run, const std::vector<Sample>& test, const std::string& out_dir);
 
 // Helpers, public for tests.
 std::string base64_encode(const std::vector<uint8_t>& bytes);

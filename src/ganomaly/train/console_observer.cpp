@@ -1,0 +1,54 @@
+#include <cstdio>
+
+#include "ganomaly/train/observer.h"
+#include "ganomaly/train/progress.h"
+
+namespace gan {
+
+namespace {
+
+std::string fixed(double v, int digits = 3) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// Three letters each, except the residual scores, which would all read "res".
+std::string short_label(const std::string& name) {
+  return name == "residual_max" ? "rmax" : name == "residual_z" ? "rz" : name == "residual_nn" ? "rnn" : name.substr(0, 3);
+}
+
+}  // namespace
+
+ConsoleObserver::ConsoleObserver(std::FILE* out, bool interactive) : out_(out), interactive_(interactive) {}
+ConsoleObserver::~ConsoleObserver() = default;
+
+void ConsoleObserver::on_note(const std::string& text, bool during_epoch) {
+  // Between steps, the progress line (a bar without a newline) is ended first.
+  std::fprintf(out_, "%s%s\n", during_epoch ? "\n" : "", text.c_str());
+  std::fflush(out_);
+}
+
+void ConsoleObserver::on_epoch_begin(const EpochBegin& e) {
+  progress_ = std::make_unique<Progress>(str("epoch ", e.epoch, "/", e.epochs), e.steps, interactive_, out_);
+}
+
+void ConsoleObserver::on_step(const StepReport& s) {
+  if (!progress_) return;
+  progress_->update(s.step, s.images, str("g=", fixed(s.losses->generator), " d=", fixed(s.losses->discriminator, 4)));
+}
+
+void ConsoleObserver::on_epoch(const EpochReport& e) {
+  if (!progress_) return;
+  std::string line;
+  for (const auto& [name, auroc] : e.val_auroc) line += " " + short_label(name) + "=" + fixed(auroc);
+  progress_->finish(str("g=", fixed(e.generator_loss), " d=", fixed(e.discriminator_loss, 4), " val auroc", line,
+                        e.validated_on_test ? " (on TEST set: oracle)" : "", e.improved ? " *best" : "",
+                        e.reinits ? str(" D re-initialised x", e.reinits) : "",
+                        e.hardened ? str(" (validation saturated: pseudo-anomalies at strength ", e.pseudo_strength,
+                                         " from now)")
+                                   : ""));
+  progress_.reset();
+}
+
+}  // namespace gan

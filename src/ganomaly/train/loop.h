@@ -1,0 +1,77 @@
+#pragma once
+// The training loop's parts, strung together by train_model (train.cpp) in the order of
+// docs/ALGORITHM.md: prepare the data, restore or initialise, then per epoch run its
+// steps, validate and select, checkpoint. Internal to src/ganomaly/train/.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ganomaly/train/resume.h"
+#include "ganomaly/train/run_folder.h"
+#include "ganomaly/train/train.h"
+
+namespace gan::loop {
+
+// Every image the run needs, decoded once, in the recipe's normalisation.
+struct RunImages {
+  Tensor train, test;
+  std::vector<int> test_labels;
+  std::vector<std::vector<uint8_t>> test_masks;
+  Tensor validation_normals;  // held out (none with --validate-on test)
+  Tensor validation;          // the normals, then one pseudo-anomaly each (or the test set)
+  std::vector<int> validation_labels;
+};
+
+// One run: its settings, its data, the model and where training stands.
+struct Run {
+  Run(const Dataset& data, const TrainOptions& options, TrainObserver& observer, const TrainFaults& faults);
+
+  const Dataset& data;
+  const Split split;
+  const TrainOptions o;        // options scaled up for a small set (scaled_for_steps)
+  TrainObserver& observer;
+  const TrainFaults faults;
+  const std::string model_path, resume_path;
+  const FolderLock lock;       // on o.out_dir, for the whole run
+  const nlohmann::json info;   // the run's settings, stored in every model file
+  // --resume's checkpoint, loaded and checked against the options before any decoding;
+  // released once restored.
+  std::optional<LoadedModel> resumed;
+  RunImages images;
+  int batch = 0, steps_per_epoch = 0;
+  std::unique_ptr<Ganomaly> model;
+  Rng data_rng;
+  ResumeState at;              // where training stands: what last.gnm carries
+  nn::NamedTensors kept_weights;  // the kept model's (at.kept) weights
+  int total_steps = 0;         // steps run in this process
+
+  void note(const std::string& text, bool during_epoch = false) { observer.on_note(text, during_epoch); }
+};
+
+// 1. Decodes every image (a bad file fails here, before anything is written) and makes
+//    the validation set.
+RunImages prepare_data(const Run& run);
+// 2. A fresh model, or the model, optimizers, generators and position of --resume.
+void restore_or_init(Run& run);
+
+// 3. One pass over the training images, from run.at.step on.
+enum class EpochEnd {
+  finished,
+  stop_at_end,   // a stop was asked at the epoch's last step: finish the epoch, then stop
+  interrupted,   // a stop was asked mid-epoch: run.at holds the position and the sums
+  diverged,      // a non-finite loss with --on-nan stop
+};
+EpochEnd run_epoch(Run& run, EpochSums& sums);
+
+// 4. Validation AUROC of every score on the validation set, the pseudo-anomalies made
+//    fainter when it saturates, the epoch logged, and the kept model (model.gnm)
+//    replaced when the epoch is as good. Returns whether it was.
+bool validate_and_select(Run& run, const EpochSums& sums, TrainLog& log);
+
+// 5. Writes last.gnm at run.at.
+void save_resumable(Run& run);
+
+}  // namespace gan::loop

@@ -1,0 +1,110 @@
+#pragma once
+// The training options: one struct, its defaults (the command line's too: apps/train_options.h
+// reads them from here), typed choices, and the checks that name the field at fault.
+//
+// The choices are enums here; their names (the same on the command line, in model
+// files' "info", in summary.json and train_log.jsonl) convert both ways below.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ganomaly/data/image.h"
+#include "ganomaly/model/ganomaly.h"
+
+namespace gan {
+
+enum class RecipeName { paper, anomalib };
+enum class LrSchedule { constant, cosine };             // cosine: decays to 0 over the epochs
+enum class Augment { none, flip, shift };               // see augment.h
+enum class ValidateOn { heldout, test };                // test: anomalib's habit, an oracle
+enum class OnNan { stop, skip };                        // a non-finite loss: stop (keep the best model) or skip the batch
+// The score that decides: one of selectable_score_names(), or best_on_validation ("auto").
+enum class ScoreChoice { fused, latent, reconstruction, feature, residual_max, residual_z, residual_nn, best_on_validation };
+
+// The names, as on the command line and in files.
+const char* to_string(RecipeName v);
+const char* to_string(LrSchedule v);
+const char* to_string(Augment v);
+const char* to_string(ValidateOn v);
+const char* to_string(OnNan v);
+const char* to_string(ScoreChoice v);
+
+// A name back to its value; an unknown name throws OptionError naming `field` and the
+// names it accepts. E is one of the enums above.
+template <typename E>
+E parse_choice(const std::string& field, const std::string& name);
+
+// JSON (files) writes the names.
+inline void to_json(nlohmann::json& j, RecipeName v) { j = to_string(v); }
+inline void to_json(nlohmann::json& j, LrSchedule v) { j = to_string(v); }
+inline void to_json(nlohmann::json& j, Augment v) { j = to_string(v); }
+inline void to_json(nlohmann::json& j, ValidateOn v) { j = to_string(v); }
+inline void to_json(nlohmann::json& j, OnNan v) { j = to_string(v); }
+inline void to_json(nlohmann::json& j, ScoreChoice v) { j = to_string(v); }
+
+// A training option out of range. field() is the TrainOptions member ("epochs",
+// "loss_weights.contextual", "stabilisers.real_label"); the apps name the flag it came
+// from (apps/train_options.h). what() is "<field>: <problem>".
+class OptionError : public Error {
+ public:
+  OptionError(std::string field, std::string problem);
+  const std::string& field() const { return field_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string field_, problem_;
+};
+
+struct TrainOptions {
+  ModelConfig model;
+  RecipeName recipe = RecipeName::paper;
+  int epochs = 30;
+  int batch_size = 16;                 // 10 steps per epoch on bottle: GANomaly needs steps more than epochs
+  float learning_rate = 2e-4f;
+  LrSchedule lr_schedule = LrSchedule::constant;
+  LossWeights loss_weights;            // adversarial, contextual, encoder: the paper's 1, 50, 1
+  Stabilisers stabilisers;             // D learning-rate scale, label smoothing, re-init rule, instance noise
+  Augment augment = Augment::none;
+  uint64_t seed = 42;
+  int patience = 10;                   // epochs without a better validation AUROC (GANomaly plateaus before it improves)
+  // A small set makes short epochs: 48 images are 2 steps an epoch, and 30 epochs would
+  // stop GANomaly long before it has learnt anything. Below this many steps in all,
+  // epochs and patience are scaled up by the same factor (scaled_for_steps). 0: off.
+  int min_steps = 300;
+  // Validation AUROC on pseudo-anomalies saturates while the model still improves: an
+  // epoch within this of the best so far replaces the kept model (and resets patience),
+  // so near-ties go to the longer-trained model. 0: only a strictly better epoch.
+  double selection_tolerance = 0.005;
+  double fusion_margin = 0.1;          // fused scores weigh 1 - (gap to the best validation AUROC) / this
+  // A validation AUROC at or above this cannot rank epochs any more: the pseudo-anomalies
+  // are then made half as strong (down to an eighth) and the kept model re-measured on
+  // them. 0: never.
+  double harden_at = 0.999;
+  double validation_fraction = 0.2;    // of the training normals, held out
+  ScoreChoice score = ScoreChoice::fused;
+  float ema_decay = 0.95f;             // > 0: score with an average of the generator's weights
+  bool recalibrate_batch_norm = false; // recompute the averaged generator's batch-norm statistics each epoch
+  ValidateOn validate_on = ValidateOn::heldout;
+  std::string out_dir = "runs/latest";
+  std::string resume;                  // a last.gnm to continue from
+  bool log_test_auroc = false;         // for analysis only: never used for selection
+  size_t max_pixels = kDefaultMaxPixels;
+  OnNan on_nan = OnNan::stop;
+  Device device = Device::cpu;         // where the model trains and scores
+
+  // Throws OptionError naming the first field out of range (ModelConfig's own checks
+  // and the device's name their flags themselves).
+  void validate() const;
+};
+
+// The learning rate of `epoch` (from 0) relative to learning_rate: 1 for constant; for
+// cosine half a cosine from 1 at the first epoch towards 0 after the last.
+float learning_rate_factor(LrSchedule schedule, int epoch, int epochs);
+
+// `o` with epochs and patience raised so that `steps_per_epoch` x epochs reaches
+// o.min_steps (unchanged when it does already, or when min_steps is 0).
+TrainOptions scaled_for_steps(const TrainOptions& o, int steps_per_epoch);
+
+}  // namespace gan

@@ -1,0 +1,83 @@
+#include "ganomaly/train/run_folder.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "ganomaly/eval/evaluate.h"
+
+namespace gan {
+
+FolderLock::FolderLock(const std::string& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+  GANOMALY_CHECK(fd_ >= 0, dir, ": cannot open the output folder: ", std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    ::close(fd_);
+    GANOMALY_CHECK(e != EWOULDBLOCK, dir, ": another training is writing into this folder (--out); wait for it to "
+                   "end or choose another folder");
+    throw Error(str(dir, ": cannot lock the output folder: ", std::strerror(e)));
+  }
+}
+
+FolderLock::~FolderLock() { ::close(fd_); }
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+  std::vector<std::string> notes;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 >= name.size()) continue;
+    const std::string digits = name.substr(at + 5);
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    std::error_code rm;
+    if (std::filesystem::remove(entry.path(), rm))
+      notes.push_back(str("note: removed ", entry.path().string(), ", left by a run that was killed while writing"));
+  }
+  return notes;
+}
+
+std::string truncate_log(const std::string& path, int epochs_done) {
+  std::ifstream in(path);
+  if (!in) return "";
+  std::string kept, line;
+  int dropped = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.value("epoch", 0) >= 1 && j.value("epoch", 0) <= epochs_done)
+      kept += line + "\n";
+    else
+      ++dropped;
+  }
+  in.close();
+  if (!dropped) return "";
+  write_text_file(path, kept);
+  return str("note: ", path, ": dropped ", dropped, " line(s) past epoch ", epochs_done, ", the checkpoint's");
+}
+
+std::string earlier_run_note(const std::string& dir) {
+  std::string old;
+  for (const char* f : {"model.gnm", "last.gnm", "train_log.jsonl", "summary.json", "test_scores.csv"})
+    if (std::filesystem::exists(dir + "/" + f)) old += str(old.empty() ? "" : ", ", f);
+  return old.empty() ? "" : str("note: ", dir, " holds ", old, " of an earlier run; they will be replaced");
+}
+
+TrainLog::TrainLog(const std::string& path, bool append)
+    : file_(std::fopen(path.c_str(), append ? "ab" : "wb"), &std::fclose) {
+  GANOMALY_CHECK(file_, path, ": cannot write");
+}
+
+void TrainLog::write(const nlohmann::json& entry) {
+  std::fprintf(file_.get(), "%s\n", entry.dump().c_str());
+  std::fflush(file_.get());
+}
+
+}  // namespace gan

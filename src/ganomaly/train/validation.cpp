@@ -1,0 +1,216 @@
+// The validation half of an epoch: held-out normals and their pseudo-anomalies, the
+// AUROC of every score, the calibration, and which epoch's model is kept.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "ganomaly/train/loop.h"
+#include "ganomaly/train/pseudo_anomaly.h"
+
+namespace gan {
+
+Split split_training(const Dataset& data, const TrainOptions& o) {
+  Split s;
+  if (o.validate_on == ValidateOn::test) {
+    s.train = data.train;
+    return s;
+  }
+  if (!data.validation.empty()) {
+    s.train = data.train;
+    for (const Sample& v : data.validation)
+      if (v.label == 0) s.validation.push_back(v);
+    if (!s.validation.empty()) return s;
+  }
+  const int n = static_cast<int>(data.train.size());
+  const int held = std::max(4, static_cast<int>(std::lround(n * o.validation_fraction)));
+  GANOMALY_CHECK(n - held >= 2, data.root, ": only ", n, " training images; need at least ", held + 2,
+                 " (", held, " are held out for validation)");
+  Rng rng(o.seed ^ 0x5eed5eedull);
+  std::vector<int> order = rng.permutation(n);
+  std::vector<bool> is_held(n, false);
+  for (int i = 0; i < held; ++i) is_held[order[i]] = true;
+  for (int i = 0; i < n; ++i) (is_held[i] ? s.validation : s.train).push_back(data.train[i]);
+  return s;
+}
+
+Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels, float strength) {
+  Rng pseudo_rng(seed + 7);  // the same defects at every strength, only fainter
+  const Tensor pseudo = make_pseudo_anomalies(normals, pseudo_rng, strength);
+  Tensor out = Tensor::empty(Shape{2 * normals.size(0), normals.size(1), normals.size(2), normals.size(3)});
+  std::copy(normals.data(), normals.data() + normals.numel(), out.data());
+  std::copy(pseudo.data(), pseudo.data() + pseudo.numel(), out.data() + normals.numel());
+  labels->assign(normals.size(0), 0);
+  labels->resize(2 * normals.size(0), 1);
+  return out;
+}
+
+namespace loop {
+
+namespace {
+
+// Three halvings: an eighth of the strength, and no further.
+constexpr float kMinPseudoStrength = 0.125f;
+
+nn::NamedTensors clone_state(const nn::NamedTensors& state) {
+  nn::NamedTensors out;
+  for (const auto& [name, t] : state) out.emplace_back(name, t.clone());
+  return out;
+}
+
+// One validation pass: every score, the fusion fitted on them, and the AUROC that
+// selects (the chosen score's, or the best single score's for "auto").
+struct ValidationPass {
+  Scores scores;
+  Calibration fusion;
+  double metric = -1;
+};
+
+ValidationPass validate_model(Ganomaly& model, const RunImages& images, const TrainOptions& o) {
+  ValidationPass v;
+  v.scores = model.score(images.validation);
+  v.fusion.fit_fusion(v.scores, images.validation_labels, o.fusion_margin);
+  v.fusion.fuse(v.scores);
+  for (const std::string& name : selectable_score_names()) {
+    const double a = auroc(v.scores.get(name), images.validation_labels);
+    if (o.score == ScoreChoice::best_on_validation ? a > v.metric : name == to_string(o.score)) v.metric = a;
+  }
+  return v;
+}
+
+// Which score decides, its threshold and normaliser, from validation scores only.
+Calibration calibrate(const ValidationPass& pass, const std::vector<int>& labels, const TrainOptions& o) {
+  Calibration c = pass.fusion;
+  c.chosen_on = to_string(o.validate_on);
+  c.score = to_string(o.score);
+  if (o.score == ScoreChoice::best_on_validation) {
+    double best = -1;
+    for (const std::string& name : selectable_score_names()) {
+      const double a = auroc(pass.scores.get(name), labels);
+      if (a > best) best = a, c.score = name;
+    }
+  }
+  const std::vector<float>& chosen = pass.scores.get(c.score);
+  c.threshold = static_cast<float>(best_f1(chosen, labels).threshold);
+  c.normalizer = ScoreNormalizer::fit(chosen, c.threshold);
+  return c;
+}
+
+// The kept model measured again on the current validation set, so that it and later
+// epochs meet on one set; model.gnm gets the new calibration.
+void remeasure_kept(Run& run) {
+  Ganomaly& model = *run.model;
+  const nn::NamedTensors current = clone_state(model.state());
+  model.load_state(run.kept_weights, "best state");
+  const ValidationPass kept = validate_model(model, run.images, run.o);
+  run.at.kept.metric = kept.metric;
+  run.at.kept.calibration = calibrate(kept, run.images.validation_labels, run.o);
+  save_model(run.model_path, model, run.at.kept.calibration, run.info, nullptr, {}, run.faults.write);
+  model.load_state(current, "current state");
+}
+
+// The epoch's validation pass. Saturated, it cannot rank this epoch against the kept
+// one: fainter pseudo-anomalies until it can, the kept model measured again on them.
+ValidationPass validate_epoch(Run& run) {
+  const TrainOptions& o = run.o;
+  Ganomaly& model = *run.model;
+  if (o.recalibrate_batch_norm) model.recalibrate_ema_batch_norm(run.images.train, run.batch);
+  model.fit_residual_statistics(run.images.train);
+  ValidationPass pass = validate_model(model, run.images, o);
+  float& strength = run.at.pseudo_strength;
+  while (o.validate_on != ValidateOn::test && o.harden_at > 0 && pass.metric >= o.harden_at && strength > kMinPseudoStrength) {
+    strength *= 0.5f;
+    run.images.validation =
+        with_pseudo_anomalies(run.images.validation_normals, o.seed, &run.images.validation_labels, strength);
+    pass = validate_model(model, run.images, o);
+    if (run.at.kept.epoch > 0) remeasure_kept(run);
+  }
+  return pass;
+}
+
+// For analysis only (--log-test-auroc): every score's test AUROC in the log, and the raw
+// scores in <out>/analysis/epoch_<n>.json. Never used to select.
+void log_test_auroc(Run& run, const ValidationPass& pass, int epoch, nlohmann::json& entry) {
+  Scores test = run.model->score(run.images.test);
+  pass.fusion.fuse(test);
+  nlohmann::json dump = {{"epoch", epoch},
+                         {"val_labels", run.images.validation_labels},
+                         {"test_labels", run.images.test_labels}};
+  for (const std::string& name : selectable_score_names()) {
+    entry["test_auroc_for_analysis"][name] = auroc(test.get(name), run.images.test_labels);
+    dump["val"][name] = pass.scores.get(name);
+    dump["test"][name] = test.get(name);
+  }
+  std::filesystem::create_directories(run.o.out_dir + "/analysis");
+  write_text_file(str(run.o.out_dir, "/analysis/epoch_", epoch, ".json"), dump.dump() + "\n");
+}
+
+// The epoch's line of train_log.jsonl, without best_epoch (known after selection).
+nlohmann::json log_entry(const Run& run, const EpochSums& sums, const ValidationPass& pass, EpochReport* report) {
+  const float denom = std::max(1, sums.steps_done);
+  const StepLosses& sum = sums.sum;
+  nlohmann::json entry = {{"epoch", report->epoch},
+                          {"generator_loss", sum.generator / denom},
+                          {"discriminator_loss", sum.discriminator / denom},
+                          {"adversarial_loss", sum.adversarial / denom},
+                          {"contextual_loss", sum.contextual / denom},
+                          {"encoder_loss", sum.encoder / denom},
+                          {"discriminator_reinitialised", sums.reinits},
+                          {"validate_on", run.o.validate_on},
+                          {"pseudo_anomaly_strength", run.at.pseudo_strength}};
+  for (const auto& [name, part] : pass.fusion.fusion) entry["fusion_weights"][name] = part.weight;
+  if (run.o.stabilisers.clip_grad_norm > 0) {  // the means before clipping, to see how often it bites
+    entry["generator_grad_norm"] = sum.generator_grad_norm / denom;
+    entry["discriminator_grad_norm"] = sum.discriminator_grad_norm / denom;
+  }
+  for (const std::string& name : selectable_score_names()) {
+    const double a = auroc(pass.scores.get(name), run.images.validation_labels);
+    entry["val_auroc"][name] = a;
+    report->val_auroc.emplace_back(name, a);
+  }
+  entry["selection_auroc"] = pass.metric;
+  report->generator_loss = sum.generator / denom;
+  report->discriminator_loss = sum.discriminator / denom;
+  report->reinits = sums.reinits;
+  return entry;
+}
+
+// An epoch within --selection-tolerance of the best so far replaces the kept model.
+bool select(Run& run, const ValidationPass& pass, int epoch) {
+  KeptModel& kept = run.at.kept;
+  const double tolerance = run.o.selection_tolerance;
+  const bool improved = tolerance > 0 ? pass.metric > kept.metric - tolerance : pass.metric > kept.metric;
+  if (!improved) {
+    ++run.at.stale;
+    return false;
+  }
+  kept.metric = std::max(kept.metric, pass.metric);
+  kept.epoch = epoch;
+  kept.calibration = calibrate(pass, run.images.validation_labels, run.o);
+  run.kept_weights = clone_state(run.model->state());
+  run.at.stale = 0;
+  save_model(run.model_path, *run.model, kept.calibration, run.info, nullptr, {}, run.faults.write);
+  return true;
+}
+
+}  // namespace
+
+bool validate_and_select(Run& run, const EpochSums& sums, TrainLog& log) {
+  EpochReport report;
+  report.epoch = run.at.epoch + 1;
+  report.epochs = run.o.epochs;
+  report.validated_on_test = run.o.validate_on == ValidateOn::test;
+  const float strength_before = run.at.pseudo_strength;
+  const ValidationPass pass = validate_epoch(run);
+  nlohmann::json entry = log_entry(run, sums, pass, &report);
+  if (run.o.log_test_auroc && !run.data.test.empty()) log_test_auroc(run, pass, report.epoch, entry);
+  report.improved = select(run, pass, report.epoch);
+  entry["best_epoch"] = run.at.kept.epoch;
+  log.write(entry);
+  report.hardened = run.at.pseudo_strength != strength_before;
+  report.pseudo_strength = run.at.pseudo_strength;
+  run.observer.on_epoch(report);
+  return report.improved;
+}
+
+}  // namespace loop
+}  // namespace gan
