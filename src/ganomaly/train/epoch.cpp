@@ -17,13 +17,11 @@ uint64_t step_seed(uint64_t seed, int epoch, int step, uint64_t stream) {
   return (seed * 0x9E3779B97F4A7C15ull) ^ (place * 0xBF58476D1CE4E5B9ull) ^ (stream * 0x94D049BB133111EBull);
 }
 
+// The batch at [begin, begin + count) of `order`.
 Tensor gather(const Tensor& images, const std::vector<int>& order, size_t begin, size_t count) {
-  const int64_t per = images.numel() / images.size(0);
-  Tensor out = Tensor::empty(Shape{static_cast<int64_t>(count), images.size(1), images.size(2), images.size(3)});
-  for (size_t i = 0; i < count; ++i)
-    std::copy(images.data() + order[begin + i] * per, images.data() + (order[begin + i] + 1) * per,
-              out.data() + i * per);
-  return out;
+  const std::vector<int64_t> rows(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  order.begin() + static_cast<std::ptrdiff_t>(begin + count));
+  return index_select(images, rows);
 }
 
 // One training step on the batch at `step` of `order`.

@@ -36,9 +36,7 @@ Split split_training(const Dataset& data, const TrainOptions& o) {
 Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels, float strength) {
   Rng pseudo_rng(seed + 7);  // the same defects at every strength, only fainter
   const Tensor pseudo = make_pseudo_anomalies(normals, pseudo_rng, strength);
-  Tensor out = Tensor::empty(Shape{2 * normals.size(0), normals.size(1), normals.size(2), normals.size(3)});
-  std::copy(normals.data(), normals.data() + normals.numel(), out.data());
-  std::copy(pseudo.data(), pseudo.data() + pseudo.numel(), out.data() + normals.numel());
+  Tensor out = cat({normals, pseudo});
   labels->assign(normals.size(0), 0);
   labels->resize(2 * normals.size(0), 1);
   return out;
