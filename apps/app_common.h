@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -23,6 +24,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "ganomaly/eval/calibration.h"
 #include "ganomaly/train/options.h"
 #include "tensor/check.h"
 #include "tensor/device.h"
@@ -182,6 +184,32 @@ T parse_decimal(const std::string& option, const std::string& text) {
 template <typename T>
 T decimal_option(const cxxopts::ParseResult& args, const std::string& name) {
   return parse_decimal<T>("--" + name, args[name].as<std::string>());
+}
+
+// --threshold and --sensitivity (ganomaly_infer, ganomaly_test): the decision threshold
+// moved from the calibrated one (gan::with_decision_threshold, which checks them).
+struct DecisionThreshold {
+  std::optional<float> raw, sensitivity;
+};
+
+inline void add_threshold_options(cxxopts::Options& options) {
+  option_flags()["threshold"] = "--threshold";
+  option_flags()["sensitivity"] = "--sensitivity";
+  option_flags()["threshold_or_sensitivity"] = "--threshold, --sensitivity";
+  options.add_options()
+    ("threshold", "decide at this raw score instead of the calibrated threshold (anomalous at or above it)",
+     cxxopts::value<std::string>())
+    ("sensitivity", "0 to 1 (anomalib's): anomalous when the normalised score is at or above 1 - this; 0.5 keeps "
+                    "the calibrated threshold, higher flags more. Not with --threshold", cxxopts::value<std::string>());
+}
+
+// Checked now, by the library's own checks, so that a bad value fails before any file is read.
+inline DecisionThreshold read_threshold_options(const cxxopts::ParseResult& args) {
+  DecisionThreshold t;
+  if (args.count("threshold")) t.raw = decimal_option<float>(args, "threshold");
+  if (args.count("sensitivity")) t.sensitivity = decimal_option<float>(args, "sensitivity");
+  with_decision_threshold(Calibration{}, t.raw, t.sensitivity);
+  return t;
 }
 
 // Creates `dir` (and its parents) and checks that it is writable; the error names the
