@@ -67,7 +67,27 @@ inline std::map<std::string, std::string>& option_flags() {
   return flags;
 }
 
+// The config file (--config, apps/config_file.h) that gave each option its value, by the
+// option's long name; run() then names an error about that option "<file>: <name>"
+// instead of "--<name>", since the flag was never typed.
+inline std::map<std::string, std::string>& config_sources() {
+  static std::map<std::string, std::string> sources;
+  return sources;
+}
+
 namespace detail {
+
+// "--epochs: expected ..." -> "run.json: epochs: expected ..." when --epochs came from a
+// config file; any other message unchanged.
+inline std::string named_by_source(const std::string& what) {
+  if (what.rfind("--", 0) != 0) return what;
+  const size_t colon = what.find(':');
+  if (colon == std::string::npos) return what;
+  const std::string name = what.substr(2, colon - 2);
+  const auto source = config_sources().find(name);
+  if (source == config_sources().end()) return what;
+  return source->second + ": " + name + what.substr(colon);
+}
 
 // cxxopts quotes with U+2018/U+2019; our errors are plain ASCII.
 inline std::string ascii_quotes(std::string s) {
@@ -143,15 +163,15 @@ int run(const char* name, Body body) {
     std::fprintf(stderr, "%s: %s (see --help)\n", name, detail::ascii_quotes(e.what()).c_str());
     return 2;
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(e.what()).c_str());
     return 2;
   } catch (const OptionError& e) {
     const auto flag = option_flags().find(e.field());
-    std::fprintf(stderr, "%s: %s: %s\n", name, flag == option_flags().end() ? e.field().c_str() : flag->second.c_str(),
-                 e.problem().c_str());
+    const std::string named = str(flag == option_flags().end() ? e.field() : flag->second, ": ", e.problem());
+    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(named).c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(e.what()).c_str());
     return detail::names_an_option(e.what()) ? 2 : 1;
   } catch (...) {
     std::fprintf(stderr, "%s: unknown error\n", name);

@@ -896,7 +896,7 @@ TEST_CASE("train: a new run into an old folder says what it replaces") {
   CHECK(r.output.find("note:") == std::string::npos);  // a fresh folder replaces nothing
   r = train(base_dataset(), out, " --no-report");
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("note: " + out + " holds model.gnm, last.gnm, train_log.jsonl, summary.json, test_scores.csv of an "
+  CHECK(r.output.find("note: " + out + " holds model.gnm, last.gnm, train_log.jsonl, summary.json, test_scores.csv, config.json of an "
                       "earlier run; they will be replaced\n") != std::string::npos);
 }
 
