@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -23,6 +24,7 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "ganomaly/eval/calibration.h"
 #include "ganomaly/train/options.h"
 #include "tensor/check.h"
 #include "tensor/device.h"
@@ -65,7 +67,27 @@ inline std::map<std::string, std::string>& option_flags() {
   return flags;
 }
 
+// The config file (--config, apps/config_file.h) that gave each option its value, by the
+// option's long name; run() then names an error about that option "<file>: <name>"
+// instead of "--<name>", since the flag was never typed.
+inline std::map<std::string, std::string>& config_sources() {
+  static std::map<std::string, std::string> sources;
+  return sources;
+}
+
 namespace detail {
+
+// "--epochs: expected ..." -> "run.json: epochs: expected ..." when --epochs came from a
+// config file; any other message unchanged.
+inline std::string named_by_source(const std::string& what) {
+  if (what.rfind("--", 0) != 0) return what;
+  const size_t colon = what.find(':');
+  if (colon == std::string::npos) return what;
+  const std::string name = what.substr(2, colon - 2);
+  const auto source = config_sources().find(name);
+  if (source == config_sources().end()) return what;
+  return source->second + ": " + name + what.substr(colon);
+}
 
 // cxxopts quotes with U+2018/U+2019; our errors are plain ASCII.
 inline std::string ascii_quotes(std::string s) {
@@ -141,15 +163,15 @@ int run(const char* name, Body body) {
     std::fprintf(stderr, "%s: %s (see --help)\n", name, detail::ascii_quotes(e.what()).c_str());
     return 2;
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(e.what()).c_str());
     return 2;
   } catch (const OptionError& e) {
     const auto flag = option_flags().find(e.field());
-    std::fprintf(stderr, "%s: %s: %s\n", name, flag == option_flags().end() ? e.field().c_str() : flag->second.c_str(),
-                 e.problem().c_str());
+    const std::string named = str(flag == option_flags().end() ? e.field() : flag->second, ": ", e.problem());
+    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(named).c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(e.what()).c_str());
     return detail::names_an_option(e.what()) ? 2 : 1;
   } catch (...) {
     std::fprintf(stderr, "%s: unknown error\n", name);
@@ -182,6 +204,32 @@ T parse_decimal(const std::string& option, const std::string& text) {
 template <typename T>
 T decimal_option(const cxxopts::ParseResult& args, const std::string& name) {
   return parse_decimal<T>("--" + name, args[name].as<std::string>());
+}
+
+// --threshold and --sensitivity (ganomaly_infer, ganomaly_test): the decision threshold
+// moved from the calibrated one (gan::with_decision_threshold, which checks them).
+struct DecisionThreshold {
+  std::optional<float> raw, sensitivity;
+};
+
+inline void add_threshold_options(cxxopts::Options& options) {
+  option_flags()["threshold"] = "--threshold";
+  option_flags()["sensitivity"] = "--sensitivity";
+  option_flags()["threshold_or_sensitivity"] = "--threshold, --sensitivity";
+  options.add_options()
+    ("threshold", "decide at this raw score instead of the calibrated threshold (anomalous at or above it)",
+     cxxopts::value<std::string>())
+    ("sensitivity", "0 to 1 (anomalib's): anomalous when the normalised score is at or above 1 - this; 0.5 keeps "
+                    "the calibrated threshold, higher flags more. Not with --threshold", cxxopts::value<std::string>());
+}
+
+// Checked now, by the library's own checks, so that a bad value fails before any file is read.
+inline DecisionThreshold read_threshold_options(const cxxopts::ParseResult& args) {
+  DecisionThreshold t;
+  if (args.count("threshold")) t.raw = decimal_option<float>(args, "threshold");
+  if (args.count("sensitivity")) t.sensitivity = decimal_option<float>(args, "sensitivity");
+  with_decision_threshold(Calibration{}, t.raw, t.sensitivity);
+  return t;
 }
 
 // Creates `dir` (and its parents) and checks that it is writable; the error names the

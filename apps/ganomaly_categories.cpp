@@ -26,8 +26,14 @@ int main(int argc, char** argv) {
       ("o,out", "output folder: OUT/<dataset>/<category>/ per category, OUT/<dataset>_results.json and .csv",
        cxxopts::value<std::string>()->default_value("runs/categories"));
     app::add_train_options(options);
-    options.add_options()("version", "print the version and build options")("h,help", "show this help");
-    const auto args = options.parse(argc, argv);
+    options.add_options()
+      ("config", "read options from this JSON file: keys are the options' names without '--' (categories: a list of "
+                 "strings); options typed here win", cxxopts::value<std::string>())
+      ("version", "print the version and build options")
+      ("h,help", "show this help");
+    app::ConfigKinds kinds = app::train_option_kinds();
+    kinds["categories"] = app::ConfigValue::list;
+    const auto args = app::parse_with_config(options, argc, argv, kinds);
     if (args.count("version")) return app::print_version("ganomaly_categories");
     if (args.count("help")) {
       std::printf("%s\n", options.help().c_str());
@@ -44,6 +50,12 @@ int main(int argc, char** argv) {
     app::set_threads(args["threads"].as<int>());
     o.train = app::read_train_options(args);
     o.train.validate();
+    // Each category's config.json is a ganomaly_train config that repeats it: these
+    // options; the runner adds its data, format and out.
+    o.train.run_config = app::effective_config(options, args, kinds);
+    for (const char* own : {"dataset", "root", "categories", "out"}) o.train.run_config.erase(own);
+    o.train.run_config["resume"] = "";
+    o.train.run_config["no-report"] = true;
     select_categories(o);  // a missing category or root fails before --out is made
     app::make_output_dir(o.out_dir, "--out");
     app::install_stop_handlers();

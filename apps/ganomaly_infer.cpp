@@ -28,6 +28,7 @@ struct InferOptions {
   bool json = false;                // JSON lines carry every score
   size_t max_pixels = kDefaultMaxPixels;
   Device device = Device::cpu;
+  app::DecisionThreshold threshold;  // --threshold or --sensitivity
 };
 
 // The command line; nothing when --help or --version was answered.
@@ -44,6 +45,7 @@ std::optional<InferOptions> read_options(int argc, char** argv) {
      cxxopts::value<std::string>()->default_value("cpu"))
     ("version", "print the version and build options")
     ("h,help", "show this help");
+  app::add_threshold_options(options);
   options.parse_positional({"checkpoint", "inputs"});
   options.positional_help("CHECKPOINT IMAGE... | DIR");
   const auto args = options.parse(argc, argv);
@@ -64,6 +66,7 @@ std::optional<InferOptions> read_options(int argc, char** argv) {
   o.inputs = args["inputs"].as<std::vector<std::string>>();
   o.json = args.count("json") > 0;
   o.max_pixels = args["max-pixels"].as<size_t>();
+  o.threshold = app::read_threshold_options(args);
   return o;
 }
 
@@ -120,6 +123,7 @@ void print_scores(const std::vector<Sample>& batch, const Scores& scores, const 
                           {"feature", scores.feature[i]},     {"residual_max", scores.residual_max[i]}};
       if (scores.has("residual_z")) j["residual_z"] = scores.residual_z[i];
       if (scores.has("residual_nn")) j["residual_nn"] = scores.residual_nn[i];
+      if (c.sensitivity) j["sensitivity"] = *c.sensitivity;
       std::printf("%s\n", j.dump().c_str());
     } else {
       std::printf("%s\t%.4f\t%s\n", batch[i].path.c_str(), c.normalizer.apply(raw), anomalous ? "anomalous" : "normal");
@@ -137,7 +141,7 @@ int main(int argc, char** argv) {
     const std::vector<Sample> samples = list_inputs(o->inputs);
     Ganomaly& model = *loaded.model;
     model.to(o->device);
-    const Calibration& c = loaded.calibration;
+    const Calibration c = with_decision_threshold(loaded.calibration, o->threshold.raw, o->threshold.sensitivity);
     // In batches, so memory stays that of one batch however many images there are; an
     // image that cannot be read is reported and skipped, and the exit code says so at the end.
     constexpr size_t kBatch = 32;

@@ -22,6 +22,7 @@ struct TestOptions {
   size_t max_pixels = kDefaultMaxPixels;
   Device device = Device::cpu;
   bool report = true;
+  app::DecisionThreshold threshold;  // --threshold or --sensitivity
 };
 
 // The command line; nothing when --help or --version was answered.
@@ -41,6 +42,7 @@ std::optional<TestOptions> read_options(int argc, char** argv) {
     ("no-report", "do not write report.html and plots/ into the output folder")
     ("version", "print the version and build options")
     ("h,help", "show this help");
+  app::add_threshold_options(options);
   options.parse_positional({"checkpoint", "data"});
   options.positional_help("CHECKPOINT DATA_DIR");
   const auto args = options.parse(argc, argv);
@@ -65,6 +67,7 @@ std::optional<TestOptions> read_options(int argc, char** argv) {
   o.out = args["out"].as<std::string>();
   o.max_pixels = args["max-pixels"].as<size_t>();
   o.report = !args.count("no-report");
+  o.threshold = app::read_threshold_options(args);
   return o;
 }
 
@@ -82,6 +85,8 @@ struct TestRun {
 TestRun evaluate_test_split(const TestOptions& o) {
   TestRun r;
   r.loaded = load_model(o.checkpoint);
+  // F1, precision, recall, the verdicts and the report's threshold: at the threshold asked for.
+  r.loaded.calibration = with_decision_threshold(r.loaded.calibration, o.threshold.raw, o.threshold.sensitivity);
   r.data = discover_dataset(o.data, o.format);
   const Dataset& data = r.data;
   GANOMALY_CHECK(!data.test.empty(), data.root, ": no test images");
@@ -118,9 +123,16 @@ void write_results(const TestRun& r) {
               static_cast<int>(std::count(e.labels.begin(), e.labels.end(), 1)), r.loaded.model->config.image_size,
               e.score.c_str());
   auto number = [](double v) { return std::isfinite(v) ? str(std::fixed, std::setprecision(4), v) : std::string("n/a"); };
-  std::printf("image AUROC %s  AUPR %s  F1 %s (threshold from %s data)  F1 oracle %s (threshold from these labels)\n",
-              number(e.image_auroc).c_str(), number(e.aupr).c_str(), number(e.f1.f1).c_str(),
-              r.loaded.calibration.chosen_on.c_str(), number(e.f1_oracle.f1).c_str());
+  const Calibration& c = r.loaded.calibration;
+  const std::string origin = c.sensitivity            ? str("at --sensitivity ", *c.sensitivity)
+                             : c.calibrated_threshold ? std::string("at --threshold")
+                                                      : str("threshold from ", c.chosen_on, " data");
+  std::printf("image AUROC %s  AUPR %s  F1 %s (%s)  F1 oracle %s (threshold from these labels)\n",
+              number(e.image_auroc).c_str(), number(e.aupr).c_str(), number(e.f1.f1).c_str(), origin.c_str(),
+              number(e.f1_oracle.f1).c_str());
+  if (c.calibrated_threshold)
+    std::printf("threshold %g (calibrated: %g); precision %s, recall %s\n", c.threshold, *c.calibrated_threshold,
+                number(e.f1.precision).c_str(), number(e.f1.recall).c_str());
   if (const std::string w = one_class_warning(e); !w.empty())
     std::fprintf(stderr, "ganomaly_test: warning: %s: %s\n", r.data.root.c_str(), w.c_str());
   if (!e.floor_auroc.empty()) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "app_common.h"
+#include "config_file.h"
 #include "ganomaly/data/image.h"
 #include "ganomaly/train/train.h"
 
@@ -57,6 +58,26 @@ inline const std::map<std::string, std::string>& train_option_flags() {
       {"max_pixels", "--max-pixels"},
       {"device", "--device"}};
   return flags;
+}
+
+// The JSON type of each option add_train_options adds, in a config file (config_file.h):
+// the rest are strings (choices, --device) or switches.
+inline const ConfigKinds& train_option_kinds() {
+  static const ConfigKinds kinds = {
+      {"image-size", ConfigValue::integer},     {"channels", ConfigValue::integer},
+      {"n-features", ConfigValue::integer},     {"latent-size", ConfigValue::integer},
+      {"extra-layers", ConfigValue::integer},   {"epochs", ConfigValue::integer},
+      {"batch-size", ConfigValue::integer},     {"patience", ConfigValue::integer},
+      {"min-steps", ConfigValue::integer},      {"threads", ConfigValue::integer},
+      {"seed", ConfigValue::unsigned64},        {"max-pixels", ConfigValue::size},
+      {"lr", ConfigValue::decimal},             {"w-adv", ConfigValue::decimal},
+      {"w-con", ConfigValue::decimal},          {"w-enc", ConfigValue::decimal},
+      {"d-lr-scale", ConfigValue::decimal},     {"real-label", ConfigValue::decimal},
+      {"instance-noise", ConfigValue::decimal}, {"clip-grad-norm", ConfigValue::decimal},
+      {"selection-tolerance", ConfigValue::decimal}, {"fusion-margin", ConfigValue::decimal},
+      {"harden-at", ConfigValue::decimal},      {"validation-fraction", ConfigValue::decimal},
+      {"ema", ConfigValue::decimal}};
+  return kinds;
 }
 
 inline void add_train_options(cxxopts::Options& options) {
@@ -128,7 +149,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.model.n_features = args["n-features"].as<int>();
   o.model.latent_size = args["latent-size"].as<int>();
   o.model.extra_layers = args["extra-layers"].as<int>();
-  o.model.spectral_norm = args.count("spectral-norm") > 0;
+  o.model.spectral_norm = args["spectral-norm"].as<bool>();
   o.epochs = args["epochs"].as<int>();
   o.batch_size = args["batch-size"].as<int>();
   o.learning_rate = decimal_option<float>(args, "lr");
@@ -139,7 +160,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.stabilisers.discriminator_lr_scale = decimal_option<float>(args, "d-lr-scale");
   o.stabilisers.real_label = decimal_option<float>(args, "real-label");
   o.stabilisers.clip_grad_norm = decimal_option<float>(args, "clip-grad-norm");
-  o.stabilisers.reinit_saturated_d = args.count("reinit-saturated-d") > 0;
+  o.stabilisers.reinit_saturated_d = args["reinit-saturated-d"].as<bool>();
   o.stabilisers.instance_noise = decimal_option<float>(args, "instance-noise");
   o.augment = parse_choice<Augment>("augment", args["augment"].as<std::string>());
   o.seed = args["seed"].as<uint64_t>();
@@ -151,10 +172,10 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.validation_fraction = decimal_option<double>(args, "validation-fraction");
   o.score = parse_choice<ScoreChoice>("score", args["score"].as<std::string>());
   o.ema_decay = decimal_option<float>(args, "ema");
-  o.recalibrate_batch_norm = args.count("recalibrate-bn") > 0;
+  o.recalibrate_batch_norm = args["recalibrate-bn"].as<bool>();
   o.validate_on = parse_choice<ValidateOn>("validate_on", args["validate-on"].as<std::string>());
   o.on_nan = parse_choice<OnNan>("on_nan", args["on-nan"].as<std::string>());
-  o.log_test_auroc = args.count("log-test-auroc") > 0;
+  o.log_test_auroc = args["log-test-auroc"].as<bool>();
   o.max_pixels = args["max-pixels"].as<size_t>();
   o.device = read_device(args, /*require=*/false);  // TrainOptions::validate checks it can be used
   return o;

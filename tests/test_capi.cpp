@@ -4,9 +4,11 @@
 
 #include <stb/stb_image.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -266,4 +268,51 @@ TEST_CASE("the C example scores images and exits 0") {
   const auto bad_model = testing::run_app("score_image", "/nonexistent.gnm " + t.data.test.front().path);
   CHECK(bad_model.exit_code == 1);
   CHECK(bad_model.output.find("file not found") != std::string::npos);
+}
+
+TEST_CASE("ganomaly_set_threshold and ganomaly_set_sensitivity move is_anomalous, not the normalised score") {
+  const Trained& t = trained();
+  ModelHandle handle(t.model_path);
+  const Calibration c = load_model(t.model_path).calibration;
+  const Pixels p = read_pixels(t.data.test.back().path);
+  const Result before = score(handle.model, p);
+  REQUIRE(before.status == GANOMALY_OK);
+  char err[256];
+
+  // A raw threshold at the image's raw score flags it; one just above does not.
+  REQUIRE(ganomaly_set_threshold(handle.model, before.raw, err, sizeof err) == GANOMALY_OK);
+  CHECK(std::string(err).empty());
+  CHECK(ganomaly_threshold(handle.model) == before.raw);
+  Result r = score(handle.model, p);
+  CHECK(r.anomalous == 1);
+  CHECK(r.raw == before.raw);
+  CHECK(r.score == before.score);  // the scale stays: 0.5 is still the calibrated threshold
+  const float above = std::nextafter(before.raw, std::numeric_limits<float>::infinity());
+  REQUIRE(ganomaly_set_threshold(handle.model, above, err, sizeof err) == GANOMALY_OK);
+  CHECK(score(handle.model, p).anomalous == 0);
+
+  // Sensitivity is measured from the calibrated threshold, whatever was set before.
+  REQUIRE(ganomaly_set_sensitivity(handle.model, 0.5f, err, sizeof err) == GANOMALY_OK);
+  CHECK(ganomaly_threshold(handle.model) == c.threshold);
+  CHECK(score(handle.model, p).anomalous == before.anomalous);
+  REQUIRE(ganomaly_set_sensitivity(handle.model, 0.8f, err, sizeof err) == GANOMALY_OK);
+  CHECK(ganomaly_threshold(handle.model) == c.normalizer.inverse(1.0f - 0.8f));
+  r = score(handle.model, p);
+  CHECK(r.anomalous == (r.raw >= c.normalizer.inverse(1.0f - 0.8f) ? 1 : 0));
+
+  // Bad values: an invalid argument, the threshold left as it was.
+  const float kept = ganomaly_threshold(handle.model);
+  CHECK(ganomaly_set_sensitivity(handle.model, 1.5f, err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_set_sensitivity: sensitivity: expected a number in [0, 1], got 1.5");
+  CHECK(ganomaly_set_sensitivity(handle.model, -0.1f, err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(ganomaly_set_sensitivity(handle.model, std::nanf(""), err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(ganomaly_set_threshold(handle.model, std::numeric_limits<float>::infinity(), err, sizeof err) ==
+        GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_set_threshold: threshold: expected a finite raw score, got inf");
+  CHECK(ganomaly_set_threshold(handle.model, std::nanf(""), err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(ganomaly_threshold(handle.model) == kept);
+  CHECK(ganomaly_set_threshold(nullptr, 1.0f, err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_set_threshold: model is NULL");
+  CHECK(ganomaly_set_sensitivity(nullptr, 0.5f, err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_set_sensitivity: model is NULL");
 }

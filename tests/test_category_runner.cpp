@@ -387,3 +387,40 @@ TEST_CASE("ganomaly_categories CLI: a failed category makes exit 1 after the oth
   CHECK(j["categories"][0]["status"] == "failed");
   CHECK(j["categories"][1]["status"] == "completed");
 }
+
+TEST_CASE("ganomaly_categories --config: options from the file; each category's config.json repeats it with ganomaly_train") {
+  const std::string root = make_root("btad", {"02"});
+  const std::string out = testing::temp_dir("bench_config_out");
+  const std::string config = testing::temp_dir("bench_config") + "/categories.json";
+  const nlohmann::json file = {{"dataset", "btad"},   {"root", root},       {"categories", {"02"}}, {"out", out},
+                               {"image-size", 32},    {"n-features", 8},    {"latent-size", 8},     {"epochs", 1},
+                               {"min-steps", 0},      {"batch-size", 4},    {"threads", 1}};
+  std::ofstream(config) << file.dump(2);
+  const testing::AppResult r = testing::run_app("ganomaly_categories", "--config '" + config + "' --seed 5");
+  INFO("output: <<<" << r.output << ">>>");
+  REQUIRE(r.exit_code == 0);
+  const std::string category_out = out + "/btad/02";
+  const nlohmann::json written = nlohmann::json::parse(read_file(category_out + "/config.json"));
+  CHECK(written["data"] == root + "/02");
+  CHECK(written["format"] == "btad");
+  CHECK(written["out"] == category_out);
+  CHECK(written["seed"] == 5);  // typed on the command line
+  CHECK(written["n-features"] == 8);
+  CHECK(!written.contains("dataset"));
+  CHECK(!written.contains("categories"));
+
+  const testing::AppResult again =
+      testing::run_app("ganomaly_train", "--config '" + category_out + "/config.json' --out '" + out + "/again'");
+  INFO("output: <<<" << again.output << ">>>");
+  REQUIRE(again.exit_code == 0);
+  const std::string model = read_file(category_out + "/model.gnm");
+  REQUIRE(!model.empty());
+  CHECK(model == read_file(out + "/again/model.gnm"));
+
+  // A bad key names the file.
+  std::ofstream(config) << R"({"dataset": "btad", "bogus": 1})";
+  const testing::AppResult bad = testing::run_app("ganomaly_categories", "--config '" + config + "'");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output == "ganomaly_categories: " + config +
+                          ": bogus: unknown key (expected an option's name as in --help, without the '--')\n");
+}

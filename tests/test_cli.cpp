@@ -896,7 +896,7 @@ TEST_CASE("train: a new run into an old folder says what it replaces") {
   CHECK(r.output.find("note:") == std::string::npos);  // a fresh folder replaces nothing
   r = train(base_dataset(), out, " --no-report");
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("note: " + out + " holds model.gnm, last.gnm, train_log.jsonl, summary.json, test_scores.csv of an "
+  CHECK(r.output.find("note: " + out + " holds model.gnm, last.gnm, train_log.jsonl, summary.json, test_scores.csv, config.json of an "
                       "earlier run; they will be replaced\n") != std::string::npos);
 }
 
@@ -925,4 +925,102 @@ TEST_CASE("a 1-channel model scores RGB images (they are converted to grey)") {
   INFO(i.output);
   CHECK(i.exit_code == 0);
   CHECK(nlohmann::json::parse(i.output).contains("score"));
+}
+
+// ---- decision threshold (ganomaly_infer, ganomaly_test) ----
+
+TEST_CASE("infer and test: --threshold and --sensitivity move the verdicts; the normalised score keeps its scale") {
+  const std::string model = trained_model();
+  std::string folders;
+  for (const auto& e : fs::directory_iterator(base_dataset() + "/test")) folders += " " + q(e.path().string());
+  auto infer = [&](const std::string& extra) {
+    const AppResult r = run_app("ganomaly_infer", q(model) + folders + " --json --threads 2" + extra);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(r.output);
+    for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+    REQUIRE(lines.size() == 6);
+    return lines;
+  };
+  const std::vector<nlohmann::json> plain = infer("");
+  const float calibrated = plain[0]["threshold"].get<float>();
+  float lowest = plain[0]["raw_score"].get<float>();
+  for (const auto& j : plain) lowest = std::min(lowest, j["raw_score"].get<float>());
+
+  // A raw threshold at the lowest score flags every image; the scores are unchanged.
+  const std::vector<nlohmann::json> all = infer(" --threshold " + nlohmann::json(lowest).dump());
+  for (size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i]["verdict"] == "anomalous");
+    CHECK(all[i]["threshold"].get<float>() == lowest);
+    CHECK(all[i]["score"] == plain[i]["score"]);
+    CHECK(all[i]["raw_score"] == plain[i]["raw_score"]);
+    CHECK(!all[i].contains("sensitivity"));
+  }
+  for (const auto& j : infer(" --threshold=1e30")) CHECK(j["verdict"] == "normal");
+
+  // Sensitivity 0.5 is the calibrated threshold; otherwise the normalised cut is 1 - S.
+  const std::vector<nlohmann::json> half = infer(" --sensitivity 0.5");
+  for (size_t i = 0; i < half.size(); ++i) {
+    CHECK(half[i]["verdict"] == plain[i]["verdict"]);
+    CHECK(half[i]["threshold"].get<float>() == calibrated);
+    CHECK(half[i]["sensitivity"] == 0.5);
+  }
+  for (float s : {0.0f, 0.3f, 0.9f, 1.0f}) {
+    const std::vector<nlohmann::json> lines = infer(" --sensitivity " + nlohmann::json(s).dump());
+    const gan::Calibration c = gan::with_decision_threshold(gan::load_model(model).calibration, std::nullopt, s);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      CAPTURE(s);
+      CHECK(lines[i]["threshold"].get<float>() == c.threshold);
+      CHECK(lines[i]["verdict"] == (lines[i]["raw_score"].get<float>() >= c.threshold ? "anomalous" : "normal"));
+      CHECK(lines[i]["score"] == plain[i]["score"]);
+    }
+  }
+
+  // ganomaly_test: F1, precision, recall and test_scores.csv at the moved threshold.
+  const std::string out = temp_dir("cli_threshold_test");
+  const AppResult r = run_app("ganomaly_test", q(model) + " " + q(base_dataset()) + " --out " + q(out) +
+                                                   " --threads 2 --threshold " + nlohmann::json(lowest).dump());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("(at --threshold)") != std::string::npos);
+  CHECK(read_bytes(out + "/report.html").find("chosen on the command line (a raw threshold; the calibrated threshold is ") !=
+        std::string::npos);
+  const nlohmann::json metrics = nlohmann::json::parse(read_bytes(out + "/test_metrics.json"));
+  CHECK(metrics["threshold"].get<float>() == lowest);
+  CHECK(metrics["calibrated_threshold"].get<float>() == calibrated);
+  CHECK(metrics["image_recall"] == 1.0);  // every image flagged
+  CHECK(metrics["image_precision"] == 0.5);
+  const std::string csv = read_bytes(out + "/test_scores.csv");
+  CHECK(csv.find(",normal\n") == std::string::npos);
+
+  const AppResult s = run_app("ganomaly_test", q(model) + " " + q(base_dataset()) + " --out " + q(out) +
+                                                   " --threads 2 --no-report --sensitivity 0.5");
+  REQUIRE(s.exit_code == 0);
+  CHECK(s.output.find("(at --sensitivity 0.5)") != std::string::npos);
+  const nlohmann::json half_metrics = nlohmann::json::parse(read_bytes(out + "/test_metrics.json"));
+  CHECK(half_metrics["sensitivity"] == 0.5);
+  CHECK(half_metrics["threshold"].get<float>() == calibrated);
+}
+
+TEST_CASE("infer and test: bad --threshold and --sensitivity") {
+  const std::string model = trained_model();
+  const std::string image = first_image(base_dataset() + "/test/good");
+  const std::string out = temp_dir("cli_threshold_bad") + "/eval";
+  auto both = [&](const std::string& opts, const std::string& message) {
+    check_error(run_app("ganomaly_infer", q(model) + " " + q(image) + " --threads 2 " + opts), 2,
+                "ganomaly_infer: " + message + "\n");
+    check_error(run_app("ganomaly_test", q(model) + " " + q(base_dataset()) + " --out " + q(out) + " --threads 2 " + opts),
+                2, "ganomaly_test: " + message + "\n", out);
+  };
+  SUBCASE("--sensitivity 1.5") { both("--sensitivity 1.5", "--sensitivity: expected a number in [0, 1], got 1.5"); }
+  SUBCASE("--sensitivity -0.1") { both("--sensitivity -0.1", "--sensitivity: expected a number in [0, 1], got -0.1"); }
+  SUBCASE("--threshold nan") { both("--threshold nan", "--threshold: 'nan' is not a decimal number (see --help)"); }
+  SUBCASE("both") {
+    both("--threshold 1 --sensitivity 0.5", "--threshold, --sensitivity: expected one or the other, got both");
+  }
+  SUBCASE("before the checkpoint is read") {
+    check_error(run_app("ganomaly_infer", q(temp_dir("cli_none") + "/missing.gnm") + " " + q(image) + " --sensitivity 2"), 2,
+                "ganomaly_infer: --sensitivity: expected a number in [0, 1], got 2\n");
+  }
 }

@@ -120,6 +120,15 @@ def make_scratch(s):
     newer[-4:] = struct.pack("<I", zlib.crc32(bytes(newer[:-4])))  # CRC-32 (IEEE), as the reader's
     write(f"{s}/ck/newer.gnm", bytes(newer))
 
+    # Config files (ganomaly_train --config), each beside the same data and output folder.
+    base = '"data": "data/bottle", "out": "run"'
+    for name, entry in {"unknown": '"learning_rate": 0.001', "type": '"epochs": "ten"', "range": '"epochs": 0',
+                        "size": '"image-size": 7', "lr": '"lr": 1e-300', "help": '"help": true'}.items():
+        write(f"{s}/cfg/{name}.json", ("{" + base + ", " + entry + "}\n").encode())
+    write(f"{s}/cfg/nodata.json", b'{"epochs": 5}\n')
+    write(f"{s}/cfg/broken.json", b'{"epochs": 3,')
+    write(f"{s}/cfg/list.json", b"[1, 2]\n")
+
     # VisA: one generated root per broken split file.
     must("ganomaly_make_data --out visa --layout visa --category candle --size 32 --train 10 --test-good 3 --test-bad 3", s)
     csv = open(f"{s}/visa/split_csv/1cls.csv").read()

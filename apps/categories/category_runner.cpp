@@ -279,6 +279,11 @@ CategoryRunResult run_categories(const CategoryRunOptions& o) {
     const std::string eta = i == 0 ? "unknown" : format_duration(elapsed / i * (total - i));
     TrainOptions ct = o.train;
     ct.out_dir = (fs::path(set_dir) / category).string();
+    if (!ct.run_config.is_null()) {  // ganomaly_train's config for this category (its config.json)
+      ct.run_config["data"] = category_path(o.root, category);
+      ct.run_config["format"] = format;
+      ct.run_config["out"] = ct.out_dir;
+    }
     std::fprintf(log, "[%d/%d] %s/%s: training into %s (elapsed %s, ETA %s)\n", i + 1, total, o.dataset.c_str(),
                  category.c_str(), ct.out_dir.c_str(), format_duration(elapsed).c_str(), eta.c_str());
     std::fflush(log);

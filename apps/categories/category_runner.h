@@ -26,7 +26,8 @@ struct CategoryRunOptions {
   std::string root;                     // the data set's root folder
   std::vector<std::string> categories;  // empty: every known category present under root
   std::string out_dir = "runs/categories";
-  TrainOptions train;                   // out_dir is replaced by <out_dir>/<dataset>/<category>
+  TrainOptions train;                   // out_dir is replaced by <out_dir>/<dataset>/<category>; a run_config
+                                        // gets that category's "data", "format" and "out" (its config.json)
   std::FILE* log = stdout;              // progress, notes and the tables
   TrainObserver* observer = nullptr;    // each category's training progress; asked whether to stop
 };

@@ -80,7 +80,9 @@ GANOMALY_API int ganomaly_load(const char* path, ganomaly_model** out_model, cha
  *   pixels        interleaved rows, top row first: grey (channels 1), RGB (3) or RGBA (4)
  *   stride_bytes  bytes from one row to the next; 0 means width * channels
  * Outputs (each may be NULL when not wanted):
- *   score         the normalised score in [0, 1]; 0.5 is the decision threshold
+ *   score         the normalised score in [0, 1]; 0.5 is the calibrated threshold (the
+ *                 decision threshold unless ganomaly_set_threshold or
+ *                 ganomaly_set_sensitivity moved it: the scale stays)
  *   raw_score     the model's chosen score before normalisation
  *   is_anomalous  1 when raw_score is at or above the model's threshold, else 0 */
 GANOMALY_API int ganomaly_score(const ganomaly_model* model, const uint8_t* pixels, int width, int height,
@@ -91,8 +93,24 @@ GANOMALY_API int ganomaly_score(const ganomaly_model* model, const uint8_t* pixe
 GANOMALY_API int ganomaly_image_size(const ganomaly_model* model);
 /* The channels the network was trained on (1 or 3); 0 for NULL. */
 GANOMALY_API int ganomaly_model_channels(const ganomaly_model* model);
-/* The raw-score decision threshold; 0 for NULL. */
+/* The raw-score decision threshold (as last set, else the calibrated one); 0 for NULL. */
 GANOMALY_API float ganomaly_threshold(const ganomaly_model* model);
+
+/* Moves the decision threshold that ganomaly_score's is_anomalous uses, for more or
+ * fewer images flagged than the calibrated threshold gives; the normalised score keeps
+ * its scale (0.5 at the calibrated threshold). Each call replaces the last:
+ *   ganomaly_set_threshold    a raw-score threshold (finite); is_anomalous is then
+ *                             raw_score >= threshold
+ *   ganomaly_set_sensitivity  in [0, 1], anomalib's post-processor sensitivity: is_anomalous
+ *                             when the normalised score is at or above 1 - sensitivity,
+ *                             measured from the calibrated threshold; 0.5 restores it,
+ *                             higher flags more. (With no spread in the validation scores
+ *                             the scale is empty and the threshold stays the calibrated one.)
+ * A NULL model, a non-finite threshold or a sensitivity outside [0, 1] is
+ * GANOMALY_ERR_INVALID_ARGUMENT, the model left as it was. Not thread-safe: no other call
+ * on the model may be running (set it before sharing the model between threads). */
+GANOMALY_API int ganomaly_set_threshold(ganomaly_model* model, float threshold, char* err, size_t err_len);
+GANOMALY_API int ganomaly_set_sensitivity(ganomaly_model* model, float sensitivity, char* err, size_t err_len);
 
 /* Releases a model; NULL is a no-op. No call on the model may be running. */
 GANOMALY_API void ganomaly_free(ganomaly_model* model);

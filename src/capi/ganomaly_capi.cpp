@@ -9,10 +9,13 @@
 #include <filesystem>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 
 #include "ganomaly/data/dataset.h"
 #include "ganomaly/data/image.h"
+#include "ganomaly/eval/calibration.h"
+#include "ganomaly/train/options.h"
 #include "ganomaly/io/model_file.h"
 #include "tensor/check.h"
 #include "tensor/cpu/kernel_sets.h"
@@ -102,6 +105,15 @@ gan::Image to_image(const uint8_t* pixels, int width, int height, int channels, 
     }
   }
   return image;
+}
+
+// with_decision_threshold on the model's calibration; a bad value is an invalid argument.
+void move_threshold(ganomaly_model& model, std::optional<float> raw, std::optional<float> sensitivity) {
+  try {
+    model.loaded.calibration = gan::with_decision_threshold(model.loaded.calibration, raw, sensitivity);
+  } catch (const gan::OptionError& e) {
+    fail(GANOMALY_ERR_INVALID_ARGUMENT, e.what());
+  }
 }
 
 }  // namespace
@@ -204,6 +216,20 @@ int ganomaly_model_channels(const ganomaly_model* model) {
 }
 
 float ganomaly_threshold(const ganomaly_model* model) { return model ? model->loaded.calibration.threshold : 0.0f; }
+
+int ganomaly_set_threshold(ganomaly_model* model, float threshold, char* err, size_t err_len) {
+  return guarded("ganomaly_set_threshold", err, err_len, [&] {
+    if (!model) fail(GANOMALY_ERR_INVALID_ARGUMENT, "model is NULL");
+    move_threshold(*model, threshold, std::nullopt);
+  });
+}
+
+int ganomaly_set_sensitivity(ganomaly_model* model, float sensitivity, char* err, size_t err_len) {
+  return guarded("ganomaly_set_sensitivity", err, err_len, [&] {
+    if (!model) fail(GANOMALY_ERR_INVALID_ARGUMENT, "model is NULL");
+    move_threshold(*model, std::nullopt, sensitivity);
+  });
+}
 
 void ganomaly_free(ganomaly_model* model) { delete model; }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "ganomaly/train/options.h"  // OptionError
 #include "tensor/check.h"
 
 namespace gan {
@@ -71,6 +72,24 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
       c.fusion[name] = {v[0], v[1], v.size() == 3 ? v[2] : 1.0f};
     }
   return c;
+}
+
+Calibration with_decision_threshold(const Calibration& c, std::optional<float> raw, std::optional<float> sensitivity) {
+  if (raw && sensitivity) throw OptionError("threshold_or_sensitivity", "expected one or the other, got both");
+  Calibration adjusted = c;
+  if (raw || sensitivity) adjusted.calibrated_threshold = c.calibrated_threshold.value_or(c.threshold);
+  if (raw) {
+    if (!std::isfinite(*raw)) throw OptionError("threshold", str("expected a finite raw score, got ", *raw));
+    adjusted.threshold = *raw;
+    adjusted.sensitivity.reset();
+  }
+  if (sensitivity) {
+    if (!(*sensitivity >= 0 && *sensitivity <= 1))
+      throw OptionError("sensitivity", str("expected a number in [0, 1], got ", *sensitivity));
+    adjusted.threshold = c.normalizer.inverse(1.0f - *sensitivity);
+    adjusted.sensitivity = *sensitivity;
+  }
+  return adjusted;
 }
 
 }  // namespace gan

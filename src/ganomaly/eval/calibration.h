@@ -4,6 +4,7 @@
 // training. The model file stores it (io/model_file.h) so that new images score exactly
 // as they did then.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ struct Calibration {
     float mean = 0, stddev = 1, weight = 1;
   };
   std::map<std::string, FusionPart> fusion;
+  // Set by with_decision_threshold for the outputs that report them; never stored in
+  // model files: the threshold the model file holds, when `threshold` was moved from it,
+  // and the sensitivity it was moved by (none for a raw threshold).
+  std::optional<float> calibrated_threshold, sensitivity;
   // Weighs each of fused_score_names() by how close its validation AUROC is to the best
   // of them: weight 1 - gap / margin, so a score `margin` or more below the best (the
   // latent score on thin scratches) is left out rather than diluting the others. The
@@ -40,5 +45,23 @@ struct Calibration {
   nlohmann::json to_json() const;
   static Calibration from_json(const nlohmann::json& j);
 };
+
+// `c` deciding at another threshold, for a user who wants more or fewer images flagged
+// than the calibrated threshold gives. At most one of:
+//   raw          a raw score threshold (an image is anomalous at or above it);
+//   sensitivity  in [0, 1], anomalib's post-processor sensitivity: the cut on the
+//                normalised scale is 1 - sensitivity, so 0.5 keeps the calibrated
+//                threshold and a higher sensitivity flags more images. The raw threshold
+//                is c.normalizer.inverse(1 - sensitivity): measured from the calibrated
+//                threshold (c.normalizer's), however often c was adjusted before.
+// Neither: c unchanged. Only `threshold` (and `sensitivity`) change: the normaliser keeps
+// its scale, so a normalised score still reads 0.5 at the calibrated threshold and the
+// normalised cut moves instead (to 1 - sensitivity), as in anomalib. anomalib flags a
+// normalised score above the cut; this flags a raw score at or above the raw threshold
+// (metrics.h), so the two differ for a score exactly at the cut, and at sensitivity 0,
+// where anomalib flags nothing (the normalised score is clamped to 1) and this flags raw
+// scores from threshold + (max - min) / 2 up. Throws OptionError naming "threshold" (not
+// finite), "sensitivity" (outside [0, 1]) or "threshold_or_sensitivity" (both given).
+Calibration with_decision_threshold(const Calibration& c, std::optional<float> raw, std::optional<float> sensitivity);
 
 }  // namespace gan

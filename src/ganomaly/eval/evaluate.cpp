@@ -95,6 +95,10 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   j["image_recall"] = e.f1.recall;
   j["threshold"] = calibration.threshold;
   j["threshold_chosen_on"] = calibration.chosen_on;
+  // A threshold moved from the calibrated one (with_decision_threshold): F1, precision,
+  // recall and the verdicts are at the moved one; the calibrated one is kept beside it.
+  if (calibration.calibrated_threshold) j["calibrated_threshold"] = *calibration.calibrated_threshold;
+  if (calibration.sensitivity) j["sensitivity"] = *calibration.sensitivity;
   j["image_auroc_by_score"] = e.auroc_by_score;
   if (e.pixel_auroc >= 0) j["pixel_auroc_residual_baseline"] = e.pixel_auroc;
   if (e.pixel_auroc_z >= 0) j["pixel_auroc_residual_z"] = e.pixel_auroc_z;

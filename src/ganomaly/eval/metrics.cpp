@@ -195,6 +195,12 @@ float ScoreNormalizer::apply(float score) const {
   return float(std::clamp(diff / range + 0.5, 0.0, 1.0));
 }
 
+float ScoreNormalizer::inverse(float normalized) const {
+  const double range = double(max) - double(min);
+  if (!(range > 0)) return threshold;
+  return float(double(threshold) + (double(normalized) - 0.5) * range);
+}
+
 nlohmann::json ScoreNormalizer::to_json() const {
   return {{"method", "min_max"}, {"min", min}, {"max", max}, {"threshold", threshold}};
 }

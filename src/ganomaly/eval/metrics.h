@@ -72,6 +72,11 @@ struct ScoreNormalizer {
   // min and max of the given (validation) scores, with the given raw threshold.
   static ScoreNormalizer fit(const std::vector<float>& scores, float threshold);
   float apply(float score) const;
+  // The raw score that apply() maps to `normalized`, the line apply() clamps carried on:
+  // threshold + (normalized - 0.5) * (max - min). apply(inverse(n)) is n for n in [0, 1]
+  // (up to rounding). With max == min the threshold itself, whatever `normalized` is:
+  // validation scores without spread give no scale to move the threshold along.
+  float inverse(float normalized) const;
 
   // Stored with the model (e.g. in a checkpoint's config) so new images score the same.
   nlohmann::json to_json() const;

@@ -75,11 +75,16 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
        "</td><td>ranking quality of the chosen score; no threshold involved</td></tr>\n";
   s += "<tr><td>image AUPR</td><td class=\"num\">" + fixed(e.aupr) +
        "</td><td>average precision of the chosen score</td></tr>\n";
+  // A threshold moved by --threshold or --sensitivity (with_decision_threshold) says so.
+  const std::string moved_by = cal.sensitivity ? str("sensitivity ", short_number(*cal.sensitivity)) : "a raw threshold";
+  const std::string chosen_on =
+      cal.calibrated_threshold ? str("the command line (", moved_by, "; the calibrated threshold is ",
+                                     short_number(*cal.calibrated_threshold), ")")
+      : oracle_threshold       ? std::string("the test set (so not honest here)")
+                               : std::string("held-out training normals + pseudo-anomalies, without the test labels");
   s += "<tr><td><b>F1, honest</b></td><td class=\"num\"><b>" + fixed(e.f1.f1) + "</b></td><td>at the threshold " +
-       short_number(cal.threshold) + " chosen on " +
-       (oracle_threshold ? std::string("the test set (so not honest here)")
-                         : std::string("held-out training normals + pseudo-anomalies, without the test labels")) +
-       "; precision " + fixed(e.f1.precision, 3) + ", recall " + fixed(e.f1.recall, 3) + "</td></tr>\n";
+       short_number(cal.threshold) + " chosen on " + chosen_on + "; precision " + fixed(e.f1.precision, 3) +
+       ", recall " + fixed(e.f1.recall, 3) + "</td></tr>\n";
   s += "<tr><td>F1, oracle</td><td class=\"num\">" + fixed(e.f1_oracle.f1) +
        "</td><td>the best F1 over all thresholds, picked with the test labels (threshold " +
        short_number(e.f1_oracle.threshold) +

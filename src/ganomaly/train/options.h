@@ -93,6 +93,9 @@ struct TrainOptions {
   size_t max_pixels = kDefaultMaxPixels;
   OnNan on_nan = OnNan::stop;
   Device device = Device::cpu;         // where the model trains and scores
+  // The app's effective options, in the format its --config reads (apps/config_file.h):
+  // written as out_dir/config.json once the folder is locked. Null: none is written.
+  nlohmann::json run_config;
 
   // Throws OptionError naming the first field out of range (ModelConfig's own checks
   // and the device's name their flags themselves).

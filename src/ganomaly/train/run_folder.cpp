@@ -65,7 +65,7 @@ std::string truncate_log(const std::string& path, int epochs_done) {
 
 std::string earlier_run_note(const std::string& dir) {
   std::string old;
-  for (const char* f : {"model.gnm", "last.gnm", "train_log.jsonl", "summary.json", "test_scores.csv"})
+  for (const char* f : {"model.gnm", "last.gnm", "train_log.jsonl", "summary.json", "test_scores.csv", "config.json"})
     if (std::filesystem::exists(dir + "/" + f)) old += str(old.empty() ? "" : ", ", f);
   return old.empty() ? "" : str("note: ", dir, " holds ", old, " of an earlier run; they will be replaced");
 }

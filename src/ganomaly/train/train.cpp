@@ -216,6 +216,7 @@ TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainO
   const bool resumed = at.epoch > 0 || at.step > 0;
   const std::string old = resumed ? truncate_log(o.out_dir + "/train_log.jsonl", at.epoch) : earlier_run_note(o.out_dir);
   if (!old.empty()) run.note(old);
+  if (!o.run_config.is_null()) write_text_file(o.out_dir + "/config.json", o.run_config.dump(2) + "\n");
   TrainLog log(o.out_dir + "/train_log.jsonl", resumed);
 
   while (at.epoch < o.epochs) {
