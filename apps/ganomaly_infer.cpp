@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "app_common.h"
+#include "infer_maps.h"
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/io/model_file.h"
 
@@ -29,6 +30,7 @@ struct InferOptions {
   size_t max_pixels = kDefaultMaxPixels;
   Device device = Device::cpu;
   app::DecisionThreshold threshold;  // --threshold or --sensitivity
+  app::MapOptions maps;             // --maps, --tile, --stride
 };
 
 // The command line; nothing when --help or --version was answered.
@@ -46,6 +48,7 @@ std::optional<InferOptions> read_options(int argc, char** argv) {
     ("version", "print the version and build options")
     ("h,help", "show this help");
   app::add_threshold_options(options);
+  app::add_map_options(options);
   options.parse_positional({"checkpoint", "inputs"});
   options.positional_help("CHECKPOINT IMAGE... | DIR");
   const auto args = options.parse(argc, argv);
@@ -67,6 +70,7 @@ std::optional<InferOptions> read_options(int argc, char** argv) {
   o.json = args.count("json") > 0;
   o.max_pixels = args["max-pixels"].as<size_t>();
   o.threshold = app::read_threshold_options(args);
+  o.maps = app::read_map_options(args);
   return o;
 }
 
@@ -110,25 +114,75 @@ Tensor load_readable(std::vector<Sample>& batch, const Ganomaly& model, size_t m
   }
 }
 
+// An image's JSON object: every score, the chosen one normalised, the verdict.
+nlohmann::json score_json(const std::string& path, const Scores& scores, size_t i, const Calibration& c) {
+  const float raw = scores.get(c.score)[i];
+  nlohmann::json j = {{"path", path},                 {"score", c.normalizer.apply(raw)},
+                      {"raw_score", raw},             {"score_name", c.score},
+                      {"threshold", c.threshold},     {"verdict", raw >= c.threshold ? "anomalous" : "normal"},
+                      {"latent", scores.latent[i]},   {"reconstruction", scores.reconstruction[i]},
+                      {"feature", scores.feature[i]}, {"residual_max", scores.residual_max[i]}};
+  if (scores.has("residual_z")) j["residual_z"] = scores.residual_z[i];
+  if (scores.has("residual_nn")) j["residual_nn"] = scores.residual_nn[i];
+  if (c.sensitivity) j["sensitivity"] = *c.sensitivity;
+  return j;
+}
+
+void print_text(const std::string& path, const Scores& scores, size_t i, const Calibration& c) {
+  const float raw = scores.get(c.score)[i];
+  std::printf("%s\t%.4f\t%s\n", path.c_str(), c.normalizer.apply(raw), raw >= c.threshold ? "anomalous" : "normal");
+}
+
 // One line per image: path, normalised score and verdict, or a JSON object with every score.
 void print_scores(const std::vector<Sample>& batch, const Scores& scores, const Calibration& c, bool json) {
   for (size_t i = 0; i < batch.size(); ++i) {
-    const float raw = scores.get(c.score)[i];
-    const bool anomalous = raw >= c.threshold;
-    if (json) {
-      nlohmann::json j = {{"path", batch[i].path},            {"score", c.normalizer.apply(raw)},
-                          {"raw_score", raw},                 {"score_name", c.score},
-                          {"threshold", c.threshold},         {"verdict", anomalous ? "anomalous" : "normal"},
-                          {"latent", scores.latent[i]},       {"reconstruction", scores.reconstruction[i]},
-                          {"feature", scores.feature[i]},     {"residual_max", scores.residual_max[i]}};
-      if (scores.has("residual_z")) j["residual_z"] = scores.residual_z[i];
-      if (scores.has("residual_nn")) j["residual_nn"] = scores.residual_nn[i];
-      if (c.sensitivity) j["sensitivity"] = *c.sensitivity;
+    if (json)
+      std::printf("%s\n", score_json(batch[i].path, scores, i, c).dump().c_str());
+    else
+      print_text(batch[i].path, scores, i, c);
+  }
+}
+
+// --maps, --tile: each image decoded at full resolution and scored on its own, its map
+// at that resolution (infer_maps.h). An image that cannot be read or tiled is reported
+// and skipped; the exit code says so at the end.
+int score_one_by_one(const InferOptions& o, Ganomaly& model, const Calibration& c, const std::vector<Sample>& samples) {
+  if (!o.maps.dir.empty()) app::make_output_dir(o.maps.dir, "--maps");
+  std::vector<std::string> paths;
+  for (const Sample& s : samples) paths.push_back(s.path);
+  const std::vector<std::string> names = map_file_names(paths);
+  const FeatureScore feature = o.json ? FeatureScore::compute : feature_score_for(c.score);
+  size_t skipped = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const std::string& path = samples[i].path;
+    Image image;
+    app::MappedImage r;
+    try {
+      image = load_image(path, model.config.channels, o.max_pixels);
+      r = app::score_mapped(model, c, image, o.maps, feature);
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      std::fprintf(stderr, "ganomaly_infer: %s\n", what.rfind("image: ", 0) == 0 ? what.c_str() : (path + ": " + what).c_str());
+      ++skipped;
+      continue;
+    }
+    const float threshold = map_threshold(c, r.map_score);
+    MapFiles files;
+    if (!o.maps.dir.empty()) files = write_map_files(o.maps.dir, names[i], image, r.map.data(), threshold, r.map_score);
+    if (o.json) {
+      nlohmann::json j = score_json(path, r.scores, 0, c);
+      j["map"] = app::map_json(r, image, threshold, o.maps.dir.empty() ? nullptr : &files);
+      if (!r.tiles.is_null()) j["tiles"] = r.tiles;
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("%s\t%.4f\t%s\n", batch[i].path.c_str(), c.normalizer.apply(raw), anomalous ? "anomalous" : "normal");
+      print_text(path, r.scores, 0, c);
     }
+    check_stdout();
   }
+  if (skipped && skipped < samples.size())
+    std::fprintf(stderr, "ganomaly_infer: %zu of %zu images could not be scored and were skipped\n", skipped,
+                 samples.size());
+  return skipped ? 1 : 0;
 }
 
 }  // namespace
@@ -142,6 +196,7 @@ int main(int argc, char** argv) {
     Ganomaly& model = *loaded.model;
     model.to(o->device);
     const Calibration c = with_decision_threshold(loaded.calibration, o->threshold.raw, o->threshold.sensitivity);
+    if (o->maps.any()) return score_one_by_one(*o, model, c, samples);
     // In batches, so memory stays that of one batch however many images there are; an
     // image that cannot be read is reported and skipped, and the exit code says so at the end.
     constexpr size_t kBatch = 32;

@@ -142,6 +142,9 @@ void write_results(const TestRun& r) {
   }
   if (e.pixel_auroc >= 0) std::printf("pixel AUROC of the residual map (baseline) %.4f\n", e.pixel_auroc);
   if (e.pixel_auroc_z >= 0) std::printf("pixel AUROC of the standardised residual map %.4f\n", e.pixel_auroc_z);
+  if (e.pixel_auroc_nn >= 0)
+    std::printf("pixel AUROC of the anomaly map (residual_nn, ganomaly_infer --maps) %.4f, AUPRO %.4f\n", e.pixel_auroc_nn,
+                e.pixel_aupro_nn);
   std::printf("written: %s/test_scores.csv, %s/test_metrics.json\n", out.c_str(), out.c_str());
 }
 

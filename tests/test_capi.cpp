@@ -4,6 +4,7 @@
 
 #include <stb/stb_image.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "capi/ganomaly.h"
 #include "ganomaly/data/dataset.h"
+#include "ganomaly/eval/anomaly_map.h"
 #include "ganomaly/io/model_file.h"
 #include "ganomaly/data/synth.h"
 #include "ganomaly/train/train.h"
@@ -159,6 +161,72 @@ TEST_CASE("RGBA with padded rows scores as RGB; grey input is accepted") {
   // Outputs are optional.
   CHECK(ganomaly_score(handle.model, rgb.data.data(), rgb.width, rgb.height, 3, 0, nullptr, nullptr, nullptr,
                        nullptr, 0) == GANOMALY_OK);
+}
+
+TEST_CASE("ganomaly_score_map: ganomaly_score's outputs and the C++ path's map at the input's size") {
+  const Trained& t = trained();
+  ModelHandle handle(t.model_path);
+  LoadedModel loaded = load_model(t.model_path);
+  const Calibration& c = loaded.calibration;
+  CHECK(ganomaly_map_threshold(handle.model) == map_threshold(c, map_score_name(*loaded.model)));
+  CHECK(ganomaly_map_threshold(handle.model) == c.map_threshold);
+  CHECK(ganomaly_map_threshold(nullptr) == 0.0f);
+  for (const Sample& s : {t.data.test.front(), t.data.test.back()}) {
+    CAPTURE(s.path);
+    // Scored at another size than the model's: the map comes back at the input's.
+    Pixels p = read_pixels(s.path);
+    const Image wide = resize_image(load_image(s.path, 3), 45, 28);
+    p.width = 45, p.height = 28;
+    p.data = std::vector<uint8_t>(size_t(45) * 28 * 3);
+    for (size_t i = 0; i < p.data.size(); ++i) p.data[i] = uint8_t(std::lround(wide.pixels[i] * 255));
+    const Result plain = score(handle.model, p);
+    REQUIRE(plain.status == GANOMALY_OK);
+    std::vector<float> map(45 * 28, -7.0f);
+    float sc = -1, raw = -1;
+    int anomalous = -1;
+    char err[256];
+    REQUIRE(ganomaly_score_map(handle.model, p.data.data(), 45, 28, 3, 0, &sc, &raw, &anomalous, map.data(), map.size(),
+                               err, sizeof err) == GANOMALY_OK);
+    CHECK(std::string(err).empty());
+    CHECK(raw == plain.raw);
+    CHECK(sc == plain.score);
+    CHECK(anomalous == plain.anomalous);
+    // The C++ path: the same 8-bit pixels as an image, scored with its map, resampled.
+    Image image;
+    image.width = 45, image.height = 28, image.channels = 3;
+    for (uint8_t v : p.data) image.pixels.push_back(v / 255.0f);
+    const ScoredMaps ours = score_with_maps(*loaded.model, c, model_inputs(*loaded.model, {image}),
+                                            feature_score_for(c.score));
+    CHECK(map == resize_map_bilinear(ours.map(0), 32, 32, 45, 28));
+    CHECK(*std::max_element(map.begin(), map.end()) <= ours.scores.get(ours.map_score)[0]);
+  }
+}
+
+TEST_CASE("ganomaly_score_map: a NULL or short map buffer is an invalid argument and the buffer is left alone") {
+  const Trained& t = trained();
+  ModelHandle handle(t.model_path);
+  const Pixels p = read_pixels(t.data.test.front().path);
+  const size_t need = size_t(p.width) * p.height;
+  std::vector<float> map(need, -7.0f);
+  char err[256];
+  float s = 0;
+  CHECK(ganomaly_score_map(handle.model, p.data.data(), p.width, p.height, 3, 0, &s, nullptr, nullptr, nullptr, need,
+                           err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_score_map: map is NULL");
+  CHECK(ganomaly_score_map(handle.model, p.data.data(), p.width, p.height, 3, 0, &s, nullptr, nullptr, map.data(),
+                           need - 1, err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_score_map: map_len " + std::to_string(need - 1) +
+                                " is less than width * height = " + std::to_string(need));
+  CHECK(ganomaly_score_map(nullptr, p.data.data(), p.width, p.height, 3, 0, &s, nullptr, nullptr, map.data(), need, err,
+                           sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(err) == "ganomaly_score_map: model is NULL");
+  CHECK(ganomaly_score_map(handle.model, p.data.data(), p.width, p.height, 2, 0, &s, nullptr, nullptr, map.data(), need,
+                           err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+  CHECK(std::all_of(map.begin(), map.end(), [](float v) { return v == -7.0f; }));
+  // Outputs other than the map are optional.
+  CHECK(ganomaly_score_map(handle.model, p.data.data(), p.width, p.height, 3, 0, nullptr, nullptr, nullptr, map.data(),
+                           need, nullptr, 0) == GANOMALY_OK);
+  CHECK(std::none_of(map.begin(), map.end(), [](float v) { return v == -7.0f; }));
 }
 
 TEST_CASE("four threads scoring one model get the sequential scores") {

@@ -110,9 +110,10 @@ TEST_CASE("training writes a model, a log and a summary with every metric") {
                           "recipe", "seed", "image_aupr", "score"})
     CHECK_MESSAGE(s.contains(key), key);
   CHECK(s["image_size"] == 32);
-  // The generated set has masks: both residual maps are scored against them.
+  // The generated set has masks: the residual maps and the anomaly map (residual_nn's)
+  // are scored against them.
   for (const char* key : {"pixel_auroc_residual_baseline", "pixel_auroc_residual_z", "pixel_aupro_residual_baseline",
-                          "pixel_aupro_residual_z"}) {
+                          "pixel_aupro_residual_z", "pixel_auroc_residual_nn", "pixel_aupro_residual_nn"}) {
     REQUIRE_MESSAGE(s.contains(key), key);
     CHECK(s[key].get<double>() > 0.0);
     CHECK(s[key].get<double>() <= 1.0);

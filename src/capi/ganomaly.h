@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define GANOMALY_VERSION_MAJOR 0
-#define GANOMALY_VERSION_MINOR 1
+#define GANOMALY_VERSION_MINOR 2
 #define GANOMALY_VERSION_PATCH 0
 /* Bumped on any incompatible change to this header. */
 #define GANOMALY_ABI_VERSION 1
@@ -59,7 +59,7 @@ typedef enum ganomaly_status {
   GANOMALY_ERR_INTERNAL = 5          /* anything else; the message says what */
 } ganomaly_status;
 
-/* "0.1.0": the library's version (which may differ from this header's macros when a
+/* "0.2.0": the library's version (which may differ from this header's macros when a
  * program is linked against another build). Never NULL; static storage. */
 GANOMALY_API const char* ganomaly_version(void);
 /* GANOMALY_ABI_VERSION of the library; compare with the header's at start-up. */
@@ -88,6 +88,24 @@ GANOMALY_API int ganomaly_load(const char* path, ganomaly_model** out_model, cha
 GANOMALY_API int ganomaly_score(const ganomaly_model* model, const uint8_t* pixels, int width, int height,
                                 int channels, size_t stride_bytes, float* score, float* raw_score,
                                 int* is_anomalous, char* err, size_t err_len);
+
+/* Since 0.2.0. Scores one image exactly as ganomaly_score does, and writes its anomaly
+ * map: where the image differs from what the model expects, larger = more anomalous,
+ * the map ganomaly_infer --maps writes (README, "Where is the defect: anomaly maps"). It
+ * is the residual |x - reconstruction| standardised as the model's residual score does
+ * it (by the nearest training images' residuals, for models trained with residual_nn),
+ * smoothed with that score's window, at the model's size, then resampled bilinearly to
+ * width x height, so that map[y * width + x] belongs to the input pixel (x, y).
+ *   map      caller-owned buffer of at least width * height floats, row-major
+ *   map_len  how many floats `map` holds; less than width * height is an invalid argument
+ * The other arguments and outputs are ganomaly_score's. On failure `map` is unchanged. */
+GANOMALY_API int ganomaly_score_map(const ganomaly_model* model, const uint8_t* pixels, int width, int height,
+                                    int channels, size_t stride_bytes, float* score, float* raw_score,
+                                    int* is_anomalous, float* map, size_t map_len, char* err, size_t err_len);
+/* Since 0.2.0. Map values above this form the region ganomaly_infer's overlay outlines
+ * (calibrated on validation normals; see the README for models older than the maps);
+ * +infinity when the model has no threshold for its map, 0 for NULL. */
+GANOMALY_API float ganomaly_map_threshold(const ganomaly_model* model);
 
 /* The side of the square images the network sees (before any padding); 0 for NULL. */
 GANOMALY_API int ganomaly_image_size(const ganomaly_model* model);

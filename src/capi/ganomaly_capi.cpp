@@ -16,6 +16,7 @@
 #include "ganomaly/data/image.h"
 #include "ganomaly/eval/calibration.h"
 #include "ganomaly/train/options.h"
+#include "ganomaly/eval/anomaly_map.h"
 #include "ganomaly/io/model_file.h"
 #include "tensor/check.h"
 #include "tensor/cpu/kernel_sets.h"
@@ -116,6 +117,38 @@ void move_threshold(ganomaly_model& model, std::optional<float> raw, std::option
   }
 }
 
+// The arguments every scoring call takes, checked; then the same steps as
+// gan::load_images (channels, resize, normalisation), outside the model's lock.
+gan::Tensor checked_input(const ganomaly_model* model, const uint8_t* pixels, int width, int height, int channels,
+                          size_t stride_bytes) {
+  if (!model) fail(GANOMALY_ERR_INVALID_ARGUMENT, "model is NULL");
+  if (!pixels) fail(GANOMALY_ERR_INVALID_ARGUMENT, "pixels is NULL");
+  if (channels != 1 && channels != 3 && channels != 4)
+    fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("channels must be 1 (grey), 3 (RGB) or 4 (RGBA), got ", channels));
+  if (width <= 0 || height <= 0) fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("bad image size ", width, "x", height));
+  if (size_t(width) * size_t(height) > gan::kDefaultMaxPixels)
+    fail(GANOMALY_ERR_INVALID_ARGUMENT,
+         gan::str(width, "x", height, " exceeds the limit of ", gan::kDefaultMaxPixels, " pixels"));
+  const size_t row = size_t(width) * size_t(channels);
+  const size_t stride = stride_bytes == 0 ? row : stride_bytes;
+  if (stride < row)
+    fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("stride_bytes ", stride_bytes, " is less than width * channels = ", row));
+  const gan::Ganomaly& net = *model->loaded.model;
+  const std::string& normalization = net.recipe.normalization;
+  if (normalization != "tanh" && normalization != "imagenet")
+    fail(GANOMALY_ERR_BAD_MODEL, "unknown normalization '" + normalization + "'");
+  return gan::model_inputs(net, {to_image(pixels, width, height, channels, stride, net.config.channels)});
+}
+
+// The score outputs a caller asked for (each may be NULL).
+void set_outputs(const gan::Calibration& calibration, const gan::Scores& scores, float* score, float* raw_score,
+                 int* is_anomalous) {
+  const float raw = scores.get(calibration.score).at(0);
+  if (score) *score = calibration.normalizer.apply(raw);
+  if (raw_score) *raw_score = raw;
+  if (is_anomalous) *is_anomalous = raw >= calibration.threshold ? 1 : 0;
+}
+
 }  // namespace
 
 extern "C" {
@@ -162,49 +195,49 @@ int ganomaly_score(const ganomaly_model* model, const uint8_t* pixels, int width
                    size_t stride_bytes, float* score, float* raw_score, int* is_anomalous, char* err,
                    size_t err_len) {
   return guarded("ganomaly_score", err, err_len, [&] {
-    if (!model) fail(GANOMALY_ERR_INVALID_ARGUMENT, "model is NULL");
-    if (!pixels) fail(GANOMALY_ERR_INVALID_ARGUMENT, "pixels is NULL");
-    if (channels != 1 && channels != 3 && channels != 4)
-      fail(GANOMALY_ERR_INVALID_ARGUMENT,
-           gan::str("channels must be 1 (grey), 3 (RGB) or 4 (RGBA), got ", channels));
-    if (width <= 0 || height <= 0)
-      fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("bad image size ", width, "x", height));
-    if (size_t(width) * size_t(height) > gan::kDefaultMaxPixels)
-      fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str(width, "x", height, " exceeds the limit of ",
-                                                   gan::kDefaultMaxPixels, " pixels"));
-    const size_t row = size_t(width) * size_t(channels);
-    const size_t stride = stride_bytes == 0 ? row : stride_bytes;
-    if (stride < row)
-      fail(GANOMALY_ERR_INVALID_ARGUMENT,
-           gan::str("stride_bytes ", stride_bytes, " is less than width * channels = ", row));
-
+    const gan::Tensor input = checked_input(model, pixels, width, height, channels, stride_bytes);
     // ganomaly_model is opaque to C, which hands it back as const; the forward pass
     // changes module state under the model's own mutex.
     auto& m = const_cast<ganomaly_model&>(*model);
-    gan::Ganomaly& net = *m.loaded.model;
     const gan::Calibration& calibration = m.loaded.calibration;
-    const int size = net.config.image_size, model_channels = net.config.channels;
-
-    // The same steps as gan::load_images, outside the lock.
-    const gan::Image image =
-        gan::resize_image(to_image(pixels, width, height, channels, stride, model_channels), size, size);
-    const std::string& normalization = net.recipe.normalization;
-    if (normalization != "tanh" && normalization != "imagenet")
-      fail(GANOMALY_ERR_BAD_MODEL, "unknown normalization '" + normalization + "'");
-    gan::Tensor input = gan::Tensor::empty(gan::Shape{1, model_channels, size, size});
-    gan::normalize_image(image, normalization, input.data());
-
     gan::Scores scores;
     {
       std::lock_guard<std::mutex> lock(m.forward);
-      scores = net.score(input, 32, nullptr, gan::feature_score_for(calibration.score));
+      scores = m.loaded.model->score(input, 32, nullptr, gan::feature_score_for(calibration.score));
     }
     calibration.fuse(scores);
-    const float raw = scores.get(calibration.score).at(0);
-    if (score) *score = calibration.normalizer.apply(raw);
-    if (raw_score) *raw_score = raw;
-    if (is_anomalous) *is_anomalous = raw >= calibration.threshold ? 1 : 0;
+    set_outputs(calibration, scores, score, raw_score, is_anomalous);
   });
+}
+
+int ganomaly_score_map(const ganomaly_model* model, const uint8_t* pixels, int width, int height, int channels,
+                       size_t stride_bytes, float* score, float* raw_score, int* is_anomalous, float* map,
+                       size_t map_len, char* err, size_t err_len) {
+  return guarded("ganomaly_score_map", err, err_len, [&] {
+    const gan::Tensor input = checked_input(model, pixels, width, height, channels, stride_bytes);
+    if (!map) fail(GANOMALY_ERR_INVALID_ARGUMENT, "map is NULL");
+    if (map_len < size_t(width) * size_t(height))
+      fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("map_len ", map_len, " is less than width * height = ",
+                                                   size_t(width) * size_t(height)));
+    // ganomaly_model is opaque to C, which hands it back as const; the forward pass
+    // changes module state under the model's own mutex.
+    auto& m = const_cast<ganomaly_model&>(*model);
+    const gan::Calibration& calibration = m.loaded.calibration;
+    gan::ScoredMaps scored;
+    {
+      std::lock_guard<std::mutex> lock(m.forward);
+      scored = gan::score_with_maps(*m.loaded.model, calibration, input, gan::feature_score_for(calibration.score));
+    }
+    const std::vector<float> full = gan::resize_map_bilinear(scored.map(0), static_cast<int>(scored.width),
+                                                             static_cast<int>(scored.height), width, height);
+    std::copy(full.begin(), full.end(), map);
+    set_outputs(calibration, scored.scores, score, raw_score, is_anomalous);
+  });
+}
+
+float ganomaly_map_threshold(const ganomaly_model* model) {
+  if (!model || !model->loaded.model) return 0.0f;
+  return gan::map_threshold(model->loaded.calibration, gan::map_score_name(*model->loaded.model));
 }
 
 int ganomaly_image_size(const ganomaly_model* model) {

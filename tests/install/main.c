@@ -17,11 +17,13 @@ int main(int argc, char** argv) {
   }
   if (argc > 1) {
     unsigned char pixels[64 * 64];
+    static float map[64 * 64];
     float score = -1.0f;
     int i;
     for (i = 0; i < 64 * 64; ++i) pixels[i] = (unsigned char)(i % 64 * 4);
     if (ganomaly_load(argv[1], &model, err, sizeof err) != GANOMALY_OK ||
-        ganomaly_score(model, pixels, 64, 64, 1, 0, &score, NULL, NULL, err, sizeof err) != GANOMALY_OK) {
+        ganomaly_score(model, pixels, 64, 64, 1, 0, &score, NULL, NULL, err, sizeof err) != GANOMALY_OK ||
+        ganomaly_score_map(model, pixels, 64, 64, 1, 0, NULL, NULL, NULL, map, 64 * 64, err, sizeof err) != GANOMALY_OK) {
       fprintf(stderr, "%s\n", err);
       ganomaly_free(model);
       return 1;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <stdexcept>
 
 #include "ganomaly/train/options.h"  // OptionError
 #include "tensor/check.h"
@@ -53,8 +54,10 @@ void Calibration::fuse(Scores& scores) const {
 nlohmann::json Calibration::to_json() const {
   nlohmann::json parts = nlohmann::json::object();
   for (const auto& [name, p] : fusion) parts[name] = {p.mean, p.stddev, p.weight};
-  return {{"score", score},         {"threshold", threshold}, {"normalizer", normalizer.to_json()},
-          {"chosen_on", chosen_on}, {"fusion", parts}};
+  nlohmann::json j = {{"score", score},         {"threshold", threshold}, {"normalizer", normalizer.to_json()},
+                      {"chosen_on", chosen_on}, {"fusion", parts}};
+  if (!map_score.empty()) j["map"] = {{"score", map_score}, {"threshold", map_threshold}};
+  return j;
 }
 
 Calibration Calibration::from_json(const nlohmann::json& j) {
@@ -71,6 +74,12 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
                      v.size(), " numbers");
       c.fusion[name] = {v[0], v[1], v.size() == 3 ? v[2] : 1.0f};
     }
+  if (j.contains("map")) {  // optional: files from before the anomaly maps have none
+    c.map_score = j.at("map").at("score").get<std::string>();
+    c.map_threshold = j.at("map").at("threshold").get<float>();
+    // Not an Error: load_model names the file for other exceptions.
+    if (!std::isfinite(c.map_threshold)) throw std::runtime_error("calibration: the map threshold is not finite");
+  }
   return c;
 }
 

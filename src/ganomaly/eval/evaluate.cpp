@@ -8,6 +8,7 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "ganomaly/eval/anomaly_map.h"
 #include "ganomaly/eval/aupro.h"
 
 namespace gan {
@@ -17,6 +18,51 @@ std::vector<int> labels_of(const std::vector<Sample>& samples) {
   for (const Sample& s : samples) labels.push_back(s.label);
   return labels;
 }
+
+namespace {
+
+// Pixel AUROC and AUPRO of |x - fake|, of its per-pixel standardised form (residual_z's
+// map, before the window) and of the anomaly map when it is residual_nn's, over the
+// images that have a mask.
+void pixel_metrics(const Ganomaly& model, const Tensor& images, const std::vector<float>& residuals,
+                   const std::vector<std::vector<uint8_t>>& masks, Evaluation& e) {
+  const int64_t pixels = images.size(2) * images.size(3);
+  const ResidualNormalizer& stats = model.residual_statistics;
+  const bool with_z = !stats.empty() && stats.height() * stats.width() == pixels;
+  const bool with_nn = map_score_name(model) == "residual_nn";
+  const std::vector<float> nn_maps = with_nn ? anomaly_maps(model, "residual_nn", images, residuals) : std::vector<float>();
+  std::vector<float> map_scores, z_scores, nn_scores;
+  std::vector<uint8_t> map_labels;
+  bool any_anomalous = false;
+  for (size_t i = 0; i < masks.size(); ++i) {
+    const auto& m = masks[i];
+    if (static_cast<int64_t>(m.size()) != pixels) continue;
+    const float* map = residuals.data() + i * pixels;
+    map_scores.insert(map_scores.end(), map, map + pixels);
+    if (with_z) {
+      z_scores.resize(map_scores.size());
+      stats.standardise(map, z_scores.data() + z_scores.size() - pixels);
+    }
+    if (with_nn) nn_scores.insert(nn_scores.end(), nn_maps.begin() + i * pixels, nn_maps.begin() + (i + 1) * pixels);
+    map_labels.insert(map_labels.end(), m.begin(), m.end());
+    any_anomalous = any_anomalous || std::any_of(m.begin(), m.end(), [](uint8_t v) { return v != 0; });
+  }
+  if (!any_anomalous) return;
+  const int64_t maps = static_cast<int64_t>(map_scores.size()) / pixels;
+  const int h = static_cast<int>(images.size(2)), w = static_cast<int>(images.size(3));
+  e.pixel_auroc = pixel_auroc(map_scores.data(), map_labels.data(), map_scores.size());
+  e.pixel_aupro = aupro(map_scores.data(), map_labels.data(), maps, h, w);
+  if (with_z) {
+    e.pixel_auroc_z = pixel_auroc(z_scores.data(), map_labels.data(), z_scores.size());
+    e.pixel_aupro_z = aupro(z_scores.data(), map_labels.data(), maps, h, w);
+  }
+  if (with_nn) {
+    e.pixel_auroc_nn = pixel_auroc(nn_scores.data(), map_labels.data(), nn_scores.size());
+    e.pixel_aupro_nn = aupro(nn_scores.data(), map_labels.data(), maps, h, w);
+  }
+}
+
+}  // namespace
 
 Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tensor& images,
                     const std::vector<int>& labels, const std::vector<std::vector<uint8_t>>* masks) {
@@ -42,35 +88,7 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
     e.image_auroc = e.aupr = e.f1.f1 = std::nan("");
     e.f1_oracle.f1 = e.f1_oracle.threshold = std::nan("");
   }
-  if (want_pixels) {
-    // Pixel AUROC of |x - fake|, and of its standardised map, over the images that have a mask.
-    const int64_t pixels = images.size(2) * images.size(3);
-    const ResidualNormalizer& stats = model.residual_statistics;
-    const bool with_z = !stats.empty() && stats.height() * stats.width() == pixels;
-    std::vector<float> map_scores, z_scores;
-    std::vector<uint8_t> map_labels;
-    bool any_anomalous = false;
-    for (size_t i = 0; i < masks->size(); ++i) {
-      const auto& m = (*masks)[i];
-      if (static_cast<int64_t>(m.size()) != pixels) continue;
-      const float* map = residuals.data() + i * pixels;
-      map_scores.insert(map_scores.end(), map, map + pixels);
-      if (with_z) {
-        z_scores.resize(map_scores.size());
-        stats.standardise(map, z_scores.data() + z_scores.size() - pixels);
-      }
-      map_labels.insert(map_labels.end(), m.begin(), m.end());
-      any_anomalous = any_anomalous || std::any_of(m.begin(), m.end(), [](uint8_t v) { return v != 0; });
-    }
-    if (any_anomalous) {
-      e.pixel_auroc = pixel_auroc(map_scores.data(), map_labels.data(), map_scores.size());
-      if (with_z) e.pixel_auroc_z = pixel_auroc(z_scores.data(), map_labels.data(), z_scores.size());
-      const int64_t maps = static_cast<int64_t>(map_scores.size()) / pixels;
-      const int h = static_cast<int>(images.size(2)), w = static_cast<int>(images.size(3));
-      e.pixel_aupro = aupro(map_scores.data(), map_labels.data(), maps, h, w);
-      if (with_z) e.pixel_aupro_z = aupro(z_scores.data(), map_labels.data(), maps, h, w);
-    }
-  }
+  if (want_pixels) pixel_metrics(model, images, residuals, *masks, e);
   return e;
 }
 
@@ -104,6 +122,8 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   if (e.pixel_auroc_z >= 0) j["pixel_auroc_residual_z"] = e.pixel_auroc_z;
   if (e.pixel_aupro >= 0) j["pixel_aupro_residual_baseline"] = e.pixel_aupro;
   if (e.pixel_aupro_z >= 0) j["pixel_aupro_residual_z"] = e.pixel_aupro_z;
+  if (e.pixel_auroc_nn >= 0) j["pixel_auroc_residual_nn"] = e.pixel_auroc_nn;
+  if (e.pixel_aupro_nn >= 0) j["pixel_aupro_residual_nn"] = e.pixel_aupro_nn;
   for (const auto& [name, a] : e.floor_auroc) j["floor_image_auroc"][name] = number(a);
   j["images"] = e.labels.size();
   j["anomalous_images"] = std::count(e.labels.begin(), e.labels.end(), 1);

@@ -24,6 +24,9 @@ struct Evaluation {
   double pixel_auroc_z = -1;   // the same map standardised per pixel (residual_z's map); -1 without statistics
   double pixel_aupro = -1;     // AUPRO to FPR 0.3 (aupro.h) of the same two maps; -1 as above
   double pixel_aupro_z = -1;
+  // The anomaly map ganomaly_infer --maps draws (eval/anomaly_map.h) when it is residual_nn's,
+  // at the model's resolution; -1 without neighbour residuals or masks.
+  double pixel_auroc_nn = -1, pixel_aupro_nn = -1;
   // The trivial floors' image AUROC (floors.h), when the training images were at hand;
   // the model should beat nearest_l1 and nearest_l2.
   std::map<std::string, double> floor_auroc;

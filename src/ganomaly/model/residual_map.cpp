@@ -6,22 +6,31 @@
 
 namespace gan {
 
-float window_max(const float* map, int64_t h, int64_t w, int64_t window) {
-  window = std::max<int64_t>(1, std::min({window, h, w}));
+int64_t clamped_window(int64_t h, int64_t w, int64_t window) { return std::max<int64_t>(1, std::min({window, h, w})); }
+
+std::vector<float> window_means(const float* map, int64_t h, int64_t w, int64_t window) {
+  window = clamped_window(h, w, window);
   std::vector<double> integral((h + 1) * (w + 1), 0.0);
   for (int64_t y = 0; y < h; ++y)
     for (int64_t x = 0; x < w; ++x)
       integral[(y + 1) * (w + 1) + x + 1] =
           map[y * w + x] + integral[y * (w + 1) + x + 1] + integral[(y + 1) * (w + 1) + x] - integral[y * (w + 1) + x];
-  // Standardised maps go negative: the best window may be below 0.
-  double best = -std::numeric_limits<double>::infinity();
-  for (int64_t y = 0; y + window <= h; ++y)
-    for (int64_t x = 0; x + window <= w; ++x) {
+  const int64_t rows = std::max<int64_t>(0, h - window + 1), cols = std::max<int64_t>(0, w - window + 1);
+  std::vector<float> means(rows * cols);
+  for (int64_t y = 0; y < rows; ++y)
+    for (int64_t x = 0; x < cols; ++x) {
       const double s = integral[(y + window) * (w + 1) + x + window] - integral[y * (w + 1) + x + window] -
                        integral[(y + window) * (w + 1) + x] + integral[y * (w + 1) + x];
-      best = std::max(best, s);
+      means[y * cols + x] = static_cast<float>(s / (window * window));
     }
-  return static_cast<float>(best / (window * window));
+  return means;
+}
+
+float window_max(const float* map, int64_t h, int64_t w, int64_t window) {
+  const std::vector<float> means = window_means(map, h, w, window);
+  // Standardised maps go negative: the best window may be below 0.
+  if (means.empty()) return -std::numeric_limits<float>::infinity();
+  return *std::max_element(means.begin(), means.end());
 }
 
 int64_t residual_max_window(int64_t h, int64_t w) { return std::max<int64_t>(2, std::min(h, w) / 8); }

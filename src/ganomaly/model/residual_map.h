@@ -14,7 +14,12 @@
 
 namespace gan {
 
-// The largest mean of `map` (h x w) over a window x window square, by an integral image.
+// The mean of `map` (h x w) over every window x window square that fits, by an integral
+// image: (h - k + 1) x (w - k + 1) values, row-major by the square's top-left corner, k
+// the window clamped to 1..min(h, w).
+std::vector<float> window_means(const float* map, int64_t h, int64_t w, int64_t window);
+int64_t clamped_window(int64_t h, int64_t w, int64_t window);
+// The largest of window_means.
 float window_max(const float* map, int64_t h, int64_t w, int64_t window);
 int64_t residual_max_window(int64_t h, int64_t w);
 int64_t residual_z_window(int64_t h, int64_t w);
