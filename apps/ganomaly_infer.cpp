@@ -44,11 +44,12 @@ std::optional<InferOptions> read_options(int argc, char** argv) {
     ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(kDefaultMaxPixels)))
     ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
     ("device", "cpu, or cuda (an NVIDIA GPU; needs a CUDA build: make cuda)",
-     cxxopts::value<std::string>()->default_value("cpu"))
-    ("version", "print the version and build options")
-    ("h,help", "show this help");
+     cxxopts::value<std::string>()->default_value("cpu"));
   app::add_threshold_options(options);
   app::add_map_options(options);
+  options.add_options()
+    ("version", "print the version and build options")
+    ("h,help", "show this help");
   options.parse_positional({"checkpoint", "inputs"});
   options.positional_help("CHECKPOINT IMAGE... | DIR");
   const auto args = options.parse(argc, argv);

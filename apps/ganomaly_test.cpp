@@ -39,10 +39,11 @@ std::optional<TestOptions> read_options(int argc, char** argv) {
     ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
     ("device", "cpu, or cuda (an NVIDIA GPU; needs a CUDA build: make cuda)",
      cxxopts::value<std::string>()->default_value("cpu"))
-    ("no-report", "do not write report.html and plots/ into the output folder")
+    ("no-report", "do not write report.html and plots/ into the output folder");
+  app::add_threshold_options(options);
+  options.add_options()
     ("version", "print the version and build options")
     ("h,help", "show this help");
-  app::add_threshold_options(options);
   options.parse_positional({"checkpoint", "data"});
   options.positional_help("CHECKPOINT DATA_DIR");
   const auto args = options.parse(argc, argv);
