@@ -78,7 +78,7 @@ demo: deps
 	$(BUILD)/ganomaly_make_data --layout mvtec --category bottle --size 128 --train 200 --test-good 20 --test-bad 40 --out $(DEMO_DIR)/data --overwrite
 	$(BUILD)/ganomaly_train $(DEMO_DIR)/data/bottle --out $(DEMO_DIR)/run
 	$(BUILD)/ganomaly_test $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle
-	$(BUILD)/ganomaly_infer $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle/test/scratch
+	$(BUILD)/ganomaly_infer $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle/test/scratch --maps $(DEMO_DIR)/maps
 
 # The fair speed table against PyTorch (README, "Speed against PyTorch"): about 50
 # minutes on two cores (PyTorch at 256 px takes 8 a repetition); run it alone on the machine. Its Markdown goes to BENCH_MARKDOWN,
