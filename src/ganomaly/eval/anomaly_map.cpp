@@ -104,30 +104,10 @@ Tensor model_inputs(const Ganomaly& model, const std::vector<Image>& images) {
 std::vector<float> resize_map_bilinear(const float* map, int width, int height, int out_width, int out_height) {
   GANOMALY_CHECK(width > 0 && height > 0 && out_width > 0 && out_height > 0, "resize_map_bilinear: bad sizes ", width,
                  "x", height, " -> ", out_width, "x", out_height);
-  // Per output column: the two source columns and the second one's weight (rows alike).
-  auto taps = [](int in, int out, int at, int& lo, int& hi, float& frac) {
-    const double src = std::clamp((at + 0.5) * in / out - 0.5, 0.0, double(in - 1));
-    lo = static_cast<int>(src);
-    hi = std::min(lo + 1, in - 1);
-    frac = static_cast<float>(src - lo);
-  };
-  std::vector<int> x0(out_width), x1(out_width);
-  std::vector<float> fx(out_width);
-  for (int x = 0; x < out_width; ++x) taps(width, out_width, x, x0[x], x1[x], fx[x]);
-  std::vector<float> out(size_t(out_width) * out_height);
-  for (int y = 0; y < out_height; ++y) {
-    int y0, y1;
-    float fy;
-    taps(height, out_height, y, y0, y1, fy);
-    const float *top = map + size_t(y0) * width, *bottom = map + size_t(y1) * width;
-    float* row = out.data() + size_t(y) * out_width;
-    for (int x = 0; x < out_width; ++x) {
-      const float upper = top[x0[x]] + fx[x] * (top[x1[x]] - top[x0[x]]);
-      const float lower = bottom[x0[x]] + fx[x] * (bottom[x1[x]] - bottom[x0[x]]);
-      row[x] = upper + fy * (lower - upper);
-    }
-  }
-  return out;
+  Image one_channel;
+  one_channel.width = width, one_channel.height = height, one_channel.channels = 1;
+  one_channel.pixels.assign(map, map + size_t(width) * height);
+  return resize_image(one_channel, out_width, out_height).pixels;
 }
 
 MapSummary summarise_map(const float* map, int width, int height, float threshold) {

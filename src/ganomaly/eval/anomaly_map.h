@@ -52,9 +52,9 @@ ScoredMaps score_with_maps(Ganomaly& model, const Calibration& calibration, cons
 // resized to its size and normalised, as load_images does with image files.
 Tensor model_inputs(const Ganomaly& model, const std::vector<Image>& images);
 
-// Bilinear resampling with pixel centres at half-integers (PyTorch's align_corners=False,
-// OpenCV's INTER_LINEAR), edges clamped, no antialiasing: the map back at the input
-// image's size. Each value is a weighted mean of its neighbours, so the peak never grows.
+// The map back at the input image's size with the images' own filter (resize_image):
+// bilinear with pixel centres at half-integers, edges clamped, antialiased when
+// shrinking. Each value is a weighted mean of its neighbours, so the peak never grows.
 std::vector<float> resize_map_bilinear(const float* map, int width, int height, int out_width, int out_height);
 
 // The map's peak (the first largest value in row order) and the region above `threshold`.
