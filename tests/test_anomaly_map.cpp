@@ -9,9 +9,11 @@
 
 #include "ganomaly/eval/anomaly_map.h"
 #include "ganomaly/io/model_file.h"
+#include "support/fixtures.h"
 #include "support/run_app.h"
 
 using namespace gan;
+using gan::testing::tiny_model_config;
 
 namespace {
 
@@ -26,17 +28,10 @@ std::vector<float> random_values(Rng& rng, size_t n, float lo, float hi) {
 struct SmallModel {
   Ganomaly model;
   Tensor images;
-  SmallModel() : model(config(), Recipe::named("paper"), 7) {
+  SmallModel() : model(tiny_model_config(), Recipe::named("paper"), 7) {
     Rng rng(4);
     images = Tensor::from_vector(Shape{6, 3, 32, 32}, random_values(rng, 6 * 3 * 32 * 32, -1.0f, 1.0f));
     model.fit_residual_statistics(images, 4);
-  }
-  static ModelConfig config() {
-    ModelConfig c;
-    c.image_size = 32;
-    c.n_features = 8;
-    c.latent_size = 8;
-    return c;
   }
 };
 

@@ -25,12 +25,14 @@
 #include "ganomaly/io/model_file.h"
 #include "ganomaly/data/synth.h"
 #include "ganomaly/train/train.h"
+#include "support/fixtures.h"
 #include "support/run_app.h"
 
 namespace fs = std::filesystem;
 using gan::testing::AppResult;
 using gan::testing::run_app;
 using gan::testing::temp_dir;
+using gan::testing::write_tiny_dataset;
 
 namespace {
 
@@ -41,16 +43,7 @@ std::string q(const std::string& s) { return "'" + s + "'"; }  // no test path h
 
 // A small MVTec-style data set, written once; cases copy it and break the copy.
 const std::string& base_dataset() {
-  static const std::string root = [] {
-    gan::SynthOptions o;
-    o.out = temp_dir("cli_base");
-    o.category = "bottle";
-    o.size = 32;
-    o.train = 10;
-    o.test_good = 3;
-    o.test_bad = 3;
-    return gan::write_synthetic_dataset(o);
-  }();
+  static const std::string root = write_tiny_dataset("cli_base");
   return root;
 }
 

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../apps/train_command.h"
-#include "ganomaly/data/synth.h"
+#include "support/fixtures.h"
 #include "support/run_app.h"
 
 namespace fs = std::filesystem;
@@ -24,6 +24,7 @@ using gan::app::TrainCommand;
 using gan::testing::AppResult;
 using gan::testing::run_app;
 using gan::testing::temp_dir;
+using gan::testing::write_tiny_dataset;
 
 namespace {
 
@@ -94,16 +95,7 @@ const std::string kFast = " --epochs 1 --min-steps 0 --image-size 32 --n-feature
 std::string q(const std::string& s) { return "'" + s + "'"; }
 
 const std::string& tiny_data() {
-  static const std::string root = [] {
-    gan::SynthOptions o;
-    o.out = temp_dir("config_data");
-    o.category = "bottle";
-    o.size = 32;
-    o.train = 10;
-    o.test_good = 3;
-    o.test_bad = 3;
-    return gan::write_synthetic_dataset(o);
-  }();
+  static const std::string root = write_tiny_dataset("config_data");
   return root;
 }
 

@@ -7,9 +7,11 @@
 #include <limits>
 
 #include "ganomaly/eval/tiling.h"
+#include "support/fixtures.h"
 #include "tensor/random.h"
 
 using namespace gan;
+using gan::testing::tiny_model_config;
 
 namespace {
 
@@ -24,18 +26,11 @@ Image random_image(int width, int height, uint64_t seed) {
 
 struct SmallModel {
   Ganomaly model;
-  SmallModel() : model(config(), Recipe::named("paper"), 3) {
+  SmallModel() : model(tiny_model_config(), Recipe::named("paper"), 3) {
     Rng rng(8);
     std::vector<float> pixels(6 * 3 * 32 * 32);
     for (float& v : pixels) v = rng.uniform(-1.0f, 1.0f);
     model.fit_residual_statistics(Tensor::from_vector(Shape{6, 3, 32, 32}, pixels), 4);
-  }
-  static ModelConfig config() {
-    ModelConfig c;
-    c.image_size = 32;
-    c.n_features = 8;
-    c.latent_size = 8;
-    return c;
   }
 };
 
