@@ -1,6 +1,7 @@
-// GFLOP/s of gan::cpu::gemm on a square product and on the GANomaly encoder's conv GEMMs
-// (batch 32, forward / dW / dcol), next to OpenBLAS's cblas_sgemm when libopenblas.so.0
-// can be dlopen'ed at run time (no link-time dependency).
+// GFLOP/s of gan::cpu::gemm (called through the facade, backend::gemm on Device::cpu) on a
+// square product and on the GANomaly encoder's conv GEMMs (batch 32, forward / dW /
+// dcol), next to OpenBLAS's cblas_sgemm when libopenblas.so.0 can be dlopen'ed at run
+// time (no link-time dependency).
 //
 //   OMP_NUM_THREADS=2 ./bench_gemm [--sizes 64,256] [--square 2048] [--min-time 0.3]
 #include <dlfcn.h>
@@ -22,8 +23,8 @@
 #include <omp.h>
 #endif
 
-#include "tensor/cpu/kernel_sets.h"
-#include "tensor/cpu/kernels.h"
+#include "tensor/backend.h"
+#include "tensor/device.h"
 
 namespace {
 
@@ -140,7 +141,7 @@ int main(int argc, char** argv) {
 #ifdef _OPENMP
   threads = omp_get_max_threads();
 #endif
-  std::printf("gemm kernels %s; ", gan::cpu::kernel_set_description().c_str());
+  std::printf("gemm kernels %s; ", gan::gemm_kernel_description().c_str());
   std::printf("threads %d; OpenBLAS: %s\n", threads,
               blas.sgemm ? (blas.config.empty() ? "yes" : blas.config.c_str()) : "not found");
   std::printf("%-28s %5s %6s %7s %7s %9s %9s %7s %9s\n", "shape", "trans", "M", "N", "K", "ours", "openblas", "ratio",
@@ -162,8 +163,8 @@ int main(int argc, char** argv) {
   };
   // Stored shapes: A is [m,k] or [k,m], B is [k,n] or [n,k]; tight leading dimensions.
   auto ours = [](const Shape& s, Operands& o) {
-    gan::cpu::gemm(s.ta, s.tb, s.m, s.n, s.k, 1.0f, o.a.data(), s.ta ? s.m : s.k, o.b.data(), s.tb ? s.k : s.n, 0.0f,
-                   o.c.data(), s.n);
+    gan::backend::gemm(gan::Device::cpu, s.ta, s.tb, s.m, s.n, s.k, 1.0f, o.a.data(), s.ta ? s.m : s.k, o.b.data(),
+                       s.tb ? s.k : s.n, 0.0f, o.c.data(), s.n);
   };
   auto theirs = [&blas](const Shape& s, Operands& o) {
     blas.sgemm(101, s.ta ? 112 : 111, s.tb ? 112 : 111, static_cast<int>(s.m), static_cast<int>(s.n),

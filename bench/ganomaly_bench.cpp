@@ -21,7 +21,6 @@
 #include "bench_stats.h"
 #include "ganomaly/model/ganomaly.h"
 #include "tensor/device.h"
-#include "tensor/cpu/kernel_sets.h"
 #include "tensor/storage.h"
 #ifdef GANOMALY_OPENMP
 #include <omp.h>
@@ -253,7 +252,7 @@ int main(int argc, char** argv) {
     const std::string machine = first_line_of("/proc/cpuinfo", "model name");
     const std::string load_before = load_average();
     const bool peak_reset = reset_peak_rss();
-    std::printf("gemm kernels: %s; %s, %u cores; load average %s\n", gan::cpu::kernel_set_description().c_str(),
+    std::printf("gemm kernels: %s; %s, %u cores; load average %s\n", gemm_kernel_description().c_str(),
                 machine.c_str(), std::thread::hardware_concurrency(), load_before.c_str());
     if (!peak_reset) std::printf("note: /proc/self/clear_refs is not writable: our peak RSS is the process's so far\n");
     std::fflush(stdout);
@@ -333,7 +332,7 @@ int main(int argc, char** argv) {
     md << "<!-- ganomaly_bench table; quick=" << (quick ? 1 : 0) << " -->\n";
     md << bench::markdown_table(rows, torch) << "\n";
     md << "`" << command << "`, " << utc_now() << ": " << machine << ", " << std::thread::hardware_concurrency()
-       << " cores, GEMM kernels " << gan::cpu::kernel_set_description();
+       << " cores, GEMM kernels " << gemm_kernel_description();
     if (torch) md << ", PyTorch " << torch_version << " (`" << args["torch-script"].as<std::string>() << "`)";
     md << "; load average " << load_before << " before, " << load_average() << " after. ";
     md << "Each figure: median (min-max) of " << reps << " repetition" << (reps == 1 ? "" : "s")

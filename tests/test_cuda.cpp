@@ -19,6 +19,7 @@
 #include "support/gradcheck.h"
 #include "support/run_app.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/kernels.h"
 
 using namespace gan;
 using gan::testing::random_tensor;

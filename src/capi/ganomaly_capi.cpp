@@ -19,7 +19,7 @@
 #include "ganomaly/eval/anomaly_map.h"
 #include "ganomaly/io/model_file.h"
 #include "tensor/check.h"
-#include "tensor/cpu/kernel_sets.h"
+#include "tensor/device.h"
 
 #ifndef GANOMALY_VERSION
 #define GANOMALY_VERSION "unknown"
@@ -170,7 +170,7 @@ int ganomaly_load(const char* path, ganomaly_model** out_model, char* err, size_
     if (!path) fail(GANOMALY_ERR_INVALID_ARGUMENT, "path is NULL");
     // The GEMM kernel set is chosen here, not at the first score: a bad GANOMALY_KERNELS
     // is reported by this call, and scoring threads never race to choose it.
-    gan::cpu::kernel_set_in_use();
+    gan::gemm_kernel_set();
     if (!*path) fail(GANOMALY_ERR_INVALID_ARGUMENT, "path is empty");
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);

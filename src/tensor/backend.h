@@ -1,19 +1,29 @@
 #pragma once
 // The one facade between ops and kernels, as dlib's tt::. Every kernel takes the Device
-// its pointers live on and runs the CPU or the CUDA implementation; ops call nothing
-// else. The choice is made in src/tensor/backend/*.cpp only (through dispatch.h, the one
-// place that knows whether CUDA was built in). Only src/tensor includes this header:
-// apps and models see tensor/device.h and tensor/ops.h.
+// its pointers live on and runs the CPU (tensor/cpu/) or the CUDA (tensor/cuda/)
+// implementation; ops call nothing else. The choice is made in src/tensor/backend/*.cpp
+// only (through dispatch.h, the one place that knows whether CUDA was built in), which
+// check arguments and dispatch but hold no loops. Only src/tensor, the tests and the
+// benchmarks include this header (it is not installed): apps and models see
+// tensor/device.h and tensor/ops.h.
 //
 // Pointers are raw device pointers with sizes. Kernels named add_* or *_backward add into
 // their outputs (gradients accumulate); the others overwrite.
 #include <cstddef>
 #include <cstdint>
 
-#include "tensor/cpu/kernels.h"
 #include "tensor/device.h"
+#include "tensor/kernel_kinds.h"
 
 namespace gan::backend {
+
+// The kinds of op and the geometries, shared with both backends (tensor/kernel_kinds.h).
+using kernel::Activation;
+using kernel::Binary;
+using kernel::ConvGeometry;
+using kernel::ConvGradients;
+using kernel::Loss;
+using kernel::ReduceDims;
 
 // ---- Memory (backend/memory.cpp) -------------------------------------------------------
 // Device memory for Storage (cudaMalloc; never managed memory).
@@ -29,7 +39,6 @@ void gemm(Device device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 // ---- Elementwise (backend/elementwise.cpp) ---------------------------------------------
-enum class Binary { add, sub, mul };
 void binary(Device device, Binary op, int64_t n, const float* a, const float* b, float* out);
 void affine(Device device, int64_t n, const float* x, float scale, float shift, float* out);  // x * scale + shift
 void add_scaled(Device device, int64_t n, const float* x, float scale, float* out);           // out += x * scale
@@ -37,10 +46,7 @@ void add_product(Device device, int64_t n, const float* a, const float* b, float
 // out += scalar[0] * scale, scalar on the device (a gradient of a sum)
 void add_broadcast(Device device, int64_t n, const float* scalar, float scale, float* out);
 
-// Activations. The backward pass differentiates through `saved`: the output for relu,
-// leaky_relu (positive slope: out > 0 exactly where x > 0), tanh and sigmoid; the input
-// for abs.
-enum class Activation { relu, leaky_relu, tanh, sigmoid, abs };
+// Activations; the backward pass differentiates through `saved` (see kernel_kinds.h).
 void activation(Device device, Activation f, float slope, int64_t n, const float* x, float* out);
 void activation_backward(Device device, Activation f, float slope, int64_t n, const float* grad, const float* saved,
                          float* dx);
@@ -61,18 +67,7 @@ void ema_update(Device device, int64_t n, float decay, const float* live, float*
 // out[0] = scale * sum(x), summed in double in an order fixed by n (deterministic).
 void sum(Device device, int64_t n, const float* x, float scale, float* out);
 
-// A contiguous tensor seen as its dimensions, each kept or summed over; neighbouring
-// dimensions of the same kind are merged, so [N, C, H, W] summed over {0, 2, 3} is
-// (N summed, C kept, H*W summed).
-struct ReduceDims {
-  static constexpr int kMax = 4;  // Shape::kMaxDims
-  int ndim = 0;
-  int64_t size[kMax] = {};
-  bool reduced[kMax] = {};
-  int64_t kept_count() const;     // output elements
-  int64_t reduced_count() const;  // input elements per output element
-};
-// out[o] = scale * the sum of the inputs of output o, in double, in row-major order of
+// Over the dimensions of a ReduceDims (kernel_kinds.h): out[o] = scale * the sum of the inputs of output o, in double, in row-major order of
 // the summed dimensions (the same bits on either device); backward adds scale * grad[o]
 // into each of them.
 void sum_dims(Device device, const ReduceDims& dims, const float* x, float scale, float* out);
@@ -81,7 +76,6 @@ void sum_dims_backward(Device device, const ReduceDims& dims, const float* grad,
 // Pointwise losses with mean reduction: out[0] = mean of f(input, target), summed in
 // double; backward adds grad_out[0] / n * f' into dinput and subtracts it from dtarget
 // (either may be null).
-enum class Loss { l1, mse, smooth_l1, bce };
 void loss(Device device, Loss f, float beta, int64_t n, const float* input, const float* target, float* out);
 void loss_backward(Device device, Loss f, float beta, int64_t n, const float* input, const float* target,
                    const float* grad_out, float* dinput, float* dtarget);
@@ -91,16 +85,8 @@ void loss_backward(Device device, Loss f, float beta, int64_t n, const float* in
 // [out_channels, geo.rows()], out [n, out_channels, geo.out_height, geo.out_width].
 // conv_transpose2d is the adjoint of the convolution `geo` describes: x [n, in_channels,
 // geo.out_height, geo.out_width] -> out [n, geo.channels, geo.height, geo.width], weight
-// [in_channels, geo.rows()]. bias may be null.
-using cpu::ConvGeometry;
-// Where backward adds its gradients; a null one is not computed. One call computes all
-// three because the data and weight gradients share the column matrices (the transposed
-// convolution's im2col of dout): separate calls would build them twice.
-struct ConvGradients {
-  float* dx = nullptr;
-  float* dweight = nullptr;
-  float* dbias = nullptr;
-};
+// [in_channels, geo.rows()]. bias may be null. backward adds into the ConvGradients that
+// are set (kernel_kinds.h).
 void conv2d_forward(Device device, const ConvGeometry& geo, int64_t n, int64_t out_channels, const float* x,
                     const float* weight, const float* bias, float* out);
 void conv2d_backward(Device device, const ConvGeometry& geo, int64_t n, int64_t out_channels, const float* x,

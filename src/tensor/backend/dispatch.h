@@ -1,8 +1,9 @@
 #pragma once
-// For src/tensor/backend/*.cpp only: the CUDA kernels and the one switch on whether CUDA
-// was built in. Without it, a CUDA call is never compiled and throws "built without CUDA"
+// For src/tensor/backend/*.cpp only: both backends' kernels (cpu::, cuda::) and the one
+// switch on whether CUDA was built in. Without it, a CUDA call is never compiled and throws "built without CUDA"
 // instead (no CUDA tensor can exist then, so only device_available and Storage reach it).
 #include "tensor/backend.h"
+#include "tensor/cpu/kernels.h"
 #include "tensor/cuda/kernels.h"
 
 #ifdef GANOMALY_CUDA

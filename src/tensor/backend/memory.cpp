@@ -1,5 +1,5 @@
-// Devices, memory, copies, fills and the GEMM.
-#include <algorithm>
+// Devices, memory, copies, fills and the GEMM: what apps may ask about devices
+// (tensor/device.h), and the dispatch of memory, fill (cpu/ and cuda/elementwise) and gemm.
 #include <cstring>
 
 #include "tensor/backend/dispatch.h"
@@ -68,11 +68,7 @@ void copy(Device dst_device, float* dst, Device src_device, const float* src, in
 
 void fill(Device device, float* p, int64_t count, float value) {
   if (device == Device::cuda) return GANOMALY_CUDA_CALL(cuda::fill(count, value, p));
-  // Zeroing a fresh gradient or transposed-convolution output is a large share of the
-  // memory traffic of a step: both cores take part.
-  constexpr int64_t kChunk = 1 << 15;
-#pragma omp parallel for schedule(static) if (count >= 2 * kChunk)
-  for (int64_t begin = 0; begin < count; begin += kChunk) std::fill(p + begin, p + std::min(count, begin + kChunk), value);
+  cpu::fill(count, value, p);
 }
 
 void gemm(Device device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,

@@ -1,3 +1,5 @@
+// im2col and col2im, fast and naive, for one image, a block of its output rows, or a group
+// of images side by side; the channel gathers and bias terms around them (cuda/im2col.cu).
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -189,6 +191,87 @@ void im2col_naive(const ConvGeometry& g, const float* image, float* columns, int
 
 void col2im_add_naive(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
   col2im_add_rows_naive(g, columns, 0, g.out_height, ld, image);
+}
+
+// ---- Groups of images (the CPU convolutions, conv.cpp) ---------------------------------
+
+// [n0 .. n0+g) images of NCHW `src` -> channel-major [C, g*HW] in `dst`.
+void gather_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t i = 0; i < g; ++i)
+      std::memcpy(dst + ch * g * hw + i * hw, src + ((n0 + i) * c + ch) * hw, sizeof(float) * hw);
+}
+
+// The inverse of gather_channels, adding into `dst` when `add` is set.
+void scatter_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst, bool add) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t i = 0; i < g; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* s = src + ch * g * hw + i * hw;
+      float* d = dst + ((n0 + i) * c + ch) * hw;
+      if (add)
+        for (int64_t j = 0; j < hw; ++j) d[j] += s[j];
+      else
+        std::memcpy(d, s, sizeof(float) * hw);
+    }
+}
+
+namespace {
+// Tasks are (image, block of channels): a group may hold a single large image, and
+// channels are independent in both directions (a channel's rows only read or write its
+// plane). About 64 tasks per call keep both threads busy without a call per channel.
+int64_t channels_per_task(const ConvGeometry& geo, int64_t g) {
+  constexpr int64_t kTasks = 64;
+  return std::max<int64_t>(1, std::min<int64_t>(geo.channels, geo.channels * g / kTasks));
+}
+}  // namespace
+
+void im2col_group(const ConvGeometry& geo, const float* images, int64_t n0, int64_t g, float* columns) {
+  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
+  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t i = 0; i < g; ++i)
+    for (int64_t b = 0; b < blocks; ++b) {
+      ConvGeometry part = geo;
+      const int64_t c0 = b * block;
+      part.channels = std::min(block, geo.channels - c0);
+      im2col(part, images + ((n0 + i) * geo.channels + c0) * plane_size,
+             columns + c0 * rows_per_channel * ld + i * geo.cols(), ld);
+    }
+}
+
+void col2im_group_add(const ConvGeometry& geo, const float* columns, int64_t n0, int64_t g, float* images) {
+  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
+  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t i = 0; i < g; ++i)
+    for (int64_t b = 0; b < blocks; ++b) {
+      ConvGeometry part = geo;
+      const int64_t c0 = b * block;
+      part.channels = std::min(block, geo.channels - c0);
+      col2im_add(part, columns + c0 * rows_per_channel * ld + i * geo.cols(), ld,
+                 images + ((n0 + i) * geo.channels + c0) * plane_size);
+    }
+}
+
+void add_bias(float* out, const float* bias, int64_t n, int64_t c, int64_t hw) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float* p = out + (i * c + ch) * hw;
+      for (int64_t j = 0; j < hw; ++j) p[j] += bias[ch];
+    }
+}
+
+void bias_backward(float* dbias, const float* dout, int64_t n, int64_t c, int64_t hw) {
+#pragma omp parallel for schedule(static)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double acc = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < hw; ++j) acc += dout[(i * c + ch) * hw + j];
+    dbias[ch] += static_cast<float>(acc);
+  }
 }
 
 }  // namespace gan::cpu

@@ -1,4 +1,4 @@
-// relu, leaky_relu, tanh, sigmoid, abs and their derivatives (as backend/elementwise.cpp).
+// relu, leaky_relu, tanh, sigmoid, abs and their derivatives (as cpu/activation.cpp).
 #include "tensor/cuda/common.cuh"
 
 namespace gan::cuda {

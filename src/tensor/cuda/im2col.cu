@@ -1,10 +1,8 @@
-// The convolution helpers of ops/conv_cuda.cpp: im2col / col2im over a group of images,
+// The convolution helpers of conv.cu (as cpu/im2col.cpp): im2col / col2im over a group of images,
 // channel gathers and scatters, bias add and its gradient.
 #include "tensor/cuda/common.cuh"
 
 namespace gan::cuda {
-
-using cpu::ConvGeometry;
 
 // columns[r, i * cols + pixel]: row r = (c, ki, kj) holds, for output pixel (oy, ox) of
 // image n0 + i, input pixel (oy*stride - padding + ki, ox*stride - padding + kj) of

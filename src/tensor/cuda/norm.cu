@@ -42,6 +42,8 @@ __global__ void batch_norm_stats_kernel(bool training, int64_t n, int64_t c, int
   }
 }
 
+namespace {
+
 void batch_norm_stats(bool training, int64_t n, int64_t c, int64_t hw, const float* x, float* running_mean,
                       float* running_var, float momentum, float eps, float* mean, float* inv_std) {
   if (c <= 0) return;
@@ -61,6 +63,15 @@ void batch_norm_apply(int64_t n, int64_t c, int64_t hw, const float* x, const fl
         out[at] = x[at] * scale + shift;
       },
       "batch_norm_apply");
+}
+
+}  // namespace
+
+void batch_norm_forward(bool training, int64_t n, int64_t c, int64_t hw, const float* x, const float* weight,
+                        const float* bias, float* running_mean, float* running_var, float momentum, float eps,
+                        float* mean, float* inv_std, float* out) {
+  batch_norm_stats(training, n, c, hw, x, running_mean, running_var, momentum, eps, mean, inv_std);
+  batch_norm_apply(n, c, hw, x, weight, bias, mean, inv_std, out);
 }
 
 __global__ void batch_norm_backward_kernel(bool training, int64_t n, int64_t c, int64_t hw, const float* x,

@@ -7,7 +7,7 @@ namespace {
 
 // The input offset of output element `index` (reduced = false) or of summed element
 // `index` (reduced = true), each counted in row-major order over its own dimensions: the
-// order of backend/reduce.cpp.
+// order of cpu/reduce.cpp.
 __device__ inline int64_t reduce_offset(const ReduceDims& dims, int64_t index, bool reduced) {
   int64_t at = 0, stride = 1;
   for (int i = dims.ndim - 1; i >= 0; --i) {

@@ -1,5 +1,5 @@
 // conv2d and conv_transpose2d on the CPU through im2col / col2im and GEMM, forward and
-// backward (backend/conv.cpp dispatches here).
+// backward (cuda/conv.cu on the GPU; backend/conv.cpp dispatches).
 //
 // Images are processed in groups whose column matrices sit side by side, so one GEMM
 // covers the whole group: C channels x (group * OH * OW) columns. A convolution is
@@ -13,12 +13,11 @@
 #include <omp.h>
 #endif
 
-#include "tensor/backend/conv_cpu.h"
+#include "tensor/cpu/kernels.h"
 #include "tensor/storage.h"
 
-namespace gan::backend::conv_cpu {
+namespace gan::cpu {
 namespace {
-
 
 // Column matrices are capped at this many floats (4 MiB) by shrinking the group, so the
 // GEMM packs them while they are still in the last-level cache (measured: 1 << 20 took 8%
@@ -33,83 +32,6 @@ constexpr int64_t kColumnBudget = 1 << 20;
 int64_t group_size(int64_t batch, int64_t floats_per_image, int64_t weight_floats) {
   const int64_t budget = std::max(kColumnBudget, weight_floats);
   return std::max<int64_t>(1, std::min<int64_t>(batch, budget / std::max<int64_t>(1, floats_per_image)));
-}
-
-// [n0 .. n0+g) images of NCHW `src` -> channel-major [C, g*HW] in `dst`.
-void gather_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t ch = 0; ch < c; ++ch)
-    for (int64_t i = 0; i < g; ++i)
-      std::memcpy(dst + ch * g * hw + i * hw, src + ((n0 + i) * c + ch) * hw, sizeof(float) * hw);
-}
-
-// The inverse of gather_channels, adding into `dst` when `add` is set.
-void scatter_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst, bool add) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < g; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const float* s = src + ch * g * hw + i * hw;
-      float* d = dst + ((n0 + i) * c + ch) * hw;
-      if (add)
-        for (int64_t j = 0; j < hw; ++j) d[j] += s[j];
-      else
-        std::memcpy(d, s, sizeof(float) * hw);
-    }
-}
-
-// Tasks are (image, block of channels): a group may hold a single large image, and
-// channels are independent in both directions (a channel's rows only read or write its
-// plane). About 64 tasks per call keep both threads busy without a call per channel.
-int64_t channels_per_task(const ConvGeometry& geo, int64_t g) {
-  constexpr int64_t kTasks = 64;
-  return std::max<int64_t>(1, std::min<int64_t>(geo.channels, geo.channels * g / kTasks));
-}
-
-void im2col_group(const ConvGeometry& geo, const float* images, int64_t n0, int64_t g, float* columns) {
-  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
-  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < g; ++i)
-    for (int64_t b = 0; b < blocks; ++b) {
-      ConvGeometry part = geo;
-      const int64_t c0 = b * block;
-      part.channels = std::min(block, geo.channels - c0);
-      cpu::im2col(part, images + ((n0 + i) * geo.channels + c0) * plane_size,
-                      columns + c0 * rows_per_channel * ld + i * geo.cols(), ld);
-    }
-}
-
-void col2im_group(const ConvGeometry& geo, const float* columns, int64_t n0, int64_t g, float* images) {
-  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
-  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < g; ++i)
-    for (int64_t b = 0; b < blocks; ++b) {
-      ConvGeometry part = geo;
-      const int64_t c0 = b * block;
-      part.channels = std::min(block, geo.channels - c0);
-      cpu::col2im_add(part, columns + c0 * rows_per_channel * ld + i * geo.cols(), ld,
-                          images + ((n0 + i) * geo.channels + c0) * plane_size);
-    }
-}
-
-void add_bias(float* out, const float* bias, int64_t n, int64_t c, int64_t hw) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      float* p = out + (i * c + ch) * hw;
-      for (int64_t j = 0; j < hw; ++j) p[j] += bias[ch];
-    }
-}
-
-void bias_backward(float* dbias, const float* dout, int64_t n, int64_t c, int64_t hw) {
-#pragma omp parallel for schedule(static)
-  for (int64_t ch = 0; ch < c; ++ch) {
-    double acc = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < hw; ++j) acc += dout[(i * c + ch) * hw + j];
-    dbias[ch] += static_cast<float>(acc);
-  }
 }
 
 // ---- Large images: each thread takes whole images, a block of rows at a time ----------
@@ -171,7 +93,7 @@ struct ThreadGrads {
   Storage buffers;
   explicit ThreadGrads(int64_t size)
       : threads(thread_count()), size(size), buffers(static_cast<size_t>(threads * size)) {
-    backend::fill(Device::cpu, buffers.data(), threads * size, 0.0f);
+    fill(threads * size, 0.0f, buffers.data());
   }
   float* mine() { return buffers.data() + thread_index() * size; }
   void add_to(float* dw) {
@@ -189,8 +111,8 @@ void conv2d_forward_rows(const ConvGeometry& geo, const float* x, const float* w
   const int64_t pixels = geo.cols(), ow = geo.out_width, k = geo.rows();
   for_row_blocks(geo, n, [&](int64_t i, int64_t oy0, int64_t oy1, float* columns) {
     const int64_t cols = (oy1 - oy0) * ow;
-    cpu::im2col_rows(geo, x + i * geo.channels * geo.height * geo.width, oy0, oy1, columns, cols);
-    cpu::gemm(false, false, oc, cols, k, 1.0f, w, k, columns, cols, 0.0f, out + i * oc * pixels + oy0 * ow, pixels);
+    im2col_rows(geo, x + i * geo.channels * geo.height * geo.width, oy0, oy1, columns, cols);
+    gemm(false, false, oc, cols, k, 1.0f, w, k, columns, cols, 0.0f, out + i * oc * pixels + oy0 * ow, pixels);
   });
 }
 
@@ -202,12 +124,12 @@ void conv2d_backward_rows(const ConvGeometry& geo, const float* x, const float* 
     const int64_t cols = (oy1 - oy0) * ow;
     const float* dy = dout + i * oc * pixels + oy0 * ow;
     if (dw) {  // dW += dY col^T
-      cpu::im2col_rows(geo, x + i * plane, oy0, oy1, columns, cols);
-      cpu::gemm(false, true, oc, k, cols, 1.0f, dy, pixels, columns, cols, 1.0f, dw_parts.mine(), k);
+      im2col_rows(geo, x + i * plane, oy0, oy1, columns, cols);
+      gemm(false, true, oc, k, cols, 1.0f, dy, pixels, columns, cols, 1.0f, dw_parts.mine(), k);
     }
     if (dx) {  // dcol = W^T dY, then dx += col2im(dcol)
-      cpu::gemm(true, false, k, cols, oc, 1.0f, w, k, dy, pixels, 0.0f, columns, cols);
-      cpu::col2im_add_rows(geo, columns, oy0, oy1, cols, dx + i * plane);
+      gemm(true, false, k, cols, oc, 1.0f, w, k, dy, pixels, 0.0f, columns, cols);
+      col2im_add_rows(geo, columns, oy0, oy1, cols, dx + i * plane);
     }
   });
   if (dw) dw_parts.add_to(dw);
@@ -219,8 +141,8 @@ void conv_transpose2d_forward_rows(const ConvGeometry& geo, const float* x, cons
   const int64_t pixels = geo.cols(), wd = geo.out_width, k = geo.rows(), plane = geo.channels * geo.height * geo.width;
   for_row_blocks(geo, n, [&](int64_t i, int64_t r0, int64_t r1, float* columns) {
     const int64_t cols = (r1 - r0) * wd;
-    cpu::gemm(true, false, k, cols, ic, 1.0f, w, k, x + i * ic * pixels + r0 * wd, pixels, 0.0f, columns, cols);
-    cpu::col2im_add_rows(geo, columns, r0, r1, cols, out + i * plane);
+    gemm(true, false, k, cols, ic, 1.0f, w, k, x + i * ic * pixels + r0 * wd, pixels, 0.0f, columns, cols);
+    col2im_add_rows(geo, columns, r0, r1, cols, out + i * plane);
   });
 }
 
@@ -230,12 +152,12 @@ void conv_transpose2d_backward_rows(const ConvGeometry& geo, const float* x, con
   ThreadGrads dw_parts(dw ? ic * k : 1);
   for_row_blocks(geo, n, [&](int64_t i, int64_t r0, int64_t r1, float* columns) {
     const int64_t cols = (r1 - r0) * wd;
-    cpu::im2col_rows(geo, dout + i * plane, r0, r1, columns, cols);  // dcol = im2col(dout)
+    im2col_rows(geo, dout + i * plane, r0, r1, columns, cols);  // dcol = im2col(dout)
     if (dw)  // dW[IC, OC K K] += X dcol^T
-      cpu::gemm(false, true, ic, k, cols, 1.0f, x + i * ic * pixels + r0 * wd, pixels, columns, cols, 1.0f,
+      gemm(false, true, ic, k, cols, 1.0f, x + i * ic * pixels + r0 * wd, pixels, columns, cols, 1.0f,
                 dw_parts.mine(), k);
     if (dx)  // dX += W dcol
-      cpu::gemm(false, false, ic, cols, k, 1.0f, w, k, columns, cols, 1.0f, dx + i * ic * pixels + r0 * wd, pixels);
+      gemm(false, false, ic, cols, k, 1.0f, w, k, columns, cols, 1.0f, dx + i * ic * pixels + r0 * wd, pixels);
   });
   if (dw) dw_parts.add_to(dw);
 }
@@ -255,7 +177,7 @@ void conv2d_forward(const ConvGeometry& geo, int64_t n, int64_t oc, const float*
     for (int64_t n0 = 0; n0 < n; n0 += group) {
       const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
       im2col_group(geo, x, n0, g, columns.data());
-      cpu::gemm(false, false, oc, cols, geo.rows(), 1.0f, w, geo.rows(), columns.data(), cols, 0.0f, product.data(),
+      gemm(false, false, oc, cols, geo.rows(), 1.0f, w, geo.rows(), columns.data(), cols, 0.0f, product.data(),
                 cols);
       scatter_channels(product.data(), n0, g, oc, geo.cols(), out, false);
     }
@@ -277,11 +199,11 @@ void conv2d_backward(const ConvGeometry& geo, int64_t n, int64_t oc, const float
     gather_channels(dout, n0, g, oc, geo.cols(), dy.data());
     if (dw) {  // dW += dY col^T
       im2col_group(geo, x, n0, g, columns.data());
-      cpu::gemm(false, true, oc, geo.rows(), cols, 1.0f, dy.data(), cols, columns.data(), cols, 1.0f, dw, geo.rows());
+      gemm(false, true, oc, geo.rows(), cols, 1.0f, dy.data(), cols, columns.data(), cols, 1.0f, dw, geo.rows());
     }
     if (dx) {  // dcol = W^T dY, then dx += col2im(dcol)
-      cpu::gemm(true, false, geo.rows(), cols, oc, 1.0f, w, geo.rows(), dy.data(), cols, 0.0f, columns.data(), cols);
-      col2im_group(geo, columns.data(), n0, g, dx);
+      gemm(true, false, geo.rows(), cols, oc, 1.0f, w, geo.rows(), dy.data(), cols, 0.0f, columns.data(), cols);
+      col2im_group_add(geo, columns.data(), n0, g, dx);
     }
   }
 }
@@ -289,7 +211,7 @@ void conv2d_backward(const ConvGeometry& geo, int64_t n, int64_t oc, const float
 void conv_transpose2d_forward(const ConvGeometry& geo, int64_t n, int64_t ic, const float* x, const float* w,
                               const float* bias, float* out) {
   const int64_t oc = geo.channels;
-  backend::fill(Device::cpu, out, n * oc * geo.height * geo.width, 0.0f);  // col2im adds into it
+  fill(n * oc * geo.height * geo.width, 0.0f, out);  // col2im adds into it
   if (by_row_blocks(geo, n)) {
     conv_transpose2d_forward_rows(geo, x, w, n, ic, out);
   } else {
@@ -299,8 +221,8 @@ void conv_transpose2d_forward(const ConvGeometry& geo, int64_t n, int64_t ic, co
     for (int64_t n0 = 0; n0 < n; n0 += group) {
       const int64_t g = std::min(group, n - n0), cols = g * geo.cols();
       gather_channels(x, n0, g, ic, geo.cols(), xs.data());
-      cpu::gemm(true, false, geo.rows(), cols, ic, 1.0f, w, geo.rows(), xs.data(), cols, 0.0f, columns.data(), cols);
-      col2im_group(geo, columns.data(), n0, g, out);
+      gemm(true, false, geo.rows(), cols, ic, 1.0f, w, geo.rows(), xs.data(), cols, 0.0f, columns.data(), cols);
+      col2im_group_add(geo, columns.data(), n0, g, out);
     }
   }
   if (bias) add_bias(out, bias, n, oc, geo.height * geo.width);
@@ -320,13 +242,13 @@ void conv_transpose2d_backward(const ConvGeometry& geo, int64_t n, int64_t ic, c
     im2col_group(geo, dout, n0, g, columns.data());  // dcol = im2col(dout)
     if (dw) {  // dW[IC, OC K K] += X dcol^T
       gather_channels(x, n0, g, ic, geo.cols(), xs.data());
-      cpu::gemm(false, true, ic, geo.rows(), cols, 1.0f, xs.data(), cols, columns.data(), cols, 1.0f, dw, geo.rows());
+      gemm(false, true, ic, geo.rows(), cols, 1.0f, xs.data(), cols, columns.data(), cols, 1.0f, dw, geo.rows());
     }
     if (dx) {  // dX += W dcol
-      cpu::gemm(false, false, ic, cols, geo.rows(), 1.0f, w, geo.rows(), columns.data(), cols, 0.0f, xs.data(), cols);
+      gemm(false, false, ic, cols, geo.rows(), 1.0f, w, geo.rows(), columns.data(), cols, 0.0f, xs.data(), cols);
       scatter_channels(xs.data(), n0, g, ic, geo.cols(), dx, true);
     }
   }
 }
 
-}  // namespace gan::backend::conv_cpu
+}  // namespace gan::cpu
