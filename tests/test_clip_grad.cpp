@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "nn/clip_grad.h"
+#include "support/set_grad.h"
 #include "tensor/ops.h"
 
 using namespace gan;
@@ -9,8 +10,8 @@ using namespace gan;
 TEST_CASE("clip_grad_norm scales every gradient by max / (global norm + 1e-6), only above the max") {
   Tensor a = Tensor::zeros(Shape{2}), b = Tensor::zeros(Shape{1}), untouched = Tensor::zeros(Shape{3});
   for (Tensor* t : {&a, &b, &untouched}) t->set_requires_grad(true);
-  a.set_grad({3, 4});
-  b.set_grad({12});  // global norm sqrt(9 + 16 + 144) = 13
+  gan::testing::set_grad(a, {3, 4});
+  gan::testing::set_grad(b, {12});  // global norm sqrt(9 + 16 + 144) = 13
   CHECK(nn::clip_grad_norm({a, b, untouched}, 20.0f) == doctest::Approx(13.0));
   CHECK(a.grad().to_vector() == std::vector<float>{3, 4});  // below the max: bitwise untouched
   CHECK(nn::clip_grad_norm({a, b, untouched}, 6.5f) == doctest::Approx(13.0));

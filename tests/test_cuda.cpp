@@ -18,6 +18,7 @@
 #include "ganomaly/io/model_file.h"
 #include "support/gradcheck.h"
 #include "support/run_app.h"
+#include "support/set_grad.h"
 #include "tensor/backend.h"
 #include "tensor/cpu/kernels.h"
 
@@ -70,7 +71,7 @@ Run run_op(Device device, const std::vector<Tensor>& inputs, const Op& op) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     Tensor t = inputs[i].clone().to(device);
     t.set_requires_grad(true);
-    t.set_grad(random_tensor(t.shape(), 500 + i).to_vector());
+    gan::testing::set_grad(t, random_tensor(t.shape(), 500 + i).to_vector());
     on_device.push_back(t);
   }
   Tensor out = op(on_device);
@@ -326,7 +327,7 @@ TEST_CASE("Adam and the weight average match the CPU") {
     nn::Adam adam({w}, nn::AdamOptions{});
     averages[d] = start.clone().to(device);
     for (int step = 0; step < 3; ++step) {
-      w.set_grad(uniform(w.shape(), 70 + step).to_vector());
+      gan::testing::set_grad(w, uniform(w.shape(), 70 + step).to_vector());
       adam.step();
       ema_update(averages[d], w, 0.9f);
     }

@@ -119,12 +119,6 @@ void Tensor::zero_grad() {
 
 void Tensor::release_grad() { impl().grad.reset(); }
 
-void Tensor::set_grad(const std::vector<float>& values) {
-  GANOMALY_CHECK(static_cast<int64_t>(values.size()) == numel(), "set_grad: ", values.size(),
-                 " values for shape ", shape());
-  backend::copy(device(), grad_data(), Device::cpu, values.data(), numel());
-}
-
 Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape();

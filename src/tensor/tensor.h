@@ -78,7 +78,6 @@ class Tensor {
   float* grad_data();
   void zero_grad();
   void release_grad();  // frees the gradient; the next accumulation starts from zeros
-  void set_grad(const std::vector<float>& values);  // for tests
   // Seeds d(self)/d(self) = 1 (self must have one element) and runs the graph. The
   // graph is released afterwards unless retain_graph is set.
   void backward(bool retain_graph = false);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "support/set_grad.h"
 #include "tensor/random.h"
 
 namespace gan::testing {
@@ -50,7 +51,7 @@ std::string check_gradients(std::vector<Tensor> inputs, const OpUnderTest& op, G
     for (size_t i = 0; i < inputs.size(); ++i) {
       inputs[i].set_requires_grad(true);
       prefill.push_back(random_tensor(inputs[i].shape(), 100 + i));
-      inputs[i].set_grad(prefill.back().to_vector());
+      set_grad(inputs[i], prefill.back().to_vector());
     }
     Tensor loss = sum(mul(op(inputs), projection));
     loss.backward();
