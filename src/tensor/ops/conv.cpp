@@ -1,5 +1,5 @@
 // conv2d and conv_transpose2d, forward and backward: the arguments are checked here, the
-// work is the facade's (backend/conv.cpp: im2col and GEMM on either device).
+// work is the facade's (backend/conv.cpp: cpu/conv.cpp or cuda/conv.cu, im2col and GEMM).
 #include "tensor/backend.h"
 #include "tensor/ops.h"
 

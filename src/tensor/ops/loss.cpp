@@ -1,5 +1,5 @@
 // L1, MSE, SmoothL1 and BCE losses with mean reduction, as PyTorch, forward and backward
-// (the pointwise formulas are in backend/reduce.cpp). Sums run in double.
+// (the pointwise formulas are in cpu/loss.cpp and cuda/loss.cu). Sums run in double.
 #include "tensor/backend.h"
 #include "tensor/ops.h"
 

@@ -1,5 +1,5 @@
 // sum and mean, over all elements or over chosen dimensions, forward and backward. Sums
-// run in double in an order fixed by the shape (backend/reduce.cpp), so results do not
+// run in double in an order fixed by the shape (cpu/reduce.cpp), so results do not
 // depend on the thread count or the device.
 #include <algorithm>
 
