@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/checkpoint_io.h"
 
 using namespace gan;
@@ -212,7 +213,8 @@ TEST_CASE("a failed write leaves the old checkpoint intact and no temp file") {
     CAPTURE(limit);
     std::string err;
     try {
-      save_checkpoint(path, next, WriteFaults{limit});
+      InjectedDiskFull disk_full(limit);
+      save_checkpoint(path, next);
     } catch (const Error& e) {
       err = e.what();
     }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "../apps/stop_signal.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/checkpoint_io.h"
 #include "ganomaly/data/image.h"
 #include "ganomaly/io/model_file.h"
@@ -436,11 +437,10 @@ TEST_CASE("disk full while saving: train_model throws naming the file, the previ
   // model.gnm's size + 100: model.gnm is written, then last.gnm fails.
   for (const Case& k : {Case{1000, model}, Case{int64_t(model_bytes.size()) + 100, last}}) {
     CAPTURE(k.limit);
-    TrainFaults faults;
-    faults.write.fail_after_bytes = k.limit;
     std::string err;
     try {
-      train_model(data, tiny_options(out, 2), nullptr, faults);
+      InjectedDiskFull disk_full(k.limit);
+      train_model(data, tiny_options(out, 2));
     } catch (const Error& e) {
       err = e.what();
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ganomaly/eval/floors.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/loop.h"
 
 namespace gan {
@@ -139,7 +140,7 @@ void save_resumable(Run& run) {
   nn::NamedTensors extra;
   if (kept.epoch > 0) extra = nn::add_prefix("best.", run.kept_weights);
   save_model(run.resume_path, *run.model, kept.epoch > 0 ? kept.calibration : Calibration{}, run.info,
-             run.at.to_json(), extra, run.faults.write);
+             run.at.to_json(), extra);
 }
 
 namespace {
@@ -186,7 +187,7 @@ TrainResult finish(Run& run, const std::string& status) {
     }
     r.model = std::move(run.model);
   }
-  write_text_file(o.out_dir + "/summary.json", r.summary.dump(2) + "\n");
+  write_file_atomically(o.out_dir + "/summary.json", r.summary.dump(2) + "\n");
   return r;
 }
 
@@ -216,7 +217,7 @@ TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainO
   const bool resumed = at.epoch > 0 || at.step > 0;
   const std::string old = resumed ? truncate_log(o.out_dir + "/train_log.jsonl", at.epoch) : earlier_run_note(o.out_dir);
   if (!old.empty()) run.note(old);
-  if (!o.run_config.is_null()) write_text_file(o.out_dir + "/config.json", o.run_config.dump(2) + "\n");
+  if (!o.run_config.is_null()) write_file_atomically(o.out_dir + "/config.json", o.run_config.dump(2) + "\n");
   TrainLog log(o.out_dir + "/train_log.jsonl", resumed);
 
   while (at.epoch < o.epochs) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "ganomaly/eval/anomaly_map.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/loop.h"
 #include "ganomaly/train/pseudo_anomaly.h"
 
@@ -107,7 +108,7 @@ void remeasure_kept(Run& run) {
   const ValidationPass kept = validate_model(model, run.images, run.o);
   run.at.kept.metric = kept.metric;
   run.at.kept.calibration = calibrate(kept, run.images.validation_labels, run.o);
-  save_model(run.model_path, model, run.at.kept.calibration, run.info, nullptr, {}, run.faults.write);
+  save_model(run.model_path, model, run.at.kept.calibration, run.info);
   model.load_state(current, "current state");
 }
 
@@ -144,7 +145,7 @@ void log_test_auroc(Run& run, const ValidationPass& pass, int epoch, nlohmann::j
     dump["test"][name] = test.get(name);
   }
   std::filesystem::create_directories(run.o.out_dir + "/analysis");
-  write_text_file(str(run.o.out_dir, "/analysis/epoch_", epoch, ".json"), dump.dump() + "\n");
+  write_file_atomically(str(run.o.out_dir, "/analysis/epoch_", epoch, ".json"), dump.dump() + "\n");
 }
 
 // The epoch's line of train_log.jsonl, without best_epoch (known after selection).
@@ -191,7 +192,7 @@ bool select(Run& run, const ValidationPass& pass, int epoch) {
   kept.calibration = calibrate(pass, run.images.validation_labels, run.o);
   run.kept_weights = clone_state(run.model->state());
   run.at.stale = 0;
-  save_model(run.model_path, *run.model, kept.calibration, run.info, nullptr, {}, run.faults.write);
+  save_model(run.model_path, *run.model, kept.calibration, run.info);
   return true;
 }
 
