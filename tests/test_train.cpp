@@ -289,8 +289,9 @@ TEST_CASE("instance noise: D sees noisy images, drawn from the step's seed; sigm
   const Tensor images = random_images();
   auto step = [&](float sigma, uint64_t seed) {
     Ganomaly model(config, Recipe::named("paper"), 7);
-    model.instance_noise = {sigma, seed};
-    return model.train_step(images).discriminator;
+    StepInputs inputs;
+    inputs.instance_noise = {sigma, seed};
+    return model.train_step(images, inputs).discriminator;
   };
   CHECK(step(0.0f, 1) == step(0.0f, 2));  // no noise: the seed is unused
   CHECK(step(0.5f, 1) == step(0.5f, 1));

@@ -29,15 +29,16 @@ StepLosses train_step(Run& run, const std::vector<int>& order, int step) {
   const TrainOptions& o = run.o;
   const int epoch = run.at.epoch;
   Ganomaly& model = *run.model;
-  model.inject_nan_once = run.faults.nan_at_step >= 0 && run.total_steps + 1 == run.faults.nan_at_step;
   Tensor images = gather(run.images.train, order, static_cast<size_t>(step) * run.batch, run.batch);
   if (o.augment != Augment::none) {
     Rng augment_rng(step_seed(o.seed, epoch, step, 1));
     augment_batch(images, to_string(o.augment), augment_rng);
   }
   const float trained = (epoch + static_cast<float>(step) / run.steps_per_epoch) / o.epochs;
-  model.instance_noise = {o.stabilisers.instance_noise * (1.0f - trained), step_seed(o.seed, epoch, step, 2)};
-  const StepLosses losses = model.train_step(images);
+  StepInputs inputs;
+  inputs.instance_noise = {o.stabilisers.instance_noise * (1.0f - trained), step_seed(o.seed, epoch, step, 2)};
+  inputs.inject_nan = run.faults.nan_at_step >= 0 && run.total_steps + 1 == run.faults.nan_at_step;
+  const StepLosses losses = model.train_step(images, inputs);
   ++run.total_steps;
   return losses;
 }
