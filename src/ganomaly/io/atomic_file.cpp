@@ -28,7 +28,11 @@ void sync_folder_of(const std::string& path) {
 }  // namespace
 
 FileWriteError::FileWriteError(const std::string& path, const std::string& temp_path, Step step, int err)
-    : Error(str(path, ": cannot write: ", std::strerror(err))), path(path), temp_path(temp_path), step(step), err(err) {}
+    : Error(str(path, ": cannot write: ", std::strerror(err))),
+      path(path),
+      temp_path(temp_path),
+      step(step),
+      err(err) {}
 
 const char* FileWriteError::step_name() const {
   switch (step) {
