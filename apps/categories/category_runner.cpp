@@ -101,11 +101,6 @@ std::vector<std::string> split_names(const std::vector<std::string>& names) {
 
 }  // namespace
 
-const std::vector<std::string>& category_datasets() {
-  static const std::vector<std::string> names = {"mvtec", "btad", "visa"};
-  return names;
-}
-
 const std::vector<std::string>& known_categories(const std::string& dataset) {
   static const std::vector<std::string> mvtec = {"bottle",   "cable",      "capsule",    "carpet", "grid",
                                                  "hazelnut", "leather",    "metal_nut",  "pill",   "screw",
