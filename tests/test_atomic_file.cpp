@@ -16,6 +16,7 @@
 #include "support/run_app.h"
 
 using namespace gan;
+using gan::testing::has_temp_files;
 using gan::testing::read_file;
 using gan::testing::TempDir;
 namespace fs = std::filesystem;
@@ -27,12 +28,6 @@ std::set<std::string> names_in(const fs::path& dir) {
   for (const auto& entry : fs::recursive_directory_iterator(dir))
     names.insert(fs::relative(entry.path(), dir).string());
   return names;
-}
-
-bool has_temp_files(const fs::path& dir) {
-  for (const std::string& name : names_in(dir))
-    if (name.find(".tmp.") != std::string::npos) return true;
-  return false;
 }
 
 }  // namespace

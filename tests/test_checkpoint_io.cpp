@@ -14,8 +14,10 @@
 
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/checkpoint_io.h"
+#include "support/run_app.h"
 
 using namespace gan;
+using gan::testing::has_temp_files;
 namespace fs = std::filesystem;
 
 namespace {
@@ -79,12 +81,6 @@ std::string load_error(const std::string& path) {
     return e.what();
   }
   return "";
-}
-
-bool has_temp_files(const fs::path& dir) {
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().filename().string().find(".tmp.") != std::string::npos) return true;
-  return false;
 }
 
 }  // namespace

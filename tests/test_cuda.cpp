@@ -16,11 +16,13 @@
 
 #include "ganomaly/model/ganomaly.h"
 #include "ganomaly/io/model_file.h"
+#include "support/fixtures.h"
 #include "support/gradcheck.h"
 #include "support/run_app.h"
 #include "tensor/backend.h"
 
 using namespace gan;
+using gan::testing::PoisonScope;
 using gan::testing::random_tensor;
 
 namespace {
@@ -48,11 +50,6 @@ double normalised_error(const Tensor& got, const Tensor& want) {
   }
   return scale > 0 ? worst / scale : worst;
 }
-
-struct PoisonScope {  // every new buffer, host or device, starts as NaN
-  PoisonScope() { pool::set_poison(true); }
-  ~PoisonScope() { pool::set_poison(false); }
-};
 
 using Op = std::function<Tensor(const std::vector<Tensor>&)>;
 
@@ -342,9 +339,7 @@ TEST_CASE("Adam and the weight average match the CPU") {
 namespace {
 
 ModelConfig small_config() {
-  ModelConfig c;
-  c.image_size = 32;
-  c.n_features = 8;
+  ModelConfig c = testing::tiny_model_config();
   c.latent_size = 16;
   return c;
 }

@@ -23,7 +23,7 @@
 #include <string>
 
 #include "ganomaly/model/ganomaly.h"
-#include "golden_io.h"
+#include "support/golden_io.h"
 
 using gan::Tensor;
 using gan::golden::GoldenFile;
