@@ -10,7 +10,7 @@ imports as it is. Run with the Debian interpreter (python3-torch):
 
 tests/test_golden_model.cpp loads each file, puts the pre-step weights into ganomaly.cpp's
 Generator and Discriminator, and compares the forward pass, two training steps and the
-scores. The file format is tools/make_golden.py's (tests/golden_io.h reads it).
+scores. The file format is tools/make_golden.py's (tests/support/golden_io.h reads it).
 
 One file per recipe (anomalib, paper): a small network (image 32, n_features 4, latent
 10, 3 channels, batch 4), seeded from the recipe name, torch on one thread. The paper
