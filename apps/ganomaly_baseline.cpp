@@ -5,6 +5,7 @@
 #include "app_common.h"
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/eval/floors.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/model/ganomaly.h"
 
 using namespace gan;
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
     j["floor_auroc"] = aurocs.empty() ? nlohmann::json() : nlohmann::json(aurocs);
     // Written before anything is printed, so a failed write is the only line.
     const std::string json = args["json"].as<std::string>();
-    if (!json.empty()) write_text_file(json, j.dump(2) + "\n");
+    if (!json.empty()) write_file_atomically(json, j.dump(2) + "\n");
     std::printf("%s: %zu train, %zu test (%ld anomalous), image size %d, %d channel%s\n", data.root.c_str(),
                 data.train.size(), data.test.size(), anomalous, size, channels, channels == 1 ? "" : "s");
     if (aurocs.empty())

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "app_common.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/onnx_export.h"
 
 using namespace gan;

@@ -77,7 +77,7 @@ inline MappedImage score_mapped(Ganomaly& model, const Calibration& c, const Ima
   const ScoredMaps s = score_with_maps(model, c, model_inputs(model, {image}), feature);
   r.scores = s.scores;
   r.map_score = s.map_score;
-  r.map = resize_map_bilinear(s.map(0), static_cast<int>(s.width), static_cast<int>(s.height), image.width,
+  r.map = resize_map(s.map(0), static_cast<int>(s.width), static_cast<int>(s.height), image.width,
                               image.height);
   return r;
 }

@@ -66,21 +66,21 @@ TEST_CASE("smooth_map: each pixel a window mean that holds it; the largest is wi
       }
 }
 
-TEST_CASE("resize_map_bilinear: half-pixel centres, edges clamped, the peak never grows") {
+TEST_CASE("resize_map: half-pixel centres, edges clamped, the peak never grows") {
   const std::vector<float> two = {0.0f, 4.0f};
-  CHECK(resize_map_bilinear(two.data(), 2, 1, 4, 1) == std::vector<float>{0.0f, 1.0f, 3.0f, 4.0f});
-  CHECK(resize_map_bilinear(two.data(), 2, 1, 2, 3) == std::vector<float>{0, 4, 0, 4, 0, 4});
-  CHECK(resize_map_bilinear(two.data(), 2, 1, 1, 1) == std::vector<float>{2.0f});
+  CHECK(resize_map(two.data(), 2, 1, 4, 1) == std::vector<float>{0.0f, 1.0f, 3.0f, 4.0f});
+  CHECK(resize_map(two.data(), 2, 1, 2, 3) == std::vector<float>{0, 4, 0, 4, 0, 4});
+  CHECK(resize_map(two.data(), 2, 1, 1, 1) == std::vector<float>{2.0f});
   Rng rng(2);
   const std::vector<float> map = random_values(rng, 5 * 7, -1.0f, 2.0f);
-  CHECK(resize_map_bilinear(map.data(), 7, 5, 7, 5) == map);  // same size: a copy
+  CHECK(resize_map(map.data(), 7, 5, 7, 5) == map);  // same size: a copy
   const float peak = *std::max_element(map.begin(), map.end());
   for (auto [w, h] : {std::pair{16, 9}, std::pair{3, 2}, std::pair{100, 1}}) {
-    const std::vector<float> big = resize_map_bilinear(map.data(), 7, 5, w, h);
+    const std::vector<float> big = resize_map(map.data(), 7, 5, w, h);
     REQUIRE(big.size() == size_t(w) * h);
     CHECK(*std::max_element(big.begin(), big.end()) <= peak);
   }
-  CHECK_THROWS_AS(resize_map_bilinear(map.data(), 7, 5, 0, 5), Error);
+  CHECK_THROWS_AS(resize_map(map.data(), 7, 5, 0, 5), Error);
 }
 
 TEST_CASE("summarise_map: the first largest value, the pixels strictly above the threshold") {

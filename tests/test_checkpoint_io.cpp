@@ -12,9 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/checkpoint_io.h"
+#include "support/run_app.h"
 
 using namespace gan;
+using gan::testing::has_temp_files;
 namespace fs = std::filesystem;
 
 namespace {
@@ -78,12 +81,6 @@ std::string load_error(const std::string& path) {
     return e.what();
   }
   return "";
-}
-
-bool has_temp_files(const fs::path& dir) {
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().filename().string().find(".tmp.") != std::string::npos) return true;
-  return false;
 }
 
 }  // namespace
@@ -212,7 +209,8 @@ TEST_CASE("a failed write leaves the old checkpoint intact and no temp file") {
     CAPTURE(limit);
     std::string err;
     try {
-      save_checkpoint(path, next, WriteFaults{limit});
+      InjectedDiskFull disk_full(limit);
+      save_checkpoint(path, next);
     } catch (const Error& e) {
       err = e.what();
     }

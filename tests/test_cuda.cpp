@@ -16,6 +16,7 @@
 
 #include "ganomaly/model/ganomaly.h"
 #include "ganomaly/io/model_file.h"
+#include "support/fixtures.h"
 #include "support/gradcheck.h"
 #include "support/run_app.h"
 #include "support/set_grad.h"
@@ -23,6 +24,7 @@
 #include "tensor/cpu/kernels.h"
 
 using namespace gan;
+using gan::testing::PoisonScope;
 using gan::testing::random_tensor;
 
 namespace {
@@ -50,11 +52,6 @@ double normalised_error(const Tensor& got, const Tensor& want) {
   }
   return scale > 0 ? worst / scale : worst;
 }
-
-struct PoisonScope {  // every new buffer, host or device, starts as NaN
-  PoisonScope() { pool::set_poison(true); }
-  ~PoisonScope() { pool::set_poison(false); }
-};
 
 using Op = std::function<Tensor(const std::vector<Tensor>&)>;
 
@@ -344,9 +341,7 @@ TEST_CASE("Adam and the weight average match the CPU") {
 namespace {
 
 ModelConfig small_config() {
-  ModelConfig c;
-  c.image_size = 32;
-  c.n_features = 8;
+  ModelConfig c = testing::tiny_model_config();
   c.latent_size = 16;
   return c;
 }

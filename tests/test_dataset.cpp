@@ -371,7 +371,7 @@ TEST_CASE("load_images: normalisation, grey, and errors from the parallel loop")
 }
 
 TEST_CASE("dataset: real MVTec bottle (skipped when absent)") {
-  const std::string root = "../shared/data/mvtec/bottle";
+  const std::string root = "data/mvtec/bottle";
   if (!fs::is_directory(root)) {
     MESSAGE("skipped: " << root << " not present");
     return;

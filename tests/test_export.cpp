@@ -23,6 +23,7 @@
 
 #include "ganomaly/data/dataset.h"
 #include "ganomaly/data/image.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/model_file.h"
 #include "ganomaly/io/onnx_export.h"
 #include "ganomaly/io/onnx_writer.h"
@@ -502,10 +503,11 @@ TEST_CASE("ganomaly_export: one-line errors, and the file written whole or not a
     std::ofstream(onnx_path) << "old";
     LoadedModel loaded = load_model(model);
     const std::string encoded = onnx::encode(build_onnx_model(*loaded.model, loaded.calibration));
-    onnx_export::fail_after_bytes = 1000;
-    CHECK_THROWS_WITH_AS(write_file_atomically(onnx_path, encoded), (onnx_path + ": cannot write: No space left on device").c_str(),
-                         Error);
-    onnx_export::fail_after_bytes = -1;
+    {
+      InjectedDiskFull disk_full(1000);
+      CHECK_THROWS_WITH_AS(write_file_atomically(onnx_path, encoded),
+                           (onnx_path + ": cannot write: No space left on device").c_str(), Error);
+    }
     CHECK(read_file(onnx_path) == "old");
     CHECK(std::distance(fs::directory_iterator(out), fs::directory_iterator()) == 1);
     write_file_atomically(onnx_path, encoded);

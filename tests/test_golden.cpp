@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "golden_io.h"
+#include "support/golden_io.h"
 #include "nn/adam.h"
 #include "support/set_grad.h"
 #include "tensor/ops.h"

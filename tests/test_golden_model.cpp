@@ -1,6 +1,6 @@
 // The whole network against PyTorch: the forward pass, two training steps and the scores,
 // from tests/golden/model/<recipe>.bin (tools/make_golden_model.py, which runs the
-// reference ../shared/reference/ganomaly_torch.py and train_torch.py's step).
+// reference tools/reference/ganomaly_torch.py and train_torch.py's step).
 //
 // Each case builds Ganomaly with the file's configuration, loads the file's pre-step
 // weights into the generator and the discriminator, then compares
@@ -23,7 +23,7 @@
 #include <string>
 
 #include "ganomaly/model/ganomaly.h"
-#include "golden_io.h"
+#include "support/golden_io.h"
 
 using gan::Tensor;
 using gan::golden::GoldenFile;

@@ -27,11 +27,12 @@
 #include <vector>
 
 #include "../apps/stop_signal.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/checkpoint_io.h"
 #include "ganomaly/data/image.h"
 #include "ganomaly/io/model_file.h"
-#include "ganomaly/data/synth.h"
 #include "ganomaly/train/train.h"
+#include "support/fixtures.h"
 #include "support/run_app.h"
 #include "tensor/storage.h"
 
@@ -40,6 +41,7 @@ extern char** environ;
 using namespace gan;
 namespace fs = std::filesystem;
 
+using gan::testing::has_temp_files;
 using gan::testing::read_file;
 
 namespace {
@@ -47,12 +49,6 @@ namespace {
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-bool has_temp_files(const std::string& dir) {
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) return true;
-  return false;
 }
 
 int count_lines(const std::string& path) {
@@ -65,45 +61,22 @@ int count_lines(const std::string& path) {
 // A tiny generated MVTec-layout category (32 px, 20 train -> 16 train + 4 held out,
 // 3 good + 3 bad test images), made once per test binary.
 const std::string& tiny_category() {
-  static const std::string root = [] {
-    SynthOptions s;
-    s.out = testing::temp_dir("robust_data");
-    s.size = 32;
-    s.train = 20;
-    s.test_good = 3;
-    s.test_bad = 3;
-    return write_synthetic_dataset(s);
-  }();
+  static const std::string root = testing::write_generated_category("robust_data", 32, 20, 3, 3);
   return root;
 }
 
-TrainOptions tiny_options(const std::string& out, int epochs);
-
-// One epoch of tiny_options, trained once per test binary and shared (copy before
+// One epoch of testing::tiny_train_options, trained once per test binary and shared (copy before
 // changing): its model.gnm and last.gnm.
 const std::string& one_epoch_run() {
   static const std::string out = [] {
     const std::string dir = testing::temp_dir("one_epoch");
-    train_model(discover_dataset(tiny_category()), tiny_options(dir, 1));
+    train_model(discover_dataset(tiny_category()), testing::tiny_train_options(dir, 1));
     return dir;
   }();
   return out;
 }
 
-TrainOptions tiny_options(const std::string& out, int epochs) {
-  TrainOptions o;
-  o.model.image_size = 32;
-  o.model.n_features = 8;
-  o.model.latent_size = 8;
-  o.epochs = epochs;
-  o.batch_size = 4;  // 4 steps per epoch on 16 training images
-  o.patience = 0;
-  o.min_steps = 0;
-  o.out_dir = out;
-  return o;
-}
-
-// The app's options matching tiny_options.
+// The app's options matching testing::tiny_train_options (4 steps an epoch on 16 images).
 std::vector<std::string> tiny_args(const std::string& out, int epochs) {
   return {tiny_category(), "--out",      out,  "--epochs",  std::to_string(epochs), "--image-size", "32",
           "--n-features",  "8",          "--latent-size", "8", "--batch-size", "4", "--patience", "0", "--min-steps", "0",
@@ -364,7 +337,7 @@ TEST_CASE("model.gnm is the best epoch's model: a worse epoch never replaces it"
   SUBCASE("strictly better only") { tolerance = 0; }
   SUBCASE("within a tolerance of the best so far (the default rule)") { tolerance = 0.02; }
   CAPTURE(tolerance);
-  TrainOptions options = tiny_options(out, kEpochs);
+  TrainOptions options = testing::tiny_train_options(out, kEpochs);
   options.selection_tolerance = tolerance;
   // The log's AUROCs are compared across epochs: on one validation set, never hardened
   // (test_train covers the hardening and the kept model's re-measurement).
@@ -436,11 +409,10 @@ TEST_CASE("disk full while saving: train_model throws naming the file, the previ
   // model.gnm's size + 100: model.gnm is written, then last.gnm fails.
   for (const Case& k : {Case{1000, model}, Case{int64_t(model_bytes.size()) + 100, last}}) {
     CAPTURE(k.limit);
-    TrainFaults faults;
-    faults.write.fail_after_bytes = k.limit;
     std::string err;
     try {
-      train_model(data, tiny_options(out, 2), nullptr, faults);
+      InjectedDiskFull disk_full(k.limit);
+      train_model(data, testing::tiny_train_options(out, 2));
     } catch (const Error& e) {
       err = e.what();
     }
@@ -485,7 +457,7 @@ TEST_CASE("a real full disk (a small tmpfs): the error names last.gnm, model.gnm
   const std::string out = disk.path + "/run";
   std::string err;
   try {
-    train_model(data, tiny_options(out, 2));
+    train_model(data, testing::tiny_train_options(out, 2));
   } catch (const Error& e) {
     err = e.what();
   }
@@ -547,10 +519,10 @@ TEST_CASE("memory stays flat over epochs: peak RSS of 2 vs 8 epochs, and the ten
   // the same sizes).
   const Dataset data = discover_dataset(tiny_category());
   const size_t baseline = pool::bytes_in_use();
-  train_model(data, tiny_options(testing::temp_dir("pool2"), 2));
+  train_model(data, testing::tiny_train_options(testing::temp_dir("pool2"), 2));
   CHECK(pool::bytes_in_use() == baseline);
   const size_t cached_after_2 = pool::bytes_cached();
-  train_model(data, tiny_options(testing::temp_dir("pool8"), 8));
+  train_model(data, testing::tiny_train_options(testing::temp_dir("pool8"), 8));
   CHECK(pool::bytes_in_use() == baseline);
   const size_t cached_after_8 = pool::bytes_cached();
   MESSAGE("pool: cached after 2 epochs ", cached_after_2, " B, after 8 more ", cached_after_8, " B");

@@ -87,7 +87,7 @@ TEST_CASE("score_tiled: the largest tile score and the stitched map, as a naive 
       const ScoredMaps one = score_with_maps(m.model, c, model_inputs(m.model, {crop}), FeatureScore::skip);
       const float score = one.scores.residual_nn.at(0);
       if (score > best) best = score, best_x = x, best_y = y;
-      const std::vector<float> map = resize_map_bilinear(one.map(0), 32, 32, tile, tile);
+      const std::vector<float> map = resize_map(one.map(0), 32, 32, tile, tile);
       for (int ty = 0; ty < tile; ++ty)
         for (int tx = 0; tx < tile; ++tx) {
           float& v = stitched[size_t(y + ty) * width + x + tx];

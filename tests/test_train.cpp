@@ -15,9 +15,9 @@
 
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/eval/floors.h"
-#include "ganomaly/data/synth.h"
 #include "ganomaly/io/model_file.h"
 #include "ganomaly/train/train.h"
+#include "support/fixtures.h"
 #include "support/run_app.h"
 
 using namespace gan;
@@ -26,18 +26,10 @@ using gan::testing::read_file;
 
 namespace {
 
-// A small generated MVTec-layout category, made once per test binary.
+// A small generated MVTec-layout category (64 px, 60 train, 16 + 16 test), made once
+// per test binary.
 const std::string& generated_category() {
-  static const std::string root = [] {
-    SynthOptions s;
-    s.out = testing::temp_dir("train_data");
-    s.category = "bottle";
-    s.size = 64;
-    s.train = 60;
-    s.test_good = 16;
-    s.test_bad = 16;
-    return write_synthetic_dataset(s);
-  }();
+  static const std::string root = testing::write_generated_category("train_data", 64, 60, 16, 16);
   return root;
 }
 
@@ -70,33 +62,13 @@ struct StopAfterSteps : TrainObserver {
   int steps, seen = 0;
 };
 
+// The tiny run, a little wider, for three epochs: enough to learn the generated set.
 TrainOptions small_options(const std::string& out) {
-  TrainOptions o;
-  o.model.image_size = 32;
+  TrainOptions o = testing::tiny_train_options(out, 3);
   o.model.n_features = 16;
   o.model.latent_size = 32;
-  o.epochs = 3;
   o.batch_size = 16;
-  o.patience = 0;
-  o.min_steps = 0;
-  o.out_dir = out;
   return o;
-}
-
-// A tiny network and a batch of 8 random images for single training steps.
-ModelConfig tiny_config() {
-  ModelConfig config;
-  config.image_size = 32;
-  config.n_features = 8;
-  config.latent_size = 8;
-  return config;
-}
-
-Tensor random_images() {
-  Rng rng(5);
-  std::vector<float> pixels(8 * 3 * 32 * 32);
-  for (float& v : pixels) v = rng.uniform(-1.0f, 1.0f);
-  return Tensor::from_vector(Shape{8, 3, 32, 32}, pixels);
 }
 
 }  // namespace
@@ -285,12 +257,13 @@ TEST_CASE("with augmentation, instance noise and spectral norm, a resumed run st
 }
 
 TEST_CASE("instance noise: D sees noisy images, drawn from the step's seed; sigma 0 is the plain step") {
-  const ModelConfig config = tiny_config();
-  const Tensor images = random_images();
+  const ModelConfig config = testing::tiny_model_config();
+  const Tensor images = testing::random_images();
   auto step = [&](float sigma, uint64_t seed) {
     Ganomaly model(config, Recipe::named("paper"), 7);
-    model.instance_noise = {sigma, seed};
-    return model.train_step(images).discriminator;
+    StepInputs inputs;
+    inputs.instance_noise = {sigma, seed};
+    return model.train_step(images, inputs).discriminator;
   };
   CHECK(step(0.0f, 1) == step(0.0f, 2));  // no noise: the seed is unused
   CHECK(step(0.5f, 1) == step(0.5f, 1));
@@ -460,8 +433,8 @@ TEST_CASE("a NaN loss stops training without touching the weights, or skips the 
 }
 
 TEST_CASE("stabilisers: a discriminator pinned at BCE's clamp is re-initialised only when asked; D's own learning rate") {
-  const ModelConfig config = tiny_config();
-  const Tensor images = random_images();
+  const ModelConfig config = testing::tiny_model_config();
+  const Tensor images = testing::random_images();
   for (const bool reinit : {false, true}) {
     CAPTURE(reinit);
     Stabilisers stabilisers;
@@ -489,11 +462,11 @@ TEST_CASE("stabilisers: a discriminator pinned at BCE's clamp is re-initialised 
 }
 
 TEST_CASE("stabilisers: gradient clipping changes the steps once the gradients' norm varies; the plain step is untouched") {
-  const Tensor images = random_images();
+  const Tensor images = testing::random_images();
   auto generator_after_two_steps = [&](float clip) {
     Stabilisers stabilisers;
     stabilisers.clip_grad_norm = clip;
-    Ganomaly model(tiny_config(), Recipe::named("paper"), 7, nn::AdamOptions{}, LossWeights{}, stabilisers);
+    Ganomaly model(testing::tiny_model_config(), Recipe::named("paper"), 7, nn::AdamOptions{}, LossWeights{}, stabilisers);
     for (int i = 0; i < 2; ++i) {
       const StepLosses l = model.train_step(images);
       CHECK_FALSE(l.skipped);

@@ -9,7 +9,7 @@
 #
 # Environment: OUT (results folder), JOBS (build jobs, default nproc), STEPS (timed
 # steps, default 10), PYTHON (with torch; default /usr/bin/python3), REFERENCE (the folder
-# of ganomaly_torch.py; default ../shared/reference or shared/reference). For a dry run of
+# of ganomaly_torch.py; default tools/reference). For a dry run of
 # the script itself on a machine without a GPU: DEVICE=cpu BENCH=0 (the CUDA tests then
 # fail with exit 77, and the apps run on the CPU).
 set -uo pipefail
@@ -94,10 +94,7 @@ if OMP_NUM_THREADS=$JOBS build-cuda/ganomaly_bench --device cuda --sizes 256 --b
 else
   fail "ganomaly_bench --device cuda (see $OUT/bench.log)"; tail -5 "$OUT/bench.log"
 fi
-reference=${REFERENCE:-}
-for r in ../shared/reference shared/reference; do
-  [ -z "$reference" ] && [ -f "$r/ganomaly_torch.py" ] && reference=$r
-done
+reference=${REFERENCE:-tools/reference}
 if [ -n "$reference" ]; then
   for tf32 in "" "--tf32"; do
     if "$PYTHON" tools/torch_cuda_bench.py --device cuda --size 256 --batch 32 --steps "$STEPS" --reference "$reference" \

@@ -9,7 +9,7 @@ Run from anywhere with the Debian interpreter (python3-torch):
 tests/test_golden.cpp loads every file and runs ganomaly.cpp's ops on the same inputs.
 Each case is seeded from its own name, so adding a case leaves the others' bytes alone.
 
-File format (all little-endian), read by tests/golden_io.h:
+File format (all little-endian), read by tests/support/golden_io.h:
 
     char[8]  magic "GNGOLDEN"
     u32      version (1)

@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Writes the whole-network golden files in tests/golden/model/ from PyTorch (CPU, float64 values stored as float32).
 
-Needs the PyTorch statement of the network, ../shared/reference/ganomaly_torch.py
-(relative to the repository root, i.e. /work/shared/reference), which it imports as
-it is; nothing is copied. Run with the Debian interpreter (python3-torch):
+Needs the PyTorch statement of the network, tools/reference/ganomaly_torch.py, which it
+imports as it is. Run with the Debian interpreter (python3-torch):
 
     /usr/bin/python3 tools/make_golden_model.py           # writes tests/golden/model/*.bin
     /usr/bin/python3 tools/make_golden_model.py --check   # regenerates in memory, compares
@@ -11,7 +10,7 @@ it is; nothing is copied. Run with the Debian interpreter (python3-torch):
 
 tests/test_golden_model.cpp loads each file, puts the pre-step weights into ganomaly.cpp's
 Generator and Discriminator, and compares the forward pass, two training steps and the
-scores. The file format is tools/make_golden.py's (tests/golden_io.h reads it).
+scores. The file format is tools/make_golden.py's (tests/support/golden_io.h reads it).
 
 One file per recipe (anomalib, paper): a small network (image 32, n_features 4, latent
 10, 3 channels, batch 4), seeded from the recipe name, torch on one thread. The paper
@@ -54,7 +53,7 @@ from make_golden import encode  # noqa: E402  (the one writer of the container)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "tests", "golden", "model")
-DEFAULT_REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference")
+DEFAULT_REFERENCE = os.path.join(ROOT, "tools", "reference")
 
 # n_features 4, not 8: the weight snapshots dominate the size (8 made 880 KB a file).
 IMAGE_SIZE, N_FEATURES, LATENT, CHANNELS, BATCH = 32, 4, 10, 3, 4

@@ -4,7 +4,7 @@ standardised per pixel by the training normals (residual_z), over floors and win
 and the fusions built on each. Reads the files of build/dump_residuals (one per trained
 model); validation decides, the test AUROC is printed beside it for the report.
 
-    build/dump_residuals runs/bottle_s42/model.gnm ../shared/data/mvtec/bottle 42 d/b30_42.bin
+    build/dump_residuals runs/bottle_s42/model.gnm data/mvtec/bottle 42 d/b30_42.bin
     /usr/bin/python3 tools/residual_study.py d/b30_*.bin d/g30_*.bin
 
 Files are grouped by the name before the last "_" (b30_42.bin -> b30). Needs numpy.

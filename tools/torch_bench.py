@@ -3,7 +3,7 @@
 
 Times the same work per step as ganomaly.cpp's Ganomaly::train_step and Ganomaly::score
 (anomalib recipe), on the same network (the anomalib GANomaly, as stated in
-../shared/reference/ganomaly_torch.py, written out here so this file stands alone):
+tools/reference/ganomaly_torch.py, written out here so this file stands alone):
 
 - training step: G(x); D(x) with D trainable (its graph is kept for D's update, as ours
   keeps it); D frozen (requires_grad_(False) on its parameters) for D(G(x)) and G's
@@ -182,7 +182,7 @@ def fair_train_step(G, D, og, od, x):
 
 
 def reference_train_step(G, D, og, od, x):
-    """The step as ../shared/reference/ganomaly_torch.py and anomalib write it: D not
+    """The step as tools/reference/ganomaly_torch.py and anomalib write it: D not
     frozen, G's backward through both D branches (retain_graph), for --check only."""
     from torch.nn import functional as F
 

@@ -2,7 +2,7 @@
 """GANomaly training and scoring speed in PyTorch on a chosen device, for comparing
 ganomaly_bench --device cuda on the same GPU (tools/cuda_check.sh runs both).
 
-The network, losses and update order are those of ../shared/reference/ganomaly_torch.py,
+The network, losses and update order are those of tools/reference/ganomaly_torch.py,
 imported from it; this script adds the device, CUDA synchronisation around the clocks,
 and a scoring pass shaped like Ganomaly::score (G on x, then D's features of x and of
 the reconstruction), next to the reference's latent-only pass.
@@ -19,7 +19,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.path.join(HERE, "..", "..", "shared", "reference")
+REFERENCE = os.path.join(HERE, "reference")
 
 
 def main():

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <set>
 
-#include "ganomaly/eval/evaluate.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/progress.h"
 #include "tensor/check.h"
 
@@ -82,8 +82,8 @@ nlohmann::json averages(const nlohmann::json& rows) {
 }
 
 void write_results(const std::string& out_dir, const std::string& dataset, const nlohmann::json& results) {
-  write_text_file(out_dir + "/" + dataset + "_results.json", results.dump(2) + "\n");
-  write_text_file(out_dir + "/" + dataset + "_results.csv", categories_csv(results));
+  write_file_atomically(out_dir + "/" + dataset + "_results.json", results.dump(2) + "\n");
+  write_file_atomically(out_dir + "/" + dataset + "_results.csv", categories_csv(results));
 }
 
 std::vector<std::string> split_names(const std::vector<std::string>& names) {
@@ -100,11 +100,6 @@ std::vector<std::string> split_names(const std::vector<std::string>& names) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& category_datasets() {
-  static const std::vector<std::string> names = {"mvtec", "btad", "visa"};
-  return names;
-}
 
 const std::vector<std::string>& known_categories(const std::string& dataset) {
   static const std::vector<std::string> mvtec = {"bottle",   "cable",      "capsule",    "carpet", "grid",

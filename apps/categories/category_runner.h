@@ -13,8 +13,6 @@
 
 namespace gan {
 
-// "mvtec", "btad", "visa".
-const std::vector<std::string>& category_datasets();
 // A data set's categories in table order; throws "--dataset: ..." for an unknown one.
 const std::vector<std::string>& known_categories(const std::string& dataset);
 // Where a category lives: <root>/<category> for all three (for VisA, <root> is the

@@ -228,7 +228,7 @@ int ganomaly_score_map(const ganomaly_model* model, const uint8_t* pixels, int w
       std::lock_guard<std::mutex> lock(m.forward);
       scored = gan::score_with_maps(*m.loaded.model, calibration, input, gan::feature_score_for(calibration.score));
     }
-    const std::vector<float> full = gan::resize_map_bilinear(scored.map(0), static_cast<int>(scored.width),
+    const std::vector<float> full = gan::resize_map(scored.map(0), static_cast<int>(scored.width),
                                                              static_cast<int>(scored.height), width, height);
     std::copy(full.begin(), full.end(), map);
     set_outputs(calibration, scored.scores, score, raw_score, is_anomalous);

@@ -24,7 +24,7 @@ class Storage {
 
  private:
   float* data_;
-  size_t capacity_bytes_;  // of the buffer, which may be larger than count_ floats
+  size_t capacity_bytes_;  // of the buffer, which may be larger than the count asked for
   Device device_;
 };
 

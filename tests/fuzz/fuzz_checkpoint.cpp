@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint32_t crc = gan::checkpoint_io::crc32(bytes.data(), bytes.size() - 4);
     for (int i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = uint8_t(crc >> (8 * i));
   }
-  static const std::string path = "/tmp/ganomaly_fuzz_checkpoint_" + std::to_string(::getpid());
+  static const std::string path =
+      (std::filesystem::temp_directory_path() / ("ganomaly_fuzz_checkpoint_" + std::to_string(::getpid()))).string();
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return 0;
   if (!bytes.empty()) std::fwrite(bytes.data(), 1, bytes.size(), f);

@@ -12,13 +12,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "ganomaly/data/image.h"
 #include "tensor/check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/tmp/ganomaly_fuzz_image_" + std::to_string(::getpid());
+  static const std::string path =
+      (std::filesystem::temp_directory_path() / ("ganomaly_fuzz_image_" + std::to_string(::getpid()))).string();
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return 0;
   if (size) std::fwrite(data, 1, size, f);

@@ -31,11 +31,6 @@ double projected(const Tensor& out, const Tensor& projection) {
   for (int64_t i = 0; i < out.numel(); ++i) acc += static_cast<double>(out.data()[i]) * projection.data()[i];
   return acc;
 }
-
-struct PoisonScope {
-  PoisonScope() { pool::set_poison(true); }
-  ~PoisonScope() { pool::set_poison(false); }
-};
 }  // namespace
 
 std::string check_gradients(std::vector<Tensor> inputs, const OpUnderTest& op, GradCheckOptions options) {

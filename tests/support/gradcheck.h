@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tensor/ops.h"
+#include "tensor/storage.h"
 
 namespace gan::testing {
 
@@ -28,6 +29,16 @@ std::string check_gradients(std::vector<Tensor> inputs, const OpUnderTest& op, G
 
 // A tensor of the given shape with values uniform in [lo, hi), fixed by seed.
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// While one lives, every new buffer, host or device, starts as NaN, so a kernel that
+// reads memory it never wrote fails loudly.
+struct PoisonScope {
+  PoisonScope() { pool::set_poison(true); }
+  ~PoisonScope() { pool::set_poison(false); }
+  PoisonScope(const PoisonScope&) = delete;
+  PoisonScope& operator=(const PoisonScope&) = delete;
+};
+
 
 // |a - b| <= atol + rtol * |b| elementwise; returns "" or the first mismatch.
 std::string compare(const Tensor& actual, const Tensor& expected, double atol, double rtol);

@@ -46,5 +46,7 @@ TinyRun train_tiny_run(const std::string& tag);
 
 // The whole file, byte for byte; empty when it cannot be read.
 std::string read_file(const std::string& path);
+// Whether `dir`, or a folder under it, holds a "<name>.tmp.<pid>" file of the atomic writer.
+bool has_temp_files(const std::filesystem::path& dir);
 
 }  // namespace gan::testing

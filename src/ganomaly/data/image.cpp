@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "ganomaly/io/atomic_file.h"
 #include "tensor/check.h"
 
 namespace gan {
@@ -416,10 +417,32 @@ std::vector<uint8_t> to_bytes(const Image& image) {
   return bytes;
 }
 
+namespace {
+
+// stb's encoders write into memory through this, so the file itself goes through the
+// one atomic writer.
+void append_to(void* bytes, void* data, int size) {
+  static_cast<std::string*>(bytes)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+// Whether the encoded bytes reached `path`; the callers keep their own one-line wording.
+bool written(const std::string& path, int encoded, const std::string& bytes) {
+  if (!encoded) return false;
+  try {
+    write_file_atomically(path, bytes);
+    return true;
+  } catch (const FileWriteError&) {
+    return false;
+  }
+}
+
+}  // namespace
+
 void write_png(const std::string& path, int width, int height, int channels, const uint8_t* data) {
   GANOMALY_CHECK(channels >= 1 && channels <= 4, "write_png: ", path, ": bad channel count ", channels);
-  GANOMALY_CHECK(stbi_write_png(path.c_str(), width, height, channels, data, width * channels),
-                 "write_png: cannot write ", path);
+  std::string bytes;
+  const int encoded = stbi_write_png_to_func(append_to, &bytes, width, height, channels, data, width * channels);
+  GANOMALY_CHECK(written(path, encoded, bytes), "write_png: cannot write ", path);
 }
 
 void write_png(const std::string& path, const Image& image) {
@@ -430,17 +453,18 @@ void write_png(const std::string& path, const Image& image) {
 void write_image(const std::string& path, int width, int height, int channels, const uint8_t* data) {
   std::string ext = fs::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  int ok = 0;
+  std::string bytes;
+  int encoded = 0;
   if (ext == ".png") {
-    ok = stbi_write_png(path.c_str(), width, height, channels, data, width * channels);
+    encoded = stbi_write_png_to_func(append_to, &bytes, width, height, channels, data, width * channels);
   } else if (ext == ".bmp") {
-    ok = stbi_write_bmp(path.c_str(), width, height, channels, data);
+    encoded = stbi_write_bmp_to_func(append_to, &bytes, width, height, channels, data);
   } else if (ext == ".jpg" || ext == ".jpeg") {
-    ok = stbi_write_jpg(path.c_str(), width, height, channels, data, 95);
+    encoded = stbi_write_jpg_to_func(append_to, &bytes, width, height, channels, data, 95);
   } else {
     throw Error(str("write_image: ", path, ": unknown extension (use .png, .bmp or .jpg)"));
   }
-  GANOMALY_CHECK(ok, "write_image: cannot write ", path);
+  GANOMALY_CHECK(written(path, encoded, bytes), "write_image: cannot write ", path);
 }
 
 }  // namespace gan

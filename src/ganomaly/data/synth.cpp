@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "ganomaly/data/synth_internal.h"
+#include "ganomaly/io/atomic_file.h"
 #include "tensor/check.h"
 
 namespace gan {
@@ -305,11 +306,14 @@ void write_visa_csv(const fs::path& visa_root, const std::string& category, cons
       if (!line.empty() && line.rfind(category + ",", 0) != 0) kept.push_back(line);
   }
   fs::create_directories(csv.parent_path());
-  std::ofstream out(csv);
-  out << "object,split,label,image,mask\n";
-  for (const auto& row : kept) out << row << "\n";
-  for (const auto& row : rows) out << row << "\n";
-  GANOMALY_CHECK(out.good(), "synth: cannot write ", csv.string());
+  std::string text = "object,split,label,image,mask\n";
+  for (const auto& row : kept) text += row + "\n";
+  for (const auto& row : rows) text += row + "\n";
+  try {
+    write_file_atomically(csv.string(), text);
+  } catch (const FileWriteError&) {
+    throw Error(str("synth: cannot write ", csv.string()));
+  }
 }
 
 void check_options(const SynthOptions& o) {

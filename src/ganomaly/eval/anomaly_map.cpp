@@ -101,8 +101,8 @@ Tensor model_inputs(const Ganomaly& model, const std::vector<Image>& images) {
   return out;
 }
 
-std::vector<float> resize_map_bilinear(const float* map, int width, int height, int out_width, int out_height) {
-  GANOMALY_CHECK(width > 0 && height > 0 && out_width > 0 && out_height > 0, "resize_map_bilinear: bad sizes ", width,
+std::vector<float> resize_map(const float* map, int width, int height, int out_width, int out_height) {
+  GANOMALY_CHECK(width > 0 && height > 0 && out_width > 0 && out_height > 0, "resize_map: bad sizes ", width,
                  "x", height, " -> ", out_width, "x", out_height);
   Image one_channel;
   one_channel.width = width, one_channel.height = height, one_channel.channels = 1;

@@ -55,7 +55,7 @@ Tensor model_inputs(const Ganomaly& model, const std::vector<Image>& images);
 // The map back at the input image's size with the images' own filter (resize_image):
 // bilinear with pixel centres at half-integers, edges clamped, antialiased when
 // shrinking. Each value is a weighted mean of its neighbours, so the peak never grows.
-std::vector<float> resize_map_bilinear(const float* map, int width, int height, int out_width, int out_height);
+std::vector<float> resize_map(const float* map, int width, int height, int out_width, int out_height);
 
 // The map's peak (the first largest value in row order) and the region above `threshold`.
 struct MapSummary {

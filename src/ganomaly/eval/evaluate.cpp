@@ -1,15 +1,11 @@
 #include "ganomaly/eval/evaluate.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <unistd.h>
 
 #include "ganomaly/eval/anomaly_map.h"
 #include "ganomaly/eval/aupro.h"
+#include "ganomaly/io/atomic_file.h"
 
 namespace gan {
 
@@ -131,24 +127,6 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   return j;
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  GANOMALY_CHECK(f, path, ": cannot write: ", std::strerror(errno));
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const int saved_errno = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (!written || !closed) {
-    std::remove(tmp.c_str());
-    throw Error(str(path, ": cannot write: ", std::strerror(written ? errno : saved_errno)));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    throw Error(str(path, ": cannot write: ", std::strerror(e)));
-  }
-}
-
 namespace {
 
 // An RFC 4180 field: quoted when `always` or when it holds a comma, quote or line break,
@@ -178,7 +156,7 @@ void write_scores_csv(const std::string& path, const std::vector<Sample>& sample
                e.scores.fused.empty() ? 0.0f : e.scores.fused[i], ',', chosen[i], ',', calibration.normalizer.apply(chosen[i]), ',',
                chosen[i] >= calibration.threshold ? "anomalous" : "normal", '\n');
   }
-  write_text_file(path, out);
+  write_file_atomically(path, out);
 }
 
 }  // namespace gan

@@ -42,8 +42,6 @@ std::string one_class_warning(const Evaluation& e);
 // One row per image: path, label, defect, each raw score, normalised score, verdict.
 void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
                       const Calibration& calibration);
-// Writes text atomically (temporary file, then rename); the error names the path.
-void write_text_file(const std::string& path, const std::string& text);
 std::vector<int> labels_of(const std::vector<Sample>& samples);
 
 }  // namespace gan

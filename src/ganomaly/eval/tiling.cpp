@@ -100,7 +100,7 @@ TiledScore score_tiled(Ganomaly& model, const Calibration& calibration, const Im
       }
       if (with_map) {
         const int w = static_cast<int>(batch.width), h = static_cast<int>(batch.height);
-        stitch(resize_map_bilinear(batch.map(k), w, h, tile, tile), tile, x, y, image.width, out.map);
+        stitch(resize_map(batch.map(k), w, h, tile, tile), tile, x, y, image.width, out.map);
       }
     }
   }

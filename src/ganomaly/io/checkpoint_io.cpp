@@ -1,8 +1,6 @@
 #include "ganomaly/io/checkpoint_io.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -11,6 +9,7 @@
 #include <limits>
 #include <set>
 
+#include "ganomaly/io/atomic_file.h"
 #include "tensor/check.h"
 
 // Tensor data is written and read with memcpy; the format is little-endian.
@@ -55,23 +54,13 @@ constexpr size_t kMinFileBytes = kHeaderBytes + 8 + 8 + 4;  // + config length, 
 
 // ---- writing ----
 
-// An I/O failure while saving: the errno and what was being done.
-struct IoFailure {
-  int err;
-  const char* step;
-};
-
+// Counts the CRC of what it writes.
 class Writer {
  public:
-  Writer(FILE* f, int64_t fail_after_bytes) : f_(f), fail_after_bytes_(fail_after_bytes) {}
+  explicit Writer(AtomicFile& file) : file_(file) {}
 
   void bytes(const void* p, size_t n) {
-    size_t allowed = n;
-    const int64_t limit = fail_after_bytes_;
-    if (limit >= 0) allowed = size_t(std::max<int64_t>(0, std::min<int64_t>(int64_t(n), limit - written_)));
-    if (allowed > 0 && std::fwrite(p, 1, allowed, f_) != allowed) throw IoFailure{errno, "write"};
-    written_ += int64_t(allowed);
-    if (allowed < n) throw IoFailure{ENOSPC, "write"};  // injected "disk full"
+    file_.write(p, n);
     crc_ = checkpoint_io::crc32(p, n, crc_);
   }
   void u32(uint32_t v) {
@@ -87,22 +76,19 @@ class Writer {
   uint32_t crc() const { return crc_; }
 
  private:
-  FILE* f_;
-  int64_t fail_after_bytes_;  // WriteFaults: an injected "disk full"; -1: none
-  int64_t written_ = 0;
+  AtomicFile& file_;
   uint32_t crc_ = 0;
 };
 
-void write_all(FILE* f, const std::string& config, const CheckpointFile& file, uint64_t file_size,
-               const WriteFaults& faults) {
-  Writer w(f, faults.fail_after_bytes);
+void write_all(AtomicFile& file, const std::string& config, const CheckpointFile& checkpoint, uint64_t file_size) {
+  Writer w(file);
   w.bytes(kMagic, sizeof kMagic);
   w.u32(checkpoint_io::kFormatVersion);
   w.u64(file_size);
   w.u64(config.size());
   w.bytes(config.data(), config.size());
-  w.u64(file.tensors.size());
-  for (const auto& [name, t] : file.tensors) {
+  w.u64(checkpoint.tensors.size());
+  for (const auto& [name, t] : checkpoint.tensors) {
     w.u32(uint32_t(name.size()));
     w.bytes(name.data(), name.size());
     w.u32(uint32_t(t.ndim()));
@@ -110,19 +96,16 @@ void write_all(FILE* f, const std::string& config, const CheckpointFile& file, u
     if (t.numel() > 0) w.bytes(t.to(Device::cpu).data(), size_t(t.numel()) * sizeof(float));  // from any device
   }
   w.u32(w.crc());
-  if (std::fflush(f) != 0) throw IoFailure{errno, "flush"};
-  if (::fsync(fileno(f)) != 0) throw IoFailure{errno, "fsync"};
 }
 
-// Makes the rename itself durable; best effort, since the data is already safe.
-void sync_parent_dir(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+// save_checkpoint's wording of a failed write, as docs/ERRORS.md lists it.
+std::string save_error(const FileWriteError& e) {
+  using Step = FileWriteError::Step;
+  const std::string why = std::strerror(e.err);
+  if (e.step == Step::create) return str("save_checkpoint: cannot create ", e.temp_path, " (for ", e.path, "): ", why);
+  if (e.step == Step::rename) return str("save_checkpoint: cannot rename ", e.temp_path, " to ", e.path, ": ", why);
+  return str("save_checkpoint: cannot write ", e.path, ": ", e.step_name(), " failed: ", why, " (", e.path,
+             " left as it was)");
 }
 
 // ---- reading ----
@@ -212,7 +195,7 @@ const Tensor& CheckpointFile::tensor(const std::string& name) const {
   throw Error(str("checkpoint: no tensor named '", name, "'"));
 }
 
-void save_checkpoint(const std::string& path, const CheckpointFile& file, const WriteFaults& faults) {
+void save_checkpoint(const std::string& path, const CheckpointFile& file) {
   // Validate and size everything before touching the disk.
   std::string config;
   try {
@@ -229,29 +212,13 @@ void save_checkpoint(const std::string& path, const CheckpointFile& file, const 
     size += 4 + name.size() + 4 + 8 * uint64_t(t.ndim()) + 4 * uint64_t(t.numel());
   }
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  GANOMALY_CHECK(f, "save_checkpoint: cannot create ", tmp, " (for ", path, "): ", std::strerror(errno));
   try {
-    write_all(f, config, file, size, faults);
-  } catch (const IoFailure& e) {
-    std::fclose(f);
-    std::remove(tmp.c_str());
-    throw Error(str("save_checkpoint: cannot write ", path, ": ", e.step, " failed: ", std::strerror(e.err),
-                    " (", path, " left as it was)"));
+    AtomicFile out(path);
+    write_all(out, config, file, size);
+    out.commit();
+  } catch (const FileWriteError& e) {
+    throw Error(save_error(e));
   }
-  if (std::fclose(f) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    throw Error(str("save_checkpoint: cannot write ", path, ": close failed: ", std::strerror(err), " (", path,
-                    " left as it was)"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    throw Error(str("save_checkpoint: cannot rename ", tmp, " to ", path, ": ", std::strerror(err)));
-  }
-  sync_parent_dir(path);
 }
 
 CheckpointFile load_checkpoint(const std::string& path) {

@@ -13,8 +13,8 @@
 // The frame (magic, version, size at the front, CRC-32 at the end) is meant to stay in
 // every future format, so a reader can tell "newer format" from "corrupt".
 //
-// save_checkpoint writes to "<path>.tmp.<pid>", flushes and fsyncs it, then renames it
-// over <path>: readers see the old file or the new one, never a partial one.
+// save_checkpoint writes through AtomicFile (io/atomic_file.h): readers see the old file
+// or the new one, never a partial one.
 // load_checkpoint reads the whole file into memory, checks the frame and checksum, and
 // bounds every length by the bytes left, so a damaged file gives one clear error line
 // naming the file instead of a crash or a huge allocation.
@@ -38,14 +38,7 @@ struct CheckpointFile {
   const Tensor& tensor(const std::string& name) const;
 };
 
-// A fault a test injects into a save: when fail_after_bytes >= 0, the write fails with
-// ENOSPC ("No space left on device") once that many bytes are written, as a full disk
-// would. Off by default.
-struct WriteFaults {
-  int64_t fail_after_bytes = -1;
-};
-
-void save_checkpoint(const std::string& path, const CheckpointFile& file, const WriteFaults& faults = {});
+void save_checkpoint(const std::string& path, const CheckpointFile& file);
 CheckpointFile load_checkpoint(const std::string& path);
 
 namespace checkpoint_io {

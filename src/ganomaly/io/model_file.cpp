@@ -27,7 +27,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& f
 }
 
 void save_model(const std::string& path, Ganomaly& model, const Calibration& calibration, const nlohmann::json& info,
-                const nlohmann::json& training, const nn::NamedTensors& extra, const WriteFaults& faults) {
+                const nlohmann::json& training, const nn::NamedTensors& extra) {
   CheckpointFile f;
   f.config = {{"kind", "ganomaly.cpp model"},
               {"version", GANOMALY_VERSION},
@@ -46,7 +46,7 @@ void save_model(const std::string& path, Ganomaly& model, const Calibration& cal
     for (const auto& t : nn::add_prefix("optimizer_d.", model.optimizer_d.state())) f.tensors.push_back(t);
   }
   for (const auto& t : extra) f.tensors.push_back(t);
-  save_checkpoint(path, f, faults);
+  save_checkpoint(path, f);
 }
 
 LoadedModel load_model(const std::string& path) {

@@ -26,12 +26,12 @@ struct LoadedModel {
 nlohmann::json model_config_json(const ModelConfig& config);
 ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& file);
 
-// Writes atomically (temporary file, fsync, rename). `training`, when not null, makes
+// Writes atomically (io/atomic_file.h). `training`, when not null, makes
 // the file resumable: it stores the optimizer state too.
 // `extra` tensors ride along (a resumable checkpoint keeps the best weights so far).
 void save_model(const std::string& path, Ganomaly& model, const Calibration& calibration,
                 const nlohmann::json& info, const nlohmann::json& training = nullptr,
-                const nn::NamedTensors& extra = {}, const WriteFaults& faults = {});
+                const nn::NamedTensors& extra = {});
 // Checks the file (magic, version, checksum, every tensor's name and shape) and says what
 // is wrong in one line naming the file.
 LoadedModel load_model(const std::string& path);

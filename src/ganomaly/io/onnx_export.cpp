@@ -1,13 +1,6 @@
 #include "ganomaly/io/onnx_export.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <set>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "ganomaly/data/dataset.h"
 
@@ -243,34 +236,6 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
                 {"recipe", model.recipe.name}};
   m.graph = std::move(b.graph);
   return m;
-}
-
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  GANOMALY_CHECK(f, path, ": cannot write: ", std::strerror(errno));
-  int err = 0;
-  size_t allowed = bytes.size();
-  if (onnx_export::fail_after_bytes >= 0 && static_cast<size_t>(onnx_export::fail_after_bytes) < allowed) {
-    allowed = static_cast<size_t>(onnx_export::fail_after_bytes);
-    err = ENOSPC;
-  }
-  if (std::fwrite(bytes.data(), 1, allowed, f) != allowed && !err) err = errno ? errno : EIO;
-  if (!err && std::fflush(f) != 0) err = errno;
-  if (!err && ::fsync(fileno(f)) != 0) err = errno;
-  if (std::fclose(f) != 0 && !err) err = errno;
-  if (!err && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-  if (err) {
-    std::remove(tmp.c_str());
-    throw Error(str(path, ": cannot write: ", std::strerror(err)));
-  }
-  // Makes the rename itself durable; best effort, since the data is already safe.
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const int fd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
 }
 
 }  // namespace gan

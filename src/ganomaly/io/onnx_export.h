@@ -32,15 +32,4 @@ enum class OnnxFeatures { automatic, always, never };  // automatic: when calibr
 onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration,
                              OnnxFeatures features = OnnxFeatures::automatic);
 
-// Writes `bytes` to "<path>.tmp.<pid>", flushes and fsyncs it, and renames it over
-// `path`: a reader sees the old file or the new one, never a partial one. A failure
-// removes the temporary file and throws "<path>: cannot write: <why>".
-void write_file_atomically(const std::string& path, const std::string& bytes);
-
-namespace onnx_export {
-// Test hook: when >= 0, write_file_atomically fails with ENOSPC ("No space left on
-// device") once this many bytes have been written, as a full disk would.
-inline int64_t fail_after_bytes = -1;
-}  // namespace onnx_export
-
 }  // namespace gan

@@ -254,7 +254,7 @@ struct Ganomaly::StepForward {
   Tensor adversarial, contextual, encoder, generator_loss;
 };
 
-Ganomaly::StepForward Ganomaly::forward_generator(const Tensor& images) {
+Ganomaly::StepForward Ganomaly::forward_generator(const Tensor& images, const StepInputs& inputs) {
   generator.train();
   discriminator.train();
   StepForward f;
@@ -266,6 +266,7 @@ Ganomaly::StepForward Ganomaly::forward_generator(const Tensor& images) {
   // other than the adversarial one compare the clean images).
   Tensor x_seen = x;
   f.fake_seen = g.fake;
+  const InstanceNoise& instance_noise = inputs.instance_noise;
   if (instance_noise.sigma > 0) {
     Rng noise_rng(instance_noise.seed);
     auto noise = [&](const Shape& shape) {
@@ -285,8 +286,7 @@ Ganomaly::StepForward Ganomaly::forward_generator(const Tensor& images) {
   f.generator_loss =
       add(add(mul_scalar(f.adversarial, weights.adversarial), mul_scalar(f.contextual, weights.contextual)),
           mul_scalar(f.encoder, weights.encoder));
-  if (inject_nan_once) {
-    inject_nan_once = false;
+  if (inputs.inject_nan) {
     f.generator_loss = add_scalar(f.generator_loss, std::nanf(""));
   }
   return f;
@@ -335,9 +335,9 @@ bool Ganomaly::update_discriminator(const StepForward& f, StepLosses& losses) {
   return true;
 }
 
-StepLosses Ganomaly::train_step(const Tensor& images) {
+StepLosses Ganomaly::train_step(const Tensor& images, const StepInputs& inputs) {
   StepLosses losses;
-  StepForward f = forward_generator(images);
+  StepForward f = forward_generator(images, inputs);
   if (!update_generator(f, losses) || !update_discriminator(f, losses)) {
     losses.skipped = true;
     return losses;

@@ -37,7 +37,7 @@ struct Stabilisers {
   // Instance noise: N(0, sigma^2) added to every image D sees, real and fake, so their
   // distributions overlap and D cannot win outright. Sigma in the recipe's normalised
   // units at the first step, falling linearly to 0 at the end of training (the loop
-  // sets each step's value in Ganomaly::instance_noise).
+  // passes each step's value in StepInputs::instance_noise).
   float instance_noise = 0.0f;
   // > 0: each network's gradients are clipped to this global L2 norm before its Adam
   // step (nn/clip_grad.h), so one wild batch cannot throw the weights far.
@@ -49,6 +49,12 @@ struct Stabilisers {
 struct InstanceNoise {
   float sigma = 0.0f;
   uint64_t seed = 0;
+};
+
+// What one train_step takes besides the batch: the training loop's choices for it.
+struct StepInputs {
+  InstanceNoise instance_noise;  // sigma 0: none
+  bool inject_nan = false;       // fault seam (TrainFaults::nan_at_step): a NaN generator loss
 };
 
 struct StepLosses {
@@ -103,10 +109,7 @@ class Ganomaly {
   // One training step on a batch of images in the recipe's normalisation, [N, C, S, S].
   // A step whose generator or discriminator loss is not finite updates nothing and
   // returns skipped = true, so the weights never take a NaN.
-  StepLosses train_step(const Tensor& images);
-  // Test hook: the next train_step sees a NaN generator loss.
-  bool inject_nan_once = false;
-  InstanceNoise instance_noise;  // for the next train_step; sigma 0: none
+  StepLosses train_step(const Tensor& images, const StepInputs& inputs = {});
   // Scores in eval mode without gradients; `residuals`, when given, receives the
   // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size. With
   // FeatureScore::skip, scores.feature stays empty and the discriminator does not run.
@@ -151,7 +154,7 @@ class Ganomaly {
   // train_step's three parts, in anomalib's order. An update whose loss is not finite
   // changes nothing and returns false.
   struct StepForward;  // the batch, what D saw of it, G's losses (ganomaly.cpp)
-  StepForward forward_generator(const Tensor& images);  // G(x), D(x), D(G(x)), G's losses
+  StepForward forward_generator(const Tensor& images, const StepInputs& inputs);  // G(x), D(x), D(G(x)), G's losses
   bool update_generator(StepForward& forward, StepLosses& losses);
   bool update_discriminator(const StepForward& forward, StepLosses& losses);  // D on G(x).detach()
   void initialise(nn::Module& m);

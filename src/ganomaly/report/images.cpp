@@ -162,7 +162,7 @@ std::string inline_svg(std::string s) {
 }
 
 void write_binary(const std::string& path, const std::vector<uint8_t>& bytes) {
-  write_text_file(path, std::string(bytes.begin(), bytes.end()));
+  write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
 }
 
 }  // namespace report_detail

@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "ganomaly/eval/evaluate.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/report/overlay.h"
 
 namespace gan {
@@ -67,8 +67,8 @@ MapFiles write_map_files(const std::string& dir, const std::string& name, const 
                          float threshold, const std::string& map_score) {
   MapFiles files{(std::filesystem::path(dir) / (name + "_map.png")).string(),
                  (std::filesystem::path(dir) / (name + "_overlay.png")).string()};
-  write_text_file(files.map, encode_map_png(map, image.width, image.height, map_score));
-  write_text_file(files.overlay, encode_overlay_png(image, map, threshold));
+  write_file_atomically(files.map, encode_map_png(map, image.width, image.height, map_score));
+  write_file_atomically(files.overlay, encode_overlay_png(image, map, threshold));
   return files;
 }
 

@@ -58,7 +58,7 @@ Plots write_plots(const fs::path& plots, const ReportInputs& in, const ReportOpt
   const std::vector<nlohmann::json> log = read_train_log(in.train_log);
   if (!log.empty()) {
     p.curves = training_curves_svg(log);
-    write_text_file((plots / "training_curves.svg").string(), p.curves);
+    write_file_atomically((plots / "training_curves.svg").string(), p.curves);
   }
   if (!has_test(in)) return p;
   const Evaluation& e = *in.evaluation;
@@ -68,9 +68,9 @@ Plots write_plots(const fs::path& plots, const ReportInputs& in, const ReportOpt
                  e.labels.size(), " labels do not match");
   const std::vector<float>& chosen = e.scores.get(cal.score);
   p.roc = roc_svg(e, chosen);
-  if (!p.roc.empty()) write_text_file((plots / "roc.svg").string(), p.roc);
+  if (!p.roc.empty()) write_file_atomically((plots / "roc.svg").string(), p.roc);
   p.histogram = histogram_svg(e, cal, chosen);
-  write_text_file((plots / "score_histogram.svg").string(), p.histogram);
+  write_file_atomically((plots / "score_histogram.svg").string(), p.histogram);
   p.pics = make_pictures(*in.model, *in.images, *in.samples, opt);
   const std::vector<uint8_t> grid_bytes = to_bytes(p.pics.grid);
   p.grid_png = encode_png(p.pics.grid.width, p.pics.grid.height, 3, grid_bytes.data());
@@ -164,7 +164,7 @@ void write_report(const std::string& out_dir, const ReportInputs& in, const Repo
   h += "<p class=\"note\">Written by ganomaly.cpp " GANOMALY_VERSION ".</p>\n";
   h += kScript;
   h += "</body>\n</html>\n";
-  write_text_file((out / "report.html").string(), h);
+  write_file_atomically((out / "report.html").string(), h);
 }
 
 ReportInputs training_report(const TrainResult& run, const std::vector<Sample>& test, const std::string& out_dir) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/report/report.h"
 
 namespace gan::report_detail {

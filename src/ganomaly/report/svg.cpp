@@ -169,7 +169,6 @@ class Canvas {
     }
     return s + "</g>\n";
   }
-  int plot_top() const { return top_; }
   int plot_bottom() const { return top_ + plot_h_; }
 
   static std::string line(double x1, double y1, double x2, double y2) {

@@ -27,15 +27,15 @@ struct RunImages {
 
 // One run: its settings, its data, the model and where training stands.
 struct Run {
-  Run(const Dataset& data, const TrainOptions& options, TrainObserver& observer, const TrainFaults& faults);
+  Run(const Dataset& data, const TrainOptions& requested, TrainObserver& observer, const TrainFaults& faults);
 
   const Dataset& data;
   const Split split;
-  const TrainOptions o;        // options scaled up for a small set (scaled_for_steps)
+  const TrainOptions options;  // the requested options scaled up for a small set (scaled_for_steps)
   TrainObserver& observer;
   const TrainFaults faults;
   const std::string model_path, resume_path;
-  const FolderLock lock;       // on o.out_dir, for the whole run
+  const FolderLock lock;       // on options.out_dir, for the whole run
   const nlohmann::json info;   // the run's settings, stored in every model file
   // --resume's checkpoint, loaded and checked against the options before any decoding;
   // released once restored.
@@ -44,8 +44,8 @@ struct Run {
   int batch = 0, steps_per_epoch = 0;
   std::unique_ptr<Ganomaly> model;
   Rng data_rng;
-  ResumeState at;              // where training stands: what last.gnm carries
-  nn::NamedTensors kept_weights;  // the kept model's (at.kept) weights
+  ResumeState resume_state;    // where training stands: what last.gnm carries
+  nn::NamedTensors kept_weights;  // the kept model's (resume_state.kept) weights
   int total_steps = 0;         // steps run in this process
 
   void note(const std::string& text, bool during_epoch = false) { observer.on_note(text, during_epoch); }
@@ -57,11 +57,11 @@ RunImages prepare_data(const Run& run);
 // 2. A fresh model, or the model, optimizers, generators and position of --resume.
 void restore_or_init(Run& run);
 
-// 3. One pass over the training images, from run.at.step on.
+// 3. One pass over the training images, from run.resume_state.step on.
 enum class EpochEnd {
   finished,
   stop_at_end,   // a stop was asked at the epoch's last step: finish the epoch, then stop
-  interrupted,   // a stop was asked mid-epoch: run.at holds the position and the sums
+  interrupted,   // a stop was asked mid-epoch: run.resume_state holds the position and the sums
   diverged,      // a non-finite loss with --on-nan stop
 };
 EpochEnd run_epoch(Run& run, EpochSums& sums);
@@ -71,7 +71,7 @@ EpochEnd run_epoch(Run& run, EpochSums& sums);
 //    replaced when the epoch is as good. Returns whether it was.
 bool validate_and_select(Run& run, const EpochSums& sums, TrainLog& log);
 
-// 5. Writes last.gnm at run.at.
+// 5. Writes last.gnm at run.resume_state.
 void save_resumable(Run& run);
 
 }  // namespace gan::loop

@@ -3,13 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace gan {
-
-const std::vector<std::string>& pseudo_anomaly_kinds() {
-  static const std::vector<std::string> kinds{"cutpaste", "blob", "scratch", "colour"};
-  return kinds;
-}
 
 namespace {
 

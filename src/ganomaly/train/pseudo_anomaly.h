@@ -7,15 +7,12 @@
 //   colour    a region whose colour is shifted
 // They work on normalised tensors: every change is a copy or a shift in units of the
 // image's own spread, so they suit both normalisations.
-#include <string>
-#include <vector>
 
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 
 namespace gan {
 
-const std::vector<std::string>& pseudo_anomaly_kinds();
 // One pseudo-anomalous copy per image of `normals` [N, C, H, W]; kinds cycle.
 // `strength` in (0, 1] scales every change (a pasted patch is blended in at it): the same
 // defects, fainter, for a validation set that has saturated (train.cpp).

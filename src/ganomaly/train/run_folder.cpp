@@ -10,7 +10,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "ganomaly/eval/evaluate.h"
+#include "ganomaly/io/atomic_file.h"
 
 namespace gan {
 
@@ -59,7 +59,7 @@ std::string truncate_log(const std::string& path, int epochs_done) {
   }
   in.close();
   if (!dropped) return "";
-  write_text_file(path, kept);
+  write_file_atomically(path, kept);
   return str("note: ", path, ": dropped ", dropped, " line(s) past epoch ", epochs_done, ", the checkpoint's");
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ganomaly/eval/floors.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/loop.h"
 
 namespace gan {
@@ -74,21 +75,21 @@ std::optional<LoadedModel> load_resumable(const TrainOptions& o, const nlohmann:
 
 }  // namespace
 
-Run::Run(const Dataset& d, const TrainOptions& options, TrainObserver& obs, const TrainFaults& f)
+Run::Run(const Dataset& d, const TrainOptions& requested, TrainObserver& obs, const TrainFaults& f)
     : data(d),
-      split(split_training(d, options)),
-      o(scaled_for_split(options, split)),
+      split(split_training(d, requested)),
+      options(scaled_for_split(requested, split)),
       observer(obs),
       faults(f),
-      model_path(o.out_dir + "/model.gnm"),
-      resume_path(o.out_dir + "/last.gnm"),
-      lock(usable_out_dir(o.out_dir)),
-      info(run_info(d, o)),
-      resumed(load_resumable(o, info)),
-      data_rng(o.seed + 1) {}
+      model_path(options.out_dir + "/model.gnm"),
+      resume_path(options.out_dir + "/last.gnm"),
+      lock(usable_out_dir(options.out_dir)),
+      info(run_info(d, options)),
+      resumed(load_resumable(options, info)),
+      data_rng(options.seed + 1) {}
 
 RunImages prepare_data(const Run& run) {
-  const TrainOptions& o = run.o;
+  const TrainOptions& o = run.options;
   const Dataset& data = run.data;
   const int size = o.model.image_size, channels = o.model.channels;
   const std::string norm = Recipe::named(to_string(o.recipe)).normalization;
@@ -111,7 +112,7 @@ RunImages prepare_data(const Run& run) {
 }
 
 void restore_or_init(Run& run) {
-  const TrainOptions& o = run.o;
+  const TrainOptions& o = run.options;
   nn::AdamOptions adam;
   adam.lr = o.learning_rate;
   run.model = std::make_unique<Ganomaly>(o.model, Recipe::named(to_string(o.recipe)), o.seed, adam, o.loss_weights, o.stabilisers);
@@ -125,28 +126,29 @@ void restore_or_init(Run& run) {
   model.optimizer_g.load_state(nn::take_prefix("optimizer_g.", r.tensors));
   model.optimizer_d.load_state(nn::take_prefix("optimizer_d.", r.tensors));
   model.rng.set_state(r.training.at("model_rng").get<std::vector<uint64_t>>());
-  run.at = ResumeState::from_json(r.training);
-  run.data_rng.set_state(run.at.data_rng);
-  if (run.at.kept.epoch > 0) run.kept_weights = nn::take_prefix("best.", r.tensors);
+  run.resume_state = ResumeState::from_json(r.training);
+  run.data_rng.set_state(run.resume_state.data_rng);
+  if (run.resume_state.kept.epoch > 0) run.kept_weights = nn::take_prefix("best.", r.tensors);
   RunImages& im = run.images;
-  if (run.at.pseudo_strength < 1.0f)
-    im.validation = with_pseudo_anomalies(im.validation_normals, o.seed, &im.validation_labels, run.at.pseudo_strength);
-  run.note(str("resuming ", o.resume, " at epoch ", run.at.epoch + 1, " step ", run.at.step));
+  if (run.resume_state.pseudo_strength < 1.0f)
+    im.validation = with_pseudo_anomalies(im.validation_normals, o.seed, &im.validation_labels,
+                                          run.resume_state.pseudo_strength);
+  run.note(str("resuming ", o.resume, " at epoch ", run.resume_state.epoch + 1, " step ", run.resume_state.step));
 }
 
 void save_resumable(Run& run) {
-  const KeptModel& kept = run.at.kept;
+  const KeptModel& kept = run.resume_state.kept;
   nn::NamedTensors extra;
   if (kept.epoch > 0) extra = nn::add_prefix("best.", run.kept_weights);
   save_model(run.resume_path, *run.model, kept.epoch > 0 ? kept.calibration : Calibration{}, run.info,
-             run.at.to_json(), extra, run.faults.write);
+             run.resume_state.to_json(), extra);
 }
 
 namespace {
 
 // What the user learns before the first step: the data, a scaled run, what is replaced.
 void say_what_runs(Run& run, const TrainOptions& asked) {
-  const TrainOptions& o = run.o;
+  const TrainOptions& o = run.options;
   const Recipe recipe = Recipe::named(to_string(o.recipe));
   run.note(str("data: ", run.data.root, " (", run.data.format, "), ", run.split.train.size(), " train, ",
                run.split.validation.size(), " validation normals, ", run.data.test.size(), " test; image size ",
@@ -159,19 +161,19 @@ void say_what_runs(Run& run, const TrainOptions& asked) {
 
 // 6. The run's summary; with a kept model, the model evaluated on the test split.
 TrainResult finish(Run& run, const std::string& status) {
-  const TrainOptions& o = run.o;
+  const TrainOptions& o = run.options;
   const Recipe recipe = Recipe::named(to_string(o.recipe));
   TrainResult r;
   r.info = run.info;
   r.summary = {{"status", status},          {"recipe", recipe.name},
                {"normalization", recipe.normalization}, {"image_size", o.model.image_size},
-               {"seed", o.seed},            {"epochs_run", run.at.epoch},
-               {"best_epoch", run.at.kept.epoch}, {"train_seconds", run.at.train_seconds},
+               {"seed", o.seed},            {"epochs_run", run.resume_state.epoch},
+               {"best_epoch", run.resume_state.kept.epoch}, {"train_seconds", run.resume_state.train_seconds},
                {"validate_on", o.validate_on}, {"data", run.data.root}};
-  if (status != "interrupted" && run.at.kept.epoch > 0) {
+  if (status != "interrupted" && run.resume_state.kept.epoch > 0) {
     // The final model is the kept one: the best validation epoch's.
     run.model->load_state(run.kept_weights, "best state");
-    r.calibration = run.at.kept.calibration;
+    r.calibration = run.resume_state.kept.calibration;
     r.summary["score"] = r.calibration.score;
     r.summary["threshold"] = r.calibration.threshold;
     r.summary["model"] = run.model_path;
@@ -186,7 +188,7 @@ TrainResult finish(Run& run, const std::string& status) {
     }
     r.model = std::move(run.model);
   }
-  write_text_file(o.out_dir + "/summary.json", r.summary.dump(2) + "\n");
+  write_file_atomically(o.out_dir + "/summary.json", r.summary.dump(2) + "\n");
   return r;
 }
 
@@ -205,21 +207,21 @@ TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainO
   options.validate();
   TrainObserver silent;
   loop::Run run(data, options, observer ? *observer : silent, faults);  // --out locked, options scaled for a small set
-  const TrainOptions& o = run.o;
-  ResumeState& at = run.at;
+  const TrainOptions& o = run.options;
+  ResumeState& state = run.resume_state;
   run.images = loop::prepare_data(run);          // 1. every image decoded; validation pseudo-anomalies made
   run.batch = std::min(o.batch_size, static_cast<int>(run.images.train.size(0)));
   run.steps_per_epoch = static_cast<int>(run.images.train.size(0)) / std::max(1, run.batch);  // the last short batch is dropped
   loop::say_what_runs(run, options);
   loop::restore_or_init(run);                    // 2. a fresh model, or --resume's model and position
   for (const std::string& note : remove_stale_temporaries(o.out_dir)) run.note(note);
-  const bool resumed = at.epoch > 0 || at.step > 0;
-  const std::string old = resumed ? truncate_log(o.out_dir + "/train_log.jsonl", at.epoch) : earlier_run_note(o.out_dir);
+  const bool resumed = state.epoch > 0 || state.step > 0;
+  const std::string old = resumed ? truncate_log(o.out_dir + "/train_log.jsonl", state.epoch) : earlier_run_note(o.out_dir);
   if (!old.empty()) run.note(old);
-  if (!o.run_config.is_null()) write_text_file(o.out_dir + "/config.json", o.run_config.dump(2) + "\n");
+  if (!o.run_config.is_null()) write_file_atomically(o.out_dir + "/config.json", o.run_config.dump(2) + "\n");
   TrainLog log(o.out_dir + "/train_log.jsonl", resumed);
 
-  while (at.epoch < o.epochs) {
+  while (state.epoch < o.epochs) {
     EpochSums sums;
     const loop::EpochEnd end = loop::run_epoch(run, sums);  // 3. one pass over the training images
     if (end == loop::EpochEnd::diverged) return loop::finish(run, "diverged");
@@ -229,10 +231,10 @@ TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainO
       return loop::finish(run, "interrupted");
     }
     loop::validate_and_select(run, sums, log);      // 4. validation AUROC; the kept model (model.gnm)
-    ++at.epoch, at.step = 0;
-    at.data_rng = run.data_rng.state();
+    ++state.epoch, state.step = 0;
+    state.data_rng = run.data_rng.state();
     loop::save_resumable(run);                      // 5. last.gnm at the next epoch's start
-    if (o.patience > 0 && at.stale >= o.patience) {
+    if (o.patience > 0 && state.stale >= o.patience) {
       run.note(str("early stop: no better validation AUROC for ", o.patience, " epochs"));
       return loop::finish(run, "early_stopped");
     }

@@ -43,10 +43,10 @@ struct TrainResult {
   Tensor test_images;                 // what `evaluation` scored, in the recipe's normalisation
 };
 
-// Faults a test injects into training; the apps never set them.
+// Faults a test injects into training; the apps never set them. (A full disk is
+// injected into every writer alike: InjectedDiskFull, io/atomic_file.h.)
 struct TrainFaults {
   int nan_at_step = -1;  // a NaN generator loss at this step of the process (from 1)
-  WriteFaults write;     // every model.gnm and last.gnm written (a full disk)
 };
 
 // Trains on `data`. `observer` (may be null: silent, never stops) hears the progress and

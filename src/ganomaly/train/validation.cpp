@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "ganomaly/eval/anomaly_map.h"
+#include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/loop.h"
 #include "ganomaly/train/pseudo_anomaly.h"
 
@@ -104,28 +105,28 @@ void remeasure_kept(Run& run) {
   Ganomaly& model = *run.model;
   const nn::NamedTensors current = clone_state(model.state());
   model.load_state(run.kept_weights, "best state");
-  const ValidationPass kept = validate_model(model, run.images, run.o);
-  run.at.kept.metric = kept.metric;
-  run.at.kept.calibration = calibrate(kept, run.images.validation_labels, run.o);
-  save_model(run.model_path, model, run.at.kept.calibration, run.info, nullptr, {}, run.faults.write);
+  const ValidationPass kept = validate_model(model, run.images, run.options);
+  run.resume_state.kept.metric = kept.metric;
+  run.resume_state.kept.calibration = calibrate(kept, run.images.validation_labels, run.options);
+  save_model(run.model_path, model, run.resume_state.kept.calibration, run.info);
   model.load_state(current, "current state");
 }
 
 // The epoch's validation pass. Saturated, it cannot rank this epoch against the kept
 // one: fainter pseudo-anomalies until it can, the kept model measured again on them.
 ValidationPass validate_epoch(Run& run) {
-  const TrainOptions& o = run.o;
+  const TrainOptions& o = run.options;
   Ganomaly& model = *run.model;
   if (o.recalibrate_batch_norm) model.recalibrate_ema_batch_norm(run.images.train, run.batch);
   model.fit_residual_statistics(run.images.train);
   ValidationPass pass = validate_model(model, run.images, o);
-  float& strength = run.at.pseudo_strength;
+  float& strength = run.resume_state.pseudo_strength;
   while (o.validate_on != ValidateOn::test && o.harden_at > 0 && pass.metric >= o.harden_at && strength > kMinPseudoStrength) {
     strength *= 0.5f;
     run.images.validation =
         with_pseudo_anomalies(run.images.validation_normals, o.seed, &run.images.validation_labels, strength);
     pass = validate_model(model, run.images, o);
-    if (run.at.kept.epoch > 0) remeasure_kept(run);
+    if (run.resume_state.kept.epoch > 0) remeasure_kept(run);
   }
   return pass;
 }
@@ -143,8 +144,8 @@ void log_test_auroc(Run& run, const ValidationPass& pass, int epoch, nlohmann::j
     dump["val"][name] = pass.scores.get(name);
     dump["test"][name] = test.get(name);
   }
-  std::filesystem::create_directories(run.o.out_dir + "/analysis");
-  write_text_file(str(run.o.out_dir, "/analysis/epoch_", epoch, ".json"), dump.dump() + "\n");
+  std::filesystem::create_directories(run.options.out_dir + "/analysis");
+  write_file_atomically(str(run.options.out_dir, "/analysis/epoch_", epoch, ".json"), dump.dump() + "\n");
 }
 
 // The epoch's line of train_log.jsonl, without best_epoch (known after selection).
@@ -158,10 +159,10 @@ nlohmann::json log_entry(const Run& run, const EpochSums& sums, const Validation
                           {"contextual_loss", sum.contextual / denom},
                           {"encoder_loss", sum.encoder / denom},
                           {"discriminator_reinitialised", sums.reinits},
-                          {"validate_on", run.o.validate_on},
-                          {"pseudo_anomaly_strength", run.at.pseudo_strength}};
+                          {"validate_on", run.options.validate_on},
+                          {"pseudo_anomaly_strength", run.resume_state.pseudo_strength}};
   for (const auto& [name, part] : pass.fusion.fusion) entry["fusion_weights"][name] = part.weight;
-  if (run.o.stabilisers.clip_grad_norm > 0) {  // the means before clipping, to see how often it bites
+  if (run.options.stabilisers.clip_grad_norm > 0) {  // the means before clipping, to see how often it bites
     entry["generator_grad_norm"] = sum.generator_grad_norm / denom;
     entry["discriminator_grad_norm"] = sum.discriminator_grad_norm / denom;
   }
@@ -179,19 +180,19 @@ nlohmann::json log_entry(const Run& run, const EpochSums& sums, const Validation
 
 // An epoch within --selection-tolerance of the best so far replaces the kept model.
 bool select(Run& run, const ValidationPass& pass, int epoch) {
-  KeptModel& kept = run.at.kept;
-  const double tolerance = run.o.selection_tolerance;
+  KeptModel& kept = run.resume_state.kept;
+  const double tolerance = run.options.selection_tolerance;
   const bool improved = tolerance > 0 ? pass.metric > kept.metric - tolerance : pass.metric > kept.metric;
   if (!improved) {
-    ++run.at.stale;
+    ++run.resume_state.stale;
     return false;
   }
   kept.metric = std::max(kept.metric, pass.metric);
   kept.epoch = epoch;
-  kept.calibration = calibrate(pass, run.images.validation_labels, run.o);
+  kept.calibration = calibrate(pass, run.images.validation_labels, run.options);
   run.kept_weights = clone_state(run.model->state());
-  run.at.stale = 0;
-  save_model(run.model_path, *run.model, kept.calibration, run.info, nullptr, {}, run.faults.write);
+  run.resume_state.stale = 0;
+  save_model(run.model_path, *run.model, kept.calibration, run.info);
   return true;
 }
 
@@ -199,18 +200,18 @@ bool select(Run& run, const ValidationPass& pass, int epoch) {
 
 bool validate_and_select(Run& run, const EpochSums& sums, TrainLog& log) {
   EpochReport report;
-  report.epoch = run.at.epoch + 1;
-  report.epochs = run.o.epochs;
-  report.validated_on_test = run.o.validate_on == ValidateOn::test;
-  const float strength_before = run.at.pseudo_strength;
+  report.epoch = run.resume_state.epoch + 1;
+  report.epochs = run.options.epochs;
+  report.validated_on_test = run.options.validate_on == ValidateOn::test;
+  const float strength_before = run.resume_state.pseudo_strength;
   const ValidationPass pass = validate_epoch(run);
   nlohmann::json entry = log_entry(run, sums, pass, &report);
-  if (run.o.log_test_auroc && !run.data.test.empty()) log_test_auroc(run, pass, report.epoch, entry);
+  if (run.options.log_test_auroc && !run.data.test.empty()) log_test_auroc(run, pass, report.epoch, entry);
   report.improved = select(run, pass, report.epoch);
-  entry["best_epoch"] = run.at.kept.epoch;
+  entry["best_epoch"] = run.resume_state.kept.epoch;
   log.write(entry);
-  report.hardened = run.at.pseudo_strength != strength_before;
-  report.pseudo_strength = run.at.pseudo_strength;
+  report.hardened = run.resume_state.pseudo_strength != strength_before;
+  report.pseudo_strength = run.resume_state.pseudo_strength;
   run.observer.on_epoch(report);
   return report.improved;
 }
