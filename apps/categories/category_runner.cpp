@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "app_common.h"
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/train/progress.h"
 #include "tensor/check.h"
@@ -218,7 +219,7 @@ nlohmann::json run_category(const CategoryRunOptions& o, const std::string& cate
     }
   } catch (const std::exception& e) {
     row["status"] = "failed";
-    row["error"] = e.what();
+    row["error"] = app::message_of(e);
   }
   return row;
 }
