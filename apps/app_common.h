@@ -59,12 +59,66 @@ struct UsageError : Error {
   using Error::Error;
 };
 
-// The command-line flag of each library option field (gan::OptionError::field()), filled
-// by the apps that read such options (train_options.h); run() reports an OptionError as
-// "<flag>: <problem>", exit 2.
-inline std::map<std::string, std::string>& option_flags() {
-  static std::map<std::string, std::string> flags;
+// The command-line flag of each library field that an error can name (gan::FieldError:
+// TrainOptions' fields, the data set's, the decision threshold's, the tiles'). One table
+// for every app: a library error shows the flag in any app, however it was reached (a
+// model file's bad image size in ganomaly_infer too).
+inline const std::map<std::string, std::string>& field_flags() {
+  static const std::map<std::string, std::string> flags = {
+      {"data", "DATA_DIR"},
+      {"format", "--format"},
+      {"resume", "--resume"},
+      {"model.image_size", "--image-size"},
+      {"model.channels", "--channels"},
+      {"model.n_features", "--n-features"},
+      {"model.latent_size", "--latent-size"},
+      {"model.extra_layers", "--extra-layers"},
+      {"recipe", "--recipe"},
+      {"epochs", "--epochs"},
+      {"batch_size", "--batch-size"},
+      {"learning_rate", "--lr"},
+      {"lr_schedule", "--lr-schedule"},
+      {"loss_weights", "--w-adv, --w-con, --w-enc"},
+      {"loss_weights.adversarial", "--w-adv"},
+      {"loss_weights.contextual", "--w-con"},
+      {"loss_weights.encoder", "--w-enc"},
+      {"stabilisers.discriminator_lr_scale", "--d-lr-scale"},
+      {"stabilisers.real_label", "--real-label"},
+      {"stabilisers.instance_noise", "--instance-noise"},
+      {"stabilisers.clip_grad_norm", "--clip-grad-norm"},
+      {"stabilisers.reinit_saturated_d", "--reinit-saturated-d"},
+      {"augment", "--augment"},
+      {"seed", "--seed"},
+      {"patience", "--patience"},
+      {"min_steps", "--min-steps"},
+      {"selection_tolerance", "--selection-tolerance"},
+      {"fusion_margin", "--fusion-margin"},
+      {"harden_at", "--harden-at"},
+      {"validation_fraction", "--validation-fraction"},
+      {"score", "--score"},
+      {"ema_decay", "--ema"},
+      {"validate_on", "--validate-on"},
+      {"on_nan", "--on-nan"},
+      {"max_pixels", "--max-pixels"},
+      {"device", "--device"},
+      {"threshold", "--threshold"},
+      {"sensitivity", "--sensitivity"},
+      {"threshold_or_sensitivity", "--threshold, --sensitivity"},
+      {"tile", "--tile"},
+      {"stride", "--stride"}};
   return flags;
+}
+
+// A field's flag; the field itself when no flag sets it.
+inline std::string flag_of(const std::string& field) {
+  const auto flag = field_flags().find(field);
+  return flag == field_flags().end() ? field : flag->second;
+}
+
+// An error's message as the command line's user reads it: fields named by their flags.
+inline std::string message_of(const std::exception& e) {
+  if (const auto* f = dynamic_cast<const FieldError*>(&e)) return f->message(flag_of);
+  return e.what();
 }
 
 // The config file (--config, apps/config_file.h) that gave each option its value, by the
@@ -133,8 +187,9 @@ inline std::string describe_bad_value(const std::string& what) {
   return what;
 }
 
-// Library checks that name a flag first ("--image-size: expected ...": ModelConfig), and
-// usage errors end with "(see --help)"; both are the caller's command line.
+// Messages that name a flag first ("--image-size: expected ...", a library FieldError
+// shown with flags), and usage errors ending with "(see --help)": both are the caller's
+// command line.
 inline bool names_an_option(const std::string& what) {
   const std::string help = "(see --help)";
   return what.rfind("--", 0) == 0 ||
@@ -166,13 +221,12 @@ int run(const char* name, Body body) {
     std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(e.what()).c_str());
     return 2;
   } catch (const OptionError& e) {
-    const auto flag = option_flags().find(e.field());
-    const std::string named = str(flag == option_flags().end() ? e.field() : flag->second, ": ", e.problem());
-    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(named).c_str());
+    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(message_of(e)).c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(e.what()).c_str());
-    return detail::names_an_option(e.what()) ? 2 : 1;
+    const std::string what = message_of(e);
+    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(what).c_str());
+    return detail::names_an_option(what) ? 2 : 1;
   } catch (...) {
     std::fprintf(stderr, "%s: unknown error\n", name);
     return 1;
@@ -213,9 +267,6 @@ struct DecisionThreshold {
 };
 
 inline void add_threshold_options(cxxopts::Options& options) {
-  option_flags()["threshold"] = "--threshold";
-  option_flags()["sensitivity"] = "--sensitivity";
-  option_flags()["threshold_or_sensitivity"] = "--threshold, --sensitivity";
   options.add_options()
     ("threshold", "decide at this raw score instead of the calibrated threshold (anomalous at or above it)",
      cxxopts::value<std::string>())

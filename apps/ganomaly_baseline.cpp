@@ -43,10 +43,8 @@ int main(int argc, char** argv) {
     const int size = args["image-size"].as<int>(), channels = args["channels"].as<int>();
     if (size < 8 || size > 1024) throw app::UsageError(str("--image-size: expected 8 to 1024, got ", size));
     if (channels != 1 && channels != 3) throw app::UsageError(str("--channels: expected 1 or 3, got ", channels));
-    const std::string recipe = args["recipe"].as<std::string>();
-    if (recipe != "paper" && recipe != "anomalib")
-      throw app::UsageError(str("--recipe: expected 'anomalib' or 'paper', got '", recipe, "'"));
-    const std::string normalization = Recipe::named(recipe).normalization;
+    const RecipeName recipe = parse_choice<RecipeName>("recipe", args["recipe"].as<std::string>());
+    const std::string normalization = Recipe::of(recipe).normalization;
     app::set_threads(args["threads"].as<int>());
     const Dataset data = discover_dataset(args["data"].as<std::string>(), args["format"].as<std::string>());
     GANOMALY_CHECK(!data.train.empty(), data.root, ": no training images");

@@ -115,32 +115,31 @@ Tensor load_readable(std::vector<Sample>& batch, const Ganomaly& model, size_t m
   }
 }
 
+const char* verdict_name(const Verdict& v) { return v.anomalous ? "anomalous" : "normal"; }
+
 // An image's JSON object: every score, the chosen one normalised, the verdict.
-nlohmann::json score_json(const std::string& path, const Scores& scores, size_t i, const Calibration& c) {
-  const float raw = scores.get(c.score)[i];
-  nlohmann::json j = {{"path", path},                 {"score", c.normalizer.apply(raw)},
-                      {"raw_score", raw},             {"score_name", c.score},
-                      {"threshold", c.threshold},     {"verdict", raw >= c.threshold ? "anomalous" : "normal"},
-                      {"latent", scores.latent[i]},   {"reconstruction", scores.reconstruction[i]},
-                      {"feature", scores.feature[i]}, {"residual_max", scores.residual_max[i]}};
-  if (scores.has("residual_z")) j["residual_z"] = scores.residual_z[i];
-  if (scores.has("residual_nn")) j["residual_nn"] = scores.residual_nn[i];
+nlohmann::json score_json(const std::string& path, const Scores& scores, size_t i, const Verdict& v,
+                          const Calibration& c) {
+  nlohmann::json j = {{"path", path},         {"score", v.normalised},   {"raw_score", v.raw},
+                      {"score_name", c.score}, {"threshold", c.threshold}, {"verdict", verdict_name(v)}};
+  // Every score the model computed, by its name (the fused one is not printed).
+  for (const Score s : kScores)
+    if (s != Score::fused && scores.has(s)) j[to_string(s)] = scores.get(s)[i];
   if (c.sensitivity) j["sensitivity"] = *c.sensitivity;
   return j;
 }
 
-void print_text(const std::string& path, const Scores& scores, size_t i, const Calibration& c) {
-  const float raw = scores.get(c.score)[i];
-  std::printf("%s\t%.4f\t%s\n", path.c_str(), c.normalizer.apply(raw), raw >= c.threshold ? "anomalous" : "normal");
+void print_text(const std::string& path, const Verdict& v) {
+  std::printf("%s\t%.4f\t%s\n", path.c_str(), v.normalised, verdict_name(v));
 }
 
 // One line per image: path, normalised score and verdict, or a JSON object with every score.
-void print_scores(const std::vector<Sample>& batch, const Scores& scores, const Calibration& c, bool json) {
+void print_scores(const std::vector<Sample>& batch, const Decided& d, const Calibration& c, bool json) {
   for (size_t i = 0; i < batch.size(); ++i) {
     if (json)
-      std::printf("%s\n", score_json(batch[i].path, scores, i, c).dump().c_str());
+      std::printf("%s\n", score_json(batch[i].path, d.scores, i, d.verdicts[i], c).dump().c_str());
     else
-      print_text(batch[i].path, scores, i, c);
+      print_text(batch[i].path, d.verdicts[i]);
   }
 }
 
@@ -152,7 +151,7 @@ int score_one_by_one(const InferOptions& o, Ganomaly& model, const Calibration& 
   std::vector<std::string> paths;
   for (const Sample& s : samples) paths.push_back(s.path);
   const std::vector<std::string> names = map_file_names(paths);
-  const FeatureScore feature = o.json ? FeatureScore::compute : feature_score_for(c.score);
+  const FeatureScore feature = o.json ? FeatureScore::compute : c.feature_needed();
   size_t skipped = 0;
   for (size_t i = 0; i < samples.size(); ++i) {
     const std::string& path = samples[i].path;
@@ -162,21 +161,21 @@ int score_one_by_one(const InferOptions& o, Ganomaly& model, const Calibration& 
       image = load_image(path, model.config.channels, o.max_pixels);
       r = app::score_mapped(model, c, image, o.maps, feature);
     } catch (const Error& e) {
-      const std::string what = e.what();
+      const std::string what = app::message_of(e);
       std::fprintf(stderr, "ganomaly_infer: %s\n", what.rfind("image: ", 0) == 0 ? what.c_str() : (path + ": " + what).c_str());
       ++skipped;
       continue;
     }
     const float threshold = map_threshold(c, r.map_score);
     MapFiles files;
-    if (!o.maps.dir.empty()) files = write_map_files(o.maps.dir, names[i], image, r.map.data(), threshold, r.map_score);
+    if (!o.maps.dir.empty()) files = write_map_files(o.maps.dir, names[i], image, r.map.data(), threshold, to_string(r.map_score));
     if (o.json) {
-      nlohmann::json j = score_json(path, r.scores, 0, c);
+      nlohmann::json j = score_json(path, r.scores, 0, r.verdict, c);
       j["map"] = app::map_json(r, image, threshold, o.maps.dir.empty() ? nullptr : &files);
       if (!r.tiles.is_null()) j["tiles"] = r.tiles;
       std::printf("%s\n", j.dump().c_str());
     } else {
-      print_text(path, r.scores, 0, c);
+      print_text(path, r.verdict);
     }
     check_stdout();
   }
@@ -206,9 +205,9 @@ int main(int argc, char** argv) {
       std::vector<Sample> batch(samples.begin() + begin, samples.begin() + std::min(samples.size(), begin + kBatch));
       const Tensor images = load_readable(batch, model, o->max_pixels, skipped);
       if (batch.empty()) continue;
-      Scores scores = model.score(images, 32, nullptr, o->json ? FeatureScore::compute : feature_score_for(c.score));
-      c.fuse(scores);
-      print_scores(batch, scores, c, o->json);
+      const Decided decided =
+          score_and_decide(model, c, images, o->json ? FeatureScore::compute : c.feature_needed());
+      print_scores(batch, decided, c, o->json);
       scored += batch.size();
       check_stdout();  // stop at once when the output is lost, not after scoring everything
     }

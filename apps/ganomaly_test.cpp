@@ -123,7 +123,7 @@ void write_results(const TestRun& r) {
   write_file_atomically(out + "/test_metrics.json", r.metrics.dump(2) + "\n");
   std::printf("%s (%zu images, %d anomalous), image size %d, score %s\n", r.data.root.c_str(), e.labels.size(),
               static_cast<int>(std::count(e.labels.begin(), e.labels.end(), 1)), r.loaded.model->config.image_size,
-              e.score.c_str());
+              to_string(e.score));
   auto number = [](double v) { return std::isfinite(v) ? str(std::fixed, std::setprecision(4), v) : std::string("n/a"); };
   const Calibration& c = r.loaded.calibration;
   const std::string origin = c.sensitivity            ? str("at --sensitivity ", *c.sensitivity)

@@ -45,11 +45,7 @@ inline MapOptions read_map_options(const cxxopts::ParseResult& args) {
   if (args.count("tile")) {
     m.tile = args["tile"].as<int>();
     m.stride = args.count("stride") ? args["stride"].as<int>() : m.tile;
-    try {
-      check_tiling(m.tile, m.stride);
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
+    check_tiling(m.tile, m.stride);  // an OptionError: a usage error, named by the flags
   }
   return m;
 }
@@ -57,7 +53,8 @@ inline MapOptions read_map_options(const cxxopts::ParseResult& args) {
 // One image's scores and its anomaly map at the image's own size.
 struct MappedImage {
   Scores scores;
-  std::string map_score;
+  Verdict verdict;
+  Score map_score = Score::residual_max;
   std::vector<float> map;
   nlohmann::json tiles;  // null unless tiled
 };
@@ -68,6 +65,7 @@ inline MappedImage score_mapped(Ganomaly& model, const Calibration& c, const Ima
   if (m.tile > 0) {
     TiledScore t = score_tiled(model, c, image, m.tile, m.stride, feature, /*with_map=*/true);
     r.scores = std::move(t.scores);
+    r.verdict = t.verdict;
     r.map_score = t.map_score;
     r.map = std::move(t.map);
     r.tiles = {{"count", t.tiles}, {"size", m.tile}, {"stride", m.stride},
@@ -76,6 +74,7 @@ inline MappedImage score_mapped(Ganomaly& model, const Calibration& c, const Ima
   }
   const ScoredMaps s = score_with_maps(model, c, model_inputs(model, {image}), feature);
   r.scores = s.scores;
+  r.verdict = s.verdicts.at(0);
   r.map_score = s.map_score;
   r.map = resize_map(s.map(0), static_cast<int>(s.width), static_cast<int>(s.height), image.width,
                               image.height);

@@ -1,8 +1,8 @@
 #pragma once
 // The training options that ganomaly_train and ganomaly_categories share: one list of
 // names and help texts, the defaults read from TrainOptions (the library's, the one
-// source), one place that reads them into a TrainOptions, and the flag of each field
-// that the library's OptionError names.
+// source), and one place that reads them into a TrainOptions. The flag of each field
+// that the library's errors name is app_common.h's field_flags().
 //
 // Not here (each app adds its own): the data folder, --format, --out, --resume, --help.
 // --threads is added here but applied by the app (app::set_threads).
@@ -27,39 +27,6 @@ inline std::string default_text(double v) {
   return buf;
 }
 
-// The flag of each TrainOptions field (OptionError::field()).
-inline const std::map<std::string, std::string>& train_option_flags() {
-  static const std::map<std::string, std::string> flags = {
-      {"recipe", "--recipe"},
-      {"epochs", "--epochs"},
-      {"batch_size", "--batch-size"},
-      {"learning_rate", "--lr"},
-      {"lr_schedule", "--lr-schedule"},
-      {"loss_weights", "--w-adv, --w-con, --w-enc"},
-      {"loss_weights.adversarial", "--w-adv"},
-      {"loss_weights.contextual", "--w-con"},
-      {"loss_weights.encoder", "--w-enc"},
-      {"stabilisers.discriminator_lr_scale", "--d-lr-scale"},
-      {"stabilisers.real_label", "--real-label"},
-      {"stabilisers.instance_noise", "--instance-noise"},
-      {"stabilisers.clip_grad_norm", "--clip-grad-norm"},
-      {"augment", "--augment"},
-      {"seed", "--seed"},
-      {"patience", "--patience"},
-      {"min_steps", "--min-steps"},
-      {"selection_tolerance", "--selection-tolerance"},
-      {"fusion_margin", "--fusion-margin"},
-      {"harden_at", "--harden-at"},
-      {"validation_fraction", "--validation-fraction"},
-      {"score", "--score"},
-      {"ema_decay", "--ema"},
-      {"validate_on", "--validate-on"},
-      {"on_nan", "--on-nan"},
-      {"max_pixels", "--max-pixels"},
-      {"device", "--device"}};
-  return flags;
-}
-
 // The JSON type of each option add_train_options adds, in a config file (config_file.h):
 // the rest are strings (choices, --device) or switches.
 inline const ConfigKinds& train_option_kinds() {
@@ -81,7 +48,6 @@ inline const ConfigKinds& train_option_kinds() {
 }
 
 inline void add_train_options(cxxopts::Options& options) {
-  for (const auto& [field, flag] : train_option_flags()) option_flags()[field] = flag;  // for app::run's errors
   const TrainOptions o;
   options.add_options()
     ("recipe", "paper (feature matching, MSE encoder loss, N(0,0.02) init, [-1,1] inputs) or anomalib",

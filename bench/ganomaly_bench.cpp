@@ -107,7 +107,7 @@ Measure time_ours(const Config& c, int steps, int warmup, Device device, bool pe
   {
     ModelConfig config;
     config.image_size = c.size;
-    Ganomaly model(config, Recipe::named("anomalib"), 42);
+    Ganomaly model(config, Recipe::of(RecipeName::anomalib), 42);
     model.to(device);
     for (const auto* net : {static_cast<nn::Module*>(&model.generator), static_cast<nn::Module*>(&model.discriminator)})
       for (const Tensor& p : net->parameters()) m.params += p.numel();

@@ -28,7 +28,7 @@ std::vector<float> random_values(Rng& rng, size_t n, float lo, float hi) {
 struct SmallModel {
   Ganomaly model;
   Tensor images;
-  SmallModel() : model(tiny_model_config(), Recipe::named("paper"), 7) {
+  SmallModel() : model(tiny_model_config(), Recipe::of(RecipeName::paper), 7) {
     Rng rng(4);
     images = Tensor::from_vector(Shape{6, 3, 32, 32}, random_values(rng, 6 * 3 * 32 * 32, -1.0f, 1.0f));
     model.fit_residual_statistics(images, 4);
@@ -101,28 +101,28 @@ TEST_CASE("the map threshold: the largest normal peak; stored, or a documented f
   CHECK_THROWS_AS(fit_map_threshold({1}, {0, 1}), Error);
 
   Calibration c;
-  c.score = "fused";
+  c.score = Score::fused;
   c.threshold = 0.7f;
-  c.map_score = "residual_nn";
+  c.map_score = Score::residual_nn;
   c.map_threshold = 6.5f;
-  CHECK(map_threshold(c, "residual_nn") == 6.5f);
+  CHECK(map_threshold(c, Score::residual_nn) == 6.5f);
   const Calibration back = Calibration::from_json(c.to_json());
-  CHECK(back.map_score == "residual_nn");
+  CHECK(back.map_score == Score::residual_nn);
   CHECK(back.map_threshold == 6.5f);
 
   // A calibration from before the maps: its JSON has no "map".
   nlohmann::json old = c.to_json();
   old.erase("map");
   const Calibration older = Calibration::from_json(old);
-  CHECK(older.map_score.empty());
-  CHECK(map_threshold(older, "residual_nn") == kFallbackZThreshold);
-  CHECK(map_threshold(older, "residual_z") == kFallbackZThreshold);
-  CHECK(std::isinf(map_threshold(older, "residual_max")));
+  CHECK_FALSE(older.map_score.has_value());
+  CHECK(map_threshold(older, Score::residual_nn) == kFallbackZThreshold);
+  CHECK(map_threshold(older, Score::residual_z) == kFallbackZThreshold);
+  CHECK(std::isinf(map_threshold(older, Score::residual_max)));
   Calibration deciding = older;
-  deciding.score = "residual_max";  // the map's own score decides: its threshold outlines
-  CHECK(map_threshold(deciding, "residual_max") == 0.7f);
+  deciding.score = Score::residual_max;  // the map's own score decides: its threshold outlines
+  CHECK(map_threshold(deciding, Score::residual_max) == 0.7f);
   // Fitted for another map than the model shows (cannot happen in one file, but safe).
-  CHECK(map_threshold(c, "residual_z") == kFallbackZThreshold);
+  CHECK(map_threshold(c, Score::residual_z) == kFallbackZThreshold);
 
   nlohmann::json bad = c.to_json();
   bad["map"]["threshold"] = nullptr;
@@ -132,15 +132,16 @@ TEST_CASE("the map threshold: the largest normal peak; stored, or a documented f
 TEST_CASE("the anomaly map's peak at the model's size is its score, for each kind of map") {
   SmallModel m;
   Calibration c;
-  c.score = "residual_nn";
-  for (const std::string kind : {"residual_nn", "residual_z", "residual_max"}) {
-    CAPTURE(kind);
-    if (kind == "residual_z") m.model.residual_neighbours = NeighbourResiduals();
-    if (kind == "residual_max") m.model.residual_statistics = ResidualNormalizer();
-    CHECK(map_score_name(m.model) == kind);
+  c.score = Score::residual_nn;
+  for (const Score kind : {Score::residual_nn, Score::residual_z, Score::residual_max}) {
+    CAPTURE(to_string(kind));
+    if (kind == Score::residual_z) m.model.residual_neighbours = NeighbourResiduals();
+    if (kind == Score::residual_max) m.model.residual_statistics = ResidualNormalizer();
+    c.score = kind;  // a score the model computes: score_with_maps decides with it
+    CHECK(map_score_of(m.model) == kind);
     const ScoredMaps s = score_with_maps(m.model, c, m.images, FeatureScore::skip);
     CHECK(s.map_score == kind);
-    CHECK(map_score_name(s.scores) == kind);
+    CHECK(map_score_of(s.scores) == kind);
     REQUIRE(s.height == 32);
     REQUIRE(s.width == 32);
     REQUIRE(s.maps.size() == 6u * 32 * 32);
@@ -154,7 +155,7 @@ TEST_CASE("the anomaly map's peak at the model's size is its score, for each kin
     m.model.score(m.images, 32, &residuals, FeatureScore::skip);
     CHECK(anomaly_maps(m.model, kind, m.images, residuals) == s.maps);
   }
-  CHECK_THROWS_AS(map_window("latent", 32, 32), Error);
+  CHECK_THROWS_AS(map_window(Score::latent, 32, 32), Error);
 }
 
 TEST_CASE("model_inputs: the image resized and normalised as load_images does it") {
@@ -177,17 +178,17 @@ TEST_CASE("training calibrates the map threshold on validation normals and store
   const testing::TinyRun run = testing::train_tiny_run("anomaly_map");
   LoadedModel loaded = load_model(run.out + "/model.gnm");
   const Calibration& c = loaded.calibration;
-  CHECK(c.map_score == "residual_nn");
+  CHECK(c.map_score == Score::residual_nn);
   CHECK(std::isfinite(c.map_threshold));
-  CHECK(map_threshold(c, map_score_name(*loaded.model)) == c.map_threshold);
+  CHECK(map_threshold(c, map_score_of(*loaded.model)) == c.map_threshold);
   // A model file written without it (as before the maps) still loads and falls back.
   Calibration old = c;
-  old.map_score.clear();
+  old.map_score.reset();
   testing::TempDir dir("anomaly_map_old");
   save_model(dir / "old.gnm", *loaded.model, old, {});
   const LoadedModel reloaded = load_model(dir / "old.gnm");
-  CHECK(reloaded.calibration.map_score.empty());
+  CHECK_FALSE(reloaded.calibration.map_score.has_value());
   CHECK_FALSE(reloaded.config["calibration"].contains("map"));
-  CHECK(map_threshold(reloaded.calibration, "residual_nn") ==
-        (c.score == "residual_nn" ? c.threshold : kFallbackZThreshold));
+  CHECK(map_threshold(reloaded.calibration, Score::residual_nn) ==
+        (c.score == Score::residual_nn ? c.threshold : kFallbackZThreshold));
 }

@@ -168,7 +168,7 @@ TEST_CASE("ganomaly_score_map: ganomaly_score's outputs and the C++ path's map a
   ModelHandle handle(t.model_path);
   LoadedModel loaded = load_model(t.model_path);
   const Calibration& c = loaded.calibration;
-  CHECK(ganomaly_map_threshold(handle.model) == map_threshold(c, map_score_name(*loaded.model)));
+  CHECK(ganomaly_map_threshold(handle.model) == map_threshold(c, map_score_of(*loaded.model)));
   CHECK(ganomaly_map_threshold(handle.model) == c.map_threshold);
   CHECK(ganomaly_map_threshold(nullptr) == 0.0f);
   for (const Sample& s : {t.data.test.front(), t.data.test.back()}) {

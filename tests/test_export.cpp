@@ -106,7 +106,7 @@ std::string make_model(const ModelCase& c, const std::string& dir) {
   config.spectral_norm = c.spectral_norm;
   nn::AdamOptions adam;
   adam.lr = 2e-3f;
-  Ganomaly model(config, Recipe::named(c.recipe), 7, adam);
+  Ganomaly model(config, Recipe::of(parse_choice<RecipeName>("recipe", c.recipe)), 7, adam);
   Rng rng(11);
   randomise(model.generator, rng);
   randomise(model.discriminator, rng);
@@ -117,7 +117,7 @@ std::string make_model(const ModelCase& c, const std::string& dir) {
     model.train_step(batch);
   }
   Calibration calibration;
-  calibration.score = c.score;
+  calibration.score = parse_choice<Score>("score", c.score);
   const std::string path = dir + "/" + c.name + ".gnm";
   save_model(path, model, calibration, nlohmann::json::object());
   return path;

@@ -150,7 +150,7 @@ void run_case(const std::string& recipe) {
   adam.beta1 = g.scalar("adam.beta1");
   adam.beta2 = g.scalar("adam.beta2");
   adam.eps = g.scalar("adam.eps");
-  gan::Ganomaly model(config, gan::Recipe::named(recipe), /*seed=*/1, adam);
+  gan::Ganomaly model(config, gan::Recipe::of(gan::parse_choice<gan::RecipeName>("recipe", recipe)), /*seed=*/1, adam);
   const Tensor x = g.tensor("x");
 
   SUBCASE("forward in train mode") {
@@ -194,9 +194,9 @@ void run_case(const std::string& recipe) {
     CHECK(fast.reconstruction == s.reconstruction);
     CHECK(fast.residual_max == s.residual_max);
     CHECK(fast.feature.empty());
-    CHECK_THROWS_WITH(fast.get("feature"), "the feature score was not computed (FeatureScore::skip)");
-    CHECK(gan::feature_score_for("latent") == gan::FeatureScore::skip);
-    CHECK(gan::feature_score_for("fused") == gan::FeatureScore::compute);
+    CHECK_THROWS_WITH(fast.get(gan::Score::feature), "the feature score was not computed (FeatureScore::skip)");
+    CHECK(gan::feature_score_for(gan::Score::latent) == gan::FeatureScore::skip);
+    CHECK(gan::feature_score_for(gan::Score::fused) == gan::FeatureScore::compute);
   }
 }
 

@@ -219,10 +219,10 @@ TEST_CASE("the fused score sums latent, feature and residual_nn in units of the 
   const std::vector<int> labels = {0, 0, 1};
   Calibration c;
   c.fit_fusion(val, labels);
-  CHECK(c.fusion.size() == fused_score_names().size());
-  CHECK(c.fusion.count("reconstruction") == 0);
-  CHECK(c.fusion.count("residual_max") == 0);
-  CHECK(c.fusion.count("residual_z") == 0);
+  CHECK(c.fusion.size() == std::size(kFusedScores));
+  CHECK(c.fusion.count(Score::reconstruction) == 0);
+  CHECK(c.fusion.count(Score::residual_max) == 0);
+  CHECK(c.fusion.count(Score::residual_z) == 0);
 
   Scores test;
   test.latent = {4};
@@ -232,35 +232,35 @@ TEST_CASE("the fused score sums latent, feature and residual_nn in units of the 
   test.residual_z = {1000};
   test.residual_nn = {2};
   c.fuse(test);
-  REQUIRE(test.fused.size() == 1);
-  CHECK(test.fused[0] == doctest::Approx((4.0 - 2) / 1 + (6.0 - 2) / 2 + 0.0));
+  REQUIRE(test.has(Score::fused));
+  CHECK(test.get(Score::fused)[0] == doctest::Approx((4.0 - 2) / 1 + (6.0 - 2) / 2 + 0.0));
 
   // A checkpoint calibrated before a change fused other scores: it keeps doing so, and
   // needs no residual statistics when residual_z was not among them.
   Calibration old;
-  old.fusion["latent"] = {2.0f, 1.0f, 1.0f};
-  old.fusion["reconstruction"] = {5.0f, 10.0f, 1.0f};
-  old.fusion["residual_max"] = {1.0f, 1.0f, 1.0f};
+  old.fusion[Score::latent] = {2.0f, 1.0f, 1.0f};
+  old.fusion[Score::reconstruction] = {5.0f, 10.0f, 1.0f};
+  old.fusion[Score::residual_max] = {1.0f, 1.0f, 1.0f};
   test.residual_z.clear();
   test.residual_nn.clear();
   old.fuse(test);
-  CHECK(test.fused[0] == doctest::Approx(2.0 + (1000.0 - 5) / 10 + 999.0));
-  CHECK_FALSE(test.has("residual_z"));
-  CHECK_THROWS_AS(test.get("residual_z"), Error);
-  CHECK_FALSE(test.has("residual_nn"));
-  CHECK_THROWS_AS(test.get("residual_nn"), Error);
+  CHECK(test.get(Score::fused)[0] == doctest::Approx(2.0 + (1000.0 - 5) / 10 + 999.0));
+  CHECK_FALSE(test.has(Score::residual_z));
+  CHECK_THROWS_AS(test.get(Score::residual_z), Error);
+  CHECK_FALSE(test.has(Score::residual_nn));
+  CHECK_THROWS_AS(test.get(Score::residual_nn), Error);
   // One from before residual_nn fuses residual_z, and needs no neighbour residuals.
   Calibration before_nn;
-  before_nn.fusion["latent"] = {2.0f, 1.0f, 1.0f};
-  before_nn.fusion["residual_z"] = {1.0f, 2.0f, 1.0f};
+  before_nn.fusion[Score::latent] = {2.0f, 1.0f, 1.0f};
+  before_nn.fusion[Score::residual_z] = {1.0f, 2.0f, 1.0f};
   test.residual_z = {5};
   before_nn.fuse(test);
-  CHECK(test.fused[0] == doctest::Approx(2.0 + 2.0));
+  CHECK(test.get(Score::fused)[0] == doctest::Approx(2.0 + 2.0));
 
   // Scored without the discriminator (FeatureScore::skip): no fused score.
   test.feature.clear();
   c.fuse(test);
-  CHECK(test.fused.empty());
+  CHECK_FALSE(test.has(Score::fused));
 }
 
 TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the best, tapering to 0 at the margin") {
@@ -280,12 +280,12 @@ TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the bes
   const std::vector<int> labels = {0, 0, 1, 1};
   Calibration c;
   c.fit_fusion(val, labels, 0.05);
-  CHECK(c.fusion.count("latent") == 0);
-  CHECK(c.fusion.at("feature").weight == 1.0f);
-  CHECK(c.fusion.at("residual_nn").weight == 1.0f);
+  CHECK(c.fusion.count(Score::latent) == 0);
+  CHECK(c.fusion.at(Score::feature).weight == 1.0f);
+  CHECK(c.fusion.at(Score::residual_nn).weight == 1.0f);
   c.fit_fusion(val, labels, 0.5);   // 0.25 below the best: half weight
   REQUIRE(c.fusion.size() == 3);
-  CHECK(c.fusion.at("latent").weight == doctest::Approx(0.5));
+  CHECK(c.fusion.at(Score::latent).weight == doctest::Approx(0.5));
   Scores test;
   test.latent = {4};                 // normals: mean 2, deviation 1
   test.reconstruction = {0};
@@ -293,20 +293,20 @@ TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the bes
   test.residual_z = {0};
   test.residual_nn = {2.5};          // mean 1.5, deviation 0.5
   c.fuse(test);
-  REQUIRE(test.fused.size() == 1);
-  CHECK(test.fused[0] == doctest::Approx(0.5 * 2.0 + 2.0 + 2.0));
+  REQUIRE(test.has(Score::fused));
+  CHECK(test.get(Score::fused)[0] == doctest::Approx(0.5 * 2.0 + 2.0 + 2.0));
   c.fit_fusion(val, labels, 0.0);   // ties with the best are kept
   CHECK(c.fusion.size() == 2);
 }
 
 TEST_CASE("fusion weights survive the model file's JSON; files from before the weights read as weight 1") {
   Calibration c;
-  c.fusion["latent"] = {2.0f, 1.0f, 0.25f};
+  c.fusion[Score::latent] = {2.0f, 1.0f, 0.25f};
   const Calibration back = Calibration::from_json(c.to_json());
-  CHECK(back.fusion.at("latent").weight == 0.25f);
+  CHECK(back.fusion.at(Score::latent).weight == 0.25f);
   nlohmann::json old = c.to_json();
   old["fusion"] = {{"latent", {2.0, 1.0}}};
-  CHECK(Calibration::from_json(old).fusion.at("latent").weight == 1.0f);
+  CHECK(Calibration::from_json(old).fusion.at(Score::latent).weight == 1.0f);
   old["fusion"] = {{"latent", {2.0}}};
   CHECK_THROWS_AS(Calibration::from_json(old), Error);
 }

@@ -88,16 +88,16 @@ TEST_CASE("residual statistics travel as R.mean / R.scale; a model file without 
   config.image_size = 32;
   config.n_features = 8;
   config.latent_size = 8;
-  Ganomaly model(config, Recipe::named("paper"), 7);
+  Ganomaly model(config, Recipe::of(RecipeName::paper), 7);
   Rng rng(2);
   const Tensor images = Tensor::from_vector(Shape{6, 3, 32, 32}, random_map(rng, 6 * 3 * 32 * 32, -1.0f, 1.0f));
   const Scores before = model.score(images, 4);
-  CHECK_FALSE(before.has("residual_z"));
-  CHECK_THROWS_AS(before.get("residual_z"), Error);
+  CHECK_FALSE(before.has(Score::residual_z));
+  CHECK_THROWS_AS(before.get(Score::residual_z), Error);
 
   model.fit_residual_statistics(images, 4);
   const Scores fitted = model.score(images, 4);
-  REQUIRE(fitted.has("residual_z"));
+  REQUIRE(fitted.has(Score::residual_z));
   CHECK(fitted.residual_max == before.residual_max);
   // Scored on the images the statistics came from, the z values average to about 0.
   std::vector<float> maps;
@@ -120,7 +120,7 @@ TEST_CASE("residual statistics travel as R.mean / R.scale; a model file without 
   save_model(dir / "without.gnm", model, c, {});
   LoadedModel old = load_model(dir / "without.gnm");
   CHECK(old.model->residual_statistics.empty());
-  CHECK_FALSE(old.model->score(images, 4).has("residual_z"));
+  CHECK_FALSE(old.model->score(images, 4).has(Score::residual_z));
 
   // Statistics of another image size are refused, naming the file.
   nn::NamedTensors wrong = loaded.model->state();

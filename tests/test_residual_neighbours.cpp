@@ -133,15 +133,15 @@ TEST_CASE("neighbour residuals travel as N.maps / N.keys / N.floor; a model file
   config.image_size = 32;
   config.n_features = 8;
   config.latent_size = 8;
-  Ganomaly model(config, Recipe::named("paper"), 7);
+  Ganomaly model(config, Recipe::of(RecipeName::paper), 7);
   Rng rng(2);
   const Tensor images = Tensor::from_vector(Shape{6, 3, 32, 32}, uniform_values(rng, 6 * 3 * 32 * 32, -1.0f, 1.0f));
-  CHECK_FALSE(model.score(images, 4).has("residual_nn"));
+  CHECK_FALSE(model.score(images, 4).has(Score::residual_nn));
   model.fit_residual_statistics(images, 4);
   REQUIRE_FALSE(model.residual_neighbours.empty());
   CHECK(model.residual_neighbours.key_size() == image_key_size(3, 32, 32));
   const Scores fitted = model.score(images, 4);
-  REQUIRE(fitted.has("residual_nn"));
+  REQUIRE(fitted.has(Score::residual_nn));
   // Batches split anywhere give the same scores.
   CHECK(model.score(images, 5).residual_nn == fitted.residual_nn);
 
@@ -156,7 +156,7 @@ TEST_CASE("neighbour residuals travel as N.maps / N.keys / N.floor; a model file
   LoadedModel old = load_model(dir / "without.gnm");
   CHECK(old.model->residual_neighbours.empty());
   const Scores old_scores = old.model->score(images, 4);
-  CHECK_FALSE(old_scores.has("residual_nn"));
+  CHECK_FALSE(old_scores.has(Score::residual_nn));
   CHECK(old_scores.residual_z == fitted.residual_z);
 
   // Keys of another image size are refused, naming the file.

@@ -260,7 +260,7 @@ TEST_CASE("instance noise: D sees noisy images, drawn from the step's seed; sigm
   const ModelConfig config = testing::tiny_model_config();
   const Tensor images = testing::random_images();
   auto step = [&](float sigma, uint64_t seed) {
-    Ganomaly model(config, Recipe::named("paper"), 7);
+    Ganomaly model(config, Recipe::of(RecipeName::paper), 7);
     StepInputs inputs;
     inputs.instance_noise = {sigma, seed};
     return model.train_step(images, inputs).discriminator;
@@ -372,7 +372,7 @@ TEST_CASE("saturated validation: fainter pseudo-anomalies, the kept model re-mea
       load_images(split.validation, 32, 3, kept.model->recipe.normalization), seed, &labels, strength);
   Scores scores = kept.model->score(val);
   kept.calibration.fuse(scores);
-  CHECK(auroc(scores.fused, labels) == doctest::Approx(last.training.at("best_metric").get<double>()).epsilon(1e-9));
+  CHECK(auroc(scores.get(Score::fused), labels) == doctest::Approx(last.training.at("best_metric").get<double>()).epsilon(1e-9));
 
   // A resumed run starts on the fainter set: stopped again after one step, its
   // checkpoint still carries the strength.
@@ -442,7 +442,7 @@ TEST_CASE("stabilisers: a discriminator pinned at BCE's clamp is re-initialised 
     stabilisers.discriminator_lr_scale = 0.5f;
     nn::AdamOptions adam;
     adam.lr = 1e-3f;
-    Ganomaly model(config, Recipe::named("paper"), 7, adam, LossWeights{}, stabilisers);
+    Ganomaly model(config, Recipe::of(RecipeName::paper), 7, adam, LossWeights{}, stabilisers);
     CHECK(model.optimizer_g.options.lr == doctest::Approx(1e-3f));
     CHECK(model.optimizer_d.options.lr == doctest::Approx(5e-4f));
     // A huge positive classifier: D calls every image real, fake ones included, so the
@@ -466,7 +466,7 @@ TEST_CASE("stabilisers: gradient clipping changes the steps once the gradients' 
   auto generator_after_two_steps = [&](float clip) {
     Stabilisers stabilisers;
     stabilisers.clip_grad_norm = clip;
-    Ganomaly model(testing::tiny_model_config(), Recipe::named("paper"), 7, nn::AdamOptions{}, LossWeights{}, stabilisers);
+    Ganomaly model(testing::tiny_model_config(), Recipe::of(RecipeName::paper), 7, nn::AdamOptions{}, LossWeights{}, stabilisers);
     for (int i = 0; i < 2; ++i) {
       const StepLosses l = model.train_step(images);
       CHECK_FALSE(l.skipped);

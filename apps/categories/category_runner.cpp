@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <set>
 
+#include "app_common.h"
+#include "ganomaly/eval/evaluate.h"
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/progress.h"
 #include "tensor/check.h"
@@ -213,7 +215,7 @@ nlohmann::json run_category(const CategoryRunOptions& o, const std::string& cate
     }
   } catch (const std::exception& e) {
     row["status"] = "failed";
-    row["error"] = e.what();
+    row["error"] = app::message_of(e);
   }
   return row;
 }

@@ -14,9 +14,8 @@
 
 #include "ganomaly/data/dataset.h"
 #include "ganomaly/data/image.h"
-#include "ganomaly/eval/calibration.h"
-#include "ganomaly/train/options.h"
 #include "ganomaly/eval/anomaly_map.h"
+#include "ganomaly/eval/calibration.h"
 #include "ganomaly/io/model_file.h"
 #include "tensor/check.h"
 #include "tensor/device.h"
@@ -141,12 +140,10 @@ gan::Tensor checked_input(const ganomaly_model* model, const uint8_t* pixels, in
 }
 
 // The score outputs a caller asked for (each may be NULL).
-void set_outputs(const gan::Calibration& calibration, const gan::Scores& scores, float* score, float* raw_score,
-                 int* is_anomalous) {
-  const float raw = scores.get(calibration.score).at(0);
-  if (score) *score = calibration.normalizer.apply(raw);
-  if (raw_score) *raw_score = raw;
-  if (is_anomalous) *is_anomalous = raw >= calibration.threshold ? 1 : 0;
+void set_outputs(const gan::Verdict& verdict, float* score, float* raw_score, int* is_anomalous) {
+  if (score) *score = verdict.normalised;
+  if (raw_score) *raw_score = verdict.raw;
+  if (is_anomalous) *is_anomalous = verdict.anomalous ? 1 : 0;
 }
 
 }  // namespace
@@ -200,13 +197,12 @@ int ganomaly_score(const ganomaly_model* model, const uint8_t* pixels, int width
     // changes module state under the model's own mutex.
     auto& m = const_cast<ganomaly_model&>(*model);
     const gan::Calibration& calibration = m.loaded.calibration;
-    gan::Scores scores;
+    gan::Decided decided;
     {
       std::lock_guard<std::mutex> lock(m.forward);
-      scores = m.loaded.model->score(input, 32, nullptr, gan::feature_score_for(calibration.score));
+      decided = gan::score_and_decide(*m.loaded.model, calibration, input, calibration.feature_needed());
     }
-    calibration.fuse(scores);
-    set_outputs(calibration, scores, score, raw_score, is_anomalous);
+    set_outputs(decided.verdicts.at(0), score, raw_score, is_anomalous);
   });
 }
 
@@ -226,18 +222,18 @@ int ganomaly_score_map(const ganomaly_model* model, const uint8_t* pixels, int w
     gan::ScoredMaps scored;
     {
       std::lock_guard<std::mutex> lock(m.forward);
-      scored = gan::score_with_maps(*m.loaded.model, calibration, input, gan::feature_score_for(calibration.score));
+      scored = gan::score_with_maps(*m.loaded.model, calibration, input, calibration.feature_needed());
     }
     const std::vector<float> full = gan::resize_map(scored.map(0), static_cast<int>(scored.width),
                                                              static_cast<int>(scored.height), width, height);
     std::copy(full.begin(), full.end(), map);
-    set_outputs(calibration, scored.scores, score, raw_score, is_anomalous);
+    set_outputs(scored.verdicts.at(0), score, raw_score, is_anomalous);
   });
 }
 
 float ganomaly_map_threshold(const ganomaly_model* model) {
   if (!model || !model->loaded.model) return 0.0f;
-  return gan::map_threshold(model->loaded.calibration, gan::map_score_name(*model->loaded.model));
+  return gan::map_threshold(model->loaded.calibration, gan::map_score_of(*model->loaded.model));
 }
 
 int ganomaly_image_size(const ganomaly_model* model) {

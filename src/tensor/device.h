@@ -9,7 +9,8 @@ namespace gan {
 enum class Device { cpu, cuda };
 
 const char* device_name(Device device);
-// "cpu" or "cuda"; anything else throws naming `option` ("--device").
+// "cpu" or "cuda"; anything else throws "<option>: expected cpu or cuda, ...", `option`
+// being the caller's name for the setting.
 Device parse_device(const std::string& name, const std::string& option);
 
 // Whether this build has the CUDA backend.

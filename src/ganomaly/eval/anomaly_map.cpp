@@ -11,24 +11,24 @@ namespace gan {
 
 namespace {
 
-std::string choose_map(bool has_neighbours, bool has_statistics) {
-  return has_neighbours ? "residual_nn" : has_statistics ? "residual_z" : "residual_max";
+Score choose_map(bool has_neighbours, bool has_statistics) {
+  return has_neighbours ? Score::residual_nn : has_statistics ? Score::residual_z : Score::residual_max;
 }
 
 }  // namespace
 
-std::string map_score_name(const Ganomaly& model) {
+Score map_score_of(const Ganomaly& model) {
   return choose_map(!model.residual_neighbours.empty(), !model.residual_statistics.empty());
 }
 
-std::string map_score_name(const Scores& scores) {
-  return choose_map(scores.has("residual_nn"), scores.has("residual_z"));
+Score map_score_of(const Scores& scores) {
+  return choose_map(scores.has(Score::residual_nn), scores.has(Score::residual_z));
 }
 
-int64_t map_window(const std::string& map_score, int64_t h, int64_t w) {
-  if (map_score == "residual_max") return residual_max_window(h, w);
-  GANOMALY_CHECK(map_score == "residual_nn" || map_score == "residual_z", "anomaly map: no map for the score '",
-                 map_score, "' (expected residual_nn, residual_z or residual_max)");
+int64_t map_window(Score map_score, int64_t h, int64_t w) {
+  if (map_score == Score::residual_max) return residual_max_window(h, w);
+  GANOMALY_CHECK(map_score == Score::residual_nn || map_score == Score::residual_z, "anomaly map: no map for the score '",
+                 to_string(map_score), "' (expected residual_nn, residual_z or residual_max)");
   return residual_z_window(h, w);
 }
 
@@ -44,18 +44,18 @@ std::vector<float> smooth_map(const float* map, int64_t h, int64_t w, int64_t wi
   return out;
 }
 
-std::vector<float> standardised_maps(const Ganomaly& model, const std::string& map_score, const Tensor& images,
+std::vector<float> standardised_maps(const Ganomaly& model, Score map_score, const Tensor& images,
                                      const std::vector<float>& residuals) {
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   GANOMALY_CHECK(static_cast<int64_t>(residuals.size()) == n * h * w, "anomaly map: ", residuals.size(),
                  " residual values for ", n, " images of ", h, "x", w);
-  if (map_score == "residual_max") return residuals;
+  if (map_score == Score::residual_max) return residuals;
   std::vector<float> out(residuals.size());
-  if (map_score == "residual_z") {
+  if (map_score == Score::residual_z) {
     for (int64_t i = 0; i < n; ++i) model.residual_statistics.standardise(&residuals[i * h * w], &out[i * h * w]);
     return out;
   }
-  GANOMALY_CHECK(map_score == "residual_nn", "anomaly map: unknown map '", map_score, "'");
+  GANOMALY_CHECK(map_score == Score::residual_nn, "anomaly map: no map for the score '", to_string(map_score), "'");
   // Matched by the image as scored (Ganomaly::score keys the unpadded, normalised image).
   const Tensor host = images.to(Device::cpu);
   for (int64_t i = 0; i < n; ++i)
@@ -64,7 +64,7 @@ std::vector<float> standardised_maps(const Ganomaly& model, const std::string& m
   return out;
 }
 
-std::vector<float> anomaly_maps(const Ganomaly& model, const std::string& map_score, const Tensor& images,
+std::vector<float> anomaly_maps(const Ganomaly& model, Score map_score, const Tensor& images,
                                 const std::vector<float>& residuals) {
   std::vector<float> maps = standardised_maps(model, map_score, images, residuals);
   const int64_t h = images.size(2), w = images.size(3), window = map_window(map_score, h, w);
@@ -79,9 +79,10 @@ ScoredMaps score_with_maps(Ganomaly& model, const Calibration& calibration, cons
                            FeatureScore feature) {
   ScoredMaps out;
   std::vector<float> residuals;
-  out.scores = model.score(images, 32, &residuals, feature);
-  calibration.fuse(out.scores);
-  out.map_score = map_score_name(model);
+  Decided decided = score_and_decide(model, calibration, images, feature, &residuals);
+  out.scores = std::move(decided.scores);
+  out.verdicts = std::move(decided.verdicts);
+  out.map_score = map_score_of(model);
   out.height = images.size(2);
   out.width = images.size(3);
   out.maps = anomaly_maps(model, out.map_score, images, residuals);
@@ -136,10 +137,10 @@ float fit_map_threshold(const std::vector<float>& peaks, const std::vector<int>&
   return best;
 }
 
-float map_threshold(const Calibration& calibration, const std::string& map_score) {
+float map_threshold(const Calibration& calibration, Score map_score) {
   if (calibration.map_score == map_score) return calibration.map_threshold;
   if (calibration.score == map_score) return calibration.threshold;
-  if (map_score == "residual_nn" || map_score == "residual_z") return kFallbackZThreshold;
+  if (map_score == Score::residual_nn || map_score == Score::residual_z) return kFallbackZThreshold;
   return std::numeric_limits<float>::infinity();
 }
 

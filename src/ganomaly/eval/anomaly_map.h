@@ -16,12 +16,12 @@
 
 namespace gan {
 
-// "residual_nn", "residual_z" or "residual_max": the score whose map the model shows.
-std::string map_score_name(const Ganomaly& model);
+// residual_nn, residual_z or residual_max: the score whose map the model shows.
+Score map_score_of(const Ganomaly& model);
 // The same choice from a set of scores: the first of the three they hold.
-std::string map_score_name(const Scores& scores);
+Score map_score_of(const Scores& scores);
 // The window that score averages over (residual_map.h), for an h x w map.
-int64_t map_window(const std::string& map_score, int64_t h, int64_t w);
+int64_t map_window(Score map_score, int64_t h, int64_t w);
 
 // Each pixel the mean of the window x window square that holds it, placed as centred as
 // the map's edges allow. Every square that fits is some pixel's, so the largest value is
@@ -30,17 +30,18 @@ std::vector<float> smooth_map(const float* map, int64_t h, int64_t w, int64_t wi
 
 // The maps, unsmoothed, from what Ganomaly::score put in `residuals` for `images` (the
 // batch it scored, [N, C, h, w] at the model's size): standardised as `map_score` does.
-std::vector<float> standardised_maps(const Ganomaly& model, const std::string& map_score, const Tensor& images,
+std::vector<float> standardised_maps(const Ganomaly& model, Score map_score, const Tensor& images,
                                      const std::vector<float>& residuals);
 
 // standardised_maps, each smoothed with its score's window: the anomaly maps.
-std::vector<float> anomaly_maps(const Ganomaly& model, const std::string& map_score, const Tensor& images,
+std::vector<float> anomaly_maps(const Ganomaly& model, Score map_score, const Tensor& images,
                                 const std::vector<float>& residuals);
 
-// A batch scored, with its anomaly maps at the model's resolution.
+// A batch scored and decided (score_and_decide), with its anomaly maps at the model's resolution.
 struct ScoredMaps {
-  Scores scores;          // fused with the calibration
-  std::string map_score;  // map_score_name(model)
+  Scores scores;                  // fused with the calibration
+  std::vector<Verdict> verdicts;  // the calibration's, per image
+  Score map_score = Score::residual_max;  // map_score_of(model)
   int64_t height = 0, width = 0;
   std::vector<float> maps;  // one height x width map per image, standardised and smoothed
   const float* map(size_t i) const { return maps.data() + i * height * width; }
@@ -75,6 +76,6 @@ float fit_map_threshold(const std::vector<float>& peaks, const std::vector<int>&
 // calibration decides with that very score, else kFallbackZThreshold for a standardised
 // map, else +infinity (the raw map has no unit to guess in: no region).
 constexpr float kFallbackZThreshold = 3.0f;
-float map_threshold(const Calibration& calibration, const std::string& map_score);
+float map_threshold(const Calibration& calibration, Score map_score);
 
 }  // namespace gan

@@ -5,7 +5,6 @@
 #include <map>
 #include <stdexcept>
 
-#include "ganomaly/train/options.h"  // OptionError
 #include "tensor/check.h"
 
 namespace gan {
@@ -17,52 +16,80 @@ double fusion_weight(double auroc_gap, double margin) {
 
 void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin) {
   fusion.clear();
-  std::map<std::string, double> validation_auroc;
+  std::map<Score, double> validation_auroc;
   double best = 0;
-  for (const std::string& name : fused_score_names()) {
-    validation_auroc[name] = auroc(scores.get(name), labels);
-    best = std::max(best, validation_auroc[name]);
+  for (Score s : kFusedScores) {
+    validation_auroc[s] = auroc(scores.get(s), labels);
+    best = std::max(best, validation_auroc[s]);
   }
-  for (const std::string& name : fused_score_names()) {
-    const double weight = fusion_weight(best - validation_auroc[name], margin);
+  for (Score s : kFusedScores) {
+    const double weight = fusion_weight(best - validation_auroc[s], margin);
     if (weight <= 0) continue;
-    const std::vector<float>& v = scores.get(name);
-    double s = 0, ss = 0;
+    const std::vector<float>& v = scores.get(s);
+    double sum = 0, ss = 0;
     int n = 0;
     for (size_t i = 0; i < v.size(); ++i)
-      if (labels.at(i) == 0) s += v[i], ss += double(v[i]) * v[i], ++n;
+      if (labels.at(i) == 0) sum += v[i], ss += double(v[i]) * v[i], ++n;
     GANOMALY_CHECK(n > 1, "fusion: needs at least two normal validation images, got ", n);
-    const double mean = s / n, var = std::max(0.0, ss / n - mean * mean);
-    fusion[name] = {static_cast<float>(mean), static_cast<float>(std::max(std::sqrt(var), 1e-12)),
-                    static_cast<float>(weight)};
+    const double mean = sum / n, var = std::max(0.0, ss / n - mean * mean);
+    fusion[s] = {static_cast<float>(mean), static_cast<float>(std::max(std::sqrt(var), 1e-12)),
+                 static_cast<float>(weight)};
   }
 }
 
 void Calibration::fuse(Scores& scores) const {
-  scores.fused.clear();
+  std::vector<float>& fused = scores.fused_;
+  fused.clear();
   if (fusion.empty()) return;  // a checkpoint saved before any validation
   if (scores.feature.size() != scores.size()) return;  // scored with FeatureScore::skip
-  scores.fused.assign(scores.size(), 0.0f);
+  fused.assign(scores.size(), 0.0f);
   // The scores this calibration was fitted with: a checkpoint from before the fusion
   // dropped the reconstruction score keeps its own four.
-  for (const auto& [name, part] : fusion) {
-    const std::vector<float>& v = scores.get(name);
-    for (size_t i = 0; i < v.size(); ++i) scores.fused[i] += part.weight * ((v[i] - part.mean) / part.stddev);
+  for (const auto& [s, part] : fusion) {
+    const std::vector<float>& v = scores.get(s);
+    for (size_t i = 0; i < v.size(); ++i) fused[i] += part.weight * ((v[i] - part.mean) / part.stddev);
   }
 }
 
+std::vector<Verdict> Calibration::decide(Scores& scores) const {
+  fuse(scores);
+  const std::vector<float>& chosen = scores.get(score);
+  std::vector<Verdict> out(chosen.size());
+  for (size_t i = 0; i < chosen.size(); ++i) out[i] = {chosen[i], normalizer.apply(chosen[i]), chosen[i] >= threshold};
+  return out;
+}
+
+Decided score_and_decide(Ganomaly& model, const Calibration& calibration, const Tensor& images, FeatureScore feature,
+                         std::vector<float>* residuals) {
+  Decided out;
+  out.scores = model.score(images, 32, residuals, feature);
+  out.verdicts = calibration.decide(out.scores);
+  return out;
+}
+
+namespace {
+
+// A score named in a model file. Not an Error: load_model names the file for other exceptions.
+Score score_in_file(const std::string& name) {
+  const std::optional<Score> s = find_named<Score>(name);
+  if (!s) throw std::runtime_error(str("calibration: unknown score '", name, "'"));
+  return *s;
+}
+
+}  // namespace
+
 nlohmann::json Calibration::to_json() const {
   nlohmann::json parts = nlohmann::json::object();
-  for (const auto& [name, p] : fusion) parts[name] = {p.mean, p.stddev, p.weight};
+  for (const auto& [s, p] : fusion) parts[to_string(s)] = {p.mean, p.stddev, p.weight};
   nlohmann::json j = {{"score", score},         {"threshold", threshold}, {"normalizer", normalizer.to_json()},
                       {"chosen_on", chosen_on}, {"fusion", parts}};
-  if (!map_score.empty()) j["map"] = {{"score", map_score}, {"threshold", map_threshold}};
+  if (map_score) j["map"] = {{"score", *map_score}, {"threshold", map_threshold}};
   return j;
 }
 
 Calibration Calibration::from_json(const nlohmann::json& j) {
   Calibration c;
-  c.score = j.at("score").get<std::string>();
+  c.score = score_in_file(j.at("score").get<std::string>());
   c.threshold = j.at("threshold").get<float>();
   c.normalizer = ScoreNormalizer::from_json(j.at("normalizer"));
   c.chosen_on = j.value("chosen_on", "heldout");
@@ -72,10 +99,10 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
       const auto v = part.get<std::vector<float>>();
       GANOMALY_CHECK(v.size() == 2 || v.size() == 3, "fusion '", name, "': expected [mean, stddev, weight], got ",
                      v.size(), " numbers");
-      c.fusion[name] = {v[0], v[1], v.size() == 3 ? v[2] : 1.0f};
+      c.fusion[score_in_file(name)] = {v[0], v[1], v.size() == 3 ? v[2] : 1.0f};
     }
   if (j.contains("map")) {  // optional: files from before the anomaly maps have none
-    c.map_score = j.at("map").at("score").get<std::string>();
+    c.map_score = score_in_file(j.at("map").at("score").get<std::string>());
     c.map_threshold = j.at("map").at("threshold").get<float>();
     // Not an Error: load_model names the file for other exceptions.
     if (!std::isfinite(c.map_threshold)) throw std::runtime_error("calibration: the map threshold is not finite");

@@ -18,9 +18,18 @@ namespace gan {
 // The weight a fused score gets when its validation AUROC is `auroc_gap` below the best
 // of the fused scores (see Calibration::fit_fusion).
 double fusion_weight(double auroc_gap, double margin);
+// Calibration::fit_fusion's margin unless told otherwise, and training's (--fusion-margin).
+constexpr double kDefaultFusionMargin = 0.1;
+
+// One image's decision: the calibration's score, raw and normalised, and the verdict.
+struct Verdict {
+  float raw = 0;           // the deciding score
+  float normalised = 0;    // raw through the calibration's normaliser: 0.5 at the calibrated threshold
+  bool anomalous = false;  // raw at or above the calibration's threshold
+};
 
 struct Calibration {
-  std::string score = "fused";           // which of selectable_score_names() decides
+  Score score = Score::fused;            // which score decides
   float threshold = 0.0f;                // raw score at or above which an image is anomalous
   ScoreNormalizer normalizer;            // raw score -> [0, 1], threshold at 0.5
   std::string chosen_on = "heldout";     // "heldout" (train normals + pseudo-anomalies) or "test"
@@ -29,27 +38,42 @@ struct Calibration {
   struct FusionPart {
     float mean = 0, stddev = 1, weight = 1;
   };
-  std::map<std::string, FusionPart> fusion;
+  std::map<Score, FusionPart, ByScoreName> fusion;
   // Set by with_decision_threshold for the outputs that report them; never stored in
   // model files: the threshold the model file holds, when `threshold` was moved from it,
   // and the sensitivity it was moved by (none for a raw threshold).
   std::optional<float> calibrated_threshold, sensitivity;
   // The anomaly map's threshold (eval/anomaly_map.h): the largest peak of the map over the
-  // validation normals, for the map of `map_score` (whose value is the map's peak). Empty
+  // validation normals, for the map of `map_score` (whose value is the map's peak). No
   // `map_score`: a model file from before the maps; map_threshold() then falls back.
-  std::string map_score;
+  std::optional<Score> map_score;
   float map_threshold = 0.0f;
-  // Weighs each of fused_score_names() by how close its validation AUROC is to the best
-  // of them: weight 1 - gap / margin, so a score `margin` or more below the best (the
+  // Weighs each of kFusedScores by how close its validation AUROC is to the best of
+  // them: weight 1 - gap / margin, so a score `margin` or more below the best (the
   // latent score on thin scratches) is left out rather than diluting the others. The
   // weight tapers instead of switching, so a score hovering near the cut cannot flip
   // the fused score from one epoch to the next. Margin 0 keeps only the best.
-  void fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin = 1.0);
-  void fuse(Scores& scores) const;  // fills scores.fused
+  void fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin = kDefaultFusionMargin);
+  void fuse(Scores& scores) const;  // fills the fused score (decide does this itself)
+  // The verdict on each image: `scores` fused first, so no decision can miss the fusion.
+  std::vector<Verdict> decide(Scores& scores) const;
+  // Whether deciding needs the feature score (feature_score_for this score).
+  FeatureScore feature_needed() const { return feature_score_for(score); }
   // The JSON form the model file stores (and a resumable checkpoint's best so far).
   nlohmann::json to_json() const;
   static Calibration from_json(const nlohmann::json& j);
 };
+
+// Images scored and decided: the one way from images to verdicts.
+struct Decided {
+  Scores scores;                  // every score computed, fused with the calibration
+  std::vector<Verdict> verdicts;  // one per image
+};
+// Scores `images` (in the recipe's normalisation) with `model`, fuses and decides with
+// `calibration`. `feature`: FeatureScore::compute for every score, else
+// calibration.feature_needed(). `residuals`: as Ganomaly::score.
+Decided score_and_decide(Ganomaly& model, const Calibration& calibration, const Tensor& images, FeatureScore feature,
+                         std::vector<float>* residuals = nullptr);
 
 // `c` deciding at another threshold, for a user who wants more or fewer images flagged
 // than the calibrated threshold gives. At most one of:

@@ -25,8 +25,8 @@ void pixel_metrics(const Ganomaly& model, const Tensor& images, const std::vecto
   const int64_t pixels = images.size(2) * images.size(3);
   const ResidualNormalizer& stats = model.residual_statistics;
   const bool with_z = !stats.empty() && stats.height() * stats.width() == pixels;
-  const bool with_nn = map_score_name(model) == "residual_nn";
-  const std::vector<float> nn_maps = with_nn ? anomaly_maps(model, "residual_nn", images, residuals) : std::vector<float>();
+  const bool with_nn = map_score_of(model) == Score::residual_nn;
+  const std::vector<float> nn_maps = with_nn ? anomaly_maps(model, Score::residual_nn, images, residuals) : std::vector<float>();
   std::vector<float> map_scores, z_scores, nn_scores;
   std::vector<uint8_t> map_labels;
   bool any_anomalous = false;
@@ -65,16 +65,19 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
   Evaluation e;
   std::vector<float> residuals;
   const bool want_pixels = masks && !masks->empty();
-  e.scores = model.score(images, 32, want_pixels ? &residuals : nullptr);
-  calibration.fuse(e.scores);
+  Decided decided =
+      score_and_decide(model, calibration, images, FeatureScore::compute, want_pixels ? &residuals : nullptr);
+  e.scores = std::move(decided.scores);
+  e.verdicts = std::move(decided.verdicts);
   e.labels = labels;
   e.score = calibration.score;
   const bool both_classes = std::count(labels.begin(), labels.end(), 1) > 0 &&
                             std::count(labels.begin(), labels.end(), 0) > 0;
-  const std::vector<float>& chosen = e.scores.get(calibration.score);
+  std::vector<float> chosen;
+  for (const Verdict& v : e.verdicts) chosen.push_back(v.raw);
   if (both_classes) {
-    for (const std::string& name : selectable_score_names())
-      if (e.scores.has(name)) e.auroc_by_score[name] = auroc(e.scores.get(name), labels);
+    for (Score s : kScores)
+      if (e.scores.has(s)) e.auroc_by_score[s] = auroc(e.scores.get(s), labels);
     e.image_auroc = e.auroc_by_score[calibration.score];
     e.aupr = average_precision(chosen, labels);
     e.f1_oracle = best_f1(chosen, labels);
@@ -113,7 +116,8 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   // recall and the verdicts are at the moved one; the calibrated one is kept beside it.
   if (calibration.calibrated_threshold) j["calibrated_threshold"] = *calibration.calibrated_threshold;
   if (calibration.sensitivity) j["sensitivity"] = *calibration.sensitivity;
-  j["image_auroc_by_score"] = e.auroc_by_score;
+  j["image_auroc_by_score"] = nlohmann::json::object();
+  for (const auto& [s, a] : e.auroc_by_score) j["image_auroc_by_score"][to_string(s)] = a;
   if (e.pixel_auroc >= 0) j["pixel_auroc_residual_baseline"] = e.pixel_auroc;
   if (e.pixel_auroc_z >= 0) j["pixel_auroc_residual_z"] = e.pixel_auroc_z;
   if (e.pixel_aupro >= 0) j["pixel_aupro_residual_baseline"] = e.pixel_aupro;
@@ -144,17 +148,17 @@ std::string csv_field(const std::string& v, bool always = false) {
 }  // namespace
 
 void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
-                      const Calibration& calibration) {
+                      const Calibration& /*calibration: e.verdicts hold its decisions*/) {
   std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,residual_z,residual_nn,fused,score,normalized,verdict\n";
-  const std::vector<float>& chosen = e.scores.get(calibration.score);
-  for (size_t i = 0; i < chosen.size(); ++i) {
+  const std::vector<float> no_values(e.scores.size(), 0.0f);  // a score the model lacks: 0 in its column
+  auto column = [&](Score s) -> const std::vector<float>& { return e.scores.has(s) ? e.scores.get(s) : no_values; };
+  for (size_t i = 0; i < e.verdicts.size(); ++i) {
+    const Verdict& v = e.verdicts[i];
     const Sample& s = samples.at(i);
     out += str(csv_field(s.path, /*always=*/true), ',', s.label, ',', csv_field(s.defect), ',', e.scores.latent[i], ',', e.scores.reconstruction[i],
                ',', e.scores.feature[i], ',', e.scores.residual_max[i], ',',
-               e.scores.residual_z.empty() ? 0.0f : e.scores.residual_z[i], ',',
-               e.scores.residual_nn.empty() ? 0.0f : e.scores.residual_nn[i], ',',
-               e.scores.fused.empty() ? 0.0f : e.scores.fused[i], ',', chosen[i], ',', calibration.normalizer.apply(chosen[i]), ',',
-               chosen[i] >= calibration.threshold ? "anomalous" : "normal", '\n');
+               column(Score::residual_z)[i], ',', column(Score::residual_nn)[i], ',', column(Score::fused)[i], ',', v.raw,
+               ',', v.normalised, ',', v.anomalous ? "anomalous" : "normal", '\n');
   }
   write_file_atomically(path, out);
 }

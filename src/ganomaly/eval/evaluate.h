@@ -13,13 +13,14 @@ namespace gan {
 
 struct Evaluation {
   Scores scores;
+  std::vector<Verdict> verdicts;  // the calibration's, per image
   std::vector<int> labels;
-  std::string score;           // the calibrated score's name
+  Score score = Score::fused;  // the calibrated score
   // NaN (null in the JSON) when the labels hold one class only: AUROC, AUPR and F1 need both.
   double image_auroc = 0, aupr = 0;
   F1Result f1_oracle;          // best F1 over thresholds chosen on these labels
   F1Result f1;                 // F1 at the calibrated threshold, chosen without them
-  std::map<std::string, double> auroc_by_score;
+  std::map<Score, double> auroc_by_score;  // in kScores order
   double pixel_auroc = -1;     // residual-map baseline; -1 when no masks
   double pixel_auroc_z = -1;   // the same map standardised per pixel (residual_z's map); -1 without statistics
   double pixel_aupro = -1;     // AUPRO to FPR 0.3 (aupro.h) of the same two maps; -1 as above

@@ -9,20 +9,6 @@ namespace {
 
 constexpr size_t kTileBatch = 32;
 
-// Image `k` of a batch's scores, as a one-image Scores.
-Scores one_of(const Scores& s, size_t k) {
-  auto pick = [k](const std::vector<float>& v) { return v.empty() ? std::vector<float>() : std::vector<float>{v.at(k)}; };
-  Scores out;
-  out.latent = pick(s.latent);
-  out.reconstruction = pick(s.reconstruction);
-  out.feature = pick(s.feature);
-  out.residual_max = pick(s.residual_max);
-  out.residual_z = pick(s.residual_z);
-  out.residual_nn = pick(s.residual_nn);
-  out.fused = pick(s.fused);
-  return out;
-}
-
 // The tile's map (tile x tile) into the image's map at (x, y), keeping the larger value.
 void stitch(const std::vector<float>& tile_map, int tile, int x, int y, int width, std::vector<float>& map) {
   for (int ty = 0; ty < tile; ++ty) {
@@ -35,11 +21,11 @@ void stitch(const std::vector<float>& tile_map, int tile, int x, int y, int widt
 }  // namespace
 
 void check_tiling(int tile, int stride) {
-  if (tile < 1) throw Error(str("--tile: expected a tile side of at least 1 pixel, got ", tile));
-  if (stride < 1) throw Error(str("--stride: expected at least 1 pixel, got ", stride));
+  if (tile < 1) throw OptionError("tile", str("expected a tile side of at least 1 pixel, got ", tile));
+  if (stride < 1) throw OptionError("stride", str("expected at least 1 pixel, got ", stride));
   if (stride > tile)
-    throw Error(str("--stride: expected at most --tile (", tile, "), got ", stride,
-                    ": a stride larger than the tile leaves pixels that no tile sees"));
+    throw OptionError("stride", {"expected at most ", field_ref("tile"), str(" (", tile, "), got ", stride,
+                                                                            ": a stride larger than the tile leaves pixels that no tile sees")});
 }
 
 std::vector<int> tile_starts(int length, int tile, int stride) {
@@ -67,15 +53,17 @@ Image crop_image(const Image& image, int x, int y, int width, int height) {
 TiledScore score_tiled(Ganomaly& model, const Calibration& calibration, const Image& image, int tile, int stride,
                        FeatureScore feature, bool with_map) {
   check_tiling(tile, stride);
-  GANOMALY_CHECK(tile <= image.width && tile <= image.height, "the image is ", image.width, "x", image.height,
-                 ", smaller than --tile ", tile);
+  if (tile > image.width || tile > image.height)
+    throw FieldError("tile", {str("the image is ", image.width, "x", image.height, ", smaller than "), field_ref("tile"),
+                              str(" ", tile)});
   const std::vector<int> xs = tile_starts(image.width, tile, stride), ys = tile_starts(image.height, tile, stride);
   TiledScore out;
   out.tiles = xs.size() * ys.size();
-  GANOMALY_CHECK(out.tiles <= kMaxTiles, "--tile ", tile, " --stride ", stride, " cut the image (", image.width, "x",
-                 image.height, ") into ", out.tiles, " tiles, more than ", kMaxTiles,
-                 ": choose a larger tile or stride");
-  out.map_score = map_score_name(model);
+  if (out.tiles > kMaxTiles)
+    throw FieldError("tile", {field_ref("tile"), str(" ", tile, " "), field_ref("stride"),
+                              str(" ", stride, " cut the image (", image.width, "x", image.height, ") into ", out.tiles,
+                                  " tiles, more than ", kMaxTiles, ": choose a larger tile or stride")});
+  out.map_score = map_score_of(model);
   if (with_map) out.map.assign(size_t(image.width) * image.height, -std::numeric_limits<float>::infinity());
   float best = 0;
   for (size_t b0 = 0; b0 < out.tiles; b0 += kTileBatch) {
@@ -87,15 +75,17 @@ TiledScore score_tiled(Ganomaly& model, const Calibration& calibration, const Im
     if (with_map) {
       batch = score_with_maps(model, calibration, inputs, feature);
     } else {
-      batch.scores = model.score(inputs, 32, nullptr, feature);
-      calibration.fuse(batch.scores);
+      Decided decided = score_and_decide(model, calibration, inputs, feature);
+      batch.scores = std::move(decided.scores);
+      batch.verdicts = std::move(decided.verdicts);
     }
-    const std::vector<float>& chosen = batch.scores.get(calibration.score);
     for (size_t k = 0; k < count; ++k) {
       const int x = xs[(b0 + k) % xs.size()], y = ys[(b0 + k) / xs.size()];
-      if (b0 + k == 0 || chosen[k] > best) {  // the first tile wins ties, in row order
-        best = chosen[k];
-        out.scores = one_of(batch.scores, k);
+      const Verdict& v = batch.verdicts[k];
+      if (b0 + k == 0 || v.raw > best) {  // the first tile wins ties, in row order
+        best = v.raw;
+        out.verdict = v;
+        out.scores = batch.scores.image(k);
         out.worst_x = x, out.worst_y = y;
       }
       if (with_map) {

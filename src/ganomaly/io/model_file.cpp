@@ -21,6 +21,10 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& f
     c.spectral_norm = j.value("spectral_norm", false);  // absent from files before it existed
     c.validate();
     return c;
+  } catch (const FieldError& e) {  // still naming the field, so that each caller can show it its way
+    std::vector<FieldError::Part> message{str(file, ": bad model config: ")};
+    message.insert(message.end(), e.parts().begin(), e.parts().end());
+    throw FieldError(e.field(), message);
   } catch (const std::exception& e) {
     throw Error(str(file, ": bad model config: ", e.what()));
   }
@@ -57,7 +61,7 @@ LoadedModel load_model(const std::string& path) {
                  ": not a ganomaly.cpp model (a checkpoint of another kind)");
   try {
     const ModelConfig config = model_config_from_json(f.config.at("model"), path);
-    const Recipe recipe = Recipe::named(f.config.at("recipe").get<std::string>());
+    const Recipe recipe = Recipe::of(parse_choice<RecipeName>("recipe", f.config.at("recipe").get<std::string>()));
     out.calibration = Calibration::from_json(f.config.at("calibration"));
     out.model = std::make_unique<Ganomaly>(config, recipe, 0);
     out.model->enable_ema(f.config.value("ema_decay", 0.0f));

@@ -163,7 +163,7 @@ onnx::ValueInfo value_info(const std::string& name, const Tensor& example, const
 onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, OnnxFeatures features) {
   const ModelConfig& c = model.config;
   const bool with_features = features == OnnxFeatures::always ||
-                             (features == OnnxFeatures::automatic && feature_score_for(calibration.score) == FeatureScore::compute);
+                             (features == OnnxFeatures::automatic && calibration.feature_needed() == FeatureScore::compute);
   NoGradGuard no_grad;
   Generator& g = model.scoring_generator();
   g.eval();
@@ -194,11 +194,11 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
     b.node("Slice", {fake, b.int64_constant("crop.starts", {top, top}), b.int64_constant("crop.ends", {top + s, top + s}),
                      b.int64_constant("crop.axes", {2, 3})},
            "fake");
-  mean_squared_difference(b, z, z_hat, "latent", 4);
+  mean_squared_difference(b, z, z_hat, to_string(Score::latent), 4);
   if (with_features) {
     add_stack(b, *model.discriminator.features, "D.features.", "D(x).features.", x, "features");
     add_stack(b, *model.discriminator.features, "D.features.", "D(fake).features.", fake, "features_fake");
-    mean_squared_difference(b, "features", "features_fake", "feature", 4);
+    mean_squared_difference(b, "features", "features_fake", to_string(Score::feature), 4);
   }
 
   b.graph.name = "ganomaly_scoring";
@@ -213,11 +213,11 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
       value_info("fake", fake_shape, "the reconstruction, in the model's normalisation, cropped to the image"),
       value_info("z", shapes.z, "encoder1(x)"),
       value_info("z_hat", shapes.z_hat, "encoder2(fake)"),
-      value_info("latent", per_image, "latent score: mean((z - z_hat)^2) per image")};
+      value_info(to_string(Score::latent), per_image, "latent score: mean((z - z_hat)^2) per image")};
   if (with_features) {
     b.graph.outputs.push_back(value_info("features", feature_shape, "discriminator features of x"));
     b.graph.outputs.push_back(value_info("features_fake", feature_shape, "discriminator features of the reconstruction"));
-    b.graph.outputs.push_back(value_info("feature", per_image, "feature score: mean((features - features_fake)^2) per image"));
+    b.graph.outputs.push_back(value_info(to_string(Score::feature), per_image, "feature score: mean((features - features_fake)^2) per image"));
   }
   b.graph.doc = str("GANomaly scoring network: normalisation (", model.recipe.normalization, ")",
                     p != s ? str(", zero padding to ", p, " x ", p) : std::string(),
@@ -232,8 +232,8 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
                 {"image_size", std::to_string(s)},
                 {"network_size", std::to_string(p)},
                 {"generator_weights", model.ema_decay() > 0 ? str("ema ", model.ema_decay()) : std::string("live")},
-                {"calibration_score", calibration.score},
-                {"recipe", model.recipe.name}};
+                {"calibration_score", to_string(calibration.score)},
+                {"recipe", to_string(model.recipe.name)}};
   m.graph = std::move(b.graph);
   return m;
 }

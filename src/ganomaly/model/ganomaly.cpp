@@ -8,66 +8,65 @@
 
 namespace gan {
 
-Recipe Recipe::named(const std::string& name) {
-  if (name == "anomalib") return {"anomalib", false, false, false, false, "imagenet"};
-  if (name == "paper") return {"paper", true, true, true, true, "tanh"};
-  throw Error(str("--recipe: expected 'anomalib' or 'paper', got '", name, "'"));
+Recipe Recipe::of(RecipeName name) {
+  if (name == RecipeName::anomalib) return {RecipeName::anomalib, false, false, false, false, "imagenet"};
+  return {RecipeName::paper, true, true, true, true, "tanh"};
 }
 
-const std::vector<std::string>& score_names() {
-  static const std::vector<std::string> names{"latent",       "reconstruction", "feature",
-                                              "residual_max", "residual_z",     "residual_nn"};
-  return names;
+template <>
+RecipeName parse_choice<RecipeName>(const std::string& field, const std::string& name) {
+  if (const std::optional<RecipeName> r = find_named<RecipeName>(name)) return *r;
+  throw OptionError(field, str("expected 'anomalib' or 'paper', got '", name, "'"));
 }
 
-const std::vector<std::string>& selectable_score_names() {
-  static const std::vector<std::string> names{"latent",     "reconstruction", "feature", "residual_max",
-                                              "residual_z", "residual_nn",    "fused"};
-  return names;
-}
-
-const std::vector<std::string>& fused_score_names() {
-  static const std::vector<std::string> names{"latent", "feature", "residual_nn"};
-  return names;
-}
-
-const std::vector<float>& Scores::get(const std::string& name) const {
-  if (name == "latent") return latent;
-  if (name == "reconstruction") return reconstruction;
-  if (name == "feature") {
-    GANOMALY_CHECK(feature.size() == latent.size(), "the feature score was not computed (FeatureScore::skip)");
-    return feature;
+const std::vector<float>& Scores::get(Score score) const {
+  switch (score) {
+    case Score::latent: return latent;
+    case Score::reconstruction: return reconstruction;
+    case Score::feature:
+      GANOMALY_CHECK(feature.size() == latent.size(), "the feature score was not computed (FeatureScore::skip)");
+      return feature;
+    case Score::residual_max: return residual_max;
+    case Score::residual_z:
+      GANOMALY_CHECK(residual_z.size() == latent.size(),
+                     "the residual_z score needs the model's residual statistics (model files written before it have none)");
+      return residual_z;
+    case Score::residual_nn:
+      GANOMALY_CHECK(residual_nn.size() == latent.size(),
+                     "the residual_nn score needs the model's neighbour residuals (model files written before it have none)");
+      return residual_nn;
+    case Score::fused:
+      GANOMALY_CHECK(fused_.size() == latent.size(), "the fused score needs the model's calibration");
+      return fused_;
   }
-  if (name == "residual_max") return residual_max;
-  if (name == "residual_z") {
-    GANOMALY_CHECK(residual_z.size() == latent.size(),
-                   "the residual_z score needs the model's residual statistics (model files written before it have none)");
-    return residual_z;
-  }
-  if (name == "residual_nn") {
-    GANOMALY_CHECK(residual_nn.size() == latent.size(),
-                   "the residual_nn score needs the model's neighbour residuals (model files written before it have none)");
-    return residual_nn;
-  }
-  if (name == "fused") {
-    GANOMALY_CHECK(fused.size() == latent.size(), "the fused score needs the model's calibration");
-    return fused;
-  }
-  throw Error(str("--score: expected latent, reconstruction, feature, residual_max, residual_z, residual_nn or fused, got '",
-                  name, "'"));
+  throw Error("Scores::get: not a score");
 }
 
-bool Scores::has(const std::string& name) const {
-  if (name == "feature") return feature.size() == latent.size();
-  if (name == "residual_z") return residual_z.size() == latent.size();
-  if (name == "residual_nn") return residual_nn.size() == latent.size();
-  if (name == "fused") return fused.size() == latent.size();
-  get(name);  // an unknown name throws
-  return true;
+bool Scores::has(Score score) const {
+  switch (score) {
+    case Score::feature: return feature.size() == latent.size();
+    case Score::residual_z: return residual_z.size() == latent.size();
+    case Score::residual_nn: return residual_nn.size() == latent.size();
+    case Score::fused: return fused_.size() == latent.size();
+    default: return true;
+  }
 }
 
-FeatureScore feature_score_for(const std::string& score_name) {
-  return score_name == "feature" || score_name == "fused" ? FeatureScore::compute : FeatureScore::skip;
+FeatureScore feature_score_for(Score score) {
+  return score == Score::feature || score == Score::fused ? FeatureScore::compute : FeatureScore::skip;
+}
+
+Scores Scores::image(size_t i) const {
+  auto pick = [i](const std::vector<float>& v) { return v.empty() ? std::vector<float>() : std::vector<float>{v.at(i)}; };
+  Scores out;
+  out.latent = pick(latent);
+  out.reconstruction = pick(reconstruction);
+  out.feature = pick(feature);
+  out.residual_max = pick(residual_max);
+  out.residual_z = pick(residual_z);
+  out.residual_nn = pick(residual_nn);
+  out.fused_ = pick(fused_);
+  return out;
 }
 
 void Scores::append(const Scores& other) {
@@ -77,7 +76,7 @@ void Scores::append(const Scores& other) {
   residual_max.insert(residual_max.end(), other.residual_max.begin(), other.residual_max.end());
   residual_z.insert(residual_z.end(), other.residual_z.begin(), other.residual_z.end());
   residual_nn.insert(residual_nn.end(), other.residual_nn.begin(), other.residual_nn.end());
-  fused.insert(fused.end(), other.fused.begin(), other.fused.end());
+  fused_.insert(fused_.end(), other.fused_.begin(), other.fused_.end());
 }
 
 namespace {
@@ -137,7 +136,7 @@ void Ganomaly::initialise(nn::Module& m) {
 }
 
 void Ganomaly::enable_ema(float decay) {
-  GANOMALY_CHECK(decay >= 0.0f && decay < 1.0f, "--ema: expected a decay in [0, 1), got ", decay);
+  if (!(decay >= 0.0f && decay < 1.0f)) throw OptionError("ema_decay", str("expected a decay in [0, 1), got ", decay));
   ema_decay_ = decay;
   if (decay == 0.0f) {
     ema_.reset();

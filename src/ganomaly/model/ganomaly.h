@@ -9,19 +9,31 @@
 #include "ganomaly/model/model.h"
 #include "ganomaly/model/residual_map.h"
 #include "ganomaly/model/residual_neighbours.h"
+#include "ganomaly/model/score.h"
 #include "nn/adam.h"
 
 namespace gan {
 
+// The two published recipes (REFERENCE.md).
+enum class RecipeName { paper, anomalib };
+template <>
+struct NameTable<RecipeName> {
+  static constexpr std::pair<RecipeName, const char*> all[] = {{RecipeName::paper, "paper"},
+                                                               {RecipeName::anomalib, "anomalib"}};
+};
+// The recipe's message predates the other choices' (and says the names quoted, in order).
+template <>
+RecipeName parse_choice<RecipeName>(const std::string& field, const std::string& name);
+
 // What distinguishes anomalib's published recipe from the paper authors' (REFERENCE.md).
 struct Recipe {
-  std::string name;            // "anomalib" or "paper"
+  RecipeName name;
   bool feature_matching;       // adversarial loss on D features (paper) or on D probabilities
   bool mse_encoder_loss;       // MSE (paper) or SmoothL1 (anomalib) between z and z_hat
   bool gan_normal_init;        // N(0, 0.02) (paper) or PyTorch's defaults (anomalib)
   bool reinit_collapsed_d;     // re-initialise D when its loss falls below 1e-5 (paper)
   std::string normalization;   // "tanh" ([-1, 1]) or "imagenet"
-  static Recipe named(const std::string& name);  // throws naming --recipe
+  static Recipe of(RecipeName name);
 };
 
 struct LossWeights {
@@ -66,36 +78,31 @@ struct StepLosses {
   float generator_grad_norm = -1, discriminator_grad_norm = -1;
 };
 
-// Per-image anomaly scores, larger = more anomalous.
+// Per-image anomaly scores, larger = more anomalous (score.h says what each measures).
+// The model computes all but the fused score, which only a calibration fills
+// (Calibration::fuse, Calibration::decide), so nothing can decide with an unfused one.
 struct Scores {
-  std::vector<float> latent;          // mean((z - z_hat)^2), the paper's score
-  std::vector<float> reconstruction;  // mean(|x - fake|)
-  std::vector<float> feature;         // mean((f(x) - f(fake))^2), f = D features
-  std::vector<float> residual_max;    // largest mean |x - fake| over a window of side S/8
-  std::vector<float> residual_z;      // the same map standardised per pixel (residual_map.h); empty
-                                      // for a model without residual statistics
-  std::vector<float> residual_nn;     // standardised by the nearest training images' maps
-                                      // (residual_neighbours.h); empty for a model without them
-  std::vector<float> fused;           // sum of fused_score_names(), standardised (Calibration::fuse)
-  const std::vector<float>& get(const std::string& name) const;  // throws on an unknown name
-  bool has(const std::string& name) const;  // computed for these images
+  std::vector<float> latent, reconstruction, feature, residual_max;
+  std::vector<float> residual_z;   // empty for a model without residual statistics
+  std::vector<float> residual_nn;  // empty for a model without neighbour residuals
+  // Throws when this score was not computed for these images (FeatureScore::skip, a model
+  // without its statistics, not fused).
+  const std::vector<float>& get(Score score) const;
+  bool has(Score score) const;  // computed for these images
   void append(const Scores& other);
+  Scores image(size_t i) const;  // image i's scores alone
   size_t size() const { return latent.size(); }
+
+ private:
+  friend struct Calibration;
+  std::vector<float> fused_;
 };
-// The scores the model computes, and those a user can pick (the same plus "fused").
-const std::vector<std::string>& score_names();
-const std::vector<std::string>& selectable_score_names();
-// What the fused score sums: latent, feature and residual_nn. The mean reconstruction
-// error and residual_max are the residual map seen less sharply; residual_z beat both on
-// validation, and residual_nn beat residual_z there (docs/QUALITY.md). Model files
-// written before residual_nn keep the parts they were fitted with.
-const std::vector<std::string>& fused_score_names();
 
 // The feature score needs two discriminator passes, 2/5 of scoring's work; the other
 // three come from the generator's pass alone.
 enum class FeatureScore { compute, skip };
-// Whether deciding with this score (one of selectable_score_names()) needs the feature score.
-FeatureScore feature_score_for(const std::string& score_name);
+// Whether deciding with this score needs the feature score.
+FeatureScore feature_score_for(Score score);
 
 class Ganomaly {
  public:
@@ -129,6 +136,7 @@ class Ganomaly {
   NeighbourResiduals residual_neighbours;
   // Keeps an exponential moving average of the generator's weights (decay per step),
   // used for scoring: it smooths the step-to-step swings of adversarial training.
+  // A decay outside [0, 1) throws OptionError naming "ema_decay".
   void enable_ema(float decay);
   float ema_decay() const { return ema_decay_; }
   Generator& scoring_generator() { return ema_ ? *ema_ : generator; }

@@ -23,11 +23,14 @@ std::shared_ptr<nn::Module> leaky() { return std::make_shared<nn::LeakyReLU>(0.2
 int ModelConfig::network_size() const { return next_pow2(image_size); }
 
 void ModelConfig::validate() const {
-  GANOMALY_CHECK(image_size >= 32 && image_size <= 512, "--image-size: expected 32 to 512, got ", image_size);
-  GANOMALY_CHECK(channels == 1 || channels == 3, "--channels: expected 1 or 3, got ", channels);
-  GANOMALY_CHECK(n_features >= 1 && n_features <= 1024, "--n-features: expected 1 to 1024, got ", n_features);
-  GANOMALY_CHECK(latent_size >= 1 && latent_size <= 4096, "--latent-size: expected 1 to 4096, got ", latent_size);
-  GANOMALY_CHECK(extra_layers >= 0 && extra_layers <= 8, "--extra-layers: expected 0 to 8, got ", extra_layers);
+  auto check = [](bool ok, const char* field, const std::string& problem) {
+    if (!ok) throw OptionError(field, problem);
+  };
+  check(image_size >= 32 && image_size <= 512, "model.image_size", str("expected 32 to 512, got ", image_size));
+  check(channels == 1 || channels == 3, "model.channels", str("expected 1 or 3, got ", channels));
+  check(n_features >= 1 && n_features <= 1024, "model.n_features", str("expected 1 to 1024, got ", n_features));
+  check(latent_size >= 1 && latent_size <= 4096, "model.latent_size", str("expected 1 to 4096, got ", latent_size));
+  check(extra_layers >= 0 && extra_layers <= 8, "model.extra_layers", str("expected 0 to 8, got ", extra_layers));
 }
 
 std::shared_ptr<nn::Sequential> make_encoder(int size, int latent, int channels, int n_features, int extra_layers,

@@ -19,7 +19,7 @@ struct ModelConfig {
   bool spectral_norm = false;  // the discriminator's convolutions (a stabiliser, off in both recipes)
   // The network's side: image_size padded up to a power of two (pad_nextpow2).
   int network_size() const;
-  void validate() const;  // throws with the offending setting
+  void validate() const;  // throws OptionError naming the field as TrainOptions has it ("model.image_size")
 };
 
 // Layer stacks, named as PyTorch's nn.Sequential indices.

@@ -71,7 +71,7 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
          "anomalib's habit): the epoch, the score and the threshold were chosen with the test labels, so every "
          "number below is an oracle figure, not an estimate of performance on new data.</p>\n";
   s += "<table>\n<tr><th>metric</th><th>value</th><th>what it means</th></tr>\n";
-  s += "<tr><td>image AUROC (" + html(e.score) + ")</td><td class=\"num\">" + fixed(e.image_auroc) +
+  s += "<tr><td>image AUROC (" + html(to_string(e.score)) + ")</td><td class=\"num\">" + fixed(e.image_auroc) +
        "</td><td>ranking quality of the chosen score; no threshold involved</td></tr>\n";
   s += "<tr><td>image AUPR</td><td class=\"num\">" + fixed(e.aupr) +
        "</td><td>average precision of the chosen score</td></tr>\n";
@@ -109,11 +109,9 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
   s += "</table>\n";
   if (!e.auroc_by_score.empty()) {
     s += "<table>\n<tr><th>score</th><th>test image AUROC</th></tr>\n";
-    for (const std::string& name : selectable_score_names()) {
-      auto it = e.auroc_by_score.find(name);
-      if (it == e.auroc_by_score.end()) continue;
-      s += "<tr><td>" + html(name) + (name == e.score ? " (chosen)" : "") + "</td><td class=\"num\">" +
-           fixed(it->second) + "</td></tr>\n";
+    for (const auto& [score, auroc] : e.auroc_by_score) {
+      s += "<tr><td>" + html(to_string(score)) + (score == e.score ? " (chosen)" : "") + "</td><td class=\"num\">" +
+           fixed(auroc) + "</td></tr>\n";
     }
     for (const auto& [name, a] : e.floor_auroc)
       s += "<tr><td>floor: " + html(name) + "</td><td class=\"num\">" + (std::isfinite(a) ? fixed(a) : "n/a") +
@@ -128,17 +126,18 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
 
 std::string scores_table(const Evaluation& e, const Calibration& cal, const std::vector<Sample>& samples,
                          const Pictures& pics, int thumb) {
-  const std::vector<float>& chosen = e.scores.get(cal.score);
+  std::vector<float> chosen;
+  for (const Verdict& v : e.verdicts) chosen.push_back(v.raw);
   std::vector<size_t> order(chosen.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return chosen[a] > chosen[b]; });
   const std::string t = std::to_string(thumb);
   std::string s = "<table>\n<tr><th>#</th><th>image</th><th>|difference|</th><th>file</th><th>class</th>"
-                  "<th>score (" + html(cal.score) + ")</th><th>normalised</th><th>verdict</th><th>correct</th></tr>\n";
+                  "<th>score (" + html(to_string(cal.score)) + ")</th><th>normalised</th><th>verdict</th><th>correct</th></tr>\n";
   bool threshold_row = false;
   for (size_t r = 0; r < order.size(); ++r) {
     const size_t i = order[r];
-    const bool flagged = chosen[i] >= cal.threshold;
+    const bool flagged = e.verdicts[i].anomalous;
     if (!flagged && !threshold_row) {
       s += "<tr class=\"threshold\"><td colspan=\"9\">threshold " + short_number(cal.threshold) +
            ": above, anomalous; below, normal</td></tr>\n";
@@ -152,7 +151,7 @@ std::string scores_table(const Evaluation& e, const Calibration& cal, const std:
          t + "\" height=\"" + t + "\" alt=\"difference " + std::to_string(r + 1) + "\" src=\"" +
          pics.heat_thumbnail.at(i) + "\"/></td><td title=\"" + html(sm.path) + "\">" +
          html(fs::path(sm.path).filename().string()) + "</td><td>" + html(sm.defect) + "</td><td class=\"num\">" +
-         short_number(chosen[i]) + "</td><td class=\"num\">" + fixed(cal.normalizer.apply(chosen[i]), 3) +
+         short_number(chosen[i]) + "</td><td class=\"num\">" + fixed(e.verdicts[i].normalised, 3) +
          "</td><td class=\"" + (flagged ? "anomalous" : "normal") + "\">" + (flagged ? "anomalous" : "normal") +
          "</td><td>" + (correct ? "yes" : "<b>no</b>") + "</td></tr>\n";
   }

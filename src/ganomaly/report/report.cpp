@@ -35,7 +35,7 @@ std::string roc_svg(const Evaluation& e, const std::vector<float>& chosen) {
   const RocCurve rc = roc_curve(chosen, e.labels);
   svg::PlotOptions o;
   o.width = 460, o.height = 420;
-  o.title = "ROC, " + e.score + " score: AUROC " + fixed(e.image_auroc);
+  o.title = str("ROC, ", to_string(e.score), " score: AUROC ", fixed(e.image_auroc));
   return svg::roc_plot(rc.fpr, rc.tpr, o);
 }
 
@@ -44,8 +44,8 @@ std::string histogram_svg(const Evaluation& e, const Calibration& cal, const std
   for (size_t i = 0; i < chosen.size(); ++i) (e.labels[i] ? anomalous : normal).push_back(chosen[i]);
   svg::PlotOptions o;
   o.width = 700, o.height = 360;
-  o.title = "Test scores (" + e.score + ")";
-  o.x_label = e.score + " score";
+  o.title = str("Test scores (", to_string(e.score), ")");
+  o.x_label = str(to_string(e.score), " score");
   o.y_label = "images";
   return svg::histogram_pair(normal, "normal (" + std::to_string(normal.size()) + ")", anomalous,
                              "anomalous (" + std::to_string(anomalous.size()) + ")", cal.threshold,
@@ -66,7 +66,8 @@ Plots write_plots(const fs::path& plots, const ReportInputs& in, const ReportOpt
   GANOMALY_CHECK(in.samples->size() == static_cast<size_t>(in.images->size(0)) && e.labels.size() == in.samples->size(),
                  "write_report: ", in.samples->size(), " samples, ", in.images->size(0), " images and ",
                  e.labels.size(), " labels do not match");
-  const std::vector<float>& chosen = e.scores.get(cal.score);
+  std::vector<float> chosen;
+  for (const Verdict& v : e.verdicts) chosen.push_back(v.raw);
   p.roc = roc_svg(e, chosen);
   if (!p.roc.empty()) write_file_atomically((plots / "roc.svg").string(), p.roc);
   p.histogram = histogram_svg(e, cal, chosen);
@@ -154,7 +155,7 @@ void write_report(const std::string& out_dir, const ReportInputs& in, const Repo
   h += "<h2 id=\"images\">Per-image scores</h2>\n";
   if (have_test) {
     const int thumb = std::clamp(opt.thumbnail_size, 8, 2 * static_cast<int>(in.images->size(2)));
-    h += "<p class=\"note\">Sorted by the " + html(in.calibration->score) +
+    h += "<p class=\"note\">Sorted by the " + html(to_string(in.calibration->score)) +
          " score, most anomalous first. The difference thumbnails share one colour scale. Rows with a wrong "
          "verdict are shaded.</p>\n" +
          scores_table(*in.evaluation, *in.calibration, *in.samples, plots.pics, thumb);

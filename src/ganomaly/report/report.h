@@ -52,7 +52,9 @@ void write_report(const std::string& out_dir, const ReportInputs& inputs, const 
 // the data set's test split (Dataset::test), which must outlive the result.
 ReportInputs training_report(const TrainResult& run, const std::vector<Sample>& test, const std::string& out_dir);
 
-// Helpers, public for tests.
+// What the page is built from, usable on their own (a PNG to embed elsewhere, a
+// reconstruction to save).
+// RFC 4648 base64, padded: the data URIs of report.html.
 std::string base64_encode(const std::vector<uint8_t>& bytes);
 // An 8-bit PNG in memory (channels 1, 3 or 4; HWC).
 std::vector<uint8_t> encode_png(int width, int height, int channels, const uint8_t* data);

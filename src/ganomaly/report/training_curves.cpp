@@ -68,12 +68,12 @@ std::string training_curves_svg(const std::vector<nlohmann::json>& log) {
   o.y_max = 1.0;
   std::vector<svg::Series> series;
   size_t k = 0;
-  for (const std::string& name : selectable_score_names()) {
-    auto it = auroc.find(name);
+  for (Score s : kScores) {  // the log's names, read back
+    auto it = auroc.find(to_string(s));
     if (it == auroc.end()) continue;
-    it->second.name = name;
+    it->second.name = to_string(s);
     it->second.color = svg::palette(k++);
-    it->second.dashed = name == "fused";
+    it->second.dashed = s == Score::fused;
     series.push_back(it->second);
   }
   const std::string p3 = svg::line_plot(series, o);

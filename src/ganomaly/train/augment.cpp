@@ -5,11 +5,6 @@
 
 namespace gan {
 
-const std::vector<std::string>& augment_modes() {
-  static const std::vector<std::string> modes{"none", "flip", "shift"};
-  return modes;
-}
-
 namespace {
 
 // Each plane [H, W] of one image becomes source(y, x) for every output pixel.
@@ -29,15 +24,13 @@ void remap_image(float* image, int64_t channels, int64_t height, int64_t width, 
 
 }  // namespace
 
-void augment_batch(Tensor& images, const std::string& mode, Rng& rng) {
-  GANOMALY_CHECK(std::count(augment_modes().begin(), augment_modes().end(), mode),
-                 "--augment: expected none, flip or shift, got '", mode, "'");
+void augment_batch(Tensor& images, Augment mode, Rng& rng) {
   GANOMALY_CHECK(images.ndim() == 4, "augment_batch: expected NCHW, got ", images.shape());
-  if (mode == "none") return;
+  if (mode == Augment::none) return;
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   for (int64_t i = 0; i < n; ++i) {
     float* image = images.data() + i * c * h * w;
-    if (mode == "flip") {
+    if (mode == Augment::flip) {
       const bool mirror_x = rng.uniform() < 0.5f, mirror_y = rng.uniform() < 0.5f;
       remap_image(image, c, h, w, [&](int64_t y, int64_t x) {
         return std::pair{mirror_y ? h - 1 - y : y, mirror_x ? w - 1 - x : x};

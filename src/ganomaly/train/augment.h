@@ -8,16 +8,20 @@
 //          aligned objects that sit a little off-centre in practice
 // A mode that does not suit the data (flip on a part whose mirror image is a defect)
 // teaches the model that defect is normal: it is a choice per product line, off by default.
-#include <string>
-#include <vector>
-
+#include "ganomaly/model/names.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 
 namespace gan {
 
-const std::vector<std::string>& augment_modes();
+enum class Augment { none, flip, shift };
+template <>
+struct NameTable<Augment> {
+  static constexpr std::pair<Augment, const char*> all[] = {
+      {Augment::none, "none"}, {Augment::flip, "flip"}, {Augment::shift, "shift"}};
+};
+
 // In place; the draws come from `rng` only, so a seed fixes them.
-void augment_batch(Tensor& images, const std::string& mode, Rng& rng);
+void augment_batch(Tensor& images, Augment mode, Rng& rng);
 
 }  // namespace gan

@@ -14,8 +14,13 @@ std::string fixed(double v, int digits = 3) {
 }
 
 // Three letters each, except the residual scores, which would all read "res".
-std::string short_label(const std::string& name) {
-  return name == "residual_max" ? "rmax" : name == "residual_z" ? "rz" : name == "residual_nn" ? "rnn" : name.substr(0, 3);
+std::string short_label(Score s) {
+  switch (s) {
+    case Score::residual_max: return "rmax";
+    case Score::residual_z: return "rz";
+    case Score::residual_nn: return "rnn";
+    default: return std::string(to_string(s)).substr(0, 3);
+  }
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ StepLosses train_step(Run& run, const std::vector<int>& order, int step) {
   Tensor images = gather(run.images.train, order, static_cast<size_t>(step) * run.batch, run.batch);
   if (o.augment != Augment::none) {
     Rng augment_rng(step_seed(o.seed, epoch, step, 1));
-    augment_batch(images, to_string(o.augment), augment_rng);
+    augment_batch(images, o.augment, augment_rng);
   }
   const float trained = (epoch + static_cast<float>(step) / run.steps_per_epoch) / o.epochs;
   StepInputs inputs;

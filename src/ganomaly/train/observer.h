@@ -32,7 +32,7 @@ struct StepReport {
 struct EpochReport {
   int epoch = 0, epochs = 0;  // epoch from 1
   float generator_loss = 0, discriminator_loss = 0;           // means over the epoch's steps
-  std::vector<std::pair<std::string, double>> val_auroc;     // every selectable score, in order
+  std::vector<std::pair<Score, double>> val_auroc;           // every score, in kScores order
   bool validated_on_test = false;                            // --validate-on test: an oracle
   bool improved = false;                                     // the kept model is now this epoch's
   int reinits = 0;                                           // discriminator re-initialisations

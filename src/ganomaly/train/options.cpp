@@ -1,6 +1,7 @@
 #include "ganomaly/train/options.h"
 
 #include <cmath>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -10,93 +11,38 @@ namespace gan {
 
 namespace {
 
-// Each choice's values and names, in the order the errors list them.
-template <typename E>
-struct Choices;
-template <>
-struct Choices<RecipeName> {
-  static constexpr std::pair<RecipeName, const char*> all[] = {{RecipeName::paper, "paper"},
-                                                               {RecipeName::anomalib, "anomalib"}};
-};
-template <>
-struct Choices<LrSchedule> {
-  static constexpr std::pair<LrSchedule, const char*> all[] = {{LrSchedule::constant, "constant"},
-                                                               {LrSchedule::cosine, "cosine"}};
-};
-template <>
-struct Choices<Augment> {
-  static constexpr std::pair<Augment, const char*> all[] = {
-      {Augment::none, "none"}, {Augment::flip, "flip"}, {Augment::shift, "shift"}};
-};
-template <>
-struct Choices<ValidateOn> {
-  static constexpr std::pair<ValidateOn, const char*> all[] = {{ValidateOn::heldout, "heldout"},
-                                                               {ValidateOn::test, "test"}};
-};
-template <>
-struct Choices<OnNan> {
-  static constexpr std::pair<OnNan, const char*> all[] = {{OnNan::stop, "stop"}, {OnNan::skip, "skip"}};
-};
-template <>
-struct Choices<ScoreChoice> {
-  static constexpr std::pair<ScoreChoice, const char*> all[] = {
-      {ScoreChoice::fused, "fused"},
-      {ScoreChoice::latent, "latent"},
-      {ScoreChoice::reconstruction, "reconstruction"},
-      {ScoreChoice::feature, "feature"},
-      {ScoreChoice::residual_max, "residual_max"},
-      {ScoreChoice::residual_z, "residual_z"},
-      {ScoreChoice::residual_nn, "residual_nn"},
-      {ScoreChoice::best_on_validation, "auto"}};
-};
-
-template <typename E>
-const char* name_of(E value) {
-  for (const auto& [v, name] : Choices<E>::all)
-    if (v == value) return name;
-  throw Error("unknown option value");  // unreachable for a valid enum value
-}
-
-// "a, b or c".
-template <typename E>
-std::string listed() {
-  std::string out;
-  const size_t n = std::size(Choices<E>::all);
-  for (size_t i = 0; i < n; ++i)
-    out += str(i == 0 ? "" : i + 1 == n ? " or " : ", ", Choices<E>::all[i].second);
-  return out;
-}
-
 void check(bool ok, const char* field, const std::string& problem) {
   if (!ok) throw OptionError(field, problem);
 }
 
 }  // namespace
 
-const char* to_string(RecipeName v) { return name_of(v); }
-const char* to_string(LrSchedule v) { return name_of(v); }
-const char* to_string(Augment v) { return name_of(v); }
-const char* to_string(ValidateOn v) { return name_of(v); }
-const char* to_string(OnNan v) { return name_of(v); }
-const char* to_string(ScoreChoice v) { return name_of(v); }
+static_assert(int(ScoreChoice::fused) == int(Score::fused) && int(ScoreChoice::latent) == int(Score::latent) &&
+                  int(ScoreChoice::residual_nn) == int(Score::residual_nn) && std::size(kScores) == 7,
+              "a ScoreChoice names the Score of the same value");
 
-template <typename E>
-E parse_choice(const std::string& field, const std::string& name) {
-  for (const auto& [v, n] : Choices<E>::all)
-    if (name == n) return v;
-  // The recipe's message predates the others' (and says the names quoted, in order).
-  if constexpr (std::is_same_v<E, RecipeName>) throw OptionError(field, str("expected 'anomalib' or 'paper', got '", name, "'"));
-  throw OptionError(field, str("expected ", listed<E>(), ", got '", name, "'"));
+std::optional<Score> fixed_score(ScoreChoice choice) {
+  if (choice == ScoreChoice::best_on_validation) return std::nullopt;
+  return static_cast<Score>(choice);
 }
-template RecipeName parse_choice<RecipeName>(const std::string&, const std::string&);
-template LrSchedule parse_choice<LrSchedule>(const std::string&, const std::string&);
-template Augment parse_choice<Augment>(const std::string&, const std::string&);
-template ValidateOn parse_choice<ValidateOn>(const std::string&, const std::string&);
-template OnNan parse_choice<OnNan>(const std::string&, const std::string&);
-template ScoreChoice parse_choice<ScoreChoice>(const std::string&, const std::string&);
 
-OptionError::OptionError(std::string field, std::string problem)
-    : Error(field + ": " + problem), field_(std::move(field)), problem_(std::move(problem)) {}
+ScoreChoice choice_of(Score score) { return static_cast<ScoreChoice>(score); }
+
+const char* to_string(ScoreChoice choice) {
+  const std::optional<Score> score = fixed_score(choice);
+  return score ? to_string(*score) : "auto";
+}
+
+template <>
+ScoreChoice parse_choice<ScoreChoice>(const std::string& field, const std::string& name) {
+  if (name == "auto") return ScoreChoice::best_on_validation;
+  if (const std::optional<Score> score = find_named<Score>(name)) return choice_of(*score);
+  // As the help lists them: the default first, auto last.
+  std::string names = to_string(Score::fused);
+  for (Score s : kScores)
+    if (s != Score::fused) names += str(", ", to_string(s));
+  throw OptionError(field, str("expected ", names, " or auto, got '", name, "'"));
+}
 
 float learning_rate_factor(LrSchedule schedule, int epoch, int epochs) {
   if (schedule != LrSchedule::cosine) return 1.0f;
@@ -136,7 +82,9 @@ void TrainOptions::validate() const {
   check(validation_fraction > 0 && validation_fraction < 0.9, "validation_fraction",
         str("expected (0, 0.9), got ", validation_fraction));
   check(ema_decay >= 0 && ema_decay < 1, "ema_decay", str("expected a decay in [0, 1), got ", ema_decay));
-  require_device(device, "--device");
+  std::string why;
+  if (!device_available(device, &why))  // the machine's or the build's limit, not a bad value: not an OptionError
+    throw FieldError("device", {"cannot use ", field_ref("device"), str(" ", device_name(device), ": ", why)});
 }
 
 TrainOptions scaled_for_steps(const TrainOptions& o, int steps_per_epoch) {

@@ -2,60 +2,53 @@
 // The training options: one struct, its defaults (the command line's too: apps/train_options.h
 // reads them from here), typed choices, and the checks that name the field at fault.
 //
-// The choices are enums here; their names (the same on the command line, in model
-// files' "info", in summary.json and train_log.jsonl) convert both ways below.
+// The choices are enums; their names (the same on the command line, in model files'
+// "info", in summary.json and train_log.jsonl) convert both ways (names.h).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "ganomaly/data/image.h"
+#include "ganomaly/eval/calibration.h"
 #include "ganomaly/model/ganomaly.h"
+#include "ganomaly/train/augment.h"
 
 namespace gan {
 
-enum class RecipeName { paper, anomalib };
 enum class LrSchedule { constant, cosine };             // cosine: decays to 0 over the epochs
-enum class Augment { none, flip, shift };               // see augment.h
 enum class ValidateOn { heldout, test };                // test: anomalib's habit, an oracle
 enum class OnNan { stop, skip };                        // a non-finite loss: stop (keep the best model) or skip the batch
-// The score that decides: one of selectable_score_names(), or best_on_validation ("auto").
-enum class ScoreChoice { fused, latent, reconstruction, feature, residual_max, residual_z, residual_nn, best_on_validation };
+// The score that decides: a Score (the same value), or the best single score on
+// validation ("auto").
+enum class ScoreChoice { latent, reconstruction, feature, residual_max, residual_z, residual_nn, fused, best_on_validation };
+// The Score a choice names; nothing for best_on_validation.
+std::optional<Score> fixed_score(ScoreChoice choice);
+ScoreChoice choice_of(Score score);
 
-// The names, as on the command line and in files.
-const char* to_string(RecipeName v);
-const char* to_string(LrSchedule v);
-const char* to_string(Augment v);
-const char* to_string(ValidateOn v);
-const char* to_string(OnNan v);
-const char* to_string(ScoreChoice v);
-
-// A name back to its value; an unknown name throws OptionError naming `field` and the
-// names it accepts. E is one of the enums above.
-template <typename E>
-E parse_choice(const std::string& field, const std::string& name);
-
-// JSON (files) writes the names.
-inline void to_json(nlohmann::json& j, RecipeName v) { j = to_string(v); }
-inline void to_json(nlohmann::json& j, LrSchedule v) { j = to_string(v); }
-inline void to_json(nlohmann::json& j, Augment v) { j = to_string(v); }
-inline void to_json(nlohmann::json& j, ValidateOn v) { j = to_string(v); }
-inline void to_json(nlohmann::json& j, OnNan v) { j = to_string(v); }
-inline void to_json(nlohmann::json& j, ScoreChoice v) { j = to_string(v); }
-
-// A training option out of range. field() is the TrainOptions member ("epochs",
-// "loss_weights.contextual", "stabilisers.real_label"); the apps name the flag it came
-// from (apps/train_options.h). what() is "<field>: <problem>".
-class OptionError : public Error {
- public:
-  OptionError(std::string field, std::string problem);
-  const std::string& field() const { return field_; }
-  const std::string& problem() const { return problem_; }
-
- private:
-  std::string field_, problem_;
+// The names (names.h; RecipeName's in ganomaly.h, Augment's in augment.h), as on the
+// command line and in files.
+template <>
+struct NameTable<LrSchedule> {
+  static constexpr std::pair<LrSchedule, const char*> all[] = {{LrSchedule::constant, "constant"},
+                                                               {LrSchedule::cosine, "cosine"}};
 };
+template <>
+struct NameTable<ValidateOn> {
+  static constexpr std::pair<ValidateOn, const char*> all[] = {{ValidateOn::heldout, "heldout"},
+                                                               {ValidateOn::test, "test"}};
+};
+template <>
+struct NameTable<OnNan> {
+  static constexpr std::pair<OnNan, const char*> all[] = {{OnNan::stop, "stop"}, {OnNan::skip, "skip"}};
+};
+// ScoreChoice has no table of its own: its names are Score's, plus "auto".
+const char* to_string(ScoreChoice choice);
+template <>
+ScoreChoice parse_choice<ScoreChoice>(const std::string& field, const std::string& name);
+inline void to_json(nlohmann::json& j, ScoreChoice v) { j = to_string(v); }
 
 struct TrainOptions {
   ModelConfig model;
@@ -77,7 +70,7 @@ struct TrainOptions {
   // epoch within this of the best so far replaces the kept model (and resets patience),
   // so near-ties go to the longer-trained model. 0: only a strictly better epoch.
   double selection_tolerance = 0.005;
-  double fusion_margin = 0.1;          // fused scores weigh 1 - (gap to the best validation AUROC) / this
+  double fusion_margin = kDefaultFusionMargin;  // fused scores weigh 1 - (gap to the best validation AUROC) / this
   // A validation AUROC at or above this cannot rank epochs any more: the pseudo-anomalies
   // are then made half as strong (down to an eighth) and the kept model re-measured on
   // them. 0: never.
@@ -97,8 +90,8 @@ struct TrainOptions {
   // written as out_dir/config.json once the folder is locked. Null: none is written.
   nlohmann::json run_config;
 
-  // Throws OptionError naming the first field out of range (ModelConfig's own checks
-  // and the device's name their flags themselves).
+  // Throws OptionError naming the first field out of range, or FieldError naming
+  // "device" when the device cannot be used here.
   void validate() const;
 };
 

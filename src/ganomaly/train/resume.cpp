@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <utility>
+#include <vector>
 
 namespace gan {
 
@@ -63,7 +64,7 @@ ResumeState ResumeState::from_json(const nlohmann::json& t) {
   s.stale = t.at("stale").get<int>();
   s.data_rng = t.at("data_rng").get<std::vector<uint64_t>>();
   s.train_seconds = t.at("train_seconds").get<double>();
-  s.pseudo_strength = t.value("pseudo_strength", 1.0f);  // absent before --harden-at existed
+  s.pseudo_strength = t.value("pseudo_strength", 1.0f);  // absent before harden_at existed
   s.kept.metric = t.at("best_metric").get<double>();
   s.kept.epoch = t.at("best_epoch").get<int>();
   if (s.kept.epoch > 0) s.kept.calibration = Calibration::from_json(t.at("best_calibration"));
@@ -91,15 +92,28 @@ std::string shown(const nlohmann::json& v) {
 }  // namespace
 
 void check_resume_settings(const std::string& resume, const nlohmann::json& was, const nlohmann::json& now) {
-  static const std::pair<const char*, const char*> kOptions[] = {
-      {"data", "DATA_DIR"},           {"format", "--format"},           {"seed", "--seed"},
-      {"batch_size", "--batch-size"}, {"learning_rate", "--lr"},        {"lr_schedule", "--lr-schedule"},
-      {"loss_weights", "--w-adv,--w-con,--w-enc"},                       {"d_lr_scale", "--d-lr-scale"},
-      {"real_label", "--real-label"}, {"instance_noise", "--instance-noise"}, {"augment", "--augment"},
-      {"clip_grad_norm", "--clip-grad-norm"}, {"reinit_saturated_d", "--reinit-saturated-d"},
-      {"ema_decay", "--ema"},         {"validate_on", "--validate-on"}, {"selection_tolerance", "--selection-tolerance"},
-      {"fusion_margin", "--fusion-margin"}, {"harden_at", "--harden-at"}};
-  for (const auto& [key, option] : kOptions) {
+  // Each setting of the run's info (train.cpp, run_info) and the fields it comes from:
+  // TrainOptions', and the data set's ("data", "format").
+  static const std::pair<const char*, std::vector<const char*>> kSettings[] = {
+      {"data", {"data"}},
+      {"format", {"format"}},
+      {"seed", {"seed"}},
+      {"batch_size", {"batch_size"}},
+      {"learning_rate", {"learning_rate"}},
+      {"lr_schedule", {"lr_schedule"}},
+      {"loss_weights", {"loss_weights.adversarial", "loss_weights.contextual", "loss_weights.encoder"}},
+      {"d_lr_scale", {"stabilisers.discriminator_lr_scale"}},
+      {"real_label", {"stabilisers.real_label"}},
+      {"instance_noise", {"stabilisers.instance_noise"}},
+      {"augment", {"augment"}},
+      {"clip_grad_norm", {"stabilisers.clip_grad_norm"}},
+      {"reinit_saturated_d", {"stabilisers.reinit_saturated_d"}},
+      {"ema_decay", {"ema_decay"}},
+      {"validate_on", {"validate_on"}},
+      {"selection_tolerance", {"selection_tolerance"}},
+      {"fusion_margin", {"fusion_margin"}},
+      {"harden_at", {"harden_at"}}};
+  for (const auto& [key, fields] : kSettings) {
     if (!was.contains(key) || !now.contains(key)) continue;  // an older checkpoint may lack a setting
     const nlohmann::json &a = was[key], &b = now[key];
     if (a == b) continue;
@@ -109,8 +123,14 @@ void check_resume_settings(const std::string& resume, const nlohmann::json& was,
       const auto pb = std::filesystem::weakly_canonical(b.get<std::string>(), e2);
       if (!e1 && !e2 && pa == pb) continue;
     }
-    throw Error(str(resume, ": was trained with ", option, " ", shown(a), ", not ", shown(b),
-                    "; resume with the same settings, or start a new run without --resume"));
+    std::vector<FieldError::Part> message{str(resume, ": was trained with ")};
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i > 0) message.emplace_back(",");
+      message.push_back(field_ref(fields[i]));
+    }
+    message.emplace_back(str(" ", shown(a), ", not ", shown(b), "; resume with the same settings, or start a new run without "));
+    message.push_back(field_ref("resume"));
+    throw FieldError(fields.front(), message);
   }
 }
 

@@ -50,9 +50,9 @@ struct ResumeState {
   static ResumeState from_json(const nlohmann::json& training);
 };
 
-// A resumed run continues bitwise only with the settings it was started with: throws
-// naming the first setting of `was` (the checkpoint's run info) that differs from `now`
-// (another data set, learning rate, batch size, seed, ...).
+// A resumed run continues bitwise only with the settings it was started with: throws a
+// FieldError naming the fields of the first setting of `was` (the checkpoint's run info)
+// that differs from `now` (another data set, learning rate, batch size, seed, ...).
 void check_resume_settings(const std::string& resume, const nlohmann::json& was, const nlohmann::json& now);
 
 }  // namespace gan

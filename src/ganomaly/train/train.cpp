@@ -33,7 +33,7 @@ TrainOptions scaled_for_split(const TrainOptions& options, const Split& split) {
 }
 
 nlohmann::json run_info(const Dataset& data, const TrainOptions& o) {
-  const Recipe recipe = Recipe::named(to_string(o.recipe));
+  const Recipe recipe = Recipe::of(o.recipe);
   return {{"recipe", recipe.name},
           {"normalization", recipe.normalization},
           {"seed", o.seed},
@@ -62,9 +62,9 @@ std::optional<LoadedModel> load_resumable(const TrainOptions& o, const nlohmann:
   if (o.resume.empty()) return std::nullopt;
   LoadedModel r = load_model(o.resume);
   GANOMALY_CHECK(!r.training.is_null(), o.resume, ": not a resumable checkpoint (use last.gnm)");
-  GANOMALY_CHECK(model_config_json(r.model->config) == model_config_json(o.model) && r.model->recipe.name == to_string(o.recipe),
+  GANOMALY_CHECK(model_config_json(r.model->config) == model_config_json(o.model) && r.model->recipe.name == o.recipe,
                  o.resume, ": was trained with other model settings: ", r.config["model"].dump(), " recipe ",
-                 r.model->recipe.name);
+                 to_string(r.model->recipe.name));
   check_resume_settings(o.resume, r.config.value("info", nlohmann::json::object()), info);
   const int done = r.training.at("epoch").get<int>();
   // Resuming it would train nothing and write nothing: say so rather than exit 0 with no model.
@@ -92,7 +92,7 @@ RunImages prepare_data(const Run& run) {
   const TrainOptions& o = run.options;
   const Dataset& data = run.data;
   const int size = o.model.image_size, channels = o.model.channels;
-  const std::string norm = Recipe::named(to_string(o.recipe)).normalization;
+  const std::string norm = Recipe::of(o.recipe).normalization;
   RunImages im;
   im.train = load_images(run.split.train, size, channels, norm, o.max_pixels);
   if (!data.test.empty()) {
@@ -115,7 +115,7 @@ void restore_or_init(Run& run) {
   const TrainOptions& o = run.options;
   nn::AdamOptions adam;
   adam.lr = o.learning_rate;
-  run.model = std::make_unique<Ganomaly>(o.model, Recipe::named(to_string(o.recipe)), o.seed, adam, o.loss_weights, o.stabilisers);
+  run.model = std::make_unique<Ganomaly>(o.model, Recipe::of(o.recipe), o.seed, adam, o.loss_weights, o.stabilisers);
   run.model->to(o.device);
   run.model->enable_ema(o.ema_decay);
   if (!run.resumed) return;
@@ -149,7 +149,7 @@ namespace {
 // What the user learns before the first step: the data, a scaled run, what is replaced.
 void say_what_runs(Run& run, const TrainOptions& asked) {
   const TrainOptions& o = run.options;
-  const Recipe recipe = Recipe::named(to_string(o.recipe));
+  const Recipe recipe = Recipe::of(o.recipe);
   run.note(str("data: ", run.data.root, " (", run.data.format, "), ", run.split.train.size(), " train, ",
                run.split.validation.size(), " validation normals, ", run.data.test.size(), " test; image size ",
                o.model.image_size, ", ", recipe.normalization, " normalisation"));
@@ -162,7 +162,7 @@ void say_what_runs(Run& run, const TrainOptions& asked) {
 // 6. The run's summary; with a kept model, the model evaluated on the test split.
 TrainResult finish(Run& run, const std::string& status) {
   const TrainOptions& o = run.options;
-  const Recipe recipe = Recipe::named(to_string(o.recipe));
+  const Recipe recipe = Recipe::of(o.recipe);
   TrainResult r;
   r.info = run.info;
   r.summary = {{"status", status},          {"recipe", recipe.name},

@@ -58,7 +58,7 @@ nn::NamedTensors clone_state(const nn::NamedTensors& state) {
 }
 
 // One validation pass: every score, the fusion fitted on them, and the AUROC that
-// selects (the chosen score's, or the best single score's for "auto").
+// selects (the chosen score's, or the best single score's for ScoreChoice::best_on_validation).
 struct ValidationPass {
   Scores scores;
   Calibration fusion;
@@ -70,9 +70,10 @@ ValidationPass validate_model(Ganomaly& model, const RunImages& images, const Tr
   v.scores = model.score(images.validation);
   v.fusion.fit_fusion(v.scores, images.validation_labels, o.fusion_margin);
   v.fusion.fuse(v.scores);
-  for (const std::string& name : selectable_score_names()) {
-    const double a = auroc(v.scores.get(name), images.validation_labels);
-    if (o.score == ScoreChoice::best_on_validation ? a > v.metric : name == to_string(o.score)) v.metric = a;
+  const std::optional<Score> fixed = fixed_score(o.score);
+  for (Score s : kScores) {
+    const double a = auroc(v.scores.get(s), images.validation_labels);
+    if (fixed ? s == *fixed : a > v.metric) v.metric = a;
   }
   return v;
 }
@@ -83,19 +84,20 @@ ValidationPass validate_model(Ganomaly& model, const RunImages& images, const Tr
 Calibration calibrate(const ValidationPass& pass, const std::vector<int>& labels, const TrainOptions& o) {
   Calibration c = pass.fusion;
   c.chosen_on = to_string(o.validate_on);
-  c.score = to_string(o.score);
-  if (o.score == ScoreChoice::best_on_validation) {
+  if (const std::optional<Score> fixed = fixed_score(o.score)) {
+    c.score = *fixed;
+  } else {  // auto: the best single score on validation
     double best = -1;
-    for (const std::string& name : selectable_score_names()) {
-      const double a = auroc(pass.scores.get(name), labels);
-      if (a > best) best = a, c.score = name;
+    for (Score s : kScores) {
+      const double a = auroc(pass.scores.get(s), labels);
+      if (a > best) best = a, c.score = s;
     }
   }
   const std::vector<float>& chosen = pass.scores.get(c.score);
   c.threshold = static_cast<float>(best_f1(chosen, labels).threshold);
   c.normalizer = ScoreNormalizer::fit(chosen, c.threshold);
-  c.map_score = map_score_name(pass.scores);
-  c.map_threshold = fit_map_threshold(pass.scores.get(c.map_score), labels);
+  c.map_score = map_score_of(pass.scores);
+  c.map_threshold = fit_map_threshold(pass.scores.get(*c.map_score), labels);
   return c;
 }
 
@@ -139,10 +141,11 @@ void log_test_auroc(Run& run, const ValidationPass& pass, int epoch, nlohmann::j
   nlohmann::json dump = {{"epoch", epoch},
                          {"val_labels", run.images.validation_labels},
                          {"test_labels", run.images.test_labels}};
-  for (const std::string& name : selectable_score_names()) {
-    entry["test_auroc_for_analysis"][name] = auroc(test.get(name), run.images.test_labels);
-    dump["val"][name] = pass.scores.get(name);
-    dump["test"][name] = test.get(name);
+  for (Score s : kScores) {
+    const char* name = to_string(s);
+    entry["test_auroc_for_analysis"][name] = auroc(test.get(s), run.images.test_labels);
+    dump["val"][name] = pass.scores.get(s);
+    dump["test"][name] = test.get(s);
   }
   std::filesystem::create_directories(run.options.out_dir + "/analysis");
   write_file_atomically(str(run.options.out_dir, "/analysis/epoch_", epoch, ".json"), dump.dump() + "\n");
@@ -161,15 +164,15 @@ nlohmann::json log_entry(const Run& run, const EpochSums& sums, const Validation
                           {"discriminator_reinitialised", sums.reinits},
                           {"validate_on", run.options.validate_on},
                           {"pseudo_anomaly_strength", run.resume_state.pseudo_strength}};
-  for (const auto& [name, part] : pass.fusion.fusion) entry["fusion_weights"][name] = part.weight;
+  for (const auto& [s, part] : pass.fusion.fusion) entry["fusion_weights"][to_string(s)] = part.weight;
   if (run.options.stabilisers.clip_grad_norm > 0) {  // the means before clipping, to see how often it bites
     entry["generator_grad_norm"] = sum.generator_grad_norm / denom;
     entry["discriminator_grad_norm"] = sum.discriminator_grad_norm / denom;
   }
-  for (const std::string& name : selectable_score_names()) {
-    const double a = auroc(pass.scores.get(name), run.images.validation_labels);
-    entry["val_auroc"][name] = a;
-    report->val_auroc.emplace_back(name, a);
+  for (Score s : kScores) {
+    const double a = auroc(pass.scores.get(s), run.images.validation_labels);
+    entry["val_auroc"][to_string(s)] = a;
+    report->val_auroc.emplace_back(s, a);
   }
   entry["selection_auroc"] = pass.metric;
   report->generator_loss = sum.generator / denom;

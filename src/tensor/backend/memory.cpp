@@ -33,8 +33,8 @@ bool device_available(Device device, std::string* why) {
 
 void require_device(Device device, const std::string& what) {
   std::string why;
-  // Not "--device ...: " first: the apps read that as a usage error (exit 2); this is
-  // the machine's or the build's limit (exit 1).
+  // Not "<what>: " first: the apps read a message that starts with a flag as a usage
+  // error (exit 2); this is the machine's or the build's limit (exit 1).
   GANOMALY_CHECK(device_available(device, &why), "cannot use ", what, " ", device_name(device), ": ", why);
 }
 

@@ -1,0 +1,42 @@
+#pragma once
+// The anomaly scores: which exist, their names (model files, logs, --score), and which
+// the fused score sums.
+#include "ganomaly/model/names.h"
+
+namespace gan {
+
+enum class Score {
+  latent,          // mean((z - z_hat)^2), the paper's score
+  reconstruction,  // mean(|x - fake|)
+  feature,         // mean((f(x) - f(fake))^2), f = D features
+  residual_max,    // largest mean |x - fake| over a window of side S/8
+  residual_z,      // the same map standardised per pixel (residual_map.h)
+  residual_nn,     // standardised by the nearest training images' maps (residual_neighbours.h)
+  fused,           // a weighted sum of kFusedScores, standardised (Calibration::fuse)
+};
+
+template <>
+struct NameTable<Score> {
+  static constexpr std::pair<Score, const char*> all[] = {
+      {Score::latent, "latent"},         {Score::reconstruction, "reconstruction"}, {Score::feature, "feature"},
+      {Score::residual_max, "residual_max"}, {Score::residual_z, "residual_z"},     {Score::residual_nn, "residual_nn"},
+      {Score::fused, "fused"}};
+};
+
+// Every score, in the order logs and reports list them.
+inline constexpr Score kScores[] = {Score::latent,     Score::reconstruction, Score::feature, Score::residual_max,
+                                    Score::residual_z, Score::residual_nn,    Score::fused};
+
+// What the fused score sums: latent, feature and residual_nn. The mean reconstruction
+// error and residual_max are the residual map seen less sharply; residual_z beat both on
+// validation, and residual_nn beat residual_z there (docs/QUALITY.md). Model files
+// written before residual_nn keep the parts they were fitted with.
+inline constexpr Score kFusedScores[] = {Score::latent, Score::feature, Score::residual_nn};
+
+// Orders scores by name: the order model files list the fused parts in, and the order
+// the fused sum adds them (so a sum is the same float however the model was loaded).
+struct ByScoreName {
+  bool operator()(Score a, Score b) const { return std::string(to_string(a)) < to_string(b); }
+};
+
+}  // namespace gan
