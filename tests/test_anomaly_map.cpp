@@ -31,7 +31,7 @@ struct SmallModel {
   SmallModel() : model(tiny_model_config(), Recipe::of(RecipeName::paper), 7) {
     Rng rng(4);
     images = Tensor::from_vector(Shape{6, 3, 32, 32}, random_values(rng, 6 * 3 * 32 * 32, -1.0f, 1.0f));
-    model.fit_residual_statistics(images, 4);
+    model.fit_residuals(images, 4);
   }
 };
 
@@ -135,8 +135,8 @@ TEST_CASE("the anomaly map's peak at the model's size is its score, for each kin
   c.score = Score::residual_nn;
   for (const Score kind : {Score::residual_nn, Score::residual_z, Score::residual_max}) {
     CAPTURE(to_string(kind));
-    if (kind == Score::residual_z) m.model.residual_neighbours = NeighbourResiduals();
-    if (kind == Score::residual_max) m.model.residual_statistics = ResidualNormalizer();
+    if (kind == Score::residual_z) m.model.residual_nn = ResidualNN();
+    if (kind == Score::residual_max) m.model.residual_z = ResidualZ();
     c.score = kind;  // a score the model computes: score_with_maps decides with it
     CHECK(map_score_of(m.model) == kind);
     const ScoredMaps s = score_with_maps(m.model, c, m.images, FeatureScore::skip);

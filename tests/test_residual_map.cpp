@@ -54,17 +54,17 @@ TEST_CASE("window_max equals the naive window mean maximum, negative maps includ
 
 TEST_CASE("residual statistics: per-pixel mean, spread plus a tenth of its image mean, standardised maps") {
   // Two 1x2 maps: pixel 0 takes 1 and 3 (mean 2, spread 1), pixel 1 takes 5 and 5 (spread 0).
-  const ResidualNormalizer r = ResidualNormalizer::fit({1, 5, 3, 5}, 2, 1, 2);
+  const ResidualZ r = ResidualZ::fit({1, 5, 3, 5}, 2, 1, 2);
   const float floor = 0.1f * 0.5f;  // a tenth of the mean spread (1 + 0) / 2
   float z[2];
   const float map[2] = {4, 6};
   r.standardise(map, z);
   CHECK(z[0] == doctest::Approx((4.0 - 2) / (1 + floor)));
   CHECK(z[1] == doctest::Approx((6.0 - 5) / (0 + floor)));
-  CHECK_THROWS_AS(ResidualNormalizer::fit({1, 2}, 1, 1, 2), Error);   // one map has no spread
-  CHECK_THROWS_AS(ResidualNormalizer::fit({1, 2, 3}, 2, 1, 2), Error);  // sizes disagree
+  CHECK_THROWS_AS(ResidualZ::fit({1, 2}, 1, 1, 2), Error);   // one map has no spread
+  CHECK_THROWS_AS(ResidualZ::fit({1, 2, 3}, 2, 1, 2), Error);  // sizes disagree
   // A generator exact everywhere: no division by zero.
-  const ResidualNormalizer exact = ResidualNormalizer::fit(std::vector<float>(8, 0.0f), 2, 2, 2);
+  const ResidualZ exact = ResidualZ::fit(std::vector<float>(8, 0.0f), 2, 2, 2);
   CHECK(std::isfinite(exact.score(std::vector<float>(4, 1.0f).data())));
 }
 
@@ -75,7 +75,7 @@ TEST_CASE("residual_z finds a small defect on a steady pixel that a rim's larger
   std::vector<float> normals(n * h * w);
   for (int i = 0; i < n; ++i)
     for (int p = 0; p < h * w; ++p) normals[i * h * w + p] = p % w == 0 ? rng.uniform(0.5f, 1.5f) : rng.uniform(0.09f, 0.11f);
-  const ResidualNormalizer r = ResidualNormalizer::fit(normals, n, h, w);
+  const ResidualZ r = ResidualZ::fit(normals, n, h, w);
   std::vector<float> normal(normals.begin(), normals.begin() + h * w), defect = normal;
   for (int p : {4 * w + 4, 4 * w + 5, 5 * w + 4, 5 * w + 5}) defect[p] = 0.4f;  // a 2x2 scratch, weaker than the rim
   const int64_t k = residual_max_window(h, w);
@@ -95,7 +95,7 @@ TEST_CASE("residual statistics travel as R.mean / R.scale; a model file without 
   CHECK_FALSE(before.has(Score::residual_z));
   CHECK_THROWS_AS(before.get(Score::residual_z), Error);
 
-  model.fit_residual_statistics(images, 4);
+  model.fit_residuals(images, 4);
   const Scores fitted = model.score(images, 4);
   REQUIRE(fitted.has(Score::residual_z));
   CHECK(fitted.residual_max == before.residual_max);
@@ -105,7 +105,7 @@ TEST_CASE("residual statistics travel as R.mean / R.scale; a model file without 
   std::vector<float> z(32 * 32);
   double mean_z = 0;
   for (int i = 0; i < 6; ++i) {
-    model.residual_statistics.standardise(maps.data() + i * 1024, z.data());
+    model.residual_z.standardise(maps.data() + i * 1024, z.data());
     for (float v : z) mean_z += v / (6 * 1024);
   }
   CHECK(std::fabs(mean_z) < 1e-4);
@@ -116,10 +116,10 @@ TEST_CASE("residual statistics travel as R.mean / R.scale; a model file without 
   LoadedModel loaded = load_model(dir / "with.gnm");
   CHECK(loaded.model->score(images, 4).residual_z == fitted.residual_z);
 
-  model.residual_statistics = ResidualNormalizer();
+  model.residual_z = ResidualZ();
   save_model(dir / "without.gnm", model, c, {});
   LoadedModel old = load_model(dir / "without.gnm");
-  CHECK(old.model->residual_statistics.empty());
+  CHECK(old.model->residual_z.empty());
   CHECK_FALSE(old.model->score(images, 4).has(Score::residual_z));
 
   // Statistics of another image size are refused, naming the file.

@@ -76,7 +76,7 @@ TEST_CASE("neighbour residuals standardise by the 20 nearest maps, floored by a 
   Rng rng(9);
   const std::vector<float> maps = uniform_values(rng, n * pixels, 0.0f, 2.0f);
   const std::vector<float> keys = uniform_values(rng, n * key_size, -1.0f, 1.0f);
-  const NeighbourResiduals r = NeighbourResiduals::fit(maps, keys, n, h, w);
+  const ResidualNN r = ResidualNN::fit(maps, keys, n, h, w);
   const float floor = 0.1f * mean_spread(maps, n, pixels);
   for (int trial = 0; trial < 5; ++trial) {
     const std::vector<float> map = uniform_values(rng, pixels, 0.0f, 3.0f);
@@ -90,15 +90,15 @@ TEST_CASE("neighbour residuals standardise by the 20 nearest maps, floored by a 
   }
   // Fewer maps than neighbours: all of them are used.
   // Two 1x2 maps: pixel 0 takes 1 and 3 (mean 2, spread 1), pixel 1 takes 5 and 5 (spread 0).
-  const NeighbourResiduals few = NeighbourResiduals::fit({1, 5, 3, 5}, {0, 1}, 2, 1, 2);
+  const ResidualNN few = ResidualNN::fit({1, 5, 3, 5}, {0, 1}, 2, 1, 2);
   float z[2];
   const float map[2] = {4, 6};
   few.standardise(map, {0.0f}, z);
   CHECK(z[0] == doctest::Approx((4.0 - 2) / (1 + 0.05)));
   CHECK(z[1] == doctest::Approx((6.0 - 5) / 0.05));
   CHECK_THROWS_AS(few.standardise(map, {0.0f, 1.0f}, z), Error);                      // a key of another size
-  CHECK_THROWS_AS(NeighbourResiduals::fit({1, 2}, {0}, 1, 1, 2), Error);                // one map has no spread
-  CHECK_THROWS_AS(NeighbourResiduals::fit({1, 2, 3, 4}, {0, 1, 2}, 2, 1, 2), Error);  // keys do not split
+  CHECK_THROWS_AS(ResidualNN::fit({1, 2}, {0}, 1, 1, 2), Error);                // one map has no spread
+  CHECK_THROWS_AS(ResidualNN::fit({1, 2, 3, 4}, {0, 1, 2}, 2, 1, 2), Error);  // keys do not split
 }
 
 TEST_CASE("residual_nn finds a defect where another pose's residual is large; residual_z loses it in the mixed spread") {
@@ -115,8 +115,8 @@ TEST_CASE("residual_nn finds a defect where another pose's residual is large; re
       maps[i * pixels + p] = busy ? rng.uniform(0.5f, 1.5f) : rng.uniform(0.09f, 0.11f);
     }
   }
-  const NeighbourResiduals nn = NeighbourResiduals::fit(maps, keys, n, h, w);
-  const ResidualNormalizer global = ResidualNormalizer::fit(maps, n, h, w);
+  const ResidualNN nn = ResidualNN::fit(maps, keys, n, h, w);
+  const ResidualZ global = ResidualZ::fit(maps, n, h, w);
   // A pose-A image with a residual of 0.6 in rows 3-4 of column 5: usual for pose B there,
   // a defect for pose A.
   std::vector<float> normal(maps.begin(), maps.begin() + pixels), defect = normal;
@@ -137,24 +137,24 @@ TEST_CASE("neighbour residuals travel as N.maps / N.keys / N.floor; a model file
   Rng rng(2);
   const Tensor images = Tensor::from_vector(Shape{6, 3, 32, 32}, uniform_values(rng, 6 * 3 * 32 * 32, -1.0f, 1.0f));
   CHECK_FALSE(model.score(images, 4).has(Score::residual_nn));
-  model.fit_residual_statistics(images, 4);
-  REQUIRE_FALSE(model.residual_neighbours.empty());
-  CHECK(model.residual_neighbours.key_size() == image_key_size(3, 32, 32));
+  model.fit_residuals(images, 4);
+  REQUIRE_FALSE(model.residual_nn.empty());
+  CHECK(model.residual_nn.key_size() == image_key_size(3, 32, 32));
   const Scores fitted = model.score(images, 4);
   REQUIRE(fitted.has(Score::residual_nn));
   // Batches split anywhere give the same scores.
   CHECK(model.score(images, 5).residual_nn == fitted.residual_nn);
 
-  testing::TempDir dir("residual_neighbours");
+  testing::TempDir dir("residual_nn");
   Calibration c;
   save_model(dir / "with.gnm", model, c, {});
   LoadedModel loaded = load_model(dir / "with.gnm");
   CHECK(loaded.model->score(images, 4).residual_nn == fitted.residual_nn);
 
-  model.residual_neighbours = NeighbourResiduals();
+  model.residual_nn = ResidualNN();
   save_model(dir / "without.gnm", model, c, {});
   LoadedModel old = load_model(dir / "without.gnm");
-  CHECK(old.model->residual_neighbours.empty());
+  CHECK(old.model->residual_nn.empty());
   const Scores old_scores = old.model->score(images, 4);
   CHECK_FALSE(old_scores.has(Score::residual_nn));
   CHECK(old_scores.residual_z == fitted.residual_z);

@@ -30,7 +30,7 @@ struct SmallModel {
     Rng rng(8);
     std::vector<float> pixels(6 * 3 * 32 * 32);
     for (float& v : pixels) v = rng.uniform(-1.0f, 1.0f);
-    model.fit_residual_statistics(Tensor::from_vector(Shape{6, 3, 32, 32}, pixels), 4);
+    model.fit_residuals(Tensor::from_vector(Shape{6, 3, 32, 32}, pixels), 4);
   }
 };
 

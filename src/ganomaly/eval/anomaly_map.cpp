@@ -18,7 +18,7 @@ Score choose_map(bool has_neighbours, bool has_statistics) {
 }  // namespace
 
 Score map_score_of(const Ganomaly& model) {
-  return choose_map(!model.residual_neighbours.empty(), !model.residual_statistics.empty());
+  return choose_map(!model.residual_nn.empty(), !model.residual_z.empty());
 }
 
 Score map_score_of(const Scores& scores) {
@@ -52,14 +52,14 @@ std::vector<float> standardised_maps(const Ganomaly& model, Score map_score, con
   if (map_score == Score::residual_max) return residuals;
   std::vector<float> out(residuals.size());
   if (map_score == Score::residual_z) {
-    for (int64_t i = 0; i < n; ++i) model.residual_statistics.standardise(&residuals[i * h * w], &out[i * h * w]);
+    for (int64_t i = 0; i < n; ++i) model.residual_z.standardise(&residuals[i * h * w], &out[i * h * w]);
     return out;
   }
   GANOMALY_CHECK(map_score == Score::residual_nn, "anomaly map: no map for the score '", to_string(map_score), "'");
   // Matched by the image as scored (Ganomaly::score keys the unpadded, normalised image).
   const Tensor host = images.to(Device::cpu);
   for (int64_t i = 0; i < n; ++i)
-    model.residual_neighbours.standardise(&residuals[i * h * w], image_key(host.data() + i * c * h * w, c, h, w),
+    model.residual_nn.standardise(&residuals[i * h * w], image_key(host.data() + i * c * h * w, c, h, w),
                                           &out[i * h * w]);
   return out;
 }

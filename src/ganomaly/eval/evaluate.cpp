@@ -23,7 +23,7 @@ namespace {
 void pixel_metrics(const Ganomaly& model, const Tensor& images, const std::vector<float>& residuals,
                    const std::vector<std::vector<uint8_t>>& masks, Evaluation& e) {
   const int64_t pixels = images.size(2) * images.size(3);
-  const ResidualNormalizer& stats = model.residual_statistics;
+  const ResidualZ& stats = model.residual_z;
   const bool with_z = !stats.empty() && stats.height() * stats.width() == pixels;
   const bool with_nn = map_score_of(model) == Score::residual_nn;
   const std::vector<float> nn_maps = with_nn ? anomaly_maps(model, Score::residual_nn, images, residuals) : std::vector<float>();

@@ -187,8 +187,8 @@ nn::NamedTensors Ganomaly::state() const {
   if (ema_)
     for (auto& t : nn::add_prefix("E.", ema_->state())) out.push_back(t);
   for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
-  for (auto& t : nn::add_prefix("R.", residual_statistics.state())) out.push_back(t);
-  for (auto& t : nn::add_prefix("N.", residual_neighbours.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("R.", residual_z.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("N.", residual_nn.state())) out.push_back(t);
   return out;
 }
 
@@ -196,24 +196,24 @@ void Ganomaly::load_state(const nn::NamedTensors& tensors, const std::string& wh
   generator.load_state(nn::take_prefix("G.", tensors), what);
   if (ema_) ema_->load_state(nn::take_prefix("E.", tensors), what);
   discriminator.load_state(nn::take_prefix("D.", tensors), what);
-  residual_statistics.load_state(nn::take_prefix("R.", tensors), what);
-  GANOMALY_CHECK(residual_statistics.empty() ||
-                     (residual_statistics.height() == config.image_size && residual_statistics.width() == config.image_size),
-                 what, ": residual statistics of ", residual_statistics.height(), "x", residual_statistics.width(),
+  residual_z.load_state(nn::take_prefix("R.", tensors), what);
+  GANOMALY_CHECK(residual_z.empty() ||
+                     (residual_z.height() == config.image_size && residual_z.width() == config.image_size),
+                 what, ": residual statistics of ", residual_z.height(), "x", residual_z.width(),
                  " do not fit image size ", config.image_size);
-  residual_neighbours.load_state(nn::take_prefix("N.", tensors), what);
+  residual_nn.load_state(nn::take_prefix("N.", tensors), what);
   const int64_t s = config.image_size;
-  GANOMALY_CHECK(residual_neighbours.empty() ||
-                     (residual_neighbours.height() == s && residual_neighbours.width() == s &&
-                      residual_neighbours.key_size() == image_key_size(config.channels, s, s)),
-                 what, ": neighbour residuals of ", residual_neighbours.height(), "x", residual_neighbours.width(),
-                 " with keys of ", residual_neighbours.key_size(), " values do not fit image size ", s, " and ",
+  GANOMALY_CHECK(residual_nn.empty() ||
+                     (residual_nn.height() == s && residual_nn.width() == s &&
+                      residual_nn.key_size() == image_key_size(config.channels, s, s)),
+                 what, ": neighbour residuals of ", residual_nn.height(), "x", residual_nn.width(),
+                 " with keys of ", residual_nn.key_size(), " values do not fit image size ", s, " and ",
                  config.channels, " channels");
 }
 
-void Ganomaly::fit_residual_statistics(const Tensor& normals, int batch_size) {
+void Ganomaly::fit_residuals(const Tensor& normals, int batch_size) {
   const int64_t n = normals.size(0), per_image = normals.numel() / std::max<int64_t>(1, n);
-  const int64_t used = std::min(n, kResidualStatisticsImages);
+  const int64_t used = std::min(n, kResidualFitImages);
   Tensor subset = normals;
   if (used < n) {  // evenly spread, so the statistics do not come from one end of the folder
     std::vector<int64_t> spread(used);
@@ -222,18 +222,18 @@ void Ganomaly::fit_residual_statistics(const Tensor& normals, int batch_size) {
   }
   std::vector<float> maps;
   // The old statistics would only score residual_z and residual_nn for nothing.
-  residual_statistics = ResidualNormalizer();
-  residual_neighbours = NeighbourResiduals();
+  residual_z = ResidualZ();
+  residual_nn = ResidualNN();
   score(subset, batch_size, &maps, FeatureScore::skip);
   const int64_t c = normals.size(1), h = normals.size(2), w = normals.size(3);
-  residual_statistics = ResidualNormalizer::fit(maps, used, h, w);
+  residual_z = ResidualZ::fit(maps, used, h, w);
   const Tensor host = subset.to(Device::cpu);
   std::vector<float> keys;
   for (int64_t i = 0; i < used; ++i) {
     const std::vector<float> key = image_key(host.data() + i * per_image, c, h, w);
     keys.insert(keys.end(), key.begin(), key.end());
   }
-  residual_neighbours = NeighbourResiduals::fit(maps, keys, used, h, w);
+  residual_nn = ResidualNN::fit(maps, keys, used, h, w);
 }
 
 void Ganomaly::reinitialise_discriminator() {
@@ -364,13 +364,13 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   Scores scores;
   if (residuals) residuals->assign(n * h * w, 0.0f);
-  GANOMALY_CHECK(residual_statistics.empty() || (residual_statistics.height() == h && residual_statistics.width() == w),
-                 "residual_z: images of ", h, "x", w, ", residual statistics of ", residual_statistics.height(), "x",
-                 residual_statistics.width());
-  GANOMALY_CHECK(residual_neighbours.empty() || (residual_neighbours.height() == h && residual_neighbours.width() == w),
-                 "residual_nn: images of ", h, "x", w, ", neighbour residuals of ", residual_neighbours.height(), "x",
-                 residual_neighbours.width());
-  std::vector<float> unpadded(residual_neighbours.empty() ? 0 : c * h * w);
+  GANOMALY_CHECK(residual_z.empty() || (residual_z.height() == h && residual_z.width() == w),
+                 "residual_z: images of ", h, "x", w, ", residual statistics of ", residual_z.height(), "x",
+                 residual_z.width());
+  GANOMALY_CHECK(residual_nn.empty() || (residual_nn.height() == h && residual_nn.width() == w),
+                 "residual_nn: images of ", h, "x", w, ", neighbour residuals of ", residual_nn.height(), "x",
+                 residual_nn.width());
+  std::vector<float> unpadded(residual_nn.empty() ? 0 : c * h * w);
   for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
     const Tensor x = pad_to_network(slice_images(images, b0, b, device_), config);
@@ -384,7 +384,7 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
       append(scores.feature, mean_per_image(squared(sub(real, fake))));
     }
     const std::vector<float> channel_mean = mean(residual, {1}).to_vector();  // [b, s, s]
-    const Tensor x_host = residual_neighbours.empty() ? Tensor() : x.to(Device::cpu);
+    const Tensor x_host = residual_nn.empty() ? Tensor() : x.to(Device::cpu);
     const int64_t s = x.size(2), top = (s - h + 1) / 2, left = (s - w + 1) / 2;
     for (int64_t i = 0; i < b; ++i) {
       std::vector<float> own_map(residuals ? 0 : h * w);
@@ -392,12 +392,12 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
       for (int64_t y = 0; y < h; ++y)  // the map of the image as given, without the padding
         std::copy_n(channel_mean.data() + (i * s + top + y) * s + left, w, map + y * w);
       scores.residual_max.push_back(window_max(map, h, w, residual_max_window(h, w)));
-      if (!residual_statistics.empty()) scores.residual_z.push_back(residual_statistics.score(map));
-      if (!residual_neighbours.empty()) {  // matched by the image as given, without the padding
+      if (!residual_z.empty()) scores.residual_z.push_back(residual_z.score(map));
+      if (!residual_nn.empty()) {  // matched by the image as given, without the padding
         for (int64_t ch = 0; ch < c; ++ch)
           for (int64_t y = 0; y < h; ++y)
             std::copy_n(x_host.data() + ((i * c + ch) * s + top + y) * s + left, w, unpadded.data() + (ch * h + y) * w);
-        scores.residual_nn.push_back(residual_neighbours.score(map, image_key(unpadded.data(), c, h, w)));
+        scores.residual_nn.push_back(residual_nn.score(map, image_key(unpadded.data(), c, h, w)));
       }
     }
   }

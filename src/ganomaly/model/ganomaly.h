@@ -83,8 +83,8 @@ struct StepLosses {
 // (Calibration::fuse, Calibration::decide), so nothing can decide with an unfused one.
 struct Scores {
   std::vector<float> latent, reconstruction, feature, residual_max;
-  std::vector<float> residual_z;   // empty for a model without residual statistics
-  std::vector<float> residual_nn;  // empty for a model without neighbour residuals
+  std::vector<float> residual_z;   // empty for a model without a fitted ResidualZ
+  std::vector<float> residual_nn;  // empty for a model without a fitted ResidualNN
   // Throws when this score was not computed for these images (FeatureScore::skip, a model
   // without its statistics, not fused).
   const std::vector<float>& get(Score score) const;
@@ -120,20 +120,20 @@ class Ganomaly {
   // Scores in eval mode without gradients; `residuals`, when given, receives the
   // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size. With
   // FeatureScore::skip, scores.feature stays empty and the discriminator does not run.
-  // residual_z needs residual statistics (fit_residual_statistics or a model file).
+  // residual_z and residual_nn need their fit (fit_residuals or a model file).
   Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr,
                FeatureScore feature = FeatureScore::compute);
   // The reconstruction of a batch, in the recipe's normalisation, on the CPU.
   Tensor reconstruct(const Tensor& images);
   void reinitialise_discriminator();
-  // Per-pixel residual statistics of the scoring generator on `normals` (the training
-  // images; at most kResidualStatisticsImages of them, evenly spread), for residual_z.
-  // Training refits them whenever it validates, since the generator has moved.
-  // The same images' maps and thumbnails are kept for residual_nn.
-  static constexpr int64_t kResidualStatisticsImages = 256;
-  void fit_residual_statistics(const Tensor& normals, int batch_size = 32);
-  ResidualNormalizer residual_statistics;
-  NeighbourResiduals residual_neighbours;
+  // Fits residual_z (per-pixel statistics of the scoring generator's residual) and
+  // residual_nn (the same maps with their thumbnails) on `normals` (the training images;
+  // at most kResidualFitImages of them, evenly spread). Training refits both whenever it
+  // validates, since the generator has moved.
+  static constexpr int64_t kResidualFitImages = 256;
+  void fit_residuals(const Tensor& normals, int batch_size = 32);
+  ResidualZ residual_z;
+  ResidualNN residual_nn;
   // Keeps an exponential moving average of the generator's weights (decay per step),
   // used for scoring: it smooths the step-to-step swings of adversarial training.
   // A decay outside [0, 1) throws OptionError naming "ema_decay".
@@ -145,7 +145,7 @@ class Ganomaly {
   // recipe's normalisation) with the averaged generator in training mode, no gradients.
   void recalibrate_ema_batch_norm(const Tensor& images, int batch_size);
   // Every tensor of the model under "G.", "E." (the average, when kept), "D.", "R."
-  // (the residual statistics, once fitted) and "N." (the neighbours' residual maps).
+  // (residual_z, once fitted) and "N." (residual_nn): the file's keys for them.
   nn::NamedTensors state() const;
   void load_state(const nn::NamedTensors& tensors, const std::string& what);
 

@@ -36,10 +36,10 @@ float window_max(const float* map, int64_t h, int64_t w, int64_t window) {
 int64_t residual_max_window(int64_t h, int64_t w) { return std::max<int64_t>(2, std::min(h, w) / 8); }
 int64_t residual_z_window(int64_t h, int64_t w) { return std::max<int64_t>(2, std::min(h, w) / 32); }
 
-ResidualNormalizer ResidualNormalizer::fit(const std::vector<float>& maps, int64_t n, int64_t h, int64_t w) {
+ResidualZ ResidualZ::fit(const std::vector<float>& maps, int64_t n, int64_t h, int64_t w) {
   GANOMALY_CHECK(n >= 2 && h > 0 && w > 0 && static_cast<int64_t>(maps.size()) == n * h * w,
                  "residual statistics: expected at least 2 maps of ", h, "x", w, ", got ", maps.size(), " values");
-  ResidualNormalizer r;
+  ResidualZ r;
   r.height_ = h;
   r.width_ = w;
   const int64_t pixels = h * w;
@@ -64,24 +64,24 @@ ResidualNormalizer ResidualNormalizer::fit(const std::vector<float>& maps, int64
   return r;
 }
 
-void ResidualNormalizer::standardise(const float* map, float* out) const {
+void ResidualZ::standardise(const float* map, float* out) const {
   for (size_t p = 0; p < mean_.size(); ++p) out[p] = (map[p] - mean_[p]) / scale_[p];
 }
 
-float ResidualNormalizer::score(const float* map) const {
+float ResidualZ::score(const float* map) const {
   std::vector<float> z(mean_.size());
   standardise(map, z.data());
   return window_max(z.data(), height_, width_, residual_z_window(height_, width_));
 }
 
-nn::NamedTensors ResidualNormalizer::state() const {
+nn::NamedTensors ResidualZ::state() const {
   if (empty()) return {};
   return {{"mean", Tensor::from_vector(Shape{height_, width_}, mean_)},
           {"scale", Tensor::from_vector(Shape{height_, width_}, scale_)}};
 }
 
-void ResidualNormalizer::load_state(const nn::NamedTensors& tensors, const std::string& what) {
-  *this = ResidualNormalizer();
+void ResidualZ::load_state(const nn::NamedTensors& tensors, const std::string& what) {
+  *this = ResidualZ();
   const Tensor *mean = nullptr, *scale = nullptr;
   for (const auto& [name, t] : tensors) {
     if (name == "mean") mean = &t;

@@ -27,11 +27,11 @@ int64_t residual_z_window(int64_t h, int64_t w);
 // Per-pixel mean and spread of the residual on normal images. The spread gets a floor of
 // a tenth of its mean over the image, so a pixel that is always reconstructed well (a
 // flat background) cannot turn noise into a large z.
-class ResidualNormalizer {
+class ResidualZ {
  public:
   static constexpr float kFloorFraction = 0.1f;
   // `maps`: n residual maps of h x w, one after another. Needs n >= 2.
-  static ResidualNormalizer fit(const std::vector<float>& maps, int64_t n, int64_t h, int64_t w);
+  static ResidualZ fit(const std::vector<float>& maps, int64_t n, int64_t h, int64_t w);
   bool empty() const { return mean_.empty(); }
   int64_t height() const { return height_; }
   int64_t width() const { return width_; }

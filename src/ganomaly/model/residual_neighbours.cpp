@@ -22,7 +22,7 @@ size_t image_key_size(int64_t channels, int64_t h, int64_t w) {
   return static_cast<size_t>(channels * (h / cell) * (w / cell));
 }
 
-NeighbourResiduals NeighbourResiduals::fit(const std::vector<float>& maps, const std::vector<float>& keys, int64_t n,
+ResidualNN ResidualNN::fit(const std::vector<float>& maps, const std::vector<float>& keys, int64_t n,
                                            int64_t h, int64_t w) {
   GANOMALY_CHECK(n >= 2 && h > 0 && w > 0 && static_cast<int64_t>(maps.size()) == n * h * w && !keys.empty() &&
                      keys.size() % n == 0,
@@ -40,19 +40,19 @@ NeighbourResiduals NeighbourResiduals::fit(const std::vector<float>& maps, const
     const double mean = sum / n;
     spread_sum += std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
   }
-  NeighbourResiduals r;
+  ResidualNN r;
   r.count_ = n;
   r.height_ = h;
   r.width_ = w;
   r.key_size_ = keys.size() / n;
   // 1e-6: a generator that is exact everywhere (as residual_z's).
-  r.floor_ = std::max(static_cast<float>(ResidualNormalizer::kFloorFraction * spread_sum / pixels), 1e-6f);
+  r.floor_ = std::max(static_cast<float>(ResidualZ::kFloorFraction * spread_sum / pixels), 1e-6f);
   r.maps_ = maps;
   r.keys_ = keys;
   return r;
 }
 
-std::vector<int64_t> NeighbourResiduals::nearest(const std::vector<float>& key) const {
+std::vector<int64_t> ResidualNN::nearest(const std::vector<float>& key) const {
   GANOMALY_CHECK(key.size() == key_size_, "residual_nn: an image key of ", key.size(), " values, expected ", key_size_);
   std::vector<double> distance(count_);
   for (int64_t i = 0; i < count_; ++i) {
@@ -71,7 +71,7 @@ std::vector<int64_t> NeighbourResiduals::nearest(const std::vector<float>& key) 
   return order;
 }
 
-void NeighbourResiduals::standardise(const float* map, const std::vector<float>& key, float* out) const {
+void ResidualNN::standardise(const float* map, const std::vector<float>& key, float* out) const {
   const std::vector<int64_t> neighbours = nearest(key);
   const int64_t pixels = height_ * width_;
   const double k = static_cast<double>(neighbours.size());
@@ -87,21 +87,21 @@ void NeighbourResiduals::standardise(const float* map, const std::vector<float>&
   }
 }
 
-float NeighbourResiduals::score(const float* map, const std::vector<float>& key) const {
+float ResidualNN::score(const float* map, const std::vector<float>& key) const {
   std::vector<float> z(height_ * width_);
   standardise(map, key, z.data());
   return window_max(z.data(), height_, width_, residual_z_window(height_, width_));
 }
 
-nn::NamedTensors NeighbourResiduals::state() const {
+nn::NamedTensors ResidualNN::state() const {
   if (empty()) return {};
   return {{"maps", Tensor::from_vector(Shape{count_, height_, width_}, maps_)},
           {"keys", Tensor::from_vector(Shape{count_, static_cast<int64_t>(key_size_)}, keys_)},
           {"floor", Tensor::full(Shape{1}, floor_)}};
 }
 
-void NeighbourResiduals::load_state(const nn::NamedTensors& tensors, const std::string& what) {
-  *this = NeighbourResiduals();
+void ResidualNN::load_state(const nn::NamedTensors& tensors, const std::string& what) {
+  *this = ResidualNN();
   const Tensor *maps = nullptr, *keys = nullptr, *floor = nullptr;
   for (const auto& [name, t] : tensors) {
     if (name == "maps") maps = &t;

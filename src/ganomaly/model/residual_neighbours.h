@@ -23,14 +23,14 @@ namespace gan {
 std::vector<float> image_key(const float* image, int64_t channels, int64_t h, int64_t w);
 size_t image_key_size(int64_t channels, int64_t h, int64_t w);
 
-class NeighbourResiduals {
+class ResidualNN {
  public:
   static constexpr int kNeighbours = 20;
   // `maps`: n residual maps of h x w; `keys`: their images' image_key, one after another.
   // Every spread gets residual_z's floor (a tenth of the mean per-pixel spread over all n
   // maps), so a pixel the neighbours all reconstruct alike does not turn noise into a
   // large z.
-  static NeighbourResiduals fit(const std::vector<float>& maps, const std::vector<float>& keys, int64_t n, int64_t h,
+  static ResidualNN fit(const std::vector<float>& maps, const std::vector<float>& keys, int64_t n, int64_t h,
                                 int64_t w);
   bool empty() const { return maps_.empty(); }
   int64_t height() const { return height_; }

@@ -120,7 +120,7 @@ ValidationPass validate_epoch(Run& run) {
   const TrainOptions& o = run.options;
   Ganomaly& model = *run.model;
   if (o.recalibrate_batch_norm) model.recalibrate_ema_batch_norm(run.images.train, run.batch);
-  model.fit_residual_statistics(run.images.train);
+  model.fit_residuals(run.images.train);
   ValidationPass pass = validate_model(model, run.images, o);
   float& strength = run.resume_state.pseudo_strength;
   while (o.validate_on != ValidateOn::test && o.harden_at > 0 && pass.metric >= o.harden_at && strength > kMinPseudoStrength) {
