@@ -101,7 +101,8 @@ void write_all(AtomicFile& file, const std::string& config, const CheckpointFile
 // save_checkpoint's wording of a failed write, as docs/ERRORS.md lists it.
 std::string save_error(const FileWriteError& e) {
   using Step = FileWriteError::Step;
-  const std::string why = std::strerror(e.err);
+  const std::string why = e.reason.empty() ? std::strerror(e.err) : e.reason;
+  if (e.temp_path.empty()) return str("save_checkpoint: cannot write ", e.path, ": ", why);  // a device or FIFO
   if (e.step == Step::create) return str("save_checkpoint: cannot create ", e.temp_path, " (for ", e.path, "): ", why);
   if (e.step == Step::rename) return str("save_checkpoint: cannot rename ", e.temp_path, " to ", e.path, ": ", why);
   return str("save_checkpoint: cannot write ", e.path, ": ", e.step_name(), " failed: ", why, " (", e.path,
