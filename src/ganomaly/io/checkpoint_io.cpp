@@ -222,6 +222,17 @@ void save_checkpoint(const std::string& path, const CheckpointFile& file) {
   }
 }
 
+bool is_checkpoint_file(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;  // never open a FIFO to look
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char head[sizeof kMagic];
+  const bool magic = std::fread(head, 1, sizeof head, f) == sizeof head && std::memcmp(head, kMagic, sizeof head) == 0;
+  std::fclose(f);
+  return magic;
+}
+
 CheckpointFile load_checkpoint(const std::string& path) {
   const std::vector<uint8_t> buf = read_whole_file(path);
   Reader frame(buf.data(), buf.size(), path);
