@@ -6,6 +6,7 @@
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/eval/floors.h"
 #include "ganomaly/io/atomic_file.h"
+#include "ganomaly/io/checkpoint_io.h"
 #include "ganomaly/model/ganomaly.h"
 
 using namespace gan;
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
     if (channels != 1 && channels != 3) throw app::UsageError(str("--channels: expected 1 or 3, got ", channels));
     const RecipeName recipe = parse_choice<RecipeName>("recipe", args["recipe"].as<std::string>());
     const std::string normalization = Recipe::of(recipe).normalization;
+    const std::string json = args["json"].as<std::string>();
+    if (is_checkpoint_file(json))
+      throw app::UsageError(str("--json: ", json, " is a ganomaly.cpp model or checkpoint; choose another file"));
     app::set_threads(args["threads"].as<int>());
     const Dataset data = discover_dataset(args["data"].as<std::string>(), args["format"].as<std::string>());
     GANOMALY_CHECK(!data.train.empty(), data.root, ": no training images");
@@ -57,7 +61,6 @@ int main(int argc, char** argv) {
     nlohmann::json j = {{"data", data.root}, {"image_size", size}, {"channels", channels}, {"normalization", normalization}};
     j["floor_auroc"] = aurocs.empty() ? nlohmann::json() : nlohmann::json(aurocs);
     // Written before anything is printed, so a failed write is the only line.
-    const std::string json = args["json"].as<std::string>();
     if (!json.empty()) write_file_atomically(json, j.dump(2) + "\n");
     std::printf("%s: %zu train, %zu test (%ld anomalous), image size %d, %d channel%s\n", data.root.c_str(),
                 data.train.size(), data.test.size(), anomalous, size, channels, channels == 1 ? "" : "s");

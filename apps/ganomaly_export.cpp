@@ -4,6 +4,7 @@
 
 #include "app_common.h"
 #include "ganomaly/io/atomic_file.h"
+#include "ganomaly/io/checkpoint_io.h"
 #include "ganomaly/io/onnx_export.h"
 
 using namespace gan;
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
     std::error_code ec;
     if (std::filesystem::equivalent(model_path, output, ec))
       throw app::UsageError(str(output, ": is the model file itself; choose another OUTPUT (see --help)"));
+    if (is_checkpoint_file(output))  // run/last.gnm: a resumable run, lost if replaced by ONNX
+      throw app::UsageError(str(output, ": is a ganomaly.cpp model or checkpoint; choose another OUTPUT (see --help)"));
     if (std::filesystem::is_directory(output))
       throw Error(str(output, ": is a folder; expected the name of the .onnx file to write"));
     LoadedModel loaded = load_model(model_path);

@@ -72,6 +72,7 @@ std::optional<InferOptions> read_options(int argc, char** argv) {
   o.max_pixels = args["max-pixels"].as<size_t>();
   o.threshold = app::read_threshold_options(args);
   o.maps = app::read_map_options(args);
+  app::check_maps_outside_inputs(o.maps, o.inputs);
   return o;
 }
 

@@ -3,7 +3,9 @@
 // "Where is the defect: anomaly maps"). With either, each image is decoded at full
 // resolution and scored on its own, and its map is computed at that resolution.
 #include <cmath>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
@@ -48,6 +50,20 @@ inline MapOptions read_map_options(const cxxopts::ParseResult& args) {
     check_tiling(m.tile, m.stride);  // an OptionError: a usage error, named by the flags
   }
   return m;
+}
+
+// A --maps folder that holds input images (a folder named, or an image's own folder)
+// would have its maps scored as images by the next run over the same inputs.
+inline void check_maps_outside_inputs(const MapOptions& m, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  if (m.dir.empty()) return;
+  for (const std::string& in : inputs) {
+    std::error_code ec;
+    const fs::path folder = fs::is_directory(in, ec) ? fs::path(in) : fs::path(in).parent_path();
+    if (fs::equivalent(m.dir, folder.empty() ? fs::path(".") : folder, ec))
+      throw UsageError(str("--maps: ", m.dir, " holds the input images (", in,
+                           "); maps written there would be scored as images by the next run: choose another folder"));
+  }
 }
 
 // One image's scores and its anomaly map at the image's own size.

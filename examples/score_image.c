@@ -4,10 +4,30 @@
  * Prints "<path>\t<score>\t<raw score>\t<verdict>" per image. Exit 0 when every image
  * was scored, 1 on any error, 2 on bad usage. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ganomaly/ganomaly.h>
 #include <stb/stb_image.h>
+
+/* stbi_load reduces 16-bit samples to 8 bits by dropping the low byte (truncation):
+ * 25572 (99.502 grey levels) becomes 99 rather than 100, every pixel up to a level darker.
+ * Round instead, v * 255 / 65535 to the nearest, as close as 8 bits get to what
+ * ganomaly_infer reads from the same file. */
+static stbi_uc* load_8_bit(const char* path, int* width, int* height, int* stored, int channels) {
+  stbi_us* wide;
+  stbi_uc* narrow;
+  size_t i, n;
+  if (!stbi_is_16_bit(path)) return stbi_load(path, width, height, stored, channels);
+  wide = stbi_load_16(path, width, height, stored, channels);
+  if (!wide) return NULL;
+  n = (size_t)*width * (size_t)*height * (size_t)channels;
+  narrow = (stbi_uc*)malloc(n ? n : 1); /* stbi_image_free, main's, is free() */
+  if (narrow)
+    for (i = 0; i < n; ++i) narrow[i] = (stbi_uc)(((unsigned long)wide[i] * 255u + 32767u) / 65535u);
+  stbi_image_free(wide);
+  return narrow;
+}
 
 int main(int argc, char** argv) {
   char err[512];
@@ -39,7 +59,7 @@ int main(int argc, char** argv) {
       ++failures;
       continue;
     }
-    pixels = stbi_load(argv[i], &width, &height, &stored, stored <= 2 ? 1 : 3);
+    pixels = load_8_bit(argv[i], &width, &height, &stored, stored <= 2 ? 1 : 3);
     if (!pixels) {
       fprintf(stderr, "score_image: %s: cannot decode (%s)\n", argv[i], stbi_failure_reason());
       ++failures;

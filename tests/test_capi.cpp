@@ -16,8 +16,10 @@
 
 #include "capi/ganomaly.h"
 #include "ganomaly/data/dataset.h"
+#include "ganomaly/data/image.h"
 #include "ganomaly/eval/anomaly_map.h"
 #include "ganomaly/io/model_file.h"
+#include "ganomaly/report/png16.h"
 #include "ganomaly/data/synth.h"
 #include "ganomaly/train/train.h"
 #include "support/run_app.h"
@@ -336,6 +338,34 @@ TEST_CASE("the C example scores images and exits 0") {
   const auto bad_model = testing::run_app("score_image", "/nonexistent.gnm " + t.data.test.front().path);
   CHECK(bad_model.exit_code == 1);
   CHECK(bad_model.output.find("file not found") != std::string::npos);
+}
+
+TEST_CASE("the C example rounds 16-bit samples to 8 bits: it scores them as the 8-bit file of the rounded values") {
+  const Trained& t = trained();
+  testing::TempDir dir("capi_png16");
+  const int side = 32;
+  std::vector<uint16_t> wide(side * side);
+  std::vector<uint8_t> rounded(wide.size()), truncated(wide.size());
+  for (size_t i = 0; i < wide.size(); ++i) {
+    const int level = 1 + int(i * 37 % 127);
+    wide[i] = uint16_t(level * 257 - 128);  // level - 0.498 in 8-bit terms: rounds to level
+    rounded[i] = uint8_t(level);
+    truncated[i] = uint8_t(wide[i] >> 8);  // what dropping the low byte gives: level - 1
+  }
+  std::ofstream(dir / "wide.png", std::ios::binary) << encode_png_grey16(side, side, wide.data());
+  write_png(dir / "rounded.png", side, side, 1, rounded.data());
+  write_png(dir / "truncated.png", side, side, 1, truncated.data());
+  const auto r = testing::run_app("score_image", t.model_path + " " + (dir / "wide.png") + " " + (dir / "rounded.png") +
+                                                     " " + (dir / "truncated.png"));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  auto scores_of = [&](const std::string& name) {  // "<score>\t<raw score>\t<verdict>" of that file's line
+    const std::string prefix = (dir / name) + "\t";
+    const size_t at = r.output.find(prefix);
+    REQUIRE_MESSAGE(at != std::string::npos, r.output);
+    return r.output.substr(at + prefix.size(), r.output.find('\n', at) - at - prefix.size());
+  };
+  CHECK(scores_of("wide.png") == scores_of("rounded.png"));
+  CHECK(scores_of("truncated.png") != scores_of("rounded.png"));  // one grey level shows in the scores
 }
 
 TEST_CASE("ganomaly_set_threshold and ganomaly_set_sensitivity move is_anomalous, not the normalised score") {

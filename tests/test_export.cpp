@@ -24,6 +24,7 @@
 #include "ganomaly/data/dataset.h"
 #include "ganomaly/data/image.h"
 #include "ganomaly/io/atomic_file.h"
+#include "ganomaly/io/checkpoint_io.h"
 #include "ganomaly/io/model_file.h"
 #include "ganomaly/io/onnx_export.h"
 #include "ganomaly/io/onnx_writer.h"
@@ -482,6 +483,18 @@ TEST_CASE("ganomaly_export: one-line errors, and the file written whole or not a
     CHECK(r.exit_code == 2);
     CHECK(r.output == "ganomaly_export: " + (dir / "./m.gnm") + ": is the model file itself; choose another OUTPUT (see --help)\n");
     CHECK(read_file(model) == before);
+  }
+  SUBCASE("the output is a checkpoint (run/last.gnm) or another model: refused, left as it was") {
+    CheckpointFile checkpoint;
+    checkpoint.config = {{"resumable", true}};
+    save_checkpoint(dir / "last.gnm", checkpoint);
+    fs::copy_file(model, dir / "other.gnm");
+    for (const std::string& target : {dir / "last.gnm", dir / "other.gnm"}) {
+      const std::string before = read_file(target);
+      check_error(run_app("ganomaly_export", q(model) + " " + q(target)), 2,
+                  "ganomaly_export: " + target + ": is a ganomaly.cpp model or checkpoint; choose another OUTPUT (see --help)");
+      CHECK(read_file(target) == before);
+    }
   }
   SUBCASE("the output's folder does not exist") {
     check_error(run_app("ganomaly_export", q(model) + " " + q(out + "/nowhere/m.onnx")), 1,

@@ -8,6 +8,7 @@
 #include "ganomaly/eval/floors.h"
 #include "ganomaly/eval/metrics.h"
 #include "ganomaly/data/synth.h"
+#include "ganomaly/io/checkpoint_io.h"
 #include "support/run_app.h"
 #include "tensor/random.h"
 
@@ -101,4 +102,12 @@ TEST_CASE("ganomaly_baseline prints and writes the floors of a generated categor
   fails(q(data) + " --recipe nope", 2, "--recipe");
   fails(q(dir / "missing"), 1, "missing");
   fails(q(data) + " --image-size 32 --json " + q(dir / "nodir/x.json"), 1, "nodir/x.json: cannot write");
+  // A model or checkpoint named as --json is refused before any work, and kept.
+  CheckpointFile checkpoint;
+  checkpoint.config = {{"resumable", true}};
+  save_checkpoint(dir / "last.gnm", checkpoint);
+  const std::string before = testing::read_file(dir / "last.gnm");
+  fails(q(data) + " --json " + q(dir / "last.gnm"), 2,
+        "ganomaly_baseline: --json: " + (dir / "last.gnm") + " is a ganomaly.cpp model or checkpoint; choose another file\n");
+  CHECK(testing::read_file(dir / "last.gnm") == before);
 }

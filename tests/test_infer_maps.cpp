@@ -214,6 +214,18 @@ TEST_CASE("infer --maps / --tile / --stride: bad values are one-line errors, not
     write_file(out + "/file", "x");
     check_error(infer("--maps " + q(out + "/file")), 1, "cannot use as the output folder (--maps): it is a file");
   }
+  SUBCASE("--maps the folder of an input image, or a folder named as input") {
+    const std::string wide_folder = fs::path(s.wide).parent_path().string();
+    check_error(infer("--maps " + q(wide_folder)), 2,
+                "ganomaly_infer: --maps: " + wide_folder + " holds the input images (" + s.wide +
+                    "); maps written there would be scored as images by the next run: choose another folder\n");
+    CHECK(files_in(wide_folder) == 1);
+    const std::string images = s.test_folders.front();
+    const size_t before = files_in(images);
+    check_error(run_app("ganomaly_infer", q(s.model) + " " + q(images) + " --maps " + q(images + "/.")), 2,
+                "ganomaly_infer: --maps: " + images + "/. holds the input images (" + images + ")");
+    CHECK(files_in(images) == before);
+  }
   CHECK(files_in(out) <= 1);  // at most the regular file the case made
 }
 

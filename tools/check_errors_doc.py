@@ -16,6 +16,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -83,6 +84,8 @@ def make_scratch(s):
     os.makedirs(f"{s}/empty")
     write(f"{s}/plain_file", b"x")
     os.mkfifo(f"{s}/fifo")
+    with socket.socket(socket.AF_UNIX) as sock:  # the socket file stays after close
+        sock.bind(f"{s}/sock")
     shutil.rmtree(f"{copy_data(s, 'half1')}/test")
     shutil.rmtree(f"{copy_data(s, 'half2')}/train")
     for f in os.listdir(f"{copy_data(s, 'nogood')}/train/good"):

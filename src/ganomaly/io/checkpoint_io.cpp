@@ -101,7 +101,8 @@ void write_all(AtomicFile& file, const std::string& config, const CheckpointFile
 // save_checkpoint's wording of a failed write, as docs/ERRORS.md lists it.
 std::string save_error(const FileWriteError& e) {
   using Step = FileWriteError::Step;
-  const std::string why = std::strerror(e.err);
+  const std::string why = e.reason.empty() ? std::strerror(e.err) : e.reason;
+  if (e.temp_path.empty()) return str("save_checkpoint: cannot write ", e.path, ": ", why);  // a device or FIFO
   if (e.step == Step::create) return str("save_checkpoint: cannot create ", e.temp_path, " (for ", e.path, "): ", why);
   if (e.step == Step::rename) return str("save_checkpoint: cannot rename ", e.temp_path, " to ", e.path, ": ", why);
   return str("save_checkpoint: cannot write ", e.path, ": ", e.step_name(), " failed: ", why, " (", e.path,
@@ -219,6 +220,17 @@ void save_checkpoint(const std::string& path, const CheckpointFile& file) {
   } catch (const FileWriteError& e) {
     throw Error(save_error(e));
   }
+}
+
+bool is_checkpoint_file(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;  // never open a FIFO to look
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char head[sizeof kMagic];
+  const bool magic = std::fread(head, 1, sizeof head, f) == sizeof head && std::memcmp(head, kMagic, sizeof head) == 0;
+  std::fclose(f);
+  return magic;
 }
 
 CheckpointFile load_checkpoint(const std::string& path) {

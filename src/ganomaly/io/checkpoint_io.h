@@ -41,6 +41,11 @@ struct CheckpointFile {
 void save_checkpoint(const std::string& path, const CheckpointFile& file);
 CheckpointFile load_checkpoint(const std::string& path);
 
+// Whether `path` is a regular file (links followed) that starts with the checkpoint magic:
+// a model.gnm or last.gnm, even a damaged one. The apps refuse to write their outputs
+// over one, which would destroy a model or a resumable run.
+bool is_checkpoint_file(const std::string& path);
+
 namespace checkpoint_io {
 constexpr uint32_t kFormatVersion = 1;
 
