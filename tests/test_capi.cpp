@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -229,6 +230,31 @@ TEST_CASE("ganomaly_score_map: a NULL or short map buffer is an invalid argument
   CHECK(ganomaly_score_map(handle.model, p.data.data(), p.width, p.height, 3, 0, nullptr, nullptr, nullptr, map.data(),
                            need, nullptr, 0) == GANOMALY_OK);
   CHECK(std::none_of(map.begin(), map.end(), [](float v) { return v == -7.0f; }));
+}
+
+// A stride whose products wrap around size_t (or span more than any buffer) passed the
+// stride >= width * channels check and read far outside the caller's buffer.
+TEST_CASE("ganomaly_score and ganomaly_score_map: an overflowing stride_bytes is an invalid argument") {
+  const Trained& t = trained();
+  ModelHandle handle(t.model_path);
+  const Pixels p = read_pixels(t.data.test.front().path);
+  std::vector<float> map(size_t(p.width) * p.height, -7.0f);
+  const size_t huge[] = {SIZE_MAX, size_t(1) << 63, SIZE_MAX / 2 + 1 - 8, size_t(PTRDIFF_MAX)};
+  for (const int height : {2, 3, p.height}) {
+    for (const size_t stride : huge) {
+      INFO("height " << height << ", stride_bytes " << stride);
+      char err[256] = "";
+      float s = -1;
+      CHECK(ganomaly_score(handle.model, p.data.data(), p.width, height, 3, stride, &s, nullptr, nullptr, err,
+                           sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+      CHECK(std::string(err).find("ganomaly_score: stride_bytes " + std::to_string(stride)) == 0);
+      CHECK(ganomaly_score_map(handle.model, p.data.data(), p.width, height, 3, stride, &s, nullptr, nullptr,
+                               map.data(), map.size(), err, sizeof err) == GANOMALY_ERR_INVALID_ARGUMENT);
+      CHECK(std::string(err).find("ganomaly_score_map: stride_bytes " + std::to_string(stride)) == 0);
+      CHECK(s == -1);
+    }
+  }
+  CHECK(std::all_of(map.begin(), map.end(), [](float v) { return v == -7.0f; }));
 }
 
 TEST_CASE("four threads scoring one model get the sequential scores") {

@@ -78,7 +78,10 @@ GANOMALY_API int ganomaly_load(const char* path, ganomaly_model** out_model, cha
  * replication; alpha dropped), resized with the same antialiased bilinear filter to the
  * model's image size, normalised as in training.
  *   pixels        interleaved rows, top row first: grey (channels 1), RGB (3) or RGBA (4)
- *   stride_bytes  bytes from one row to the next; 0 means width * channels
+ *   stride_bytes  bytes from one row to the next; 0 means width * channels. Less than
+ *                 width * channels, or so large that the image would span more than
+ *                 PTRDIFF_MAX bytes or wrap around the address space (SIZE_MAX), is
+ *                 GANOMALY_ERR_INVALID_ARGUMENT
  * Outputs (each may be NULL when not wanted):
  *   score         the normalised score in [0, 1]; 0.5 is the calibrated threshold (the
  *                 decision threshold unless ganomaly_set_threshold or

@@ -4,6 +4,7 @@
 #include "capi/ganomaly.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -125,13 +126,23 @@ gan::Tensor checked_input(const ganomaly_model* model, const uint8_t* pixels, in
   if (channels != 1 && channels != 3 && channels != 4)
     fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("channels must be 1 (grey), 3 (RGB) or 4 (RGBA), got ", channels));
   if (width <= 0 || height <= 0) fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("bad image size ", width, "x", height));
-  if (size_t(width) * size_t(height) > gan::kDefaultMaxPixels)
+  size_t pixel_count = 0;
+  if (__builtin_mul_overflow(size_t(width), size_t(height), &pixel_count) || pixel_count > gan::kDefaultMaxPixels)
     fail(GANOMALY_ERR_INVALID_ARGUMENT,
          gan::str(width, "x", height, " exceeds the limit of ", gan::kDefaultMaxPixels, " pixels"));
   const size_t row = size_t(width) * size_t(channels);
   const size_t stride = stride_bytes == 0 ? row : stride_bytes;
   if (stride < row)
     fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("stride_bytes ", stride_bytes, " is less than width * channels = ", row));
+  // The image spans (height - 1) * stride + row bytes from `pixels`. A product that wraps
+  // around would pass every check above and read outside the caller's buffer; no real
+  // buffer is larger than PTRDIFF_MAX bytes or runs past the end of the address space.
+  size_t last_row_offset = 0, span = 0;
+  if (__builtin_mul_overflow(size_t(height - 1), stride, &last_row_offset) ||
+      __builtin_add_overflow(last_row_offset, row, &span) || span > size_t(PTRDIFF_MAX) ||
+      reinterpret_cast<uintptr_t>(pixels) > UINTPTR_MAX - span)
+    fail(GANOMALY_ERR_INVALID_ARGUMENT, gan::str("stride_bytes ", stride_bytes, " with height ", height,
+                                                 ": the image would span more bytes than any buffer can hold"));
   const gan::Ganomaly& net = *model->loaded.model;
   const std::string& normalization = net.recipe.normalization;
   if (normalization != "tanh" && normalization != "imagenet")
