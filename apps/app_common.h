@@ -22,6 +22,7 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <xsimd/xsimd.hpp>
 
 #include "ganomaly/eval/calibration.h"
@@ -196,6 +197,12 @@ inline bool names_an_option(const std::string& what) {
          (what.size() >= help.size() && what.compare(what.size() - help.size(), help.size(), help) == 0);
 }
 
+// "[json.exception.type_error.316] invalid UTF-8 byte ..." -> "invalid UTF-8 byte ...".
+inline std::string without_json_prefix(const std::string& what) {
+  const size_t end = what.rfind("[json.exception.", 0) == 0 ? what.find("] ") : std::string::npos;
+  return end == std::string::npos ? what : what.substr(end + 2);
+}
+
 }  // namespace detail
 
 // Runs body(); a bad option exits 2, any other error 1, each with one line on stderr.
@@ -223,6 +230,12 @@ int run(const char* name, Body body) {
   } catch (const OptionError& e) {
     std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(message_of(e)).c_str());
     return 2;
+  } catch (const nlohmann::json::exception& e) {
+    // Every JSON the apps write goes through dump_json (io/json_text.h) and every JSON they
+    // read is checked where the file is known; one that still escapes is a bug, told
+    // without the library's "[json.exception...]" prefix.
+    std::fprintf(stderr, "%s: internal error in JSON handling: %s\n", name, detail::without_json_prefix(e.what()).c_str());
+    return 1;
   } catch (const std::exception& e) {
     const std::string what = message_of(e);
     std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(what).c_str());
@@ -231,6 +244,16 @@ int run(const char* name, Body body) {
     std::fprintf(stderr, "%s: unknown error\n", name);
     return 1;
   }
+}
+
+// The words given for a positional argument that takes many (IMAGE...), each whole:
+// cxxopts splits a std::vector value on commas, which would turn the file "a,b.png" into
+// "a" and "b.png". The parse's sequence keeps each word as typed.
+inline std::vector<std::string> positional_words(const cxxopts::ParseResult& args, const std::string& name) {
+  std::vector<std::string> words;
+  for (const cxxopts::KeyValue& kv : args.arguments())
+    if (kv.key() == name) words.push_back(kv.value());
+  return words;
 }
 
 // A decimal option's value, read whole: "0,5", "1e-3abc", "nan" and hex are refused (a

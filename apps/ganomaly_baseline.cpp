@@ -8,6 +8,7 @@
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/checkpoint_io.h"
 #include "ganomaly/model/ganomaly.h"
+#include "ganomaly/io/json_text.h"
 
 using namespace gan;
 
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
     nlohmann::json j = {{"data", data.root}, {"image_size", size}, {"channels", channels}, {"normalization", normalization}};
     j["floor_auroc"] = aurocs.empty() ? nlohmann::json() : nlohmann::json(aurocs);
     // Written before anything is printed, so a failed write is the only line.
-    if (!json.empty()) write_file_atomically(json, j.dump(2) + "\n");
+    if (!json.empty()) write_file_atomically(json, dump_json(j, 2) + "\n");
     std::printf("%s: %zu train, %zu test (%ld anomalous), image size %d, %d channel%s\n", data.root.c_str(),
                 data.train.size(), data.test.size(), anomalous, size, channels, channels == 1 ? "" : "s");
     if (aurocs.empty())

@@ -10,6 +10,7 @@
 #include "infer_maps.h"
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/io/model_file.h"
+#include "ganomaly/io/json_text.h"
 
 using namespace gan;
 
@@ -67,7 +68,7 @@ std::optional<InferOptions> read_options(int argc, char** argv) {
   InferOptions o;
   o.device = app::read_device(args);
   o.checkpoint = args["checkpoint"].as<std::string>();
-  o.inputs = args["inputs"].as<std::vector<std::string>>();
+  o.inputs = app::positional_words(args, "inputs");
   o.json = args.count("json") > 0;
   o.max_pixels = args["max-pixels"].as<size_t>();
   o.threshold = app::read_threshold_options(args);
@@ -76,16 +77,32 @@ std::optional<InferOptions> read_options(int argc, char** argv) {
   return o;
 }
 
-// The images to score: the files named, and the images directly in the folders named.
+// Why a folder named as input holds nothing to score: it has no images, or its images are
+// in subfolders, which are not searched (a folder of categories, of defect kinds).
+std::string no_images_reason(const std::string& dir) {
+  namespace fs = std::filesystem;
+  size_t subfolders = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_directory(ec)) ++subfolders;
+  if (subfolders == 0) return "no images (.png .jpg .jpeg .bmp) in this folder";
+  return str("no images (.png .jpg .jpeg .bmp) directly in this folder, and its ", subfolders, " subfolder",
+             subfolders == 1 ? " is" : "s are", " not searched: name them (e.g. ", dir, "/*)");
+}
+
+// The images to score: the files named, and the images directly in the folders named. A
+// dangling symbolic link is listed, to be reported and skipped like any unreadable image.
 std::vector<Sample> list_inputs(const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
   std::vector<Sample> samples;
   for (const std::string& in : inputs) {
-    if (std::filesystem::is_directory(in)) {
-      const auto files = list_images(in);
-      GANOMALY_CHECK(!files.empty(), in, ": no images (.png .jpg .jpeg .bmp) in this folder");
+    std::error_code ec;
+    if (fs::is_directory(in, ec)) {
+      const auto files = list_images(in, DanglingLinks::list);
+      if (files.empty()) throw Error(str(in, ": ", no_images_reason(in)));
       for (const std::string& f : files) samples.push_back({f, 0, "", ""});
     } else {
-      GANOMALY_CHECK(std::filesystem::exists(in), in, ": no such file");
+      GANOMALY_CHECK(fs::exists(in, ec) || fs::is_symlink(fs::symlink_status(in, ec)), in, ": no such file");
       samples.push_back({in, 0, "", ""});
     }
   }
@@ -130,15 +147,16 @@ nlohmann::json score_json(const std::string& path, const Scores& scores, size_t 
   return j;
 }
 
+// Tab-separated; a tab or line feed in a name is escaped (tsv_field_text), never a new column or line.
 void print_text(const std::string& path, const Verdict& v) {
-  std::printf("%s\t%.4f\t%s\n", path.c_str(), v.normalised, verdict_name(v));
+  std::printf("%s\t%.4f\t%s\n", tsv_field_text(path).c_str(), v.normalised, verdict_name(v));
 }
 
 // One line per image: path, normalised score and verdict, or a JSON object with every score.
 void print_scores(const std::vector<Sample>& batch, const Decided& d, const Calibration& c, bool json) {
   for (size_t i = 0; i < batch.size(); ++i) {
     if (json)
-      std::printf("%s\n", score_json(batch[i].path, d.scores, i, d.verdicts[i], c).dump().c_str());
+      std::printf("%s\n", dump_json(score_json(batch[i].path, d.scores, i, d.verdicts[i], c)).c_str());
     else
       print_text(batch[i].path, d.verdicts[i]);
   }
@@ -174,7 +192,7 @@ int score_one_by_one(const InferOptions& o, Ganomaly& model, const Calibration& 
       nlohmann::json j = score_json(path, r.scores, 0, r.verdict, c);
       j["map"] = app::map_json(r, image, threshold, o.maps.dir.empty() ? nullptr : &files);
       if (!r.tiles.is_null()) j["tiles"] = r.tiles;
-      std::printf("%s\n", j.dump().c_str());
+      std::printf("%s\n", dump_json(j).c_str());
     } else {
       print_text(path, r.verdict);
     }

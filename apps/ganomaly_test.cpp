@@ -12,6 +12,7 @@
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/model_file.h"
 #include "ganomaly/report/report.h"
+#include "ganomaly/io/json_text.h"
 
 using namespace gan;
 
@@ -120,7 +121,7 @@ void write_results(const TestRun& r) {
   const Evaluation& e = r.e;
   const std::string& out = r.out;
   write_scores_csv(out + "/test_scores.csv", r.data.test, e, r.loaded.calibration);
-  write_file_atomically(out + "/test_metrics.json", r.metrics.dump(2) + "\n");
+  write_file_atomically(out + "/test_metrics.json", dump_json(r.metrics, 2) + "\n");
   std::printf("%s (%zu images, %d anomalous), image size %d, score %s\n", r.data.root.c_str(), e.labels.size(),
               static_cast<int>(std::count(e.labels.begin(), e.labels.end(), 1)), r.loaded.model->config.image_size,
               to_string(e.score));

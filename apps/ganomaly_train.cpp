@@ -8,6 +8,7 @@
 #include "ganomaly/train/progress.h"
 #include "ganomaly/report/report.h"
 #include "ganomaly/train/train.h"
+#include "ganomaly/io/json_text.h"
 
 using namespace gan;
 
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
     app::SignalStoppedConsole console(stdout, stdout_is_terminal());
     const TrainResult run = train_model(data, o, &console);
     const nlohmann::json& s = run.summary;
-    std::printf("summary: %s\n", s.dump(2).c_str());
+    std::printf("summary: %s\n", dump_json(s, 2).c_str());
     if (s.contains("warning"))
       std::fprintf(stderr, "ganomaly_train: warning: %s: %s\n", data.root.c_str(), s["warning"].get<std::string>().c_str());
     if ((s["status"] == "completed" || s["status"] == "early_stopped") && c->report) {

@@ -12,6 +12,7 @@
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/progress.h"
 #include "tensor/check.h"
+#include "ganomaly/io/json_text.h"
 
 namespace gan {
 
@@ -57,7 +58,7 @@ std::string csv_field(const nlohmann::json& v) {
     std::snprintf(buf, sizeof buf, "%.6g", v.get<double>());
     return buf;
   }
-  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+  std::string s = v.is_string() ? v.get<std::string>() : dump_json(v);
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string quoted = "\"";
   for (char c : s) {
@@ -84,7 +85,7 @@ nlohmann::json averages(const nlohmann::json& rows) {
 }
 
 void write_results(const std::string& out_dir, const std::string& dataset, const nlohmann::json& results) {
-  write_file_atomically(out_dir + "/" + dataset + "_results.json", results.dump(2) + "\n");
+  write_file_atomically(out_dir + "/" + dataset + "_results.json", dump_json(results, 2) + "\n");
   write_file_atomically(out_dir + "/" + dataset + "_results.csv", categories_csv(results));
 }
 

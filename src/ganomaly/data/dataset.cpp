@@ -246,7 +246,7 @@ bool is_image_file(const std::string& path) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
-std::vector<std::string> list_images(const std::string& dir) {
+std::vector<std::string> list_images(const std::string& dir, DanglingLinks dangling) {
   std::vector<std::string> paths;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
@@ -255,9 +255,14 @@ std::vector<std::string> list_images(const std::string& dir) {
     std::error_code ec;
     // A link to nothing would otherwise be skipped without a word: the data set would
     // silently lose the image. Refuse it, as an unreadable image is refused.
-    if (entry.is_symlink(ec) && !fs::exists(entry.path(), ec))
+    if (entry.is_symlink(ec) && !fs::exists(entry.path(), ec)) {
+      if (dangling == DanglingLinks::list) {
+        paths.push_back(entry.path().string());
+        continue;
+      }
       throw Error(str("image: ", entry.path().string(), ": a symbolic link to ", fs::read_symlink(entry.path(), ec).string(),
                       ", which does not exist"));
+    }
     if (!is_file(entry.path())) continue;
     paths.push_back(entry.path().string());
   }

@@ -43,8 +43,12 @@ Dataset discover_dataset(const std::string& root, const std::string& format = "a
 // The layout discover_dataset would pick for `root`; throws when none fits.
 std::string detect_format(const std::string& root);
 
-// Image files (.png .jpg .jpeg .bmp, any case) directly in `dir`, sorted by name.
-std::vector<std::string> list_images(const std::string& dir);
+// Image files (.png .jpg .jpeg .bmp, any case) directly in `dir`, sorted by name. A
+// symbolic link named like an image whose target does not exist is an error (a data set
+// must not silently lose an image), or, with DanglingLinks::list, listed like any other
+// image, for a caller that reports each unreadable image and goes on (ganomaly_infer).
+enum class DanglingLinks { refuse, list };
+std::vector<std::string> list_images(const std::string& dir, DanglingLinks dangling = DanglingLinks::refuse);
 bool is_image_file(const std::string& path);
 
 // The per-channel mean and standard deviation load_images normalises pixels v in [0, 1]

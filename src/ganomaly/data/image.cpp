@@ -26,6 +26,8 @@ namespace {
 void check_file(const std::string& path) {
   std::error_code ec;
   auto status = fs::status(path, ec);
+  if (!fs::exists(status) && fs::is_symlink(fs::symlink_status(path, ec)))
+    throw Error(str("image: ", path, ": a symbolic link to ", fs::read_symlink(path, ec).string(), ", which does not exist"));
   GANOMALY_CHECK(fs::exists(status), "image: ", path, ": file not found");
   GANOMALY_CHECK(!fs::is_directory(status), "image: ", path, ": is a directory, not an image");
   auto bytes = fs::file_size(path, ec);

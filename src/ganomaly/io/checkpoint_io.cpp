@@ -11,6 +11,7 @@
 
 #include "ganomaly/io/atomic_file.h"
 #include "tensor/check.h"
+#include "ganomaly/io/json_text.h"
 
 // Tensor data is written and read with memcpy; the format is little-endian.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoint_io assumes a little-endian host");
@@ -200,7 +201,7 @@ void save_checkpoint(const std::string& path, const CheckpointFile& file) {
   // Validate and size everything before touching the disk.
   std::string config;
   try {
-    config = file.config.dump();
+    config = dump_json(file.config);
   } catch (const nlohmann::json::exception& e) {
     throw Error(str("save_checkpoint: ", path, ": config cannot be written as JSON: ", e.what()));
   }

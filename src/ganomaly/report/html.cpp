@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "ganomaly/report/report_internal.h"
+#include "ganomaly/io/json_text.h"
 
 namespace gan::report_detail {
 
@@ -35,7 +36,7 @@ namespace {
 std::string json_cell(const nlohmann::json& v) {
   if (v.is_string()) return html(v.get<std::string>());
   if (v.is_number_float()) return html(short_number(v.get<double>()));
-  return html(v.dump());
+  return html(dump_json(v));
 }
 
 // Figures that the metrics table shows already (summary.json mixes them with the settings).

@@ -1,4 +1,5 @@
 #include "ganomaly/train/resume.h"
+#include "ganomaly/io/json_text.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -86,7 +87,7 @@ std::string shown(const nlohmann::json& v) {
     for (const auto& x : v) out += (out.empty() ? "" : ",") + shown(x);
     return out;
   }
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_string() ? v.get<std::string>() : dump_json(v);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ganomaly/io/atomic_file.h"
+#include "ganomaly/io/json_text.h"
 
 namespace gan {
 
@@ -76,7 +77,7 @@ TrainLog::TrainLog(const std::string& path, bool append)
 }
 
 void TrainLog::write(const nlohmann::json& entry) {
-  std::fprintf(file_.get(), "%s\n", entry.dump().c_str());
+  std::fprintf(file_.get(), "%s\n", dump_json(entry).c_str());
   std::fflush(file_.get());
 }
 

@@ -11,6 +11,7 @@
 #include "ganomaly/eval/floors.h"
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/loop.h"
+#include "ganomaly/io/json_text.h"
 
 namespace gan {
 
@@ -40,7 +41,7 @@ nlohmann::json run_info(const Dataset& data, const TrainOptions& o) {
           {"image_size", o.model.image_size},
           {"batch_size", o.batch_size},
           {"learning_rate", o.learning_rate},
-          {"data", data.root},
+          {"data", json_safe_text(data.root)},  // as the model file stores it, for --resume
           {"format", data.format},
           {"validate_on", o.validate_on},
           {"ema_decay", o.ema_decay},
@@ -63,7 +64,7 @@ std::optional<LoadedModel> load_resumable(const TrainOptions& o, const nlohmann:
   LoadedModel r = load_model(o.resume);
   GANOMALY_CHECK(!r.training.is_null(), o.resume, ": not a resumable checkpoint (use last.gnm)");
   GANOMALY_CHECK(model_config_json(r.model->config) == model_config_json(o.model) && r.model->recipe.name == o.recipe,
-                 o.resume, ": was trained with other model settings: ", r.config["model"].dump(), " recipe ",
+                 o.resume, ": was trained with other model settings: ", dump_json(r.config["model"]), " recipe ",
                  to_string(r.model->recipe.name));
   check_resume_settings(o.resume, r.config.value("info", nlohmann::json::object()), info);
   const int done = r.training.at("epoch").get<int>();
@@ -188,7 +189,7 @@ TrainResult finish(Run& run, const std::string& status) {
     }
     r.model = std::move(run.model);
   }
-  write_file_atomically(o.out_dir + "/summary.json", r.summary.dump(2) + "\n");
+  write_file_atomically(o.out_dir + "/summary.json", dump_json(r.summary, 2) + "\n");
   return r;
 }
 
@@ -218,7 +219,7 @@ TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainO
   const bool resumed = state.epoch > 0 || state.step > 0;
   const std::string old = resumed ? truncate_log(o.out_dir + "/train_log.jsonl", state.epoch) : earlier_run_note(o.out_dir);
   if (!old.empty()) run.note(old);
-  if (!o.run_config.is_null()) write_file_atomically(o.out_dir + "/config.json", o.run_config.dump(2) + "\n");
+  if (!o.run_config.is_null()) write_file_atomically(o.out_dir + "/config.json", dump_json(o.run_config, 2) + "\n");
   TrainLog log(o.out_dir + "/train_log.jsonl", resumed);
 
   while (state.epoch < o.epochs) {

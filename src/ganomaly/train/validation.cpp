@@ -8,6 +8,7 @@
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/loop.h"
 #include "ganomaly/train/pseudo_anomaly.h"
+#include "ganomaly/io/json_text.h"
 
 namespace gan {
 
@@ -148,7 +149,7 @@ void log_test_auroc(Run& run, const ValidationPass& pass, int epoch, nlohmann::j
     dump["test"][name] = test.get(s);
   }
   std::filesystem::create_directories(run.options.out_dir + "/analysis");
-  write_file_atomically(str(run.options.out_dir, "/analysis/epoch_", epoch, ".json"), dump.dump() + "\n");
+  write_file_atomically(str(run.options.out_dir, "/analysis/epoch_", epoch, ".json"), dump_json(dump) + "\n");
 }
 
 // The epoch's line of train_log.jsonl, without best_epoch (known after selection).
