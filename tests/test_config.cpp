@@ -173,6 +173,19 @@ TEST_CASE("config files: the command line wins over the file; DATA_DIR from eith
   CHECK(usage_error({"--config", write_config("no_data", R"({"epochs": 5})")}) == "missing DATA_DIR (see --help)");
 }
 
+// --min-steps scales only what was not typed (test_run_folder): a file's key is typed.
+TEST_CASE("config files: --epochs and --patience count as typed from the command line or the file, not as defaults") {
+  const TrainCommand plain = command({"data/x"});
+  CHECK(!plain.train.typed.epochs);
+  CHECK(!plain.train.typed.patience);
+  const TrainCommand flags = command({"data/x", "--epochs", "2", "--patience", "1"});
+  CHECK(flags.train.typed.epochs);
+  CHECK(flags.train.typed.patience);
+  const TrainCommand file = command({"data/x", "--config", write_config("typed", R"({"epochs": 2})")});
+  CHECK(file.train.typed.epochs);
+  CHECK(!file.train.typed.patience);
+}
+
 TEST_CASE("config files: unknown keys, wrong types and broken files are usage errors naming the file and the key") {
   auto error_of = [](const std::string& tag, const std::string& text) {
     const std::string file = write_config(tag, text);

@@ -1,4 +1,5 @@
-// What a training run's output folder holds: a run resumed into another --out.
+// What a training run's output folder holds: a run resumed into another --out, and the
+// epochs a small set scales to (--min-steps) against the epochs the user typed.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -80,4 +81,47 @@ TEST_CASE("resumed into another --out that holds an earlier run's log: the log i
   CHECK(logged_epochs(third / "train_log.jsonl") == std::vector<int>{2});
   CHECK(no_log.notes.find("note: " + first / "train_log.jsonl" + " not found: " + third / "train_log.jsonl" +
                           " starts at epoch 2") != std::string::npos);
+}
+
+TEST_CASE("--min-steps scales only a default --epochs and --patience: typed ones are kept, and the note says which") {
+  TrainOptions o;
+  o.epochs = 30, o.patience = 10, o.min_steps = 300;
+  CHECK(scaled_for_steps(o, 2).epochs == 150);
+  CHECK(scaled_for_steps(o, 2).patience == 50);
+  o.typed.patience = true;
+  CHECK(scaled_for_steps(o, 2).epochs == 150);
+  CHECK(scaled_for_steps(o, 2).patience == 10);
+  o.typed.epochs = true;
+  CHECK(scaled_for_steps(o, 2).epochs == 30);
+
+  // The tiny set: 6 training images at batch 4 are 1 step an epoch; --min-steps 3 asks for 3 epochs.
+  const Dataset data = discover_dataset(testing::write_tiny_dataset("min_steps_typed_data"));
+  const testing::TempDir out("min_steps_typed");
+  TrainOptions run = testing::tiny_train_options(out.path.string(), 1);
+  run.min_steps = 3;
+  run.run_config = {{"epochs", 1}, {"patience", 0}};
+  NoteTaker scaled;
+  CHECK(train_model(data, run, &scaled).summary["epochs_run"] == 3);
+  CHECK(scaled.notes.find("--epochs 1 (the default) -> 3 and --patience 0 -> 0, so that training runs at least 3 steps") !=
+        std::string::npos);
+  // config.json holds the epochs as run: repeated from it, they are typed and give the same run.
+  CHECK(nlohmann::json::parse(read_file(out / "config.json"))["epochs"] == 3);
+
+  run.typed.epochs = true;
+  NoteTaker kept;
+  CHECK(train_model(data, run, &kept).summary["epochs_run"] == 1);
+  CHECK(kept.notes.find("--epochs 1 as typed: 1 steps, fewer than --min-steps 3 (which scales only a default --epochs)") !=
+        std::string::npos);
+}
+
+// The app reads a typed --epochs as typed (a config file's key too: test_config).
+TEST_CASE("ganomaly_train --epochs 2 on a small set trains 2 epochs, whatever --min-steps asks") {
+  const std::string data = testing::write_tiny_dataset("epochs_typed_data");
+  const testing::TempDir out("epochs_typed");
+  const std::string tiny = " --image-size 32 --n-features 8 --latent-size 8 --batch-size 4 --threads 2 --no-report";
+  const testing::AppResult typed =
+      testing::run_app("ganomaly_train", data + " --out " + out / "flag" + tiny + " --epochs 2 --min-steps 5");
+  INFO(typed.output);
+  REQUIRE(typed.exit_code == 0);
+  CHECK(nlohmann::json::parse(read_file(out / "flag/summary.json"))["epochs_run"] == 2);
 }

@@ -171,6 +171,16 @@ std::string start_from_checkpoint_run(Run& run) {
   return carry_log(from, o.out_dir + "/train_log.jsonl", run.resume_state.epoch);
 }
 
+// The options as run: the epochs and patience scaled for a small set replace the
+// defaults, so that repeating the run from config.json (where they count as typed, and
+// are honoured) repeats it.
+nlohmann::json run_config_as_run(const TrainOptions& o) {
+  nlohmann::json config = o.run_config;
+  if (config.contains("epochs")) config["epochs"] = o.epochs;
+  if (config.contains("patience")) config["patience"] = o.patience;
+  return config;
+}
+
 // What the user learns before the first step: the data, a scaled run, what is replaced.
 void say_what_runs(Run& run, const TrainOptions& asked) {
   const TrainOptions& o = run.options;
@@ -178,10 +188,17 @@ void say_what_runs(Run& run, const TrainOptions& asked) {
   run.note(str("data: ", run.data.root, " (", run.data.format, "), ", run.split.train.size(), " train, ",
                run.split.validation.size(), " validation normals, ", run.data.test.size(), " test; image size ",
                o.model.image_size, ", ", recipe.normalization, " normalisation"));
-  if (o.epochs != asked.epochs)
-    run.note(str("note: ", run.split.train.size(), " training images make ", run.steps_per_epoch,
-                 " steps an epoch; --epochs ", asked.epochs, " -> ", o.epochs, " and --patience ", asked.patience,
-                 " -> ", o.patience, ", so that training runs at least ", asked.min_steps, " steps (--min-steps)"));
+  const std::string steps = str("note: ", run.split.train.size(), " training images make ", run.steps_per_epoch,
+                                " steps an epoch; ");
+  if (o.epochs != asked.epochs) {
+    const std::string patience = asked.typed.patience ? str("--patience ", o.patience, " as typed")
+                                                      : str("--patience ", asked.patience, " -> ", o.patience);
+    run.note(str(steps, "--epochs ", asked.epochs, " (the default) -> ", o.epochs, " and ", patience,
+                 ", so that training runs at least ", asked.min_steps, " steps (--min-steps)"));
+  } else if (asked.typed.epochs && int64_t(run.steps_per_epoch) * o.epochs < asked.min_steps) {
+    run.note(str(steps, "--epochs ", o.epochs, " as typed: ", int64_t(run.steps_per_epoch) * o.epochs,
+                 " steps, fewer than --min-steps ", asked.min_steps, " (which scales only a default --epochs)"));
+  }
 }
 
 // 6. The run's summary; with a kept model, the model evaluated on the test split.
@@ -246,7 +263,7 @@ TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainO
                                                : earlier_run_note(o.out_dir),
                                   resumed && !resumed_here ? loop::start_from_checkpoint_run(run) : ""})
     if (!note.empty()) run.note(note);
-  if (!o.run_config.is_null()) write_file_atomically(o.out_dir + "/config.json", o.run_config.dump(2) + "\n");
+  if (!o.run_config.is_null()) write_file_atomically(o.out_dir + "/config.json", loop::run_config_as_run(o).dump(2) + "\n");
   TrainLog log(o.out_dir + "/train_log.jsonl", resumed);
 
   while (state.epoch < o.epochs) {
