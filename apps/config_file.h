@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,16 +64,35 @@ inline nlohmann::json read_json_file(const std::string& path) {
                     std::filesystem::exists(path, ec) ? "not a regular file" : "no such file"));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(str(path, ": cannot read the config file (--config): ", std::strerror(errno)));
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    std::string what = e.what();  // "[json.exception.parse_error.101] parse error at line 2, ..."
+  // JSON lets a key repeat (the last would win): refused, as a silently dropped value
+  // would be. The last key read also names the value a number overflow is in.
+  std::vector<std::set<std::string>> keys_of_open_objects;
+  std::string last_key;
+  const nlohmann::json::parser_callback_t track_keys = [&](int, nlohmann::json::parse_event_t event,
+                                                           nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::object_start) keys_of_open_objects.emplace_back();
+    if (event == nlohmann::json::parse_event_t::object_end) keys_of_open_objects.pop_back();
+    if (event == nlohmann::json::parse_event_t::key) {
+      last_key = parsed.get<std::string>();
+      if (!keys_of_open_objects.back().insert(last_key).second)
+        throw UsageError(str(path, ": ", last_key, ": given twice (each key once)"));
+    }
+    return true;
+  };
+  auto without_prefix = [](std::string what) {  // "[json.exception.parse_error.101] parse error at line 2, ..."
     if (const size_t at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
-    throw UsageError(str(path, ": not a JSON config file: ", what));
+    return what;
+  };
+  try {
+    return nlohmann::json::parse(in, track_keys);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw UsageError(str(path, ": not a JSON config file: ", without_prefix(e.what())));
+  } catch (const nlohmann::json::out_of_range& e) {  // a number no double holds: "lr": 1e400
+    throw UsageError(str(path, ": ", last_key.empty() ? "" : last_key + ": ", without_prefix(e.what())));
   }
 }
 
-// The "--name=value" words of one key's value (none for false or an empty list); a value
+// The "--name=value" words of one key's value (none for false); a value
 // of the wrong JSON type is a usage error naming the file and the key.
 inline std::vector<std::string> config_words(const std::string& path, const std::string& name, const nlohmann::json& v,
                                              bool is_switch, ConfigValue kind) {
@@ -112,7 +132,8 @@ inline std::vector<std::string> config_words(const std::string& path, const std:
           return refuse("a list of non-empty strings without commas");
         joined += (joined.empty() ? "" : ",") + item.get<std::string>();
       }
-      if (joined.empty()) return {};
+      // As "--categories ''" is refused: leaving the key out asks for the default.
+      if (joined.empty()) return refuse("at least one name (leave the key out for the default)");
       return {flag + "=" + joined};
     }
   }
@@ -126,8 +147,11 @@ inline std::vector<std::string> config_words(const std::string& path, const std:
 // keys and values of the wrong type are usage errors naming the file and the key.
 inline cxxopts::ParseResult parse_with_config(cxxopts::Options& options, int argc, const char* const* argv,
                                               const ConfigKinds& kinds) {
+  config_sources().clear();  // this command line's sources only (a test parses many)
   cxxopts::ParseResult typed = options.parse(argc, argv);
   if (!typed.count("config") || typed.count("help") || typed.count("version")) return typed;
+  // Files do not merge: a second one would silently drop the first's values.
+  if (typed.count("config") > 1) throw UsageError("--config: given more than once; give one config file");
   const std::string path = typed["config"].as<std::string>();
   const nlohmann::json file = detail::read_json_file(path);
   if (!file.is_object())
@@ -152,6 +176,19 @@ inline cxxopts::ParseResult parse_with_config(cxxopts::Options& options, int arg
   return options.parse(static_cast<int>(pointers.size()), pointers.data());
 }
 
+// A folder option (DATA_DIR, --root) whose value came from a config file and is
+// not there: the error names the file and the key, and where a relative path is read
+// from (the working folder, as on the command line, so that a run's config.json
+// repeats it from where it ran). Exit 1, as for any missing file.
+inline void check_config_path(const std::string& name, const std::string& value) {
+  const auto source = config_sources().find(name);
+  if (source == config_sources().end()) return;
+  std::error_code ec;
+  if (value.empty() || std::filesystem::exists(value, ec)) return;
+  throw Error(str(source->second, ": ", name, ": ", value, ": not found",
+                  std::filesystem::path(value).is_relative() ? " (a relative path is read from the working folder)" : ""));
+}
+
 // Every option's value as parsed (the defaults included), in the format
 // parse_with_config reads; an option without a value and without a default is left out.
 inline nlohmann::json effective_config(const cxxopts::Options& options, const cxxopts::ParseResult& args,
@@ -162,7 +199,8 @@ inline nlohmann::json effective_config(const cxxopts::Options& options, const cx
     if (is_switch) {
       config[name] = args[name].as<bool>();
     } else if (kind == ConfigValue::list) {
-      config[name] = args.count(name) ? args[name].as<std::vector<std::string>>() : std::vector<std::string>{};
+      if (!args.count(name)) continue;  // an empty list is refused when read: the key's absence is the default
+      config[name] = args[name].as<std::vector<std::string>>();
     } else if (!args.count(name) && !args[name].has_default()) {
       continue;
     } else if (kind == ConfigValue::integer) {

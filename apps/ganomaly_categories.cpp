@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
     o.dataset = args["dataset"].as<std::string>();
     known_categories(o.dataset);  // "--dataset: ..." before anything else
     o.root = args["root"].as<std::string>();
+    app::check_config_path("root", o.root);
     if (args.count("categories")) o.categories = args["categories"].as<std::vector<std::string>>();
     o.out_dir = args["out"].as<std::string>();
     app::set_threads(args["threads"].as<int>());

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     const std::optional<app::TrainCommand> c = app::read_train_command(argc, argv);
     if (!c) return 0;  // --help or --version
     const TrainOptions& o = c->train;
+    app::check_config_path("data", c->data);
     const Dataset data = discover_dataset(c->data, c->format);
     app::make_output_dir(o.out_dir, "--out");
     app::install_stop_handlers();

@@ -64,6 +64,9 @@ inline std::optional<TrainCommand> read_train_command(int argc, const char* cons
   c.format = args["format"].as<std::string>();
   c.report = !args["no-report"].as<bool>();
   c.train.run_config = effective_config(options, args, train_option_kinds());
+  // config.json repeats the run from the start: with "resume" kept, it would continue a
+  // checkpoint that has already run every epoch ("training already finished").
+  c.train.run_config["resume"] = "";
   return c;
 }
 

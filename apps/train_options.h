@@ -117,6 +117,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.model.extra_layers = args["extra-layers"].as<int>();
   o.model.spectral_norm = args["spectral-norm"].as<bool>();
   o.epochs = args["epochs"].as<int>();
+  o.typed.epochs = args.count("epochs") > 0;  // a config file's key counts as typed
   o.batch_size = args["batch-size"].as<int>();
   o.learning_rate = decimal_option<float>(args, "lr");
   o.lr_schedule = parse_choice<LrSchedule>("lr_schedule", args["lr-schedule"].as<std::string>());
@@ -131,6 +132,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.augment = parse_choice<Augment>("augment", args["augment"].as<std::string>());
   o.seed = args["seed"].as<uint64_t>();
   o.patience = args["patience"].as<int>();
+  o.typed.patience = args.count("patience") > 0;
   o.min_steps = args["min-steps"].as<int>();
   o.selection_tolerance = decimal_option<double>(args, "selection-tolerance");
   o.fusion_margin = decimal_option<double>(args, "fusion-margin");

@@ -272,9 +272,27 @@ TEST_CASE("a category with bad data is recorded as failed and the run goes on") 
   CHECK(j["average"]["image_auroc"] == j["categories"][1]["image_auroc"]);
   CHECK(r.markdown.find("| | Avg | 01 | 02 |") != std::string::npos);
   CHECK(r.markdown.find("Not in Avg: 01 (failed") != std::string::npos);
+  CHECK(r.markdown.find("; Avg over the 1 category with results (failed: 01).") != std::string::npos);
   const std::vector<std::string> csv = lines_of(read_file(out + "/btad_results.csv"));
   REQUIRE(csv.size() == 3);
   CHECK(csv[1].find(",failed,") != std::string::npos);
+}
+
+// The results files are replaced, not merged (the earlier run's settings may differ);
+// before, the earlier categories vanished without a word.
+TEST_CASE("a second run into the same --out names, in one line, the earlier results it replaces") {
+  const std::string root = testing::temp_dir("bench_again");
+  fs::create_directories(root + "/01/train");  // discovery fails at once: nothing trains
+  const std::string out = testing::temp_dir("bench_again_out");
+  std::ofstream(out + "/btad_results.json") << R"({"categories": [{"category": "02"}, {"category": "03"}]})";
+  CategoryRunOptions o = tiny("btad", root, out);
+  o.categories = {"01"};
+  std::string log;
+  const CategoryRunResult r = run_logged(o, &log);
+  INFO("log:\n" << log);
+  CHECK(log.find("note: " + out + "/btad_results.json (.csv) holds an earlier run's results for 02, 03; this run's "
+                 "replace them\n") != std::string::npos);
+  CHECK(r.markdown.find("; Avg over the 0 categories with results (failed: 01).") != std::string::npos);
 }
 
 TEST_CASE("a category whose test set has one class only: null metrics, out of Avg, marked in the tables") {

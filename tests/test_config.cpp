@@ -173,6 +173,19 @@ TEST_CASE("config files: the command line wins over the file; DATA_DIR from eith
   CHECK(usage_error({"--config", write_config("no_data", R"({"epochs": 5})")}) == "missing DATA_DIR (see --help)");
 }
 
+// --min-steps scales only what was not typed (test_run_folder): a file's key is typed.
+TEST_CASE("config files: --epochs and --patience count as typed from the command line or the file, not as defaults") {
+  const TrainCommand plain = command({"data/x"});
+  CHECK(!plain.train.typed.epochs);
+  CHECK(!plain.train.typed.patience);
+  const TrainCommand flags = command({"data/x", "--epochs", "2", "--patience", "1"});
+  CHECK(flags.train.typed.epochs);
+  CHECK(flags.train.typed.patience);
+  const TrainCommand file = command({"data/x", "--config", write_config("typed", R"({"epochs": 2})")});
+  CHECK(file.train.typed.epochs);
+  CHECK(!file.train.typed.patience);
+}
+
 TEST_CASE("config files: unknown keys, wrong types and broken files are usage errors naming the file and the key") {
   auto error_of = [](const std::string& tag, const std::string& text) {
     const std::string file = write_config(tag, text);
@@ -210,6 +223,66 @@ TEST_CASE("config files: unknown keys, wrong types and broken files are usage er
   } catch (const gan::Error& e) {
     CHECK(std::string(e.what()) == missing + ": cannot read the config file (--config): no such file");
   }
+}
+
+TEST_CASE("config files: a key twice, a number no double holds, two --config files: usage errors naming file and key") {
+  const std::string twice = write_config("twice", R"({"epochs": 3, "lr": 0.001, "epochs": 4})");
+  CHECK(usage_error({"data/x", "--config", twice}) == twice + ": epochs: given twice (each key once)");
+  const std::string huge = write_config("huge", R"({"epochs": 3, "lr": 1e400})");
+  CHECK(usage_error({"data/x", "--config", huge}) == huge + ": lr: number overflow parsing '1e400'");
+  const std::string other = write_config("other", R"({"lr": 0.001})");
+  CHECK(usage_error({"data/x", "--config", other, "--config", twice}) ==
+        "--config: given more than once; give one config file");
+}
+
+TEST_CASE("ganomaly_train --config: a data folder from the file that is not there is named by the file and the key") {
+  const std::string file = write_config("missing_data", R"({"data": "no/such/folder"})");
+  const AppResult r = run_app("ganomaly_train", "--config " + q(file));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output ==
+        "ganomaly_train: " + file + ": data: no/such/folder: not found (a relative path is read from the working folder)\n");
+}
+
+// Repeated, a resumed run's config.json must start the run again, not resume a
+// checkpoint that has run every epoch ("training already finished").
+TEST_CASE("config files: a resumed run's effective config does not resume") {
+  const TrainCommand resumed = command({"data/x", "--resume", "runs/a/last.gnm"});
+  CHECK(resumed.train.resume == "runs/a/last.gnm");
+  CHECK(resumed.train.run_config["resume"] == "");
+}
+
+TEST_CASE("--format: a misspelt layout is a usage error (exit 2), from the command line or the file") {
+  const std::string out = temp_dir("config_format") + "/run";
+  const AppResult typed = run_app("ganomaly_train", q(tiny_data()) + " --out " + q(out) + " --format nonsense");
+  CHECK(typed.exit_code == 2);
+  CHECK(typed.output ==
+        "ganomaly_train: --format: expected auto, mvtec, btad, visa, visa_converted or folder, got 'nonsense'\n");
+  const std::string file = write_config("format", R"({"format": "nonsense"})");
+  const AppResult from_file = run_app("ganomaly_train", q(tiny_data()) + " --out " + q(out) + " --config " + q(file));
+  CHECK(from_file.exit_code == 2);
+  CHECK(from_file.output == "ganomaly_train: " + file +
+                                ": format: expected auto, mvtec, btad, visa, visa_converted or folder, got 'nonsense'\n");
+  CHECK(!fs::exists(out));
+}
+
+// "--categories ''" is refused; so is the file's empty list, rather than meaning "every category".
+TEST_CASE("ganomaly_categories --config: an empty categories list is refused, as --categories '' is") {
+  const std::string root = temp_dir("config_no_categories");
+  const std::string file = write_config("no_categories", R"({"categories": []})");
+  const AppResult r = run_app("ganomaly_categories", "--dataset mvtec --root " + q(root) + " --out " + q(root + "/out") +
+                                                         " --config " + q(file));
+  CHECK(r.exit_code == 2);
+  CHECK(r.output == "ganomaly_categories: " + file +
+                        ": categories: expected at least one name (leave the key out for the default), got []\n");
+  const AppResult typed = run_app("ganomaly_categories", "--dataset mvtec --root " + q(root) + " --categories ''");
+  CHECK(typed.exit_code == 2);
+  CHECK(!fs::exists(root + "/out"));
+
+  const std::string no_root = write_config("no_root", R"({"root": "no/such/root"})");
+  const AppResult missing = run_app("ganomaly_categories", "--dataset mvtec --config " + q(no_root));
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.output == "ganomaly_categories: " + no_root +
+                              ": root: no/such/root: not found (a relative path is read from the working folder)\n");
 }
 
 TEST_CASE("ganomaly_train --config: a bad value from the file names the file and the key, exit 2, nothing written") {

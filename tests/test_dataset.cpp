@@ -245,7 +245,10 @@ TEST_CASE("dataset: half-right layouts fail with the path") {
   CHECK(contains(error_of([&] { discover_dataset(dir / "anom_only"); }), "no normal/"));
   fs::create_directories(dir / "emptydir");
   CHECK(contains(error_of([&] { discover_dataset(dir / "emptydir"); }), "emptydir"));
-  CHECK(contains(error_of([&] { discover_dataset(dir / "no_test", "nope"); }), "unknown format"));
+  // A misspelt layout is an option's error (the apps: "--format: ...", exit 2), even for a folder that is not there.
+  CHECK(error_of([&] { discover_dataset(dir / "nowhere", "nope"); }) ==
+        "format: expected auto, mvtec, btad, visa, visa_converted or folder, got 'nope'");
+  CHECK_THROWS_AS(discover_dataset(dir / "no_test", "nope"), const OptionError&);
 }
 
 TEST_CASE("dataset: VisA CSV rows are checked line by line") {

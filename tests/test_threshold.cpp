@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ganomaly/eval/calibration.h"
+#include "ganomaly/eval/evaluate.h"
 #include "ganomaly/train/options.h"
 
 using namespace gan;
@@ -96,7 +97,31 @@ TEST_CASE("with_decision_threshold: a raw threshold, anomalib's sensitivity, or 
           "threshold: expected a finite raw score, got -inf");
     CHECK(field_of(std::nullopt, 1.01f) == "sensitivity: expected a number in [0, 1], got 1.01");
     CHECK(field_of(std::nullopt, -0.5f) == "sensitivity: expected a number in [0, 1], got -0.5");
+    // Quoted whole: six significant digits would print 1.0000001 as an in-range "1".
+    CHECK(field_of(std::nullopt, 1.0000001f) == "sensitivity: expected a number in [0, 1], got 1.0000001");
+    CHECK(field_of(std::nullopt, -1e-7f) == "sensitivity: expected a number in [0, 1], got -1e-07");
     CHECK(field_of(std::nullopt, std::nanf("")) == "sensitivity: expected a number in [0, 1], got nan");
     CHECK(field_of(1.0f, 0.5f) == "threshold_or_sensitivity: expected one or the other, got both");
   }
+}
+
+TEST_CASE("test metrics: a moved threshold is not 'chosen on heldout'; one class makes precision and recall null as F1") {
+  const Calibration c = calibrated();
+  Evaluation e;
+  e.labels = {0, 1};
+  e.f1.f1 = 0.5, e.f1.precision = 0.5, e.f1.recall = 0.5;
+  CHECK(evaluation_json(e, c)["threshold_chosen_on"] == "heldout");
+  CHECK(!evaluation_json(e, c).contains("calibrated_threshold_chosen_on"));
+  const nlohmann::json raw = evaluation_json(e, with_decision_threshold(c, 1.0f, std::nullopt));
+  CHECK(raw["threshold_chosen_on"] == "raw_threshold");
+  CHECK(raw["calibrated_threshold_chosen_on"] == "heldout");
+  CHECK(evaluation_json(e, with_decision_threshold(c, std::nullopt, 0.7f))["threshold_chosen_on"] == "sensitivity");
+  CHECK(evaluation_json(e, c)["image_precision"] == 0.5);
+
+  e.labels = {0, 0};  // one class: F1 undefined, and precision and recall with it
+  e.f1.f1 = std::nan(""), e.f1.precision = 0, e.f1.recall = 0;
+  const nlohmann::json one_class = evaluation_json(e, c);
+  CHECK(one_class["image_f1"].is_null());
+  CHECK(one_class["image_precision"].is_null());
+  CHECK(one_class["image_recall"].is_null());
 }

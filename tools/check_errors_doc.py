@@ -126,9 +126,13 @@ def make_scratch(s):
     # Config files (ganomaly_train --config), each beside the same data and output folder.
     base = '"data": "data/bottle", "out": "run"'
     for name, entry in {"unknown": '"learning_rate": 0.001', "type": '"epochs": "ten"', "range": '"epochs": 0',
-                        "size": '"image-size": 7', "lr": '"lr": 1e-300', "help": '"help": true'}.items():
+                        "size": '"image-size": 7', "lr": '"lr": 1e-300', "help": '"help": true',
+                        "twice": '"epochs": 3, "epochs": 4', "huge": '"lr": 1e400', "format": '"format": "nonsense"'}.items():
         write(f"{s}/cfg/{name}.json", ("{" + base + ", " + entry + "}\n").encode())
     write(f"{s}/cfg/nodata.json", b'{"epochs": 5}\n')
+    write(f"{s}/cfg/reldata.json", b'{"data": "nowhere", "out": "run"}\n')
+    write(f"{s}/cfg/nocats.json", b'{"categories": []}\n')
+    write(f"{s}/cfg/relroot.json", b'{"root": "nowhere"}\n')
     write(f"{s}/cfg/broken.json", b'{"epochs": 3,')
     write(f"{s}/cfg/list.json", b"[1, 2]\n")
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "app_common.h"
@@ -191,6 +192,23 @@ nlohmann::json results_header(const CategoryRunOptions& o, const std::string& fo
           {"interrupted", false}};
 }
 
+// A results file of an earlier run in --out is replaced by this run's, not merged (its
+// settings may differ): one line naming the categories it held, so none goes unnoticed.
+void note_earlier_results(std::FILE* log, const std::string& out_dir, const std::string& dataset) {
+  const std::string path = out_dir + "/" + dataset + "_results.json";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return;
+  std::ifstream in(path);
+  const nlohmann::json earlier = nlohmann::json::parse(in, nullptr, false);
+  std::string names;
+  if (!earlier.is_discarded() && earlier.is_object() && earlier.contains("categories") && earlier["categories"].is_array())
+    for (const auto& row : earlier["categories"])
+      if (row.is_object() && row.contains("category") && row["category"].is_string())
+        names += (names.empty() ? "" : ", ") + row["category"].get<std::string>();
+  std::fprintf(log, "note: %s (.csv) holds an earlier run's results%s; this run's replace them\n", path.c_str(),
+               names.empty() ? "" : (" for " + names).c_str());
+}
+
 // Trains and tests one category; its results row, with status "failed" and the error
 // when it threw or gave no test metrics.
 nlohmann::json run_category(const CategoryRunOptions& o, const std::string& category, const std::string& format,
@@ -256,6 +274,7 @@ CategoryRunResult run_categories(const CategoryRunOptions& o) {
     std::fprintf(log, "note: skipping %s: %s is not there\n", c.c_str(),
                  category_path(o.root, c).c_str());
   const std::string format = category_format(o, log);
+  note_earlier_results(log, o.out_dir, o.dataset);
 
   const std::string set_dir = (fs::path(o.out_dir) / o.dataset).string();
   std::error_code ec;
@@ -334,6 +353,22 @@ std::string floor_rows(const nlohmann::json& rows) {
 }
 }  // namespace
 
+namespace {
+// "Avg over the 1 category with results (failed: 01)": a failed or one-class category
+// has no figures, so it is not counted, and a failed one is named.
+std::string average_scope(const nlohmann::json& rows) {
+  int with_results = 0;
+  std::string failed;
+  for (const auto& row : rows) {
+    if (has_number(row, "image_auroc")) ++with_results;
+    if (row.value("status", "") == "failed")
+      failed += (failed.empty() ? "" : ", ") + row.at("category").get<std::string>();
+  }
+  return str("Avg over the ", with_results, with_results == 1 ? " category" : " categories", " with results",
+             failed.empty() ? "" : " (failed: " + failed + ")");
+}
+}  // namespace
+
 std::string categories_markdown(const nlohmann::json& results) {
   const std::string dataset = results.value("dataset", "");
   const std::string recipe = results.value("recipe", "");
@@ -346,9 +381,8 @@ std::string categories_markdown(const nlohmann::json& results) {
 
   std::string md = str("## ", dataset_heading(dataset), "\n\n");
   md += str("GANomaly, recipe `", recipe, "`, image size ", size, ", seed ", results.value("seed", uint64_t(0)),
-            ", score `", results.value("score", ""), "`, max epochs ", results.value("epochs", 0), "; Avg over the ",
-            rows.size(), " categories run",
-            oracle_validation ? "; validated on the TEST set (anomalib's habit): every figure is an oracle" : "",
+            ", score `", results.value("score", ""), "`, max epochs ", results.value("epochs", 0), "; ",
+            average_scope(rows), oracle_validation ? "; validated on the TEST set (anomalib's habit): every figure is an oracle" : "",
             ".\n");
 
   std::string header = "| | Avg |", rule = "| --- | :---: |";

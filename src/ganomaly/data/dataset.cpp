@@ -300,6 +300,10 @@ std::string detect_format(const std::string& root_str) {
 }
 
 Dataset discover_dataset(const std::string& root_str, const std::string& format) {
+  // A misspelt layout is the caller's option, named before the folder is looked at.
+  const char* const known[] = {"auto", "mvtec", "btad", "visa", "visa_converted", "folder"};
+  if (std::find(std::begin(known), std::end(known), format) == std::end(known))
+    throw OptionError("format", str("expected auto, mvtec, btad, visa, visa_converted or folder, got '", format, "'"));
   const std::string fmt = format == "auto" ? detect_format(root_str) : format;
   const fs::path root = clean_root(root_str);
   GANOMALY_CHECK(is_dir(root), "dataset: ", root.string(), ": not found or not a folder");
@@ -310,9 +314,7 @@ Dataset discover_dataset(const std::string& root_str, const std::string& format)
                    ": VisA layout needs Data/Images inside the category folder");
     return discover_visa(root);
   }
-  if (fmt == "folder") return discover_folder(root);
-  throw Error(str("dataset: unknown format '", format,
-                  "' (expected auto, mvtec, btad, visa, visa_converted or folder)"));
+  return discover_folder(root);  // "folder", the last of the known layouts
 }
 
 ChannelStatistics imagenet_statistics(int channels) {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "tensor/check.h"
+#include "tensor/number_text.h"
 
 namespace gan {
 
@@ -115,13 +116,13 @@ Calibration with_decision_threshold(const Calibration& c, std::optional<float> r
   Calibration adjusted = c;
   if (raw || sensitivity) adjusted.calibrated_threshold = c.calibrated_threshold.value_or(c.threshold);
   if (raw) {
-    if (!std::isfinite(*raw)) throw OptionError("threshold", str("expected a finite raw score, got ", *raw));
+    if (!std::isfinite(*raw)) throw OptionError("threshold", str("expected a finite raw score, got ", exact_text(*raw)));
     adjusted.threshold = *raw;
     adjusted.sensitivity.reset();
   }
   if (sensitivity) {
     if (!(*sensitivity >= 0 && *sensitivity <= 1))
-      throw OptionError("sensitivity", str("expected a number in [0, 1], got ", *sensitivity));
+      throw OptionError("sensitivity", str("expected a number in [0, 1], got ", exact_text(*sensitivity)));
     adjusted.threshold = c.normalizer.inverse(1.0f - *sensitivity);
     adjusted.sensitivity = *sensitivity;
   }

@@ -108,10 +108,16 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   j["image_f1_oracle"] = number(e.f1_oracle.f1);
   j["image_f1_oracle_threshold"] = number(e.f1_oracle.threshold);
   j["image_f1"] = number(e.f1.f1);
-  j["image_precision"] = e.f1.precision;
-  j["image_recall"] = e.f1.recall;
+  // With one class F1 is undefined, and so are precision and recall beside it (not 0).
+  const bool f1_defined = std::isfinite(e.f1.f1);
+  j["image_precision"] = f1_defined ? nlohmann::json(e.f1.precision) : nlohmann::json();
+  j["image_recall"] = f1_defined ? nlohmann::json(e.f1.recall) : nlohmann::json();
   j["threshold"] = calibration.threshold;
-  j["threshold_chosen_on"] = calibration.chosen_on;
+  // Where the threshold in use came from: a moved one was not chosen on validation.
+  j["threshold_chosen_on"] = !calibration.calibrated_threshold ? calibration.chosen_on
+                             : calibration.sensitivity         ? "sensitivity"
+                                                               : "raw_threshold";
+  if (calibration.calibrated_threshold) j["calibrated_threshold_chosen_on"] = calibration.chosen_on;
   // A threshold moved from the calibrated one (with_decision_threshold): F1, precision,
   // recall and the verdicts are at the moved one; the calibrated one is kept beside it.
   if (calibration.calibrated_threshold) j["calibrated_threshold"] = *calibration.calibrated_threshold;

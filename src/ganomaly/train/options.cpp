@@ -89,10 +89,12 @@ void TrainOptions::validate() const {
 
 TrainOptions scaled_for_steps(const TrainOptions& o, int steps_per_epoch) {
   TrainOptions scaled = o;
-  if (o.min_steps <= 0 || steps_per_epoch <= 0 || int64_t(steps_per_epoch) * o.epochs >= o.min_steps) return scaled;
+  if (o.typed.epochs || o.min_steps <= 0 || steps_per_epoch <= 0 || int64_t(steps_per_epoch) * o.epochs >= o.min_steps)
+    return scaled;
   scaled.epochs = (o.min_steps + steps_per_epoch - 1) / steps_per_epoch;
   // Patience keeps its share of the run (10 of 30 epochs stays a third).
-  scaled.patience = static_cast<int>((int64_t(o.patience) * scaled.epochs + o.epochs - 1) / o.epochs);
+  if (!o.typed.patience)
+    scaled.patience = static_cast<int>((int64_t(o.patience) * scaled.epochs + o.epochs - 1) / o.epochs);
   return scaled;
 }
 

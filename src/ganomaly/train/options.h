@@ -66,6 +66,11 @@ struct TrainOptions {
   // stop GANomaly long before it has learnt anything. Below this many steps in all,
   // epochs and patience are scaled up by the same factor (scaled_for_steps). 0: off.
   int min_steps = 300;
+  // Values the user typed (a flag or a config file's key): min_steps scales only the
+  // defaults, never a typed --epochs (nor --patience).
+  struct {
+    bool epochs = false, patience = false;
+  } typed;
   // Validation AUROC on pseudo-anomalies saturates while the model still improves: an
   // epoch within this of the best so far replaces the kept model (and resets patience),
   // so near-ties go to the longer-trained model. 0: only a strictly better epoch.
@@ -100,7 +105,8 @@ struct TrainOptions {
 float learning_rate_factor(LrSchedule schedule, int epoch, int epochs);
 
 // `o` with epochs and patience raised so that `steps_per_epoch` x epochs reaches
-// o.min_steps (unchanged when it does already, or when min_steps is 0).
+// o.min_steps (unchanged when it does already, when min_steps is 0, or when the epochs
+// were typed; typed patience is kept).
 TrainOptions scaled_for_steps(const TrainOptions& o, int steps_per_epoch);
 
 }  // namespace gan

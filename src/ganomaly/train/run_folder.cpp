@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -46,9 +47,11 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
   return notes;
 }
 
-std::string truncate_log(const std::string& path, int epochs_done) {
+namespace {
+
+// The lines of the log at `path` for epochs 1 to epochs_done, and how many others it has.
+std::pair<std::string, int> log_lines_up_to(const std::string& path, int epochs_done) {
   std::ifstream in(path);
-  if (!in) return "";
   std::string kept, line;
   int dropped = 0;
   while (std::getline(in, line)) {
@@ -58,10 +61,30 @@ std::string truncate_log(const std::string& path, int epochs_done) {
     else
       ++dropped;
   }
-  in.close();
+  return {kept, dropped};
+}
+
+}  // namespace
+
+std::string truncate_log(const std::string& path, int epochs_done) {
+  const auto [kept, dropped] = log_lines_up_to(path, epochs_done);
   if (!dropped) return "";
   write_file_atomically(path, kept);
   return str("note: ", path, ": dropped ", dropped, " line(s) past epoch ", epochs_done, ", the checkpoint's");
+}
+
+std::string carry_log(const std::string& from, const std::string& to, int epochs_done) {
+  const bool found = std::filesystem::exists(from);
+  write_file_atomically(to, found ? log_lines_up_to(from, epochs_done).first : "");
+  if (epochs_done == 0) return "";
+  if (!found) return str("note: ", from, " not found: ", to, " starts at epoch ", epochs_done + 1);
+  return str("note: ", to, ": epochs 1 to ", epochs_done, " copied from ", from);
+}
+
+bool is_in_folder(const std::string& file, const std::string& dir) {
+  const std::filesystem::path parent = std::filesystem::path(file).parent_path();
+  std::error_code ec;
+  return std::filesystem::equivalent(parent.empty() ? "." : parent, dir, ec);
 }
 
 std::string earlier_run_note(const std::string& dir) {

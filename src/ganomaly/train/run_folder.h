@@ -34,6 +34,14 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir);
 // Returns a note when lines were dropped, else "".
 std::string truncate_log(const std::string& path, int epochs_done);
 
+// A run resumed into another folder starts its log with the checkpoint's epochs, taken
+// from the checkpoint's folder (`from`): `to` is replaced by them (empty when `from` is
+// missing), so an earlier run's log there is not appended to. Returns a note.
+std::string carry_log(const std::string& from, const std::string& to, int epochs_done);
+
+// Whether the folder of `file` is `dir` (by identity, not by spelling).
+bool is_in_folder(const std::string& file, const std::string& dir);
+
 // A new run into an old folder: a note naming the earlier run's files it will replace,
 // or "" when there are none.
 std::string earlier_run_note(const std::string& dir);

@@ -112,13 +112,23 @@ RunImages prepare_data(const Run& run) {
   return im;
 }
 
-void restore_or_init(Run& run) {
-  const TrainOptions& o = run.options;
+namespace {
+
+// A freshly initialised model of the run's settings, on its device.
+std::unique_ptr<Ganomaly> new_model(const TrainOptions& o) {
   nn::AdamOptions adam;
   adam.lr = o.learning_rate;
-  run.model = std::make_unique<Ganomaly>(o.model, Recipe::of(o.recipe), o.seed, adam, o.loss_weights, o.stabilisers);
-  run.model->to(o.device);
-  run.model->enable_ema(o.ema_decay);
+  auto model = std::make_unique<Ganomaly>(o.model, Recipe::of(o.recipe), o.seed, adam, o.loss_weights, o.stabilisers);
+  model->to(o.device);
+  model->enable_ema(o.ema_decay);
+  return model;
+}
+
+}  // namespace
+
+void restore_or_init(Run& run) {
+  const TrainOptions& o = run.options;
+  run.model = new_model(o);
   if (!run.resumed) return;
   const LoadedModel r = std::move(*run.resumed);
   run.resumed.reset();
@@ -147,6 +157,31 @@ void save_resumable(Run& run) {
 
 namespace {
 
+// Resumed into another folder: it starts with what the checkpoint's run has done, the
+// kept model (from the checkpoint's copy of its weights) and the log up to the
+// checkpoint, so that it holds a whole run even when no later epoch is kept.
+std::string start_from_checkpoint_run(Run& run) {
+  const TrainOptions& o = run.options;
+  const KeptModel& kept = run.resume_state.kept;
+  if (kept.epoch > 0) {
+    const std::unique_ptr<Ganomaly> best = new_model(o);
+    best->load_state(run.kept_weights, o.resume);
+    save_model(run.model_path, *best, kept.calibration, run.info);
+  }
+  const std::string from = (std::filesystem::path(o.resume).parent_path() / "train_log.jsonl").string();
+  return carry_log(from, o.out_dir + "/train_log.jsonl", run.resume_state.epoch);
+}
+
+// The options as run: the epochs and patience scaled for a small set replace the
+// defaults, so that repeating the run from config.json (where they count as typed, and
+// are honoured) repeats it.
+nlohmann::json run_config_as_run(const TrainOptions& o) {
+  nlohmann::json config = o.run_config;
+  if (config.contains("epochs")) config["epochs"] = o.epochs;
+  if (config.contains("patience")) config["patience"] = o.patience;
+  return config;
+}
+
 // What the user learns before the first step: the data, a scaled run, what is replaced.
 void say_what_runs(Run& run, const TrainOptions& asked) {
   const TrainOptions& o = run.options;
@@ -154,10 +189,17 @@ void say_what_runs(Run& run, const TrainOptions& asked) {
   run.note(str("data: ", run.data.root, " (", run.data.format, "), ", run.split.train.size(), " train, ",
                run.split.validation.size(), " validation normals, ", run.data.test.size(), " test; image size ",
                o.model.image_size, ", ", recipe.normalization, " normalisation"));
-  if (o.epochs != asked.epochs)
-    run.note(str("note: ", run.split.train.size(), " training images make ", run.steps_per_epoch,
-                 " steps an epoch; --epochs ", asked.epochs, " -> ", o.epochs, " and --patience ", asked.patience,
-                 " -> ", o.patience, ", so that training runs at least ", asked.min_steps, " steps (--min-steps)"));
+  const std::string steps = str("note: ", run.split.train.size(), " training images make ", run.steps_per_epoch,
+                                " steps an epoch; ");
+  if (o.epochs != asked.epochs) {
+    const std::string patience = asked.typed.patience ? str("--patience ", o.patience, " as typed")
+                                                      : str("--patience ", asked.patience, " -> ", o.patience);
+    run.note(str(steps, "--epochs ", asked.epochs, " (the default) -> ", o.epochs, " and ", patience,
+                 ", so that training runs at least ", asked.min_steps, " steps (--min-steps)"));
+  } else if (asked.typed.epochs && int64_t(run.steps_per_epoch) * o.epochs < asked.min_steps) {
+    run.note(str(steps, "--epochs ", o.epochs, " as typed: ", int64_t(run.steps_per_epoch) * o.epochs,
+                 " steps, fewer than --min-steps ", asked.min_steps, " (which scales only a default --epochs)"));
+  }
 }
 
 // 6. The run's summary; with a kept model, the model evaluated on the test split.
@@ -217,9 +259,13 @@ TrainResult train_model(const Dataset& data, const TrainOptions& options, TrainO
   loop::restore_or_init(run);                    // 2. a fresh model, or --resume's model and position
   for (const std::string& note : remove_stale_temporaries(o.out_dir)) run.note(note);
   const bool resumed = state.epoch > 0 || state.step > 0;
-  const std::string old = resumed ? truncate_log(o.out_dir + "/train_log.jsonl", state.epoch) : earlier_run_note(o.out_dir);
-  if (!old.empty()) run.note(old);
-  if (!o.run_config.is_null()) write_file_atomically(o.out_dir + "/config.json", dump_json(o.run_config, 2) + "\n");
+  const bool resumed_here = resumed && is_in_folder(o.resume, o.out_dir);
+  for (const std::string& note : {resumed_here ? truncate_log(o.out_dir + "/train_log.jsonl", state.epoch)
+                                               : earlier_run_note(o.out_dir),
+                                  resumed && !resumed_here ? loop::start_from_checkpoint_run(run) : ""})
+    if (!note.empty()) run.note(note);
+  if (!o.run_config.is_null())
+    write_file_atomically(o.out_dir + "/config.json", dump_json(loop::run_config_as_run(o), 2) + "\n");
   TrainLog log(o.out_dir + "/train_log.jsonl", resumed);
 
   while (state.epoch < o.epochs) {
