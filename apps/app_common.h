@@ -69,6 +69,8 @@ inline const std::map<std::string, std::string>& field_flags() {
       {"data", "DATA_DIR"},
       {"format", "--format"},
       {"resume", "--resume"},
+      {"out_dir", "--out"},
+      {"overwrite", "--overwrite"},
       {"model.image_size", "--image-size"},
       {"model.channels", "--channels"},
       {"model.n_features", "--n-features"},

@@ -123,7 +123,7 @@ Tensor load_readable(std::vector<Sample>& batch, const Ganomaly& model, size_t m
         load_images({s}, size, channels, normalization, max_pixels);
         readable.push_back(s);
       } catch (const Error& e) {
-        std::fprintf(stderr, "ganomaly_infer: %s\n", e.what());
+        std::fprintf(stderr, "ganomaly_infer: %s\n", app::message_of(e).c_str());
         ++skipped;
       }
     }

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     std::printf("%s: %s (%s) train %zu, test %zu\n", root.c_str(), ds.format.c_str(),
                 gan::resolve_synth_kind(o.category, o.kind).c_str(), ds.train.size(), ds.test.size());
   } catch (const std::exception& e) {
-    std::cerr << "ganomaly_make_data: " << e.what() << "\n";
+    std::cerr << "ganomaly_make_data: " << gan::app::message_of(e) << "\n";
     return 1;
   }
   return 0;

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "app_common.h"
 #include "ganomaly/train/observer.h"
 
 namespace gan::app {
@@ -28,7 +29,8 @@ inline void install_stop_handlers() {
 // Prints to `out` as ConsoleObserver does, and stops when a signal asked to.
 class SignalStoppedConsole : public ConsoleObserver {
  public:
-  using ConsoleObserver::ConsoleObserver;
+  // Notes name the flags (app_common.h's field_flags).
+  SignalStoppedConsole(std::FILE* out, bool interactive) : ConsoleObserver(out, interactive, flag_of) {}
   bool should_stop() override { return g_stop_requested.load(); }
 };
 

@@ -247,7 +247,7 @@ TEST_CASE("image: a sound PNG larger than the decoder's limit is reported by its
   TempDir dir("png_limit");
   write_bytes(dir / "big.png", png(20000, 20000, 8, 2, std::string(4, '\0')));
   CHECK(error_of([&] { load_image(dir / "big.png", 3); }) ==
-        "image: " + (dir / "big.png") + ": 20000x20000 = 400000000 pixels exceeds the limit of 100000000 pixels (--max-pixels)");
+        "image: " + (dir / "big.png") + ": 20000x20000 = 400000000 pixels exceeds the limit of 100000000 pixels (max_pixels)");
   CHECK(error_of([&] { load_image(dir / "big.png", 3, 1000000000); }) ==
         "image: " + (dir / "big.png") +
             ": the header says 20000x20000 (3 samples per pixel), more than the decoder's limit of 2^30 bytes");

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../apps/app_common.h"
 #include "ganomaly/io/checkpoint_io.h"
 #include "ganomaly/io/model_file.h"
 #include "ganomaly/train/train.h"
@@ -28,7 +29,7 @@ std::vector<int> logged_epochs(const std::string& log) {
 
 // Records the notes a run prints.
 struct NoteTaker : TrainObserver {
-  void on_note(const std::string& text, bool) override { notes += text + "\n"; }
+  void on_note(const Note& note, bool) override { notes += FieldError::render(note, app::flag_of) + "\n"; }
   std::string notes;
 };
 

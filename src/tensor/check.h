@@ -34,14 +34,15 @@ class FieldError : public Error {
   std::string message(NameOf name_of) const {
     return render(parts_, name_of);
   }
-
- private:
+  // Any text made of parts (an error's, a training note's) with each field shown as name_of(field).
   template <typename NameOf>
   static std::string render(const std::vector<Part>& parts, NameOf name_of) {
     std::string out;
     for (const Part& p : parts) out += p.is_field ? std::string(name_of(p.text)) : p.text;
     return out;
   }
+
+ private:
   std::string field_;
   std::vector<Part> parts_;
 };

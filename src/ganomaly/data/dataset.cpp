@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -365,7 +366,7 @@ Tensor load_images(const std::vector<Sample>& samples, int size, int channels, c
 
   // Exceptions must not leave an OpenMP region: record each image's error and throw
   // the first (by index, so the message does not depend on thread timing) afterwards.
-  std::vector<std::string> errors(samples.size());
+  std::vector<std::exception_ptr> errors(samples.size());  // rethrown whole: a FieldError stays one
   std::atomic<bool> failed{false};
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic)
@@ -375,20 +376,20 @@ Tensor load_images(const std::vector<Sample>& samples, int size, int channels, c
     try {
       const Image img = resize_image(load_image(samples[i].path, channels, max_pixels), size, size);
       normalize_image(img, normalization, dst + i * channels * plane);
-    } catch (const std::exception& e) {
-      errors[i] = e.what();
+    } catch (const std::exception&) {
+      errors[i] = std::current_exception();
       failed = true;
     }
   }
   for (const auto& e : errors)
-    if (!e.empty()) throw Error(e);
+    if (e) std::rethrow_exception(e);
   return out;
 }
 
 std::vector<std::vector<uint8_t>> load_masks(const std::vector<Sample>& samples, int size, size_t max_pixels) {
   GANOMALY_CHECK(size > 0, "load_masks: bad size ", size);
   std::vector<std::vector<uint8_t>> masks(samples.size());
-  std::vector<std::string> errors(samples.size());
+  std::vector<std::exception_ptr> errors(samples.size());  // rethrown whole: a FieldError stays one
   std::atomic<bool> failed{false};
   const int64_t n = int64_t(samples.size());
 #ifdef _OPENMP
@@ -405,13 +406,13 @@ std::vector<std::vector<uint8_t>> load_masks(const std::vector<Sample>& samples,
         auto mask = load_mask(s.mask_path, info.width, info.height, s.path, max_pixels);
         masks[i] = resize_mask(mask, info.width, info.height, size, size);
       }
-    } catch (const std::exception& e) {
-      errors[i] = e.what();
+    } catch (const std::exception&) {
+      errors[i] = std::current_exception();
       failed = true;
     }
   }
   for (const auto& e : errors)
-    if (!e.empty()) throw Error(e);
+    if (e) std::rethrow_exception(e);
   return masks;
 }
 

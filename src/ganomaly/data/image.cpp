@@ -267,8 +267,10 @@ HeaderSize read_header_size(const std::string& path) {
 
 void check_pixel_limit(const std::string& path, uint64_t width, uint64_t height, size_t max_pixels) {
   const uint64_t pixels = width * height;
-  GANOMALY_CHECK(pixels <= max_pixels, "image: ", path, ": ", width, "x", height, " = ", pixels,
-                 " pixels exceeds the limit of ", max_pixels, " pixels (--max-pixels)");
+  if (pixels > max_pixels)
+    throw FieldError("max_pixels", {str("image: ", path, ": ", width, "x", height, " = ", pixels,
+                                        " pixels exceeds the limit of ", max_pixels, " pixels ("),
+                                    field_ref("max_pixels"), ")"});
 }
 
 }  // namespace

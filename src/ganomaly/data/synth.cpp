@@ -432,8 +432,9 @@ std::string write_synthetic_dataset(const SynthOptions& o) {
   const std::string kind = resolve_synth_kind(o.category, o.kind);
   const fs::path root = fs::path(o.out) / o.category;
   if (fs::exists(root)) {
-    GANOMALY_CHECK(o.overwrite || fs::is_empty(root), "synth: ", root.string(),
-                   " already exists; remove it or pass --overwrite");
+    if (!o.overwrite && !fs::is_empty(root))
+      throw FieldError("overwrite", {str("synth: ", root.string(), " already exists; remove it or pass "),
+                                     field_ref("overwrite")});
     fs::remove_all(root);
   }
   // Plan every file first (serially, so numbering is fixed), then render in parallel.

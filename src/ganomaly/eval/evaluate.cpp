@@ -93,7 +93,7 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
 
 std::string one_class_warning(const Evaluation& e) {
   const auto anomalous = std::count(e.labels.begin(), e.labels.end(), 1);
-  const auto normal = static_cast<decltype(anomalous)>(e.labels.size()) - anomalous;
+  const auto normal = std::ptrdiff_t(e.labels.size()) - anomalous;
   if (e.labels.empty() || (anomalous > 0 && normal > 0)) return "";
   return str("the test set has only ", anomalous ? "anomalous" : "normal", " images (", normal, " normal, ", anomalous,
              " anomalous): image AUROC, AUPR and F1 are undefined and reported as null");

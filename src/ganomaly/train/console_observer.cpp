@@ -25,11 +25,15 @@ std::string short_label(Score s) {
 
 }  // namespace
 
-ConsoleObserver::ConsoleObserver(std::FILE* out, bool interactive) : out_(out), interactive_(interactive) {}
+ConsoleObserver::ConsoleObserver(std::FILE* out, bool interactive, NameOf name_of)
+    : out_(out), interactive_(interactive), name_of_(std::move(name_of)) {
+  if (!name_of_) name_of_ = [](const std::string& field) { return field; };
+}
 ConsoleObserver::~ConsoleObserver() = default;
 
-void ConsoleObserver::on_note(const std::string& text, bool during_epoch) {
+void ConsoleObserver::on_note(const Note& note, bool during_epoch) {
   // Between steps, the progress line (a bar without a newline) is ended first.
+  const std::string text = FieldError::render(note, name_of_);
   std::fprintf(out_, "%s%s\n", during_epoch ? "\n" : "", text.c_str());
   std::fflush(out_);
 }

@@ -48,7 +48,8 @@ struct Run {
   nn::NamedTensors kept_weights;  // the kept model's (resume_state.kept) weights
   int total_steps = 0;         // steps run in this process
 
-  void note(const std::string& text, bool during_epoch = false) { observer.on_note(text, during_epoch); }
+  void note(const Note& note, bool during_epoch = false) { observer.on_note(note, during_epoch); }
+  void note(const std::string& text, bool during_epoch = false) { note(Note{text}, during_epoch); }
 };
 
 // 1. Decodes every image (a bad file fails here, before anything is written) and makes

@@ -5,6 +5,7 @@
 // and asks it after every step whether to stop. The apps own stdout and SIGINT/SIGTERM
 // (apps/stop_signal.h); ConsoleObserver is the printing they share.
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,12 +41,16 @@ struct EpochReport {
   float pseudo_strength = 1.0f;                              // their strength from now on
 };
 
+// A line for the user: text and field names (field_ref). The library names fields, never
+// flags: each app shows a field its own way (ganomaly_train: its flag).
+using Note = std::vector<FieldError::Part>;
+
 class TrainObserver {
  public:
   virtual ~TrainObserver() = default;
   // A line for the user: what was read, replaced, resumed or decided. `during_epoch`:
   // said between an epoch's steps (a skipped batch, a stop).
-  virtual void on_note(const std::string& text, bool during_epoch) { (void)text, (void)during_epoch; }
+  virtual void on_note(const Note& note, bool during_epoch) { (void)note, (void)during_epoch; }
   virtual void on_epoch_begin(const EpochBegin& e) { (void)e; }
   virtual void on_step(const StepReport& s) { (void)s; }
   virtual void on_epoch(const EpochReport& e) { (void)e; }
@@ -55,12 +60,14 @@ class TrainObserver {
 };
 
 // Prints progress and notes as ganomaly_train does: a bar redrawn in place when
-// `interactive` (a terminal), plain lines otherwise.
+// `interactive` (a terminal), plain lines otherwise. A note's fields are shown as
+// name_of(field); by default as the field itself.
 class ConsoleObserver : public TrainObserver {
  public:
-  ConsoleObserver(std::FILE* out, bool interactive);
+  using NameOf = std::function<std::string(const std::string&)>;
+  ConsoleObserver(std::FILE* out, bool interactive, NameOf name_of = nullptr);
   ~ConsoleObserver() override;
-  void on_note(const std::string& text, bool during_epoch) override;
+  void on_note(const Note& note, bool during_epoch) override;
   void on_epoch_begin(const EpochBegin& e) override;
   void on_step(const StepReport& s) override;
   void on_epoch(const EpochReport& e) override;
@@ -68,6 +75,7 @@ class ConsoleObserver : public TrainObserver {
  private:
   std::FILE* out_;
   bool interactive_;
+  NameOf name_of_;
   std::unique_ptr<Progress> progress_;
 };
 

@@ -21,8 +21,9 @@ FolderLock::FolderLock(const std::string& dir) : fd_(::open(dir.c_str(), O_RDONL
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int e = errno;
     ::close(fd_);
-    GANOMALY_CHECK(e != EWOULDBLOCK, dir, ": another training is writing into this folder (--out); wait for it to "
-                   "end or choose another folder");
+    if (e == EWOULDBLOCK)
+      throw FieldError("out_dir", {str(dir, ": another training is writing into this folder ("), field_ref("out_dir"),
+                                   "); wait for it to end or choose another folder"});
     throw Error(str(dir, ": cannot lock the output folder: ", std::strerror(e)));
   }
 }

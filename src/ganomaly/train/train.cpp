@@ -69,8 +69,10 @@ std::optional<LoadedModel> load_resumable(const TrainOptions& o, const nlohmann:
   check_resume_settings(o.resume, r.config.value("info", nlohmann::json::object()), info);
   const int done = r.training.at("epoch").get<int>();
   // Resuming it would train nothing and write nothing: say so rather than exit 0 with no model.
-  GANOMALY_CHECK(done < o.epochs, o.resume, ": training already finished: it has run ", done,
-                 " epochs and --epochs is ", o.epochs, "; nothing left to do (raise --epochs to train on)");
+  if (done >= o.epochs)
+    throw FieldError("epochs", {str(o.resume, ": training already finished: it has run ", done, " epochs and "),
+                                field_ref("epochs"), str(" is ", o.epochs, "; nothing left to do (raise "),
+                                field_ref("epochs"), " to train on)"});
   return std::optional<LoadedModel>(std::move(r));
 }
 
@@ -102,7 +104,8 @@ RunImages prepare_data(const Run& run) {
   }
   im.test_labels = labels_of(data.test);
   if (o.validate_on == ValidateOn::test) {
-    GANOMALY_CHECK(!data.test.empty(), data.root, ": --validate-on test needs a test split");
+    if (data.test.empty())
+      throw FieldError("validate_on", {str(data.root, ": "), field_ref("validate_on"), " test needs a test split"});
     im.validation = im.test;
     im.validation_labels = im.test_labels;
   } else {
@@ -192,13 +195,16 @@ void say_what_runs(Run& run, const TrainOptions& asked) {
   const std::string steps = str("note: ", run.split.train.size(), " training images make ", run.steps_per_epoch,
                                 " steps an epoch; ");
   if (o.epochs != asked.epochs) {
-    const std::string patience = asked.typed.patience ? str("--patience ", o.patience, " as typed")
-                                                      : str("--patience ", asked.patience, " -> ", o.patience);
-    run.note(str(steps, "--epochs ", asked.epochs, " (the default) -> ", o.epochs, " and ", patience,
-                 ", so that training runs at least ", asked.min_steps, " steps (--min-steps)"));
+    const std::string patience = asked.typed.patience ? str(" ", o.patience, " as typed")
+                                                      : str(" ", asked.patience, " -> ", o.patience);
+    run.note({steps, field_ref("epochs"), str(" ", asked.epochs, " (the default) -> ", o.epochs, " and "),
+              field_ref("patience"), str(patience, ", so that training runs at least ", asked.min_steps, " steps ("),
+              field_ref("min_steps"), ")"});
   } else if (asked.typed.epochs && int64_t(run.steps_per_epoch) * o.epochs < asked.min_steps) {
-    run.note(str(steps, "--epochs ", o.epochs, " as typed: ", int64_t(run.steps_per_epoch) * o.epochs,
-                 " steps, fewer than --min-steps ", asked.min_steps, " (which scales only a default --epochs)"));
+    run.note({steps, field_ref("epochs"), str(" ", o.epochs, " as typed: ", int64_t(run.steps_per_epoch) * o.epochs,
+                                              " steps, fewer than "),
+              field_ref("min_steps"), str(" ", asked.min_steps, " (which scales only a default "), field_ref("epochs"),
+              ")"});
   }
 }
 
@@ -237,8 +243,8 @@ TrainResult finish(Run& run, const std::string& status) {
 
 // Stopped: says where the resumable checkpoint is.
 void note_interrupted(Run& run, bool during_epoch) {
-  run.note(str("interrupted: resumable checkpoint ", run.resume_path, " written; continue with --resume ",
-               run.resume_path),
+  run.note({str("interrupted: resumable checkpoint ", run.resume_path, " written; continue with "), field_ref("resume"),
+            str(" ", run.resume_path)},
            during_epoch);
 }
 
