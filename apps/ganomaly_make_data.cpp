@@ -30,6 +30,8 @@ std::string option_error(const gan::SynthOptions& o) {
     return "--test-good: expected 0 to 100000, got " + std::to_string(o.test_good);
   if (o.test_bad < 0 || o.test_bad > 100000)
     return "--test-bad: expected 0 to 100000, got " + std::to_string(o.test_bad);
+  if (!(o.test_lighting >= 0 && o.test_lighting <= 0.5))
+    return "--test-lighting: expected 0 to 0.5, got " + gan::str(o.test_lighting);
   if (o.out.empty()) return "--out: expected a folder, got ''";
   return "";
 }
@@ -51,6 +53,8 @@ int main(int argc, char** argv) {
       ("train", "normal training images", cxxopts::value(o.train)->default_value(std::to_string(o.train)))
       ("test-good", "normal test images", cxxopts::value(o.test_good)->default_value(std::to_string(o.test_good)))
       ("test-bad", "anomalous test images", cxxopts::value(o.test_bad)->default_value(std::to_string(o.test_bad)))
+      ("test-lighting", "test images under other light: darkened by up to this fraction, contrast changed by up to it "
+       "(0 to 0.5; the lighting check uses 0.1)", cxxopts::value(o.test_lighting)->default_value("0"))
       ("overwrite", "replace an existing category folder (default: off)", cxxopts::value(o.overwrite)->default_value("false"))
       ("version", "print the version and build options")
       ("h,help", "show this help");

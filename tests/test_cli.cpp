@@ -814,6 +814,7 @@ TEST_CASE("make_data: bad options") {
   SUBCASE("--size 0") { check_error(make("--size 0"), 2, "--size", out); }
   SUBCASE("--train 0") { check_error(make("--train 0"), 2, "--train", out); }
   SUBCASE("--test-bad -1") { check_error(make("--test-bad -1"), 2, "--test-bad", out); }
+  SUBCASE("--test-lighting 0.6") { check_error(make("--test-lighting 0.6"), 2, "--test-lighting", out); }
   SUBCASE("--layout bogus") { check_error(make("--layout bogus"), 2, "--layout", out); }
   SUBCASE("--kind bogus") { check_error(make("--kind bogus"), 2, "--kind", out); }
   SUBCASE("--category ..") { check_error(make("--category .."), 2, "--category", out); }

@@ -147,6 +147,41 @@ TEST_CASE("synth: deterministic by seed, kinds resolve") {
   CHECK(outside == 0);
 }
 
+// The lighting check: only test images change, globally (darker, contrast moved), within
+// the stated strength, the same on every run.
+TEST_CASE("synth: --test-lighting darkens test images only, within its strength") {
+  TempDir dir("lighting");
+  auto o = small("mvtec", dir / "plain");
+  write_synthetic_dataset(o);
+  o.out = dir / "lit";
+  o.test_lighting = 0.1;
+  write_synthetic_dataset(o);
+  const std::string train = "thing/train/good/000.png", test = "thing/test/good/000.png";
+  CHECK(read_file(dir / ("plain/" + train)) == read_file(dir / ("lit/" + train)));
+  CHECK(read_file(dir / ("plain/" + test)) != read_file(dir / ("lit/" + test)));
+  o.test_lighting = 0.6;
+  o.out = dir / "too_strong";
+  CHECK(contains(error_of([&] { write_synthetic_dataset(o); }), "test_lighting must be in [0, 0.5]"));
+
+  const SynthSample s = render_synthetic("bottle", 64, 3, 5, "good");
+  auto mean_of = [](const Image& im) {
+    return std::accumulate(im.pixels.begin(), im.pixels.end(), 0.0) / double(im.pixels.size());
+  };
+  for (int index = 0; index < 20; ++index) {
+    Image lit = s.image;
+    change_lighting(lit, 0.1, 3, index);
+    const double ratio = mean_of(lit) / mean_of(s.image);  // contrast about the mean keeps it, the dimmer scales it
+    CHECK(ratio >= 0.899);
+    CHECK(ratio <= 0.951);
+    Image again = s.image;
+    change_lighting(again, 0.1, 3, index);
+    CHECK(again.pixels == lit.pixels);
+  }
+  Image unchanged = s.image;
+  change_lighting(unchanged, 0, 3, 0);
+  CHECK(unchanged.pixels == s.image.pixels);
+}
+
 TEST_CASE("synth: the part and grey kinds, in every layout") {
   TempDir dir("kinds");
   for (const std::string kind : {"part", "grey"}) {

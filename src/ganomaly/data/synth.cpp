@@ -17,12 +17,6 @@ namespace {
 
 using namespace synth;
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
-
 // The bottle's geometry, in units of the image side.
 constexpr double kMouth = 0.17, kBody = 0.40;
 
@@ -324,12 +318,14 @@ void check_options(const SynthOptions& o) {
                      o.category != "..",
                  "synth: bad category name '", o.category, "'");
   GANOMALY_CHECK(o.train > 0 && o.test_good >= 0 && o.test_bad >= 0, "synth: need train > 0 and test counts >= 0");
+  GANOMALY_CHECK(o.test_lighting >= 0 && o.test_lighting <= 0.5, "synth: test_lighting must be in [0, 0.5]");
 }
 
 // One file to write: which image, where, and where its mask goes.
 struct Job {
   int index;
   std::string defect, image, mask;
+  bool test = true;  // under SynthOptions::test_lighting
 };
 
 // Every file of the data set, numbered serially so that numbering is fixed, and the
@@ -357,7 +353,7 @@ void plan_normals(const SynthOptions& o, const fs::path& root, Plan& plan) {
     const bool train = i < o.train;
     const int number = o.layout == "visa" ? i : train ? i : i - o.train;  // VisA: one Normal folder
     const std::string name = padded(number, digits(o.layout)) + ext;
-    plan.jobs.push_back({int(plan.jobs.size()), "good", (normal_path(train) / name).string(), ""});
+    plan.jobs.push_back({int(plan.jobs.size()), "good", (normal_path(train) / name).string(), "", !train});
     if (o.layout == "visa")
       plan.csv_rows.push_back(o.category + "," + (train ? "train" : "test") + ",normal," + o.category +
                               "/Data/Images/Normal/" + name + ",");
@@ -411,6 +407,7 @@ void render_jobs(const std::vector<Job>& jobs, const std::string& kind, const Sy
     try {  // no exception may leave an OpenMP region
       const Job& job = jobs[i];
       SynthSample s = render_synthetic(kind, o.size, o.seed, job.index, job.defect);
+      if (job.test) change_lighting(s.image, o.test_lighting, o.seed, job.index);
       auto bytes = to_bytes(s.image);
       write_image(job.image, o.size, o.size, s.image.channels, bytes.data());
       if (!job.mask.empty()) {

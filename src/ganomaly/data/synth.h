@@ -34,6 +34,7 @@ struct SynthOptions {
   int size = 128;                // images are size x size
   int train = 60, test_good = 20, test_bad = 20;
   bool overwrite = false;        // replace an existing category folder
+  double test_lighting = 0;      // test images (normal and defective) under other light: see change_lighting
 };
 
 // The kinds a category can be drawn as.
@@ -54,6 +55,11 @@ struct SynthSample {
 // images must use different indices. defect: "good" or a synth_defects() name.
 SynthSample render_synthetic(const std::string& kind, int size, uint64_t seed, int index,
                              const std::string& defect);
+
+// A global change of light, as production lighting drifts: the image darkened by
+// strength/2 to strength and its contrast about its mean scaled by 1 +- up to strength,
+// both drawn from (seed, index). strength in [0, 0.5]; 0 leaves the image as it is.
+void change_lighting(Image& image, double strength, uint64_t seed, int index);
 
 // Writes the data set and returns the folder to pass to discover_dataset
 // (<out>/<category>; for VisA <out> is the VisA root and gets split_csv/1cls.csv).

@@ -20,6 +20,11 @@ inline uint64_t splitmix(uint64_t& state) {
   return z ^ (z >> 31);
 }
 inline uint64_t mix(uint64_t a) { return splitmix(a); }
+inline uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
 inline double unit(uint64_t bits) { return double(bits >> 11) * 0x1.0p-53; }  // [0, 1)
 
 struct Rng {
