@@ -225,34 +225,37 @@ int64_t channels_per_task(const ConvGeometry& geo, int64_t g) {
   constexpr int64_t kTasks = 64;
   return std::max<int64_t>(1, std::min<int64_t>(geo.channels, geo.channels * g / kTasks));
 }
+
+// Calls task(part, image_offset, column_offset) for every (image, channel block) of the
+// group in parallel: `part` is geo narrowed to the block's channels, the offsets are
+// where the block starts in the images and in the columns (leading dimension g * cols).
+template <typename Task>
+void for_each_channel_block(const ConvGeometry& geo, int64_t n0, int64_t g, Task task) {
+  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
+  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t i = 0; i < g; ++i)
+    for (int64_t b = 0; b < blocks; ++b) {
+      ConvGeometry part = geo;
+      const int64_t c0 = b * block;
+      part.channels = std::min(block, geo.channels - c0);
+      task(part, ((n0 + i) * geo.channels + c0) * plane_size, c0 * rows_per_channel * ld + i * geo.cols());
+    }
+}
 }  // namespace
 
 void im2col_group(const ConvGeometry& geo, const float* images, int64_t n0, int64_t g, float* columns) {
-  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
-  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < g; ++i)
-    for (int64_t b = 0; b < blocks; ++b) {
-      ConvGeometry part = geo;
-      const int64_t c0 = b * block;
-      part.channels = std::min(block, geo.channels - c0);
-      im2col(part, images + ((n0 + i) * geo.channels + c0) * plane_size,
-             columns + c0 * rows_per_channel * ld + i * geo.cols(), ld);
-    }
+  const int64_t ld = g * geo.cols();
+  for_each_channel_block(geo, n0, g, [&](const ConvGeometry& part, int64_t image_at, int64_t column_at) {
+    im2col(part, images + image_at, columns + column_at, ld);
+  });
 }
 
 void col2im_group_add(const ConvGeometry& geo, const float* columns, int64_t n0, int64_t g, float* images) {
-  const int64_t block = channels_per_task(geo, g), blocks = (geo.channels + block - 1) / block;
-  const int64_t plane_size = geo.height * geo.width, ld = g * geo.cols(), rows_per_channel = geo.kernel * geo.kernel;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < g; ++i)
-    for (int64_t b = 0; b < blocks; ++b) {
-      ConvGeometry part = geo;
-      const int64_t c0 = b * block;
-      part.channels = std::min(block, geo.channels - c0);
-      col2im_add(part, columns + c0 * rows_per_channel * ld + i * geo.cols(), ld,
-                 images + ((n0 + i) * geo.channels + c0) * plane_size);
-    }
+  const int64_t ld = g * geo.cols();
+  for_each_channel_block(geo, n0, g, [&](const ConvGeometry& part, int64_t image_at, int64_t column_at) {
+    col2im_add(part, columns + column_at, ld, images + image_at);
+  });
 }
 
 void add_bias(float* out, const float* bias, int64_t n, int64_t c, int64_t hw) {
