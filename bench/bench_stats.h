@@ -100,39 +100,88 @@ inline std::string cpu_cell(double cpu_per_wall, int threads) {
 // One configuration, every figure already reduced over its repetitions.
 struct Row {
   int size = 0, batch = 0, threads = 0;
-  Summary train, torch_train, score, torch_score;
-  double cpu_train = 0, cpu_score = 0, torch_cpu_train = 0, torch_cpu_score = 0;  // max CPU/wall
+  Summary train, torch_train, score, torch_score, ort_score;
+  double cpu_train = 0, cpu_score = 0, torch_cpu_train = 0, torch_cpu_score = 0, ort_cpu_score = 0;  // max CPU/wall
   double rss_mib = 0, rss_before_mib = 0;              // ours: peak, and before the model
   double torch_rss_mib = 0, torch_rss_before_mib = 0;  // PyTorch: peak, and the interpreter before the model
+  double ort_rss_mib = 0, ort_rss_before_mib = 0;      // ONNX Runtime: peak, and node with the library loaded
+  double flops_train = 0, flops_score = 0;             // per image (step_flops.h)
+  double peak_gflops = 0;                              // the FMA probe at `threads` (fma_peak.h)
 };
 
-// The table: with PyTorch, both sides, medians and ranges, ratios, CPU/wall and peak RSS;
-// without, ours' columns only.
-inline std::string markdown_table(const std::vector<Row>& rows, bool with_torch) {
-  std::string out =
-      with_torch ? "| px | batch | threads | train img/s | torch train | train ratio | score img/s | torch score | score ratio "
-                   "| CPU/wall train, score | torch CPU/wall | peak RSS MiB (before model) | torch peak RSS MiB (before model) |\n"
-                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
-                 : "| px | batch | threads | train img/s | score img/s | CPU/wall train, score | peak RSS MiB (before model) |\n"
-                   "|---|---|---|---|---|---|---|\n";
+// Which references a table shows.
+struct Sides {
+  bool torch = false, ort = false;
+};
+
+// The table: ours, and beside it PyTorch (training and scoring) and ONNX Runtime (scoring)
+// when measured: medians and ranges, ratios, CPU/wall and peak RSS.
+inline std::string markdown_table(const std::vector<Row>& rows, Sides sides) {
+  std::string head = "| px | batch | threads | train img/s |", rule = "|---|---|---|---|";
+  auto column = [&](const char* name) { head += std::string(" ") + name + " |", rule += "---|"; };
+  if (sides.torch) column("torch train"), column("train ratio");
+  column("score img/s");
+  if (sides.torch) column("torch score"), column("score ratio");
+  if (sides.ort) column("ORT score"), column("ratio to ORT");
+  column("CPU/wall train, score");
+  if (sides.torch) column("torch CPU/wall");
+  if (sides.ort) column("ORT CPU/wall");
+  column("peak RSS MiB (before model)");
+  if (sides.torch) column("torch peak RSS MiB (before model)");
+  if (sides.ort) column("ORT peak RSS MiB (before model)");
+  std::string out = head + "\n" + rule + "\n";
   char buf[128];
+  auto rss = [&](double peak, double before) {
+    std::snprintf(buf, sizeof buf, " %.0f (%.0f) |", peak, before);
+    return std::string(buf);
+  };
   for (const Row& r : rows) {
     std::snprintf(buf, sizeof buf, "| %d | %d | %d | ", r.size, r.batch, r.threads);
-    out += buf;
-    if (with_torch) {
-      out += cell(r.train) + " | " + cell(r.torch_train) + " | " + ratio_cell(ratio(r.train, r.torch_train), 1.0) + " | ";
-      out += cell(r.score) + " | " + cell(r.torch_score) + " | " + ratio_cell(ratio(r.score, r.torch_score), 1.0) + " | ";
-    } else {
-      out += cell(r.train) + " | " + cell(r.score) + " | ";
-    }
-    out += cpu_cell(r.cpu_train, r.threads) + ", " + cpu_cell(r.cpu_score, r.threads) + " | ";
-    if (with_torch) out += cpu_cell(r.torch_cpu_train, r.threads) + ", " + cpu_cell(r.torch_cpu_score, r.threads) + " | ";
-    std::snprintf(buf, sizeof buf, "%.0f (%.0f) |", r.rss_mib, r.rss_before_mib);
-    out += buf;
-    if (with_torch) {
-      std::snprintf(buf, sizeof buf, " %.0f (%.0f) |", r.torch_rss_mib, r.torch_rss_before_mib);
-      out += buf;
-    }
+    out += buf + cell(r.train) + " | ";
+    if (sides.torch) out += cell(r.torch_train) + " | " + ratio_cell(ratio(r.train, r.torch_train), 1.0) + " | ";
+    out += cell(r.score) + " | ";
+    if (sides.torch) out += cell(r.torch_score) + " | " + ratio_cell(ratio(r.score, r.torch_score), 1.0) + " | ";
+    if (sides.ort) out += cell(r.ort_score) + " | " + ratio_cell(ratio(r.score, r.ort_score), 1.0) + " | ";
+    out += cpu_cell(r.cpu_train, r.threads) + ", " + cpu_cell(r.cpu_score, r.threads) + " |";
+    if (sides.torch) out += " " + cpu_cell(r.torch_cpu_train, r.threads) + ", " + cpu_cell(r.torch_cpu_score, r.threads) + " |";
+    if (sides.ort) out += " " + cpu_cell(r.ort_cpu_score, r.threads) + " |";
+    out += rss(r.rss_mib, r.rss_before_mib);
+    if (sides.torch) out += rss(r.torch_rss_mib, r.torch_rss_before_mib);
+    if (sides.ort) out += rss(r.ort_rss_mib, r.ort_rss_before_mib);
+    out += "\n";
+  }
+  return out;
+}
+
+// Achieved GFLOP/s of `img_s` images per second at `flops` per image, and its share of
+// `peak`: "95.3 (41%)".
+inline std::string gflops_cell(double img_s, double flops, double peak) {
+  char buf[64];
+  const double g = img_s * flops * 1e-9;
+  std::snprintf(buf, sizeof buf, "%s (%.0f%%)", figure(g).c_str(), peak > 0 ? 100.0 * g / peak : 0.0);
+  return buf;
+}
+
+// Each side's GFLOP/s (of the medians) beside the FMA peak at the row's threads.
+inline std::string gflops_table(const std::vector<Row>& rows, Sides sides) {
+  std::string out = "| px | batch | threads | FMA peak GFLOP/s | GFLOP per image train, score | train GFLOP/s (of peak) |";
+  std::string rule = "|---|---|---|---|---|---|";
+  if (sides.torch) out += " torch train |", rule += "---|";
+  out += " score GFLOP/s |", rule += "---|";
+  if (sides.torch) out += " torch score |", rule += "---|";
+  if (sides.ort) out += " ORT score |", rule += "---|";
+  out += "\n" + rule + "\n";
+  char buf[160];
+  for (const Row& r : rows) {
+    std::snprintf(buf, sizeof buf, "| %d | %d | %d | %s | %s, %s | ", r.size, r.batch, r.threads,
+                  figure(r.peak_gflops).c_str(), figure(r.flops_train * 1e-9).c_str(),
+                  figure(r.flops_score * 1e-9).c_str());
+    out += buf + gflops_cell(r.train.median, r.flops_train, r.peak_gflops) + " | ";
+    if (sides.torch) out += gflops_cell(r.torch_train.median, r.flops_train, r.peak_gflops) + " | ";
+    out += gflops_cell(r.score.median, r.flops_score, r.peak_gflops) + " | ";
+    if (sides.torch) out += gflops_cell(r.torch_score.median, r.flops_score, r.peak_gflops) + " | ";
+    if (sides.ort) out += gflops_cell(r.ort_score.median, r.flops_score, r.peak_gflops) + " | ";
+    out.pop_back();
     out += "\n";
   }
   return out;
@@ -141,7 +190,7 @@ inline std::string markdown_table(const std::vector<Row>& rows, bool with_torch)
 // True when any side of any row used more cores than it was given.
 inline bool any_over_threads(const std::vector<Row>& rows) {
   for (const Row& r : rows)
-    for (double c : {r.cpu_train, r.cpu_score, r.torch_cpu_train, r.torch_cpu_score})
+    for (double c : {r.cpu_train, r.cpu_score, r.torch_cpu_train, r.torch_cpu_score, r.ort_cpu_score})
       if (over_threads(c, r.threads)) return true;
   return false;
 }

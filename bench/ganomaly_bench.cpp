@@ -1,25 +1,42 @@
 // ganomaly_bench: training and scoring speed of the GANomaly network, and its peak
-// memory; with --compare-torch, the same work in PyTorch (tools/torch_bench.py) timed in
-// the same run, in alternating repetitions (ours, PyTorch, ours, PyTorch, ...), each
-// side held to the same thread count and checked for it by its CPU time over wall time.
-// The result is a Markdown table (bench_stats.h) that tools/update_speed_table.py pastes
-// into the README.
+// memory; with --compare-torch, the same work in PyTorch (tools/torch_bench.py), and with
+// --compare-onnxruntime the same scoring in ONNX Runtime (bench/ort_bench.js, on the graph
+// ganomaly_export --features never writes), timed in the same run in alternating
+// repetitions (ours, PyTorch, ONNX Runtime, ours, ...), each side held to the same thread
+// count and checked for it by its CPU time over wall time. Before its repetitions PyTorch
+// tries its configurations (tools/torch_bench.py --probe: BLAS library, OpenBLAS kernels,
+// BLAS threads, ATen kernels) and is timed in its fastest. Each side's GFLOP/s (the
+// step's FLOPs from the network's shapes, step_flops.h) is printed beside the machine's
+// FMA peak (fma_peak.h), with the CPU and the environment variables that change BLAS or
+// OpenMP behaviour. The result is Markdown (bench_stats.h) that
+// tools/update_speed_table.py pastes into the README.
 #include <sys/resource.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <cxxopts.hpp>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "bench_stats.h"
+#include "fma_peak.h"
+#include "ganomaly/eval/calibration.h"
+#include "ganomaly/io/onnx_export.h"
 #include "ganomaly/model/ganomaly.h"
+#include "step_flops.h"
 #include "tensor/device.h"
 #include "tensor/storage.h"
 #ifdef GANOMALY_OPENMP
@@ -29,6 +46,7 @@
 using namespace gan;
 using bench::Config;
 using Clock = std::chrono::steady_clock;
+extern char** environ;
 
 namespace {
 
@@ -66,17 +84,6 @@ void release_memory() {
 #ifdef __GLIBC__
   malloc_trim(0);
 #endif
-}
-
-std::string first_line_of(const std::string& path, const std::string& key) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.compare(0, key.size(), key) == 0) {
-      const auto colon = line.find(':');
-      return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  return "";
 }
 
 std::string load_average() {
@@ -140,43 +147,170 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-// PyTorch's side: one process of tools/torch_bench.py, the thread variables set in its
-// environment (the script checks them before importing torch, and re-executes itself
-// if they are not set); its last line "torch_bench {json}" holds the figures.
-bool time_torch(const std::string& python, const std::string& script, const Config& c, int steps, int warmup,
-                Measure& m, nlohmann::json& raw) {
-  const std::string n = std::to_string(c.threads);
-  const std::string cmd = "env OMP_NUM_THREADS=" + n + " OPENBLAS_NUM_THREADS=" + n + " MKL_NUM_THREADS=" + n + " " +
-                          shell_quote(python) + " " + shell_quote(script) + " --size " + std::to_string(c.size) +
-                          " --batch " + std::to_string(c.batch) + " --steps " + std::to_string(steps) + " --warmup " +
-                          std::to_string(warmup) + " --threads " + n + " 2>&1";
-  std::FILE* pipe = popen(cmd.c_str(), "r");
+// Runs `cmd` (stderr joined to stdout), returns its output; with `echo_prefix`, every
+// line not starting with `json_tag` is also printed as it comes, after the prefix.
+// Returns false when it cannot start or exits non-zero.
+bool run_command(const std::string& cmd, std::string& out, const char* echo_prefix = nullptr,
+                 const std::string& json_tag = "") {
+  std::FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
   if (!pipe) return false;
-  std::string out, line;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
-  const bool ok = pclose(pipe) == 0;
-  const auto at = out.rfind("torch_bench {");
-  if (!ok || at == std::string::npos) {
+  char buf[8192];
+  while (std::fgets(buf, sizeof buf, pipe)) {
+    out += buf;
+    if (echo_prefix && std::strncmp(buf, json_tag.c_str(), json_tag.size()) != 0) {
+      std::printf("%s%s", echo_prefix, buf);
+      std::fflush(stdout);
+    }
+  }
+  return pclose(pipe) == 0;
+}
+
+// The JSON after the last line starting with `tag` ("torch_bench ", ...); null if none.
+nlohmann::json tagged_json(const std::string& out, const std::string& tag) {
+  size_t at = std::string::npos;
+  for (size_t p = out.find(tag); p != std::string::npos; p = out.find(tag, p + 1))
+    if (p == 0 || out[p - 1] == '\n') at = p;
+  if (at == std::string::npos) return nullptr;
+  const size_t end = out.find('\n', at);
+  return nlohmann::json::parse(out.substr(at + tag.size(), end == std::string::npos ? std::string::npos : end - at - tag.size()));
+}
+
+// tools/torch_bench.py's options for a configuration from its --probe ("config" object).
+std::string torch_config_args(const nlohmann::json& config) {
+  std::string args;
+  for (const auto& [key, value] : config.items()) {
+    std::string flag = key;
+    for (char& ch : flag) ch = ch == '_' ? '-' : ch;
+    args += " --" + flag + " " + shell_quote(value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return args;
+}
+
+// PyTorch's configurations at c's threads (tools/torch_bench.py --probe), its progress
+// echoed; the "torch_probe" JSON.
+nlohmann::json probe_torch(const std::string& python, const std::string& script, const Config& c, int probe_steps,
+                           const std::vector<std::string>& blas_dirs) {
+  std::string cmd = shell_quote(python) + " " + shell_quote(script) + " --probe --size " + std::to_string(c.size) +
+                    " --batch " + std::to_string(c.batch) + " --threads " + std::to_string(c.threads) +
+                    " --probe-steps " + std::to_string(probe_steps);
+  for (const std::string& dir : blas_dirs) cmd += " --extra-blas-dir " + shell_quote(dir);
+  std::string out;
+  const bool ok = run_command(cmd, out, "  ", "torch_probe ");
+  const nlohmann::json probe = tagged_json(out, "torch_probe ");
+  if (!ok || probe.is_null() || probe.contains("error"))
+    throw std::runtime_error("the PyTorch probe failed (" + cmd + "):\n" + out);
+  return probe;
+}
+
+// PyTorch's side: one process of tools/torch_bench.py in `config` (from the probe) for
+// `task` (both, train or score); its last line "torch_bench {json}" holds the figures.
+bool time_torch(const std::string& python, const std::string& script, const Config& c, int steps, int warmup,
+                const nlohmann::json& config, const std::string& task, Measure& m, nlohmann::json& raw) {
+  const std::string n = std::to_string(c.threads);
+  const std::string cmd = shell_quote(python) + " " + shell_quote(script) + " --size " + std::to_string(c.size) +
+                          " --batch " + std::to_string(c.batch) + " --steps " + std::to_string(steps) + " --warmup " +
+                          std::to_string(warmup) + torch_config_args(config) + " --task " + task;
+  std::string out;
+  const bool ok = run_command(cmd, out);
+  raw = tagged_json(out, "torch_bench ");
+  if (!ok || raw.is_null()) {
     std::fprintf(stderr, "ganomaly_bench: the PyTorch side failed (%s):\n%s\n", cmd.c_str(), out.c_str());
     return false;
   }
-  raw = nlohmann::json::parse(out.substr(at + 12, out.find('\n', at) - at - 12));
-  m.train = raw.at("train_img_s");
+  if (task != "score") m.train = raw.at("train_img_s"), m.cpu_train = raw.at("train_cpu_per_wall");
+  if (task != "train") m.score = raw.at("score_img_s"), m.cpu_score = raw.at("score_cpu_per_wall");
+  m.rss_mib = std::max(m.rss_mib, raw.at("peak_rss_mib").get<double>());
+  m.rss_before_mib = raw.at("rss_before_model_mib");
+  m.os_threads = std::max(m.os_threads, raw.at("os_threads").get<int>());
+  m.params = raw.at("params");
+  // The thread counts it ran with must be the configuration's.
+  if (raw.at("env").value("OMP_NUM_THREADS", std::string()) != n)
+    throw std::runtime_error("the PyTorch side ran with OMP_NUM_THREADS != " + n);
+  if (raw.at("env").value("OPENBLAS_NUM_THREADS", std::string()) != std::to_string(config.at("blas_threads").get<int>()))
+    throw std::runtime_error("the PyTorch side ran with another OPENBLAS_NUM_THREADS than its configuration's");
+  if (raw.at("torch_num_threads") != c.threads || raw.at("torch_num_interop_threads") != c.threads)
+    throw std::runtime_error("the PyTorch side reports other thread counts than " + n);
+  return true;
+}
+
+// ONNX Runtime's side: one process of bench/ort_bench.js on `model` (the .onnx file);
+// "ort_bench {json}" holds the figures.
+bool time_ort(const std::string& node, const std::string& node_path, const std::string& script,
+              const std::string& model, const Config& c, int steps, int warmup, Measure& m, nlohmann::json& raw) {
+  const std::string n = std::to_string(c.threads);
+  const std::string cmd = "env NODE_PATH=" + shell_quote(node_path) + " OMP_NUM_THREADS=" + n + " " +
+                          shell_quote(node) + " " + shell_quote(script) + " --model " + shell_quote(model) +
+                          " --size " + std::to_string(c.size) + " --batch " + std::to_string(c.batch) + " --steps " +
+                          std::to_string(steps) + " --warmup " + std::to_string(warmup) + " --threads " + n;
+  std::string out;
+  const bool ok = run_command(cmd, out);
+  raw = tagged_json(out, "ort_bench ");
+  if (!ok || raw.is_null()) {
+    std::fprintf(stderr, "ganomaly_bench: the ONNX Runtime side failed (%s):\n%s\n", cmd.c_str(), out.c_str());
+    return false;
+  }
   m.score = raw.at("score_img_s");
-  m.cpu_train = raw.at("train_cpu_per_wall");
   m.cpu_score = raw.at("score_cpu_per_wall");
   m.rss_mib = raw.at("peak_rss_mib");
   m.rss_before_mib = raw.at("rss_before_model_mib");
   m.os_threads = raw.at("os_threads");
-  m.params = raw.at("params");
-  // The thread counts it was given and the ones it reports must be the one asked for.
-  for (const char* v : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"})
-    if (raw.at("env").value(v, std::string()) != n)
-      throw std::runtime_error(std::string("the PyTorch side ran with ") + v + " != " + n);
-  if (raw.at("torch_num_threads") != c.threads || raw.at("torch_num_interop_threads") != c.threads)
-    throw std::runtime_error("the PyTorch side reports other thread counts than " + n);
   return true;
+}
+
+// The graph ganomaly_export --features never writes for a fresh model of c's size (the
+// weights do not change the time), in `path`.
+void export_onnx(const Config& c, const std::string& path) {
+  ModelConfig config;
+  config.image_size = c.size;
+  Ganomaly model(config, Recipe::of(RecipeName::anomalib), 42);
+  const onnx::Model graph = build_onnx_model(model, Calibration{}, OnnxFeatures::never);
+  std::ofstream out(path, std::ios::binary);
+  out << onnx::encode(graph);
+  if (!out) throw std::runtime_error(path + ": cannot write the ONNX graph");
+}
+
+// The first processor's fields of /proc/cpuinfo that name the CPU.
+std::map<std::string, std::string> cpu_fields() {
+  std::map<std::string, std::string> fields;
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line) && !line.empty()) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+    const auto start = line.find_first_not_of(" \t", colon + 1);
+    fields[key] = start == std::string::npos ? "" : line.substr(start);
+  }
+  return fields;
+}
+
+// The flags that say which vector instructions the CPU has (for the Markdown; the JSON
+// keeps them all).
+std::string simd_flags(const std::string& flags) {
+  static const std::regex simd("^(sse|ssse|avx|fma|amx|f16c|bmi|vnni|vaes|vpclmul|gfni)");
+  std::istringstream in(flags);
+  std::string flag, out;
+  while (in >> flag)
+    if (std::regex_search(flag, simd)) out += (out.empty() ? "" : " ") + flag;
+  return out;
+}
+
+// The environment variables that change BLAS, OpenMP, oneDNN, ATen or the loader's choices.
+std::map<std::string, std::string> behaviour_environment() {
+  static const std::regex name("^(OMP_|GOMP_|KMP_|OPENBLAS_|GOTO_|BLIS_|MKL_|DNNL_|ONEDNN_|ATEN_|TORCH_|ORT_|"
+                               "GANOMALY_KERNELS$|LD_PRELOAD$|LD_LIBRARY_PATH$)");
+  std::map<std::string, std::string> vars;
+  for (char** e = environ; *e; ++e) {
+    const std::string kv = *e;
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos && std::regex_search(kv.substr(0, eq), name)) vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return vars;
+}
+
+bool executable_on_path(const std::string& program) {
+  std::string out;
+  return run_command("command -v " + shell_quote(program) + " >/dev/null", out);
 }
 
 void print_measure(const char* side, const Config& c, int rep, int reps, const Measure& m) {
@@ -207,10 +341,27 @@ std::string utc_now() {
   return buf;
 }
 
+
+// "label: train 35.2, score 190 img/s" for a probe candidate.
+std::string probe_line(const nlohmann::json& entry) {
+  if (entry.contains("error")) return entry.at("config").dump() + ": failed";
+  return entry.at("label").get<std::string>() + ": train " + bench::figure(entry.at("train_img_s")) + ", score " +
+         bench::figure(entry.at("score_img_s")) + " img/s";
+}
+
+// "measured" JSON of one side's repetition.
+nlohmann::json measure_json(const Measure& m) {
+  return {{"train_img_s", m.train},         {"score_img_s", m.score},
+          {"train_cpu_per_wall", m.cpu_train}, {"score_cpu_per_wall", m.cpu_score},
+          {"peak_rss_mib", m.rss_mib},      {"rss_before_model_mib", m.rss_before_mib},
+          {"os_threads", m.os_threads}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  cxxopts::Options options("ganomaly_bench", "GANomaly training and scoring speed, optionally against PyTorch");
+  cxxopts::Options options("ganomaly_bench",
+                           "GANomaly training and scoring speed, optionally against PyTorch and ONNX Runtime");
   options.add_options()("configs", "SIZE:BATCH:THREADS,... (overrides --sizes, --batch and --threads)",
                         cxxopts::value<std::vector<std::string>>()->default_value(""))(
       "sizes", "image sizes (powers of two)", cxxopts::value<std::vector<int>>()->default_value("64"))(
@@ -223,10 +374,23 @@ int main(int argc, char** argv) {
       "compare-torch", "also time PyTorch (needs /usr/bin/python3 with python3-torch)")(
       "torch-script", "the PyTorch side", cxxopts::value<std::string>()->default_value("tools/torch_bench.py"))(
       "python", "the interpreter that has torch", cxxopts::value<std::string>()->default_value("/usr/bin/python3"))(
+      "torch-probe-steps", "timed steps of each PyTorch configuration tried before the repetitions (0: no probe, "
+      "PyTorch as the environment sets it up)", cxxopts::value<int>()->default_value("2"))(
+      "torch-blas-dir", "also try PyTorch with the libblas.so.3 in this folder (repeatable)",
+      cxxopts::value<std::vector<std::string>>()->default_value(""))(
+      "compare-onnxruntime", "also time ONNX Runtime's scoring (needs node and --onnxruntime)")(
+      "onnxruntime", "the node_modules folder holding onnxruntime-node (tools/onnxruntime/install.sh installs it)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "ort-script", "the ONNX Runtime side", cxxopts::value<std::string>()->default_value("bench/ort_bench.js"))(
+      "node", "the node.js interpreter", cxxopts::value<std::string>()->default_value("node"))(
       "markdown", "also write the table and its notes to this file (tools/update_speed_table.py reads it)",
       cxxopts::value<std::string>()->default_value(""))(
       "json", "also write every figure to this JSON file", cxxopts::value<std::string>()->default_value(""))(
       "device", "cpu or cuda (a CUDA build)", cxxopts::value<std::string>()->default_value("cpu"))("h,help", "show this help");
+  std::vector<std::string> temp_files;
+  auto remove_temp_files = [&] {
+    for (const std::string& f : temp_files) std::remove(f.c_str());
+  };
   try {
     const auto args = options.parse(argc, argv);
     if (args.count("help")) {
@@ -234,11 +398,29 @@ int main(int argc, char** argv) {
       return 0;
     }
     const int steps = args["steps"].as<int>(), warmup = args["warmup"].as<int>(), reps = args["reps"].as<int>();
-    if (steps < 1 || warmup < 0 || reps < 1) throw std::invalid_argument("expected --steps >= 1, --warmup >= 0, --reps >= 1");
+    const int probe_steps = args["torch-probe-steps"].as<int>();
+    if (steps < 1 || warmup < 0 || reps < 1 || probe_steps < 0)
+      throw std::invalid_argument("expected --steps >= 1, --warmup >= 0, --reps >= 1, --torch-probe-steps >= 0");
     const bool torch = args.count("compare-torch") > 0;
+    bool ort = args.count("compare-onnxruntime") > 0;
     const Device device = parse_device(args["device"].as<std::string>(), "--device");
     require_device(device, "--device");
-    if (torch && device != Device::cpu) throw std::invalid_argument("--compare-torch: the PyTorch side runs on the CPU only");
+    if ((torch || ort) && device != Device::cpu)
+      throw std::invalid_argument("--compare-torch, --compare-onnxruntime: the references run on the CPU only");
+    std::vector<std::string> blas_dirs;
+    for (const std::string& d : args["torch-blas-dir"].as<std::vector<std::string>>())
+      if (!d.empty()) blas_dirs.push_back(d);
+    // ONNX Runtime is skipped, with the reason in the notes, when node or the package is absent.
+    std::string ort_skipped;
+    const std::string node = args["node"].as<std::string>(), node_path = args["onnxruntime"].as<std::string>();
+    if (ort && !executable_on_path(node)) ort_skipped = "node (" + node + ") is not installed";
+    else if (ort && !std::filesystem::is_directory(node_path + "/onnxruntime-node"))
+      ort_skipped = "--onnxruntime: expected the node_modules folder holding onnxruntime-node, got '" + node_path +
+                    "' (tools/onnxruntime/install.sh BUILD_DIR installs it)";
+    if (!ort_skipped.empty()) {
+      std::printf("ONNX Runtime: skipped: %s\n", ort_skipped.c_str());
+      ort = false;
+    }
     std::vector<Config> configs;
     for (const std::string& text : args["configs"].as<std::vector<std::string>>())
       if (!text.empty()) configs.push_back(bench::parse_config(text));
@@ -249,17 +431,36 @@ int main(int argc, char** argv) {
                                                 ":" + std::to_string(threads)));
     std::string command = "ganomaly_bench";
     for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
-    const std::string machine = first_line_of("/proc/cpuinfo", "model name");
+    auto cpu = cpu_fields();
+    const std::string machine = cpu["model name"];
+    const auto environment = behaviour_environment();
     const std::string load_before = load_average();
     const bool peak_reset = reset_peak_rss();
-    std::printf("gemm kernels: %s; %s, %u cores; load average %s\n", gemm_kernel_description().c_str(),
-                machine.c_str(), std::thread::hardware_concurrency(), load_before.c_str());
+    std::printf("CPU: %s (vendor %s, family %s, model %s, stepping %s), %u cores\nCPU flags: %s\n", machine.c_str(),
+                cpu["vendor_id"].c_str(), cpu["cpu family"].c_str(), cpu["model"].c_str(), cpu["stepping"].c_str(),
+                std::thread::hardware_concurrency(), cpu["flags"].c_str());
+    std::printf("environment (BLAS, OpenMP, oneDNN, ATen, loader):");
+    for (const auto& [k, v] : environment) std::printf(" %s=%s", k.c_str(), v.c_str());
+    std::printf("%s\ngemm kernels: %s; load average %s\n", environment.empty() ? " none" : "",
+                gemm_kernel_description().c_str(), load_before.c_str());
     if (!peak_reset) std::printf("note: /proc/self/clear_refs is not writable: our peak RSS is the process's so far\n");
+    std::fflush(stdout);
+
+    // The FMA peak at each thread count, measured before any side runs.
+    std::map<int, double> peak;
+    for (const Config& c : configs)
+      if (!peak.count(c.threads)) {
+        peak[c.threads] = bench::fma_peak_gflops(c.threads);
+        std::printf("FMA peak (%s), %d thread%s: %.1f GFLOP/s\n", bench::fma_peak_arch().c_str(), c.threads,
+                    c.threads == 1 ? "" : "s", peak[c.threads]);
+      }
     std::fflush(stdout);
 
     std::vector<bench::Row> rows;
     nlohmann::json results = nlohmann::json::array();
-    std::string torch_version;
+    std::string torch_version, ort_version;
+    std::vector<std::string> torch_notes;  // one per configuration: what PyTorch ran, and its default
+    std::map<int, std::string> onnx_files;  // image size -> exported graph
     for (const Config& c : configs) {
 #ifdef GANOMALY_OPENMP
       omp_set_num_threads(c.threads);
@@ -267,35 +468,91 @@ int main(int argc, char** argv) {
 #else
       if (c.threads != 1) throw std::invalid_argument("--threads: this build has no OpenMP: 1 thread only");
 #endif
-      std::vector<Measure> ours, theirs;
+      const bench::StepFlops flops = bench::step_flops(c.size);
+      std::vector<Measure> ours, theirs, orts;
       nlohmann::json row_json = {{"image_size", c.size}, {"batch", c.batch}, {"threads", c.threads}, {"steps", steps},
-                                 {"warmup", warmup},     {"ours", nlohmann::json::array()}};
+                                 {"warmup", warmup}, {"flops_train_per_image", flops.train},
+                                 {"flops_score_per_image", flops.score}, {"fma_peak_gflops", peak[c.threads]},
+                                 {"ours", nlohmann::json::array()}};
+      // PyTorch's configuration: the probe's fastest for each task, or as the environment has it.
+      nlohmann::json train_config = {{"threads", c.threads}, {"blas_threads", c.threads}},
+                     score_config = train_config;
+      if (torch && probe_steps > 0) {
+        std::printf("%4d px, batch %d, %d thread%s: PyTorch's configurations (%d timed steps each):\n", c.size, c.batch,
+                    c.threads, c.threads == 1 ? "" : "s", probe_steps);
+        std::fflush(stdout);
+        const nlohmann::json probe = probe_torch(args["python"].as<std::string>(),
+                                                 args["torch-script"].as<std::string>(), c, probe_steps, blas_dirs);
+        train_config = probe.at("best_train").at("config");
+        score_config = probe.at("best_score").at("config");
+        row_json["torch_probe"] = probe;
+        const nlohmann::json& def = probe.at("default");
+        std::ostringstream note;
+        note << c.size << " px, batch " << c.batch << ", " << c.threads << " thread" << (c.threads == 1 ? "" : "s")
+             << ": training in " << probe.at("best_train").at("label").get<std::string>() << "; scoring in "
+             << probe.at("best_score").at("label").get<std::string>() << "; oneDNN ISA "
+             << probe.at("onednn").at("isa").get<std::string>() << ". Tried (" << probe_steps << " steps each): ";
+        bool first = true;
+        for (const auto& entry : probe.at("tried")) note << (first ? "" : "; ") << probe_line(entry), first = false;
+        note << ".";
+        const double def_train = def.value("train_img_s", 0.0), best_train = probe.at("best_train").at("train_img_s");
+        if (def_train < 0.8 * best_train)
+          note << " **As the machine sets it up, PyTorch trains at " << bench::figure(def_train) << " img/s, "
+               << bench::figure(best_train) << " at its best: a PyTorch user here gets the former unless they "
+                  "change it.**";
+        torch_notes.push_back(note.str());
+        std::printf("  oneDNN: ISA %s; primitives %s\n", probe.at("onednn").at("isa").get<std::string>().c_str(),
+                    probe.at("onednn").at("primitives").dump().c_str());
+        std::printf("  training in: %s\n  scoring in:  %s\n", probe.at("best_train").at("label").get<std::string>().c_str(),
+                    probe.at("best_score").at("label").get<std::string>().c_str());
+        std::fflush(stdout);
+      }
+      if (ort && !onnx_files.count(c.size)) {
+        const std::string path = (std::filesystem::temp_directory_path() /
+                                  ("ganomaly_bench_" + std::to_string(getpid()) + "_" + std::to_string(c.size) + ".onnx"))
+                                     .string();
+        temp_files.push_back(path);
+        export_onnx(c, path);
+        onnx_files[c.size] = path;
+      }
       for (int r = 1; r <= reps; ++r) {
         release_memory();
         if (peak_reset) reset_peak_rss();
         ours.push_back(time_ours(c, steps, warmup, device, peak_reset));
         release_memory();
         print_measure("ours", c, r, reps, ours.back());
-        row_json["ours"].push_back({{"train_img_s", ours.back().train},
-                                    {"score_img_s", ours.back().score},
-                                    {"train_cpu_per_wall", ours.back().cpu_train},
-                                    {"score_cpu_per_wall", ours.back().cpu_score},
-                                    {"peak_rss_mib", ours.back().rss_mib},
-                                    {"rss_before_model_mib", ours.back().rss_before_mib},
-                                    {"os_threads", ours.back().os_threads}});
+        row_json["ours"].push_back(measure_json(ours.back()));
+        if (bench::step_flops(c.size).params != ours.back().params)
+          throw std::runtime_error("step_flops.h counts " + std::to_string(flops.params) + " parameters at " +
+                                   std::to_string(c.size) + " px, the model has " + std::to_string(ours.back().params) +
+                                   ": its FLOPs are not this network's");
         if (torch) {
           Measure m;
           nlohmann::json raw;
-          if (!time_torch(args["python"].as<std::string>(), args["torch-script"].as<std::string>(), c, steps, warmup, m,
-                          raw))
-            throw std::runtime_error("the PyTorch side failed (above)");
+          const bool same = train_config == score_config;
+          for (const char* task : same ? std::vector<const char*>{"both"} : std::vector<const char*>{"train", "score"})
+            if (!time_torch(args["python"].as<std::string>(), args["torch-script"].as<std::string>(), c, steps,
+                            warmup, std::string(task) == "score" ? score_config : train_config, task, m, raw))
+              throw std::runtime_error("the PyTorch side failed (above)");
+            else
+              row_json["torch"].push_back(raw);
           if (m.params != ours.back().params)
             throw std::runtime_error("the PyTorch side's network has " + std::to_string(m.params) + " parameters, ours " +
                                      std::to_string(ours.back().params));
           torch_version = raw.value("torch_version", std::string());
           theirs.push_back(m);
           print_measure("torch", c, r, reps, m);
-          row_json["torch"].push_back(raw);
+        }
+        if (ort) {
+          Measure m;
+          nlohmann::json raw;
+          if (!time_ort(node, node_path, args["ort-script"].as<std::string>(), onnx_files[c.size], c, steps, warmup, m,
+                        raw))
+            throw std::runtime_error("the ONNX Runtime side failed (above)");
+          ort_version = raw.value("onnxruntime_version", std::string());
+          orts.push_back(m);
+          print_measure("ORT", c, r, reps, m);
+          row_json["onnxruntime"].push_back(raw);
         }
       }
       bench::Row row;
@@ -308,6 +565,9 @@ int main(int argc, char** argv) {
       row.cpu_score = max_of(ours, &Measure::cpu_score);
       row.rss_mib = max_of(ours, &Measure::rss_mib);
       row.rss_before_mib = summary_of(ours, &Measure::rss_before_mib).median;
+      row.flops_train = flops.train;
+      row.flops_score = flops.score;
+      row.peak_gflops = peak[c.threads];
       // The former keys, medians now, for tools that read them (tools/cuda_check.sh).
       row_json["train_img_s"] = row.train.median;
       row_json["score_img_s"] = row.score.median;
@@ -323,30 +583,60 @@ int main(int argc, char** argv) {
         row_json["torch_score_img_s"] = row.torch_score.median;
         row_json["torch_peak_rss_mb"] = row.torch_rss_mib;
       }
+      if (ort) {
+        row.ort_score = summary_of(orts, &Measure::score);
+        row.ort_cpu_score = max_of(orts, &Measure::cpu_score);
+        row.ort_rss_mib = max_of(orts, &Measure::rss_mib);
+        row.ort_rss_before_mib = summary_of(orts, &Measure::rss_before_mib).median;
+        row_json["ort_score_img_s"] = row.ort_score.median;
+      }
       rows.push_back(row);
       results.push_back(row_json);
     }
+    remove_temp_files();
 
+    const bench::Sides sides{torch, ort};
     const bool quick = bench::quick_run(steps, reps);
     std::ostringstream md;
     md << "<!-- ganomaly_bench table; quick=" << (quick ? 1 : 0) << " -->\n";
-    md << bench::markdown_table(rows, torch) << "\n";
+    md << bench::markdown_table(rows, sides) << "\n";
     md << "`" << command << "`, " << utc_now() << ": " << machine << ", " << std::thread::hardware_concurrency()
        << " cores, GEMM kernels " << gemm_kernel_description();
     if (torch) md << ", PyTorch " << torch_version << " (`" << args["torch-script"].as<std::string>() << "`)";
+    if (ort) md << ", ONNX Runtime " << ort_version << " (npm's onnxruntime-node, CPU; `" << args["ort-script"].as<std::string>() << "`)";
     md << "; load average " << load_before << " before, " << load_average() << " after. ";
     md << "Each figure: median (min-max) of " << reps << " repetition" << (reps == 1 ? "" : "s")
-       << (torch ? ", ours and PyTorch alternating," : "") << " of " << steps << " timed steps after " << warmup
+       << (torch || ort ? ", the sides alternating," : "") << " of " << steps << " timed steps after " << warmup
        << " warm-up step" << (warmup == 1 ? "" : "s") << "; images per second. ";
-    if (torch)
-      md << "Ratio: ours' median over PyTorch's (range: ours' min over PyTorch's max to ours' max over PyTorch's "
+    if (torch || ort)
+      md << "Ratio: ours' median over the reference's (range: ours' min over its max to ours' max over its "
             "min; bold when all of it is at or above 1). ";
+    if (ort)
+      md << "ORT: ONNX Runtime at intra_op_num_threads = threads (inter-op 1, sequential, every graph optimisation) on "
+            "the graph `ganomaly_export --features never` writes, the reconstruction and residual_max scores computed "
+            "from its output in node. ";
     md << "CPU/wall: the process's CPU time over wall time in the timed steps, the largest of the repetitions; "
           "(!) marks a side that used more than its threads + 0.2 cores. Peak RSS: the process's VmHWM for "
           "that configuration (in brackets, RSS before the model is built"
-       << (torch ? "; for PyTorch, the interpreter with torch imported" : "") << ").\n";
+       << (torch ? "; for PyTorch, the interpreter with torch imported" : "")
+       << (ort ? "; for ORT, node with ONNX Runtime loaded" : "") << ").\n";
     if (bench::any_over_threads(rows))
       md << "\n**Warning: a side used more cores than its thread count (!); its figures are not comparable.**\n";
+    if (!ort_skipped.empty()) md << "\nONNX Runtime: skipped: " << ort_skipped << ".\n";
+    md << "\n" << bench::gflops_table(rows, sides) << "\n";
+    md << "GFLOP/s: each side's median images per second times the FLOPs of an image's step (`bench/step_flops.h`: "
+          "the convolutions and transposed convolutions of both encoders, the decoder and the discriminator, "
+          "forward and backward, from the network's shapes; 2 FLOPs a multiply-add), beside the FMA peak "
+          "(`bench/fma_peak.h`: independent fused multiply-adds on "
+       << bench::fma_peak_arch() << " vectors at that many threads, measured at the start of the run).\n";
+    if (torch && !torch_notes.empty()) {
+      md << "\nPyTorch, at its fastest of the configurations `tools/torch_bench.py --probe` tried on this machine:\n\n";
+      for (const std::string& note : torch_notes) md << "- " << note << "\n";
+    }
+    md << "\nCPU: " << machine << ", vendor " << cpu["vendor_id"] << ", family " << cpu["cpu family"] << ", model "
+       << cpu["model"] << "; vector flags: " << simd_flags(cpu["flags"]) << ". Environment:";
+    for (const auto& [k, v] : environment) md << " `" << k << "=" << v << "`";
+    md << (environment.empty() ? " no variable that changes BLAS or OpenMP" : "") << ".\n";
     if (quick)
       md << "\n**Quick run** (fewer than 20 timed steps or 3 repetitions): a smoke test, not for the README.\n";
     std::printf("\n%s", md.str().c_str());
@@ -360,11 +650,14 @@ int main(int argc, char** argv) {
     }
     const std::string json_path = args["json"].as<std::string>();
     if (!json_path.empty()) {
+      nlohmann::json all = {{"cpu", cpu}, {"environment", environment}, {"fma_peak_arch", bench::fma_peak_arch()},
+                            {"configs", results}};
       std::ofstream out(json_path);
-      out << results.dump(2) << "\n";
+      out << all.dump(2) << "\n";
       if (!out) throw std::runtime_error(json_path + ": cannot write");
     }
   } catch (const std::exception& e) {
+    remove_temp_files();
     std::fprintf(stderr, "ganomaly_bench: %s\n", e.what());
     return 1;
   }
