@@ -7,7 +7,7 @@ DEMO_DIR ?= $(BUILD)/demo
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps build test test-asan test-asan-quick test-tsan test-sanitizers demo bench fuzz clean install static test-arm64 test-portable test-noomp cuda test-cuda
+.PHONY: all deps build test test-asan test-asan-quick test-tsan test-sanitizers demo bench bench-deps fuzz clean install static test-arm64 test-portable test-noomp cuda test-cuda
 
 all: build
 
@@ -80,15 +80,32 @@ demo: deps
 	$(BUILD)/ganomaly_test $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle
 	$(BUILD)/ganomaly_infer $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle/test/scratch --maps $(DEMO_DIR)/maps
 
-# The fair speed table against PyTorch (README, "Speed against PyTorch"): about 50
-# minutes on two cores (PyTorch at 256 px takes 8 a repetition); run it alone on the machine. Its Markdown goes to BENCH_MARKDOWN,
-# which tools/update_speed_table.py pastes into the README. BENCH_GEMM=0 skips bench_gemm.
-BENCH_FLAGS ?= --compare-torch --configs 64:32:1,64:32:2,256:4:2
+# The fair speed table against PyTorch and ONNX Runtime (README, "Speed against PyTorch and
+# ONNX Runtime"): about 20 minutes on two cores; run it alone on the machine. PyTorch first
+# tries its configurations (tools/torch_bench.py --probe) and is timed in its fastest;
+# ONNX Runtime comes from npm into $(BUILD)/onnxruntime (tools/onnxruntime/install.sh; the
+# bench notes it as skipped without node or the registry). bench-deps installs
+# BENCH_PACKAGES when it can: PyTorch, and OpenBLAS, without which Debian's torch runs its
+# transposed convolutions on the reference BLAS (libblas3) several times slower. The
+# Markdown goes to BENCH_MARKDOWN, which tools/update_speed_table.py pastes into the
+# README. BENCH_GEMM=0 skips bench_gemm.
+BENCH_PACKAGES := python3-torch libopenblas0-pthread
+BENCH_CONFIGS ?= 64:32:1,64:32:2,256:4:2
+BENCH_FLAGS ?= --compare-torch --compare-onnxruntime --onnxruntime $(BUILD)/onnxruntime/node_modules --configs $(BENCH_CONFIGS)
 BENCH_MARKDOWN ?= $(BUILD)/speed_table.md
 BENCH_GEMM ?= 1
-bench: deps
+bench-deps:
+	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else echo "make bench needs:$$missing"; echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi; \
+	echo "installing:$$missing"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing
+
+bench: deps bench-deps
 	$(MAKE) build
-	OMP_NUM_THREADS=2 $(BUILD)/ganomaly_bench $(BENCH_FLAGS) --markdown $(BENCH_MARKDOWN)
+	-tools/onnxruntime/install.sh $(BUILD)
+	OMP_NUM_THREADS=2 $(BUILD)/ganomaly_bench $(BENCH_FLAGS) --markdown $(BENCH_MARKDOWN) --json $(BUILD)/speed_table.json
 	@echo "into the README: python3 tools/update_speed_table.py $(BENCH_MARKDOWN)"
 ifneq ($(BENCH_GEMM),0)
 	OMP_NUM_THREADS=2 $(BUILD)/bench_gemm

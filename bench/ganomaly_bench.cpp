@@ -314,11 +314,14 @@ bool executable_on_path(const std::string& program) {
 }
 
 void print_measure(const char* side, const Config& c, int rep, int reps, const Measure& m) {
-  std::printf("%4d px, batch %d, %d thread%s, repetition %d/%d, %-5s: train %8.2f img/s (CPU/wall %.2f%s), score %8.2f img/s "
-              "(CPU/wall %.2f%s), %d OS threads, peak RSS %.0f MiB (%.0f before the model)\n",
-              c.size, c.batch, c.threads, c.threads == 1 ? "" : "s", rep, reps, side, m.train, m.cpu_train,
-              bench::over_threads(m.cpu_train, c.threads) ? " (!)" : "", m.score, m.cpu_score,
-              bench::over_threads(m.cpu_score, c.threads) ? " (!)" : "", m.os_threads, m.rss_mib, m.rss_before_mib);
+  std::printf("%4d px, batch %d, %d thread%s, repetition %d/%d, %-5s: ", c.size, c.batch, c.threads,
+              c.threads == 1 ? "" : "s", rep, reps, side);
+  if (m.train > 0)  // ONNX Runtime scores only
+    std::printf("train %8.2f img/s (CPU/wall %.2f%s), ", m.train, m.cpu_train,
+                bench::over_threads(m.cpu_train, c.threads) ? " (!)" : "");
+  std::printf("score %8.2f img/s (CPU/wall %.2f%s), %d OS threads, peak RSS %.0f MiB (%.0f before the model)\n",
+              m.score, m.cpu_score, bench::over_threads(m.cpu_score, c.threads) ? " (!)" : "", m.os_threads, m.rss_mib,
+              m.rss_before_mib);
   std::fflush(stdout);
 }
 
@@ -345,8 +348,8 @@ std::string utc_now() {
 // "label: train 35.2, score 190 img/s" for a probe candidate.
 std::string probe_line(const nlohmann::json& entry) {
   if (entry.contains("error")) return entry.at("config").dump() + ": failed";
-  return entry.at("label").get<std::string>() + ": train " + bench::figure(entry.at("train_img_s")) + ", score " +
-         bench::figure(entry.at("score_img_s")) + " img/s";
+  return entry.at("label").get<std::string>() + ": train " + bench::figure(entry.at("train_fastest_step_img_s")) +
+         ", score " + bench::figure(entry.at("score_fastest_step_img_s")) + " img/s";
 }
 
 // "measured" JSON of one side's repetition.
@@ -375,7 +378,7 @@ int main(int argc, char** argv) {
       "torch-script", "the PyTorch side", cxxopts::value<std::string>()->default_value("tools/torch_bench.py"))(
       "python", "the interpreter that has torch", cxxopts::value<std::string>()->default_value("/usr/bin/python3"))(
       "torch-probe-steps", "timed steps of each PyTorch configuration tried before the repetitions (0: no probe, "
-      "PyTorch as the environment sets it up)", cxxopts::value<int>()->default_value("2"))(
+      "PyTorch as the environment sets it up)", cxxopts::value<int>()->default_value("3"))(
       "torch-blas-dir", "also try PyTorch with the libblas.so.3 in this folder (repeatable)",
       cxxopts::value<std::vector<std::string>>()->default_value(""))(
       "compare-onnxruntime", "also time ONNX Runtime's scoring (needs node and --onnxruntime)")(
@@ -491,11 +494,13 @@ int main(int argc, char** argv) {
         note << c.size << " px, batch " << c.batch << ", " << c.threads << " thread" << (c.threads == 1 ? "" : "s")
              << ": training in " << probe.at("best_train").at("label").get<std::string>() << "; scoring in "
              << probe.at("best_score").at("label").get<std::string>() << "; oneDNN ISA "
-             << probe.at("onednn").at("isa").get<std::string>() << ". Tried (" << probe_steps << " steps each): ";
+             << probe.at("onednn").at("isa").get<std::string>() << ". Tried (the fastest of " << probe_steps
+             << " steps each): ";
         bool first = true;
         for (const auto& entry : probe.at("tried")) note << (first ? "" : "; ") << probe_line(entry), first = false;
         note << ".";
-        const double def_train = def.value("train_img_s", 0.0), best_train = probe.at("best_train").at("train_img_s");
+        const double def_train = def.value("train_fastest_step_img_s", 0.0),
+                     best_train = probe.at("best_train").at("train_fastest_step_img_s");
         if (def_train < 0.8 * best_train)
           note << " **As the machine sets it up, PyTorch trains at " << bench::figure(def_train) << " img/s, "
                << bench::figure(best_train) << " at its best: a PyTorch user here gets the former unless they "

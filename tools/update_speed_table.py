@@ -6,8 +6,10 @@ speed table is always a run's own output, never typed by hand.
   python3 tools/update_speed_table.py build/speed_table.md            # rewrites README.md
   python3 tools/update_speed_table.py build/speed_table.md --check    # exit 1 if README.md differs
 
-A quick run (fewer than 20 timed steps or 3 repetitions) or one with PyTorch missing is
-refused unless --force. Standard library only.
+A quick run (fewer than 20 timed steps or 3 repetitions), one with PyTorch or ONNX Runtime
+missing, one where PyTorch did not try its configurations (--torch-probe-steps 0) or one
+where a side used more cores than its threads is refused unless --force. Standard
+library only.
 """
 import argparse
 import os
@@ -38,6 +40,11 @@ def check_table(table, force):
         raise ValueError("a quick run (fewer than 20 timed steps or 3 repetitions); rerun in full or pass --force")
     if "| torch train |" not in table:
         raise ValueError("a run without --compare-torch; rerun with it or pass --force")
+    if "| ORT score |" not in table:
+        raise ValueError("a run without ONNX Runtime (--compare-onnxruntime; see the table's notes for why it was "
+                         "skipped); rerun with it or pass --force")
+    if "PyTorch, at its fastest of the configurations" not in table:
+        raise ValueError("PyTorch did not try its configurations (--torch-probe-steps 0); rerun or pass --force")
     if "**Warning:" in table:
         raise ValueError("a side used more cores than its threads; find out why, or pass --force")
 
@@ -50,10 +57,14 @@ def main(argv):
     ap.add_argument("--check", action="store_true", help="change nothing; exit 1 if the README differs")
     ap.add_argument("--force", action="store_true", help="accept a quick, PyTorch-less or flagged run")
     a = ap.parse_args(argv)
-    with open(a.table, encoding="utf-8") as f:
-        table = f.read()
-    with open(a.readme, encoding="utf-8") as f:
-        readme = f.read()
+    try:
+        with open(a.table, encoding="utf-8") as f:
+            table = f.read()
+        with open(a.readme, encoding="utf-8") as f:
+            readme = f.read()
+    except OSError as e:
+        print(f"update_speed_table: {e.filename}: cannot read ({e.strerror})", file=sys.stderr)
+        return 2
     try:
         check_table(table, a.force)
         updated = splice(readme, table)
