@@ -502,9 +502,8 @@ int main(int argc, char** argv) {
         const double def_train = def.value("train_fastest_step_img_s", 0.0),
                      best_train = probe.at("best_train").at("train_fastest_step_img_s");
         if (def_train < 0.8 * best_train)
-          note << " **As the machine sets it up, PyTorch trains at " << bench::figure(def_train) << " img/s, "
-               << bench::figure(best_train) << " at its best: a PyTorch user here gets the former unless they "
-                  "change it.**";
+          note << " **As the machine sets it up, PyTorch trains at " << bench::figure(def_train) << " img/s; at its "
+               << "best, " << bench::figure(best_train) << ".**";
         torch_notes.push_back(note.str());
         std::printf("  oneDNN: ISA %s; primitives %s\n", probe.at("onednn").at("isa").get<std::string>().c_str(),
                     probe.at("onednn").at("primitives").dump().c_str());

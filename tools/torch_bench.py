@@ -179,7 +179,8 @@ def blas_label(info):
     if info["kind"] != "OpenBLAS":
         return info["kind"]
     version = info.get("config", "").split(" ")[1] if len(info.get("config", "").split(" ")) > 1 else ""
-    return f"OpenBLAS {version} (core {info.get('corename', '?')}, {info.get('num_threads', '?')} threads)".replace(
+    threads = info.get("num_threads", "?")
+    return f"OpenBLAS {version} (core {info.get('corename', '?')}, {threads} thread{'' if threads == 1 else 's'})".replace(
         "OpenBLAS  (", "OpenBLAS (")
 
 
