@@ -81,7 +81,7 @@ demo: deps
 	$(BUILD)/ganomaly_infer $(DEMO_DIR)/run/model.gnm $(DEMO_DIR)/data/bottle/test/scratch --maps $(DEMO_DIR)/maps
 
 # The fair speed table against PyTorch and ONNX Runtime (README, "Speed against PyTorch and
-# ONNX Runtime"): about 20 minutes on two cores; run it alone on the machine. PyTorch first
+# ONNX Runtime"): about 15 minutes on two cores (estimated); run it alone. PyTorch first
 # tries its configurations (tools/torch_bench.py --probe) and is timed in its fastest;
 # ONNX Runtime comes from npm into $(BUILD)/onnxruntime (tools/onnxruntime/install.sh; the
 # bench notes it as skipped without node or the registry). bench-deps installs

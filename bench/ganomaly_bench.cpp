@@ -412,7 +412,11 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("--compare-torch, --compare-onnxruntime: the references run on the CPU only");
     std::vector<std::string> blas_dirs;
     for (const std::string& d : args["torch-blas-dir"].as<std::vector<std::string>>())
-      if (!d.empty()) blas_dirs.push_back(d);
+      if (!d.empty()) {
+        if (!std::filesystem::is_regular_file(std::filesystem::path(d) / "libblas.so.3"))
+          throw std::invalid_argument("--torch-blas-dir: expected a folder holding libblas.so.3, got '" + d + "'");
+        blas_dirs.push_back(d);
+      }
     // ONNX Runtime is skipped, with the reason in the notes, when node or the package is absent.
     std::string ort_skipped;
     const std::string node = args["node"].as<std::string>(), node_path = args["onnxruntime"].as<std::string>();

@@ -105,8 +105,9 @@ def parse_args(argv):
                  "--blas-threads >= 0, --probe-steps >= 1")
     if a.blas_threads == 0:
         a.blas_threads = a.threads
-    if a.blas_dir and not os.path.isfile(os.path.join(a.blas_dir, "libblas.so.3")):
-        ap.error(f"--blas-dir: expected a folder holding libblas.so.3, got '{a.blas_dir}'")
+    for option, folder in [("--blas-dir", a.blas_dir)] + [("--extra-blas-dir", d) for d in a.extra_blas_dir]:
+        if folder and not os.path.isfile(os.path.join(folder, "libblas.so.3")):
+            ap.error(f"{option}: expected a folder holding libblas.so.3, got '{folder}'")
     return a
 
 
