@@ -8,16 +8,21 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "categories/category_collect.h"
 #include "categories/category_runner.h"
 #include "ganomaly/data/synth.h"
 #include "support/run_app.h"
@@ -88,12 +93,11 @@ std::vector<std::string> cells(const std::string& line) {
   std::vector<std::string> out;
   std::stringstream s(line);
   std::string cell;
-  std::getline(s, cell, '|');  // before the first '|'
+  std::getline(s, cell, '|');  // before the first '|'; nothing is read after the last
   while (std::getline(s, cell, '|')) {
     const size_t b = cell.find_first_not_of(' '), e = cell.find_last_not_of(' ');
     out.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
   }
-  if (!out.empty() && out.back().empty()) out.pop_back();  // after the last '|'
   return out;
 }
 
@@ -104,8 +108,66 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-// Checks the three tables of `md` against the rows of `results`: the header names the
-// categories in order, each value is the row's metric at 3 decimals, and Avg is their mean.
+// The model README's name of a category's row: MVTec AD's capitalised.
+std::string row_name(const std::string& dataset, std::string category) {
+  if (dataset == "mvtec") category[0] = static_cast<char>(std::toupper(category[0]));
+  return category;
+}
+
+std::string fixed3(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+// Checks the row layout of `md` (one seed) against `results`: the model README's header,
+// a row per category of the data set in its order, the run ones with their metrics at 3
+// decimals (honest F1, then oracle F1, then the four floors), the others empty, and a
+// last Average row with the means.
+void check_row_table(const std::string& md, const nlohmann::json& results) {
+  INFO("markdown:\n" << md);
+  const std::string dataset = results["dataset"];
+  const std::vector<std::string> lines = lines_of(md);
+  size_t at = 0;
+  while (at < lines.size() && lines[at].rfind("| Model ", 0) != 0) ++at;
+  REQUIRE(at + 2 < lines.size());
+  CHECK(cells(lines[at]) == std::vector<std::string>{"Model", "Image AUROC", "Image F1", "Image F1 (oracle)",
+                                                     "Floor: nearest L1", "Floor: nearest L2", "Floor: mean L1",
+                                                     "Floor: mean L2"});
+  CHECK(lines[at + 1].find_first_not_of("|- ") == std::string::npos);
+  const std::vector<std::string>& known = known_categories(dataset);
+  REQUIRE(at + 2 + known.size() < lines.size());
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& row : results["categories"]) by_name[row["category"]] = row;
+  std::vector<double> sums(7, 0.0);
+  for (size_t i = 0; i < known.size(); ++i) {
+    const std::vector<std::string> row = cells(lines[at + 2 + i]);
+    REQUIRE(row.size() == 8);
+    CHECK(row[0] == row_name(dataset, known[i]));
+    const auto it = by_name.find(known[i]);
+    if (it == by_name.end()) {
+      for (size_t c = 1; c < row.size(); ++c) CHECK(row[c].empty());
+      continue;
+    }
+    const nlohmann::json& r = it->second;
+    const double values[] = {r["image_auroc"], r["image_f1"], r["image_f1_oracle"],
+                             r["floor_image_auroc"]["nearest_l1"], r["floor_image_auroc"]["nearest_l2"],
+                             r["floor_image_auroc"]["mean_l1"], r["floor_image_auroc"]["mean_l2"]};
+    for (size_t c = 0; c < 7; ++c) {
+      CHECK(row[1 + c] == fixed3(values[c]));
+      sums[c] += values[c];
+    }
+  }
+  const std::vector<std::string> average = cells(lines[at + 2 + known.size()]);
+  REQUIRE(average.size() == 8);
+  CHECK(average[0] == "Average");
+  for (size_t c = 0; c < 7; ++c) CHECK(average[1 + c] == fixed3(sums[c] / by_name.size()));
+  CHECK(std::abs(results["average"]["image_auroc"].get<double>() - sums[0] / by_name.size()) < 1e-12);
+}
+
+// Checks the three tables of the column layout against the rows of `results`: the header
+// names the categories in order, each value is the row's metric at 3 decimals, and Avg
+// is their mean.
 void check_tables(const std::string& md, const nlohmann::json& results) {
   INFO("markdown:\n" << md);
   const nlohmann::json& rows = results["categories"];
@@ -171,7 +233,7 @@ void check_results_files(const std::string& out, const std::string& dataset, con
   const std::vector<std::string> csv = lines_of(read_file(csv_path));
   REQUIRE(csv.size() == categories.size() + 1);
   CHECK(csv[0] ==
-        "category,image_auroc,image_f1_oracle,image_f1,threshold,train_seconds,image_size,recipe,score,status,error");
+        "category,seed,image_auroc,image_f1_oracle,image_f1,threshold,train_seconds,image_size,recipe,score,status,error");
   for (size_t i = 0; i < categories.size(); ++i) CHECK(csv[i + 1].rfind(categories[i] + ",", 0) == 0);
 }
 
@@ -196,14 +258,17 @@ TEST_CASE("benchmark on MVTec AD layout: the categories present, results files a
   CHECK(r.failed == 0);
   CHECK(!r.interrupted);
   check_results_files(out, "mvtec", r, {"bottle", "wood"});
-  check_tables(r.markdown, r.results);
+  check_row_table(r.markdown, r.results);
+  check_tables(categories_markdown(r.results, TableLayout::columns), r.results);
   CHECK(r.markdown.rfind("## [MVTec AD Dataset]", 0) == 0);
   CHECK(r.results["skipped"].size() == 13);
   CHECK(log.find("note: skipping cable") != std::string::npos);
   CHECK(log.find("[1/2] mvtec/bottle") != std::string::npos);
   CHECK(log.find("[2/2] mvtec/wood") != std::string::npos);
   CHECK(log.find("ETA") != std::string::npos);
-  CHECK(log.find("| | Avg | bottle | wood |") != std::string::npos);  // the tables are printed
+  CHECK(log.find(r.markdown) != std::string::npos);  // the tables are printed
+  // The row table is written for tools/update_quality_tables.py, behind its marker line.
+  CHECK(read_file(out + "/mvtec_table.md") == "<!-- ganomaly_categories table; dataset=mvtec -->\n" + r.markdown);
 }
 
 TEST_CASE("benchmark on BTAD layout with explicit categories") {
@@ -216,7 +281,8 @@ TEST_CASE("benchmark on BTAD layout with explicit categories") {
   INFO("log:\n" << log);
   CHECK(r.failed == 0);
   check_results_files(out, "btad", r, {"02", "01"});
-  check_tables(r.markdown, r.results);
+  check_row_table(r.markdown, r.results);
+  check_tables(categories_markdown(r.results, TableLayout::columns), r.results);
   CHECK(r.results["skipped"].empty());
 }
 
@@ -230,7 +296,8 @@ TEST_CASE("benchmark on VisA raw layout: categories under the VisA root with spl
   CHECK(r.failed == 0);
   CHECK(r.results["format"] == "visa");
   check_results_files(out, "visa", r, {"candle", "pcb1"});
-  check_tables(r.markdown, r.results);
+  check_row_table(r.markdown, r.results);
+  check_tables(categories_markdown(r.results, TableLayout::columns), r.results);
 }
 
 TEST_CASE("benchmark selection errors: a missing explicit category names its path; no category at all") {
@@ -270,9 +337,12 @@ TEST_CASE("a category with bad data is recorded as failed and the run goes on") 
   CHECK(j["failed"] == 1);
   // Avg is over the categories with a result; the failed one shows "-".
   CHECK(j["average"]["image_auroc"] == j["categories"][1]["image_auroc"]);
-  CHECK(r.markdown.find("| | Avg | 01 | 02 |") != std::string::npos);
+  for (const std::string& line : lines_of(r.markdown))  // the failed row is empty
+    if (line.rfind("| 01 ", 0) == 0)
+      CHECK(cells(line) == std::vector<std::string>{"01", "", "", "", "", "", "", ""});
+  CHECK(categories_markdown(r.results, TableLayout::columns).find("| | Avg | 01 | 02 |") != std::string::npos);
   CHECK(r.markdown.find("Not in Avg: 01 (failed") != std::string::npos);
-  CHECK(r.markdown.find("; Avg over the 1 category with results (failed: 01).") != std::string::npos);
+  CHECK(r.markdown.find("; Average over the 1 category with results (failed: 01).") != std::string::npos);
   const std::vector<std::string> csv = lines_of(read_file(out + "/btad_results.csv"));
   REQUIRE(csv.size() == 3);
   CHECK(csv[1].find(",failed,") != std::string::npos);
@@ -292,7 +362,7 @@ TEST_CASE("a second run into the same --out names, in one line, the earlier resu
   INFO("log:\n" << log);
   CHECK(log.find("note: " + out + "/btad_results.json (.csv) holds an earlier run's results for 02, 03; this run's "
                  "replace them\n") != std::string::npos);
-  CHECK(r.markdown.find("; Avg over the 0 categories with results (failed: 01).") != std::string::npos);
+  CHECK(r.markdown.find("; Average over the 0 categories with results (failed: 01).") != std::string::npos);
 }
 
 TEST_CASE("a category whose test set has one class only: null metrics, out of Avg, marked in the tables") {
@@ -330,7 +400,7 @@ TEST_CASE("categories_markdown: Avg is the mean, 3 decimals, the setting in the 
                                    {"image_f1", 0.25}, {"status", "completed"}});
   results["categories"].push_back({{"category", "cable"}, {"image_auroc", 0.7}, {"image_f1_oracle", 0.9},
                                    {"image_f1", 0.5}, {"status", "completed"}});
-  const std::string md = categories_markdown(results);
+  const std::string md = categories_markdown(results, TableLayout::columns);
   INFO(md);
   CHECK(md.find("### Image-Level AUC (image size 256, recipe anomalib)") != std::string::npos);
   CHECK(md.find("| GANomaly (anomalib, 256 px, seed 42, validated on test) | 0.600 | 0.500 | 0.700 |") !=
@@ -351,7 +421,7 @@ TEST_CASE("categories_markdown: the nearest-image floors sit under the AUROC row
                                    {"floor_image_auroc", {{"nearest_l1", 0.8}, {"nearest_l2", 0.6}}}});
   results["categories"].push_back({{"category", "cable"}, {"image_auroc", 0.7}, {"status", "completed"},
                                    {"floor_image_auroc", {{"nearest_l1", 0.6}, {"nearest_l2", 0.4}}}});
-  const std::string md = categories_markdown(results);
+  const std::string md = categories_markdown(results, TableLayout::columns);
   INFO(md);
   CHECK(md.find("| floor: nearest_l1 (distance to the nearest training image, no model) | 0.700 | 0.800 | 0.600 |") !=
         std::string::npos);
@@ -399,7 +469,7 @@ TEST_CASE("ganomaly_categories CLI: a failed category makes exit 1 after the oth
   INFO("output: <<<" << r.output << ">>>");
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("[2/2] btad/02") != std::string::npos);
-  CHECK(r.output.find("| | Avg | 01 | 02 |") != std::string::npos);
+  CHECK(r.output.find("| Average ") != std::string::npos);
   const nlohmann::json j = nlohmann::json::parse(read_file(out + "/btad_results.json"));
   REQUIRE(j["categories"].size() == 2);
   CHECK(j["categories"][0]["status"] == "failed");
@@ -441,4 +511,280 @@ TEST_CASE("ganomaly_categories --config: options from the file; each category's 
   CHECK(bad.exit_code == 2);
   CHECK(bad.output == "ganomaly_categories: " + config +
                           ": bogus: unknown key (expected an option's name as in --help, without the '--')\n");
+}
+
+TEST_CASE("categories_markdown rows: the model README's layout, every category a row, empty ones say why") {
+  nlohmann::json results = {{"dataset", "btad"}, {"recipe", "paper"}, {"image_size", 64}, {"seed", 42},
+                            {"score", "fused"},  {"epochs", 30},      {"root", "data/btad"}, {"skipped", {"03"}}};
+  results["categories"] = nlohmann::json::array();
+  results["categories"].push_back({{"category", "01"}, {"image_auroc", 0.9}, {"image_f1_oracle", 0.8},
+                                   {"image_f1", 0.7}, {"status", "completed"},
+                                   {"floor_image_auroc",
+                                    {{"nearest_l1", 0.6}, {"nearest_l2", 0.5}, {"mean_l1", 0.4}, {"mean_l2", 0.3}}}});
+  results["categories"].push_back({{"category", "02"}, {"status", "failed"}, {"error", "no images"}});
+  const std::string md = categories_markdown(results);
+  CHECK(md ==
+        "## BTAD Dataset\n\n"
+        "GANomaly, recipe `paper`, image size 64, seed 42, score `fused`, max epochs 30; Average over the 1 category "
+        "with results (failed: 02).\n"
+        "Image F1 at the threshold chosen on validation (honest); Image F1 (oracle) at the test set's best threshold, "
+        "as anomalib reports it; floors: the image AUROC of each test image's L1 or L2 distance to the nearest or the "
+        "mean training image, no model (ganomaly_baseline).\n\n"
+        "| Model   | Image AUROC | Image F1 | Image F1 (oracle) | Floor: nearest L1 | Floor: nearest L2 | Floor: mean L1 | Floor: mean L2 |\n"
+        "| ------- | ----------- | -------- | ----------------- | ----------------- | ----------------- | -------------- | -------------- |\n"
+        "| 01      | 0.900       | 0.700    | 0.800             | 0.600             | 0.500             | 0.400          | 0.300          |\n"
+        "| 02      |             |          |                   |                   |                   |                |                |\n"
+        "| 03      |             |          |                   |                   |                   |                |                |\n"
+        "| Average | 0.900       | 0.700    | 0.800             | 0.600             | 0.500             | 0.400          | 0.300          |\n"
+        "\nEmpty rows, no figures: 03 (no folder under data/btad).\n"
+        "\nNot in Avg: 02 (failed: no images)\n");
+
+  // Several seeds: the mean and the spread over them; Average is the mean of the means.
+  nlohmann::json seeds = {{"dataset", "mvtec"}, {"recipe", "paper"}, {"image_size", 64}, {"seed", 1},
+                          {"seeds", {1, 2}},    {"score", "fused"},  {"epochs", 30},     {"skipped", nlohmann::json::array()}};
+  seeds["categories"] = nlohmann::json::array();
+  for (const auto& [category, seed, auroc] : {std::tuple{"bottle", 1, 0.5}, std::tuple{"bottle", 2, 0.7},
+                                              std::tuple{"wood", 1, 0.9}, std::tuple{"wood", 2, 0.0}})
+    if (auroc > 0)
+      seeds["categories"].push_back({{"category", category}, {"seed", seed}, {"image_auroc", auroc},
+                                     {"image_f1", auroc}, {"image_f1_oracle", auroc}, {"status", "completed"}});
+    else
+      seeds["categories"].push_back({{"category", category}, {"seed", seed}, {"status", "failed"}, {"error", "x"}});
+  const std::string md2 = categories_markdown(seeds);
+  INFO(md2);
+  CHECK(md2.find("seeds 1, 2 (mean ± standard deviation over the seeds)") != std::string::npos);
+  std::map<std::string, std::vector<std::string>> table;
+  for (const std::string& line : lines_of(md2))
+    if (line.rfind("| ", 0) == 0) table[cells(line)[0]] = cells(line);
+  CHECK(table["Model"] == std::vector<std::string>{"Model", "Image AUROC", "Image F1", "Image F1 (oracle)"});
+  CHECK(table["Bottle"] == std::vector<std::string>{"Bottle", "0.600 ± 0.141", "0.600 ± 0.141", "0.600 ± 0.141"});
+  CHECK(table["Wood"] ==
+        std::vector<std::string>{"Wood", "0.900 (1 of 2 seeds)", "0.900 (1 of 2 seeds)", "0.900 (1 of 2 seeds)"});
+  CHECK(table["Cable"] == std::vector<std::string>{"Cable", "", "", ""});
+  CHECK(table["Average"] == std::vector<std::string>{"Average", "0.750", "0.750", "0.750"});
+  // Padded to the widest cell in characters, "±" being one.
+  CHECK(md2.find("| Bottle     | 0.600 ± 0.141        |") != std::string::npos);
+  CHECK(md2.find("Not in Avg: wood seed 2 (failed: x)") != std::string::npos);
+  CHECK(md2.find("Empty rows, no figures: cable, capsule,") != std::string::npos);
+  CHECK(categories_average(seeds["categories"])["image_auroc"].get<double>() == doctest::Approx(0.75));
+}
+
+namespace {
+
+// A finished sweep over two BTAD categories and two seeds, run in this process.
+struct Sweep {
+  std::string root, out;
+  CategoryRunResult run;
+};
+Sweep tiny_sweep(const std::string& tag) {
+  Sweep s;
+  s.root = make_root("btad", {"01", "02"});
+  s.out = testing::temp_dir(tag);
+  CategoryRunOptions o = tiny("btad", s.root, s.out);
+  o.seeds = {7, 3};
+  o.train.run_config = {{"epochs", 1},      {"image-size", 32},     {"n-features", 8},
+                        {"latent-size", 8}, {"recipe", "paper"},    {"score", "fused"}};  // each config.json
+  std::string log;
+  s.run = run_logged(o, &log);
+  REQUIRE(s.run.failed == 0);
+  return s;
+}
+
+void edit_json(const std::string& path, const std::function<void(nlohmann::json&)>& edit) {
+  nlohmann::json j = nlohmann::json::parse(read_file(path));
+  edit(j);
+  std::ofstream(path) << j.dump(2);
+}
+
+}  // namespace
+
+TEST_CASE("--seeds: a run per category and seed, into <category>/seed_<S>, in the order given") {
+  const Sweep s = tiny_sweep("seeds_out");
+  const nlohmann::json& rows = s.run.results["categories"];
+  REQUIRE(rows.size() == 4);
+  const std::pair<const char*, int> expected[] = {{"01", 7}, {"01", 3}, {"02", 7}, {"02", 3}};
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(rows[i]["category"] == expected[i].first);
+    CHECK(rows[i]["seed"] == expected[i].second);
+    const std::string dir = s.out + "/btad/" + expected[i].first + "/seed_" + std::to_string(expected[i].second);
+    CHECK(rows[i]["out"] == dir);
+    CHECK(nlohmann::json::parse(read_file(dir + "/config.json"))["seed"] == expected[i].second);
+    CHECK(nlohmann::json::parse(read_file(dir + "/summary.json"))["seed"] == expected[i].second);
+  }
+  CHECK(s.run.results["seeds"] == nlohmann::json::array({7, 3}));
+  CHECK(s.run.markdown.find("seeds 7, 3 (mean ± standard deviation over the seeds)") != std::string::npos);
+  // The two seeds of a category are two trainings, not one twice.
+  CHECK(read_file(s.out + "/btad/01/seed_7/model.gnm") != read_file(s.out + "/btad/01/seed_3/model.gnm"));
+}
+
+TEST_CASE("collect_runs: the finished folders give the run's own results, tables and files") {
+  const Sweep s = tiny_sweep("collect_out");
+  // A small category's default epochs are scaled up in its config.json (--min-steps):
+  // the sweep's options are the ones asked (sweep.json), so this is no mixed option.
+  edit_json(s.out + "/btad/02/seed_7/config.json", [](nlohmann::json& j) { j["epochs"] = 9; });
+  const CollectedRuns c = collect_runs(s.out, "btad");
+  INFO(c.refused.size());
+  REQUIRE(c.refused.empty());
+  const nlohmann::json& a = s.run.results["categories"];
+  const nlohmann::json& b = c.results["categories"];
+  REQUIRE(b.size() == 4);
+  // Collected in the data set's order and by seed: 01/3, 01/7, 02/3, 02/7.
+  const size_t order[] = {1, 0, 3, 2};
+  for (size_t i = 0; i < 4; ++i) CHECK(b[i] == a[order[i]]);
+  CHECK(c.results["seeds"] == nlohmann::json::array({3, 7}));
+  CHECK(c.results["average"] == s.run.results["average"]);
+  for (const char* key : {"dataset", "recipe", "image_size", "score", "epochs", "n_features", "latent_size"})
+    CHECK_MESSAGE(c.results[key] == s.run.results[key], key);
+  CHECK(c.results["skipped"] == nlohmann::json::array({"03"}));
+  // The same figures in the same table (only the seeds' order differs in the heading).
+  std::string md = categories_markdown(c.results);
+  const std::string from = "seeds 3, 7", to = "seeds 7, 3";
+  md.replace(md.find(from), from.size(), to);
+  std::string expected = s.run.markdown;
+  const std::string note = "(no folder under " + s.root + ")";
+  const std::string collected_note = "(no run folder under " + s.out + "/btad)";
+  expected.replace(expected.find(note), note.size(), collected_note);
+  CHECK(md == expected);
+}
+
+TEST_CASE("collect_runs refuses, one line each, incomplete, mixed-option and stray folders") {
+  const Sweep s = tiny_sweep("collect_refuse_out");
+  const std::string set = s.out + "/btad";
+  fs::remove(set + "/01/seed_3/summary.json");                                                 // still training
+  edit_json(set + "/01/seed_7/summary.json", [](nlohmann::json& j) { j["status"] = "interrupted"; });  // stopped
+  edit_json(set + "/02/seed_3/config.json", [](nlohmann::json& j) { j["lr"] = 0.5; });        // other options
+  edit_json(set + "/02/seed_7/config.json", [](nlohmann::json& j) { j["threads"] = 9; });      // by design: fine
+  fs::create_directories(set + "/extra");                                                      // not a category
+  fs::create_directories(set + "/03");                                                         // a task that never ran
+  const CollectedRuns c = collect_runs(s.out, "btad");
+  CHECK(c.results.is_null());
+  std::string all;
+  for (const std::string& line : c.refused) {
+    CHECK(line.find('\n') == std::string::npos);
+    all += line + "\n";
+  }
+  INFO(all);
+  REQUIRE(c.refused.size() == 5);
+  auto has = [&](const std::string& text) { return all.find(text) != std::string::npos; };
+  CHECK(has(set + "/extra: not a btad category"));
+  CHECK(has(set + "/03: no run in it"));
+  CHECK(has(set + "/01/seed_3: incomplete: summary.json missing (still training, or stopped before the end; resume "
+                  "with ganomaly_train --config " + set + "/01/seed_3/config.json --resume " + set + "/01/seed_3/last.gnm)"));
+  CHECK(has(set + "/01/seed_7: incomplete: interrupted"));
+  // The first counted run is 02/seed_3 (01's both refused), so 02/seed_7 differs from it.
+  CHECK(has(set + "/02/seed_7: mixed options: lr unset (there 0.5) in " + set + "/02/seed_3"));
+  CHECK(!has("threads"));
+
+  // A seed the other categories have and this one lacks.
+  const Sweep t = tiny_sweep("collect_seed_out");
+  fs::remove_all(t.out + "/btad/02/seed_3");
+  const CollectedRuns d = collect_runs(t.out, "btad");
+  REQUIRE(d.refused.size() == 1);
+  CHECK(d.refused[0] == t.out + "/btad/02: incomplete: no run for seed 3 (other categories have seeds 3, 7)");
+}
+
+TEST_CASE("ganomaly_categories --collect: refuses with one line per folder and writes nothing; then builds the tables") {
+  const Sweep s = tiny_sweep("collect_cli_out");
+  for (const char* f : {"btad_results.json", "btad_results.csv", "btad_table.md"}) fs::remove(s.out + "/" + f);
+  fs::remove(s.out + "/btad/02/seed_7/summary.json");
+  const testing::AppResult bad = testing::run_app("ganomaly_categories", "--collect '" + s.out + "'");
+  INFO("output: <<<" << bad.output << ">>>");
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.output == "ganomaly_categories: " + s.out + "/btad/02/seed_7: incomplete: summary.json missing (still "
+                      "training, or stopped before the end; resume with ganomaly_train --config " + s.out +
+                      "/btad/02/seed_7/config.json --resume " + s.out + "/btad/02/seed_7/last.gnm)\n"
+                      "ganomaly_categories: 1 folder refused: no tables written\n");
+  CHECK(!fs::exists(s.out + "/btad_results.json"));
+  CHECK(!fs::exists(s.out + "/btad_table.md"));
+
+  fs::remove_all(s.out + "/btad/02");  // 02 left out: the tables cover 01 alone, 02's row empty
+  const testing::AppResult good = testing::run_app("ganomaly_categories", "--collect '" + s.out + "' --table columns");
+  INFO("output: <<<" << good.output << ">>>");
+  REQUIRE(good.exit_code == 0);
+  CHECK(good.output.find("| | Avg | 01 |") != std::string::npos);
+  const nlohmann::json j = nlohmann::json::parse(read_file(s.out + "/btad_results.json"));
+  CHECK(j["categories"].size() == 2);
+  CHECK(j["skipped"] == nlohmann::json::array({"02", "03"}));
+  const std::string table = read_file(s.out + "/btad_table.md");
+  CHECK(table.rfind("<!-- ganomaly_categories table; dataset=btad -->\n## BTAD Dataset", 0) == 0);
+  CHECK(table.find("Empty rows, no figures: 02, 03 (no run folder under " + s.out + "/btad).") != std::string::npos);
+
+  const testing::AppResult none = testing::run_app("ganomaly_categories", "--collect '" + s.out + "/btad/01'");
+  CHECK(none.exit_code == 1);
+  CHECK(none.output == "ganomaly_categories: " + s.out + "/btad/01: no mvtec, btad or visa folder in it: nothing to "
+                       "collect (--collect)\n");
+}
+
+TEST_CASE("ganomaly_categories --jobs 2: runs in child processes, a thread each, the same models as one at a time") {
+  const std::string root = make_root("btad", {"01", "02"});
+  const std::string one = testing::temp_dir("jobs_one"), two = testing::temp_dir("jobs_two");
+  const std::string common = "--dataset btad --root '" + root +
+                             "' --image-size 32 --n-features 8 --latent-size 8 --epochs 1 --min-steps 0 --batch-size 4 "
+                             "--seeds 1,2";
+  const testing::AppResult a = testing::run_app("ganomaly_categories", common + " --threads 1 --out '" + one + "'");
+  INFO("output: <<<" << a.output << ">>>");
+  REQUIRE(a.exit_code == 0);
+  const testing::AppResult b = testing::run_app("ganomaly_categories", common + " --jobs 2 --threads 2 --out '" + two + "'");
+  INFO("output: <<<" << b.output << ">>>");
+  REQUIRE(b.exit_code == 0);
+  CHECK(b.output.find("note: --jobs 2: 2 runs at once, each in its own process with 1 of the 2 threads\n") !=
+        std::string::npos);
+  for (const char* run : {"01/seed_1", "01/seed_2", "02/seed_1", "02/seed_2"}) {
+    const std::string model = read_file(one + "/btad/" + run + "/model.gnm");
+    REQUIRE(!model.empty());
+    CHECK_MESSAGE(model == read_file(two + "/btad/" + run + "/model.gnm"), run);
+  }
+  nlohmann::json ja = nlohmann::json::parse(read_file(one + "/btad_results.json"));
+  nlohmann::json jb = nlohmann::json::parse(read_file(two + "/btad_results.json"));
+  REQUIRE(jb["categories"].size() == 4);
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(jb["categories"][i]["image_auroc"] == ja["categories"][i]["image_auroc"]);
+    CHECK(jb["categories"][i]["seed"] == ja["categories"][i]["seed"]);
+  }
+  // Each child's output went to its log.
+  CHECK(read_file(two + "/logs/btad_task_3.log").find("[task 3 of 4] btad/02 seed 2: completed") != std::string::npos);
+
+  // A category that fails in its child: failed with the child's last line, the others go on.
+  fs::remove_all(root + "/02/train");
+  fs::create_directories(root + "/02/train");
+  const testing::AppResult c = testing::run_app("ganomaly_categories", common + " --jobs 2 --threads 2 --out '" + two + "'");
+  INFO("output: <<<" << c.output << ">>>");
+  CHECK(c.exit_code == 1);
+  const nlohmann::json jc = nlohmann::json::parse(read_file(two + "/btad_results.json"));
+  REQUIRE(jc["categories"].size() == 4);
+  CHECK(jc["categories"][0]["status"] == "completed");
+  CHECK(jc["categories"][2]["status"] == "failed");
+  CHECK(jc["categories"][2]["error"].get<std::string>().find("(log: " + two + "/logs/btad_task_2.log)") !=
+        std::string::npos);
+}
+
+TEST_CASE("ganomaly_categories --list-tasks and --task: one run alone, no tables; an index out of range is exit 2") {
+  const std::string root = make_root("btad", {"01", "02"});
+  const std::string out = testing::temp_dir("task_out");
+  const std::string common = "--dataset btad --root '" + root + "' --out '" + out +
+                             "' --image-size 32 --n-features 8 --latent-size 8 --epochs 1 --min-steps 0 --batch-size 4 "
+                             "--threads 1 --seeds 5,6";
+  const testing::AppResult list = testing::run_app("ganomaly_categories", common + " --list-tasks");
+  REQUIRE(list.exit_code == 0);
+  CHECK(list.output == "0\t01\t5\t" + out + "/btad/01/seed_5\n1\t01\t6\t" + out + "/btad/01/seed_6\n2\t02\t5\t" + out +
+                           "/btad/02/seed_5\n3\t02\t6\t" + out + "/btad/02/seed_6\n");
+  CHECK(!fs::exists(out + "/btad"));
+
+  const testing::AppResult task = testing::run_app("ganomaly_categories", common + " --task 2");
+  INFO("output: <<<" << task.output << ">>>");
+  REQUIRE(task.exit_code == 0);
+  CHECK(fs::exists(out + "/btad/02/seed_5/summary.json"));
+  CHECK(!fs::exists(out + "/btad/01"));
+  CHECK(!fs::exists(out + "/btad_results.json"));  // --collect builds the tables
+
+  const testing::AppResult bad = testing::run_app("ganomaly_categories", common + " --task 4");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output == "ganomaly_categories: --task: expected 0 to 3 (4 runs: categories x seeds), got 4\n");
+  const testing::AppResult both = testing::run_app("ganomaly_categories", common + " --seed 3");
+  CHECK(both.exit_code == 2);
+  CHECK(both.output == "ganomaly_categories: --seeds: give --seed or --seeds, not both\n");
+  const testing::AppResult seeds = testing::run_app("ganomaly_categories", common + " --seeds 1,x");
+  CHECK(seeds.exit_code == 2);
+  CHECK(seeds.output == "ganomaly_categories: --seeds: 'x' is not a seed (expected integers, 0 or more, separated by "
+                        "commas)\n");
 }

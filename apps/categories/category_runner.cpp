@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "app_common.h"
+#include "categories/task_processes.h"
 #include "ganomaly/eval/evaluate.h"
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/progress.h"
@@ -21,73 +23,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The metrics that get a table, with their headings.
-struct TableSpec {
-  const char* key;
-  const char* title;
-};
-const TableSpec kTables[] = {
-    {"image_auroc", "Image-Level AUC"},
-    {"image_f1_oracle", "Image F1 (oracle threshold, as anomalib reports)"},
-    {"image_f1", "Image F1 (threshold chosen on validation, honest)"},
-};
-
-const char* dataset_heading(const std::string& dataset) {
-  if (dataset == "mvtec") return "[MVTec AD Dataset](https://www.mvtec.com/company/research/datasets/mvtec-ad)";
-  if (dataset == "btad") return "BTAD Dataset";
-  return "[VisA Dataset](https://github.com/amazon-science/spot-diff)";
-}
-
-bool has_number(const nlohmann::json& row, const char* key) {
-  return row.contains(key) && row[key].is_number() && std::isfinite(row[key].get<double>());
-}
-
-// A category whose test set holds one class only: tested, but its image metrics are
-// undefined (null), so it is left out of every average and marked in the tables.
-bool one_class(const nlohmann::json& row) { return row.contains("warning") && !has_number(row, "image_auroc"); }
-
 std::string fixed3(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", v);
   return buf;
 }
 
-std::string csv_field(const nlohmann::json& v) {
-  if (v.is_null()) return "";
-  if (v.is_number_float()) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.6g", v.get<double>());
-    return buf;
-  }
-  std::string s = v.is_string() ? v.get<std::string>() : dump_json(v);
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string quoted = "\"";
-  for (char c : s) {
-    if (c == '"') quoted += '"';
-    quoted += (c == '\n' || c == '\r') ? ' ' : c;
-  }
-  return quoted + "\"";
-}
-
-// Averages over the categories that have each metric.
-nlohmann::json averages(const nlohmann::json& rows) {
-  nlohmann::json avg = nlohmann::json::object();
-  for (const TableSpec& t : kTables) {
-    double sum = 0;
-    int n = 0;
-    for (const auto& row : rows)
-      if (has_number(row, t.key)) {
-        sum += row[t.key].get<double>();
-        ++n;
-      }
-    avg[t.key] = n ? nlohmann::json(sum / n) : nlohmann::json();
-  }
-  return avg;
-}
-
-void write_results(const std::string& out_dir, const std::string& dataset, const nlohmann::json& results) {
-  write_file_atomically(out_dir + "/" + dataset + "_results.json", dump_json(results, 2) + "\n");
-  write_file_atomically(out_dir + "/" + dataset + "_results.csv", categories_csv(results));
+bool has_number(const nlohmann::json& row, const char* key) {
+  return row.contains(key) && row[key].is_number() && std::isfinite(row[key].get<double>());
 }
 
 std::vector<std::string> split_names(const std::vector<std::string>& names) {
@@ -150,21 +93,27 @@ std::vector<std::string> select_categories(const CategoryRunOptions& o, std::vec
 namespace {
 
 // VisA: the raw layout reads split_csv/1cls.csv; without it, anomalib's converted
-// layout (train/good, test/good, test/bad) per category.
+// layout (train/good, test/good, test/bad) per category. `log` null: no note.
 std::string category_format(const CategoryRunOptions& o, std::FILE* log) {
   if (o.dataset != "visa") return o.dataset;
   const fs::path csv = fs::path(o.root) / "split_csv" / "1cls.csv";
   std::error_code ec;
   if (fs::is_regular_file(csv, ec)) return o.dataset;
-  std::fprintf(log, "note: %s is not there: reading the categories as converted VisA (train/good, test/good, test/bad)\n",
-               csv.string().c_str());
+  if (log)
+    std::fprintf(log, "note: %s is not there: reading the categories as converted VisA (train/good, test/good, test/bad)\n",
+                 csv.string().c_str());
   return "visa_converted";
 }
 
-// The results object before any category has run: the run's settings.
+std::vector<uint64_t> seeds_of(const CategoryRunOptions& o) {
+  return o.seeds.empty() ? std::vector<uint64_t>{o.train.seed} : o.seeds;
+}
+
+// The results object before any run: the run's settings.
 nlohmann::json results_header(const CategoryRunOptions& o, const std::string& format,
                               const std::vector<std::string>& skipped) {
   const TrainOptions& t = o.train;
+  const std::vector<uint64_t> seeds = seeds_of(o);
   return {{"dataset", o.dataset},
           {"root", o.root},
           {"format", format},
@@ -172,7 +121,8 @@ nlohmann::json results_header(const CategoryRunOptions& o, const std::string& fo
           {"model", "GANomaly"},
           {"recipe", t.recipe},
           {"image_size", t.model.image_size},
-          {"seed", t.seed},
+          {"seed", seeds.front()},
+          {"seeds", seeds},
           {"score", t.score},
           {"epochs", t.epochs},
           {"patience", t.patience},
@@ -201,78 +151,181 @@ void note_earlier_results(std::FILE* log, const std::string& out_dir, const std:
   std::ifstream in(path);
   const nlohmann::json earlier = nlohmann::json::parse(in, nullptr, false);
   std::string names;
+  std::set<std::string> seen;
   if (!earlier.is_discarded() && earlier.is_object() && earlier.contains("categories") && earlier["categories"].is_array())
     for (const auto& row : earlier["categories"])
-      if (row.is_object() && row.contains("category") && row["category"].is_string())
+      if (row.is_object() && row.contains("category") && row["category"].is_string() &&
+          seen.insert(row["category"].get<std::string>()).second)
         names += (names.empty() ? "" : ", ") + row["category"].get<std::string>();
   std::fprintf(log, "note: %s (.csv) holds an earlier run's results%s; this run's replace them\n", path.c_str(),
                names.empty() ? "" : (" for " + names).c_str());
 }
 
-// Trains and tests one category; its results row, with status "failed" and the error
-// when it threw or gave no test metrics.
-nlohmann::json run_category(const CategoryRunOptions& o, const std::string& category, const std::string& format,
-                            const TrainOptions& ct) {
-  nlohmann::json row = {{"category", category},
-                        {"data", category_path(o.root, category)},
-                        {"out", ct.out_dir}};
-  try {
-    const Dataset data = discover_dataset(category_path(o.root, category), format);
-    const nlohmann::json s = train_model(data, ct, o.observer).summary;
-    for (const char* key : {"image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds",
-                            "image_size", "recipe", "score", "image_aupr", "best_epoch", "epochs_run", "warning",
-                            "floor_image_auroc"})
-      if (s.contains(key)) row[key] = s[key];
-    row["status"] = s.value("status", "completed");
-    if (row["status"] == "interrupted") {
-      // The caller stops the run.
-    } else if (one_class(row)) {
-      // Trained and tested; its metrics are undefined (null), so it stays out of Avg.
-    } else if (!has_number(row, "image_auroc")) {
-      row["error"] = str("no test metrics (training status: ", row["status"].get<std::string>(), ")");
-      row["status"] = "failed";
-    }
-  } catch (const std::exception& e) {
-    row["status"] = "failed";
-    row["error"] = app::message_of(e);
+// The training options of one run: its folder and seed, and its config.json.
+TrainOptions task_train_options(const CategoryRunOptions& o, const CategoryTask& task, const std::string& format) {
+  TrainOptions ct = o.train;
+  ct.out_dir = task.out_dir;
+  ct.seed = task.seed;
+  if (!ct.run_config.is_null()) {  // ganomaly_train's config for this run (its config.json)
+    ct.run_config["data"] = category_path(o.root, task.category);
+    ct.run_config["format"] = format;
+    ct.run_config["out"] = ct.out_dir;
+    ct.run_config["seed"] = task.seed;
+    ct.run_config.erase("seeds");
   }
-  return row;
+  return ct;
 }
 
-// The line that says how a category went.
-void log_row(std::FILE* log, const std::string& position, const std::string& dataset, const nlohmann::json& row) {
+// Trains and tests one run in this process; its results row, with status "failed" and
+// the error when it threw or gave no test metrics.
+nlohmann::json run_in_process(const CategoryRunOptions& o, const CategoryTask& task, const std::string& format) {
+  const TrainOptions ct = task_train_options(o, task, format);
+  try {
+    // The options as asked, beside config.json's as run (whose epochs and patience a
+    // small category scales up): collect_runs compares these.
+    if (!o.train.run_config.is_null()) {
+      std::error_code ec;
+      fs::create_directories(task.out_dir, ec);
+      write_file_atomically(task.out_dir + "/sweep.json",
+                            dump_json(nlohmann::json{{"dataset", o.dataset}, {"category", task.category},
+                                                     {"seed", task.seed}, {"options", o.train.run_config}},
+                                      2) + "\n");
+    }
+    const Dataset data = discover_dataset(category_path(o.root, task.category), format);
+    return results_row(task, category_path(o.root, task.category), train_model(data, ct, o.observer).summary);
+  } catch (const std::exception& e) {
+    nlohmann::json row = results_row(task, category_path(o.root, task.category), nlohmann::json::object());
+    row["status"] = "failed";
+    row["error"] = app::message_of(e);
+    return row;
+  }
+}
+
+std::string task_name(const CategoryRunOptions& o, const CategoryTask& t) {
+  return o.seeds.empty() ? str(o.dataset, "/", t.category) : str(o.dataset, "/", t.category, " seed ", t.seed);
+}
+
+// The line that says how a run went.
+void log_row(std::FILE* log, const std::string& position, const std::string& name, const nlohmann::json& row) {
   const char* at = position.c_str();
-  const std::string category = row.at("category").get<std::string>();
   if (row["status"] == "failed") {
-    std::fprintf(log, "%s %s/%s: failed: %s\n", at, dataset.c_str(), category.c_str(),
-                 row["error"].get<std::string>().c_str());
+    std::fprintf(log, "%s %s: failed: %s\n", at, name.c_str(), row["error"].get<std::string>().c_str());
   } else if (has_number(row, "image_auroc")) {
-    std::fprintf(log, "%s %s/%s: %s, image AUROC %s, F1 oracle %s, F1 %s, %s\n", at, dataset.c_str(),
-                 category.c_str(), row["status"].get<std::string>().c_str(),
-                 fixed3(row["image_auroc"].get<double>()).c_str(),
+    std::fprintf(log, "%s %s: %s, image AUROC %s, F1 oracle %s, F1 %s, %s\n", at, name.c_str(),
+                 row["status"].get<std::string>().c_str(), fixed3(row["image_auroc"].get<double>()).c_str(),
                  has_number(row, "image_f1_oracle") ? fixed3(row["image_f1_oracle"].get<double>()).c_str() : "-",
                  has_number(row, "image_f1") ? fixed3(row["image_f1"].get<double>()).c_str() : "-",
                  format_duration(row.value("train_seconds", 0.0)).c_str());
-  } else if (one_class(row)) {
-    std::fprintf(log, "%s %s/%s: %s, warning: %s (not in Avg)\n", at, dataset.c_str(), category.c_str(),
-                 row["status"].get<std::string>().c_str(), row["warning"].get<std::string>().c_str());
+  } else if (is_one_class(row)) {
+    std::fprintf(log, "%s %s: %s, warning: %s (not in Avg)\n", at, name.c_str(), row["status"].get<std::string>().c_str(),
+                 row["warning"].get<std::string>().c_str());
   } else {
-    std::fprintf(log, "%s %s/%s: %s\n", at, dataset.c_str(), category.c_str(), row["status"].get<std::string>().c_str());
+    std::fprintf(log, "%s %s: %s\n", at, name.c_str(), row["status"].get<std::string>().c_str());
   }
   std::fflush(log);
 }
 
+// Each job's share of the threads: all of them (or every core) split evenly, at least one.
+int threads_per_job(const CategoryRunOptions& o, int jobs, std::FILE* log) {
+  const int total = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  const int each = std::max(1, total / jobs);
+  std::fprintf(log, "note: --jobs %d: %d runs at once, each in its own process with %d of the %d threads%s\n", jobs, jobs,
+               each, total,
+               each * jobs > total   ? " (more jobs than threads: the cores are shared)"
+               : each * jobs < total ? str(" (", total - each * jobs, " left idle)").c_str()
+                                     : "");
+  return each;
+}
+
+// A finished child's row: from the summary.json it wrote, or failed with its log's last
+// line (a summary.json older than the task is an earlier run's, not its).
+nlohmann::json row_of_finished_task(const CategoryRunOptions& o, const CategoryTask& task, const std::string& log_path,
+                                    int exit_code, fs::file_time_type started) {
+  const std::string data = category_path(o.root, task.category);
+  const std::string summary_path = task.out_dir + "/summary.json";
+  std::error_code ec;
+  const bool fresh = fs::exists(summary_path, ec) && fs::last_write_time(summary_path, ec) >= started && !ec;
+  std::ifstream in(summary_path);
+  const nlohmann::json summary = fresh && in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+  if (summary.is_object() && summary.contains("status")) return results_row(task, data, summary);
+  nlohmann::json row = results_row(task, data, nlohmann::json::object());
+  row["status"] = exit_code == 130 ? "interrupted" : "failed";
+  std::string error = last_line_of(log_path);
+  if (error.empty()) error = str("the task exited with status ", exit_code, " and wrote nothing");
+  row["error"] = str(error, " (log: ", log_path, ")");
+  return row;
+}
+
 }  // namespace
+
+std::vector<CategoryTask> category_tasks(const CategoryRunOptions& o, const std::vector<std::string>& categories) {
+  const std::string set_dir = (fs::path(o.out_dir) / o.dataset).string();
+  std::vector<CategoryTask> tasks;
+  for (const std::string& c : categories)
+    for (uint64_t seed : seeds_of(o)) {
+      fs::path dir = fs::path(set_dir) / c;
+      if (!o.seeds.empty()) dir /= str("seed_", seed);
+      tasks.push_back({c, seed, dir.string()});
+    }
+  return tasks;
+}
+
+nlohmann::json results_row(const CategoryTask& task, const std::string& data, const nlohmann::json& s) {
+  nlohmann::json row = {{"category", task.category}, {"seed", task.seed}, {"data", data}, {"out", task.out_dir}};
+  for (const char* key : {"image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds", "image_size",
+                          "recipe", "score", "image_aupr", "best_epoch", "epochs_run", "warning", "floor_image_auroc"})
+    if (s.contains(key)) row[key] = s[key];
+  row["status"] = s.value("status", "completed");
+  if (row["status"] == "interrupted") {
+    // The caller stops the run.
+  } else if (is_one_class(row)) {
+    // Trained and tested; its metrics are undefined (null), so it stays out of Avg.
+  } else if (!has_number(row, "image_auroc")) {
+    row["error"] = str("no test metrics (training status: ", row["status"].get<std::string>(), ")");
+    row["status"] = "failed";
+  }
+  return row;
+}
+
+void write_category_results(const std::string& out_dir, const nlohmann::json& results) {
+  const std::string base = out_dir + "/" + results.at("dataset").get<std::string>();
+  write_file_atomically(base + "_results.json", dump_json(results, 2) + "\n");
+  write_file_atomically(base + "_results.csv", categories_csv(results));
+  // The marker line tells tools/update_quality_tables.py what it pastes.
+  write_file_atomically(base + "_table.md", str("<!-- ganomaly_categories table; dataset=", results["dataset"].get<std::string>(),
+                                                " -->\n", categories_markdown(results, TableLayout::rows)));
+}
+
+nlohmann::json run_category_task(const CategoryRunOptions& o, int index) {
+  known_categories(o.dataset);
+  o.train.validate();
+  const std::vector<CategoryTask> tasks = category_tasks(o, select_categories(o));
+  if (index < 0 || index >= static_cast<int>(tasks.size()))
+    throw Error(str("--task: expected 0 to ", tasks.size() - 1, " (", tasks.size(), " runs: categories x seeds), got ",
+                    index));
+  std::FILE* log = o.log ? o.log : stdout;
+  const CategoryTask& task = tasks[index];
+  std::error_code ec;
+  fs::create_directories(task.out_dir, ec);
+  GANOMALY_CHECK(!ec, task.out_dir, ": cannot create the output folder (--out): ", ec.message());
+  std::fprintf(log, "[task %d of %zu] %s: training into %s\n", index, tasks.size(), task_name(o, task).c_str(),
+               task.out_dir.c_str());
+  std::fflush(log);
+  const nlohmann::json row = run_in_process(o, task, category_format(o, nullptr));
+  log_row(log, str("[task ", index, " of ", tasks.size(), "]"), task_name(o, task), row);
+  return row;
+}
 
 CategoryRunResult run_categories(const CategoryRunOptions& o) {
   known_categories(o.dataset);  // rejects an unknown data set first
   o.train.validate();
+  GANOMALY_CHECK(o.jobs >= 1, "--jobs: expected 1 or more, got ", o.jobs);
+  GANOMALY_CHECK(o.jobs == 1 || !o.task_command.empty(), "--jobs: runs in child processes need the command that starts one");
   std::FILE* log = o.log ? o.log : stdout;
   std::vector<std::string> skipped;
   const std::vector<std::string> categories = select_categories(o, &skipped);
   for (const std::string& c : skipped)
-    std::fprintf(log, "note: skipping %s: %s is not there\n", c.c_str(),
-                 category_path(o.root, c).c_str());
+    std::fprintf(log, "note: skipping %s: %s is not there\n", c.c_str(), category_path(o.root, c).c_str());
   const std::string format = category_format(o, log);
   note_earlier_results(log, o.out_dir, o.dataset);
 
@@ -283,155 +336,80 @@ CategoryRunResult run_categories(const CategoryRunOptions& o) {
 
   CategoryRunResult r;
   r.results = results_header(o, format, skipped);
-  nlohmann::json& rows = r.results["categories"];
+  const std::vector<CategoryTask> tasks = category_tasks(o, categories);
+  const int total = static_cast<int>(tasks.size());
+  std::vector<std::pair<size_t, nlohmann::json>> done;  // by task index: the results keep the tasks' order
   const auto start = std::chrono::steady_clock::now();
-  const int total = static_cast<int>(categories.size());
-  for (int i = 0; i < total; ++i) {
-    if (o.observer && o.observer->should_stop()) {
-      r.interrupted = true;
-      break;
-    }
-    const std::string& category = categories[i];
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const std::string eta = i == 0 ? "unknown" : format_duration(elapsed / i * (total - i));
-    TrainOptions ct = o.train;
-    ct.out_dir = (fs::path(set_dir) / category).string();
-    if (!ct.run_config.is_null()) {  // ganomaly_train's config for this category (its config.json)
-      ct.run_config["data"] = category_path(o.root, category);
-      ct.run_config["format"] = format;
-      ct.run_config["out"] = ct.out_dir;
-    }
-    std::fprintf(log, "[%d/%d] %s/%s: training into %s (elapsed %s, ETA %s)\n", i + 1, total, o.dataset.c_str(),
-                 category.c_str(), ct.out_dir.c_str(), format_duration(elapsed).c_str(), eta.c_str());
-    std::fflush(log);
-
-    const nlohmann::json row = run_category(o, category, format, ct);
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto record = [&](size_t index, const nlohmann::json& row) {
     if (row["status"] == "interrupted") r.interrupted = true;
     if (row["status"] == "failed") ++r.failed;
-    log_row(log, str("[", i + 1, "/", total, "]"), o.dataset, row);
-    rows.push_back(row);
-    r.results["average"] = averages(rows);
+    log_row(log, str("[", index + 1, "/", total, "]"), task_name(o, tasks[index]), row);
+    done.emplace_back(index, row);
+    std::sort(done.begin(), done.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    nlohmann::json& rows = r.results["categories"];
+    rows = nlohmann::json::array();
+    for (const auto& [i, d] : done) rows.push_back(d);
+    r.results["average"] = categories_average(rows);
     r.results["failed"] = r.failed;
     r.results["interrupted"] = r.interrupted;
-    write_results(o.out_dir, o.dataset, r.results);
-    if (r.interrupted) break;
+    write_category_results(o.out_dir, r.results);
+  };
+
+  if (o.jobs > 1 && total > 1) {
+    const int jobs = std::min(o.jobs, total);
+    const int each = threads_per_job(o, jobs, log);
+    const std::string log_dir = (fs::path(o.out_dir) / "logs").string();
+    fs::create_directories(log_dir, ec);
+    GANOMALY_CHECK(!ec, log_dir, ": cannot create the logs folder (--out): ", ec.message());
+    std::vector<TaskProcess> processes;
+    for (int i = 0; i < total; ++i) {
+      TaskProcess p{o.task_command, (fs::path(log_dir) / str(o.dataset, "_task_", i, ".log")).string()};
+      for (const std::string& w : {std::string("--jobs"), std::string("1"), std::string("--threads"), std::to_string(each),
+                                   std::string("--task"), std::to_string(i)})
+        p.argv.push_back(w);
+      processes.push_back(p);
+    }
+    TaskProcessHooks hooks;
+    std::vector<fs::file_time_type> started(total);
+    hooks.started = [&](size_t i) {
+      started[i] = fs::file_time_type::clock::now();
+      std::fprintf(log, "[%zu/%d] %s: training into %s (log %s; elapsed %s)\n", i + 1, total,
+                   task_name(o, tasks[i]).c_str(), tasks[i].out_dir.c_str(), processes[i].log_path.c_str(),
+                   format_duration(elapsed()).c_str());
+      std::fflush(log);
+    };
+    hooks.finished = [&](size_t i, int code) {
+      record(i, row_of_finished_task(o, tasks[i], processes[i].log_path, code, started[i]));
+    };
+    hooks.stop = [&] { return o.observer && o.observer->should_stop(); };
+    if (!run_task_processes(processes, jobs, hooks)) r.interrupted = true;
+  } else {
+    for (int i = 0; i < total; ++i) {
+      if (o.observer && o.observer->should_stop()) {
+        r.interrupted = true;
+        break;
+      }
+      const std::string eta = i == 0 ? "unknown" : format_duration(elapsed() / i * (total - i));
+      std::fprintf(log, "[%d/%d] %s: training into %s (elapsed %s, ETA %s)\n", i + 1, total,
+                   task_name(o, tasks[i]).c_str(), tasks[i].out_dir.c_str(), format_duration(elapsed()).c_str(),
+                   eta.c_str());
+      std::fflush(log);
+      record(i, run_in_process(o, tasks[i], format));
+      if (r.interrupted) break;
+    }
   }
   r.results["interrupted"] = r.interrupted;
-  r.results["average"] = averages(rows);
-  r.results["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  write_results(o.out_dir, o.dataset, r.results);
-  r.markdown = categories_markdown(r.results);
+  r.results["average"] = categories_average(r.results["categories"]);
+  r.results["total_seconds"] = elapsed();
+  write_category_results(o.out_dir, r.results);
+  r.markdown = categories_markdown(r.results, o.table);
   std::fprintf(log, "\n%s", r.markdown.c_str());
-  std::fprintf(log, "results: %s/%s_results.json (.csv)\n", o.out_dir.c_str(), o.dataset.c_str());
-  if (r.failed) std::fprintf(log, "%d of %zu categories failed\n", r.failed, rows.size());
-  if (r.interrupted) std::fprintf(log, "interrupted: %zu of %d categories run\n", rows.size(), total);
+  std::fprintf(log, "results: %s/%s_results.json (.csv, _table.md)\n", o.out_dir.c_str(), o.dataset.c_str());
+  if (r.failed) std::fprintf(log, "%d of %zu runs failed\n", r.failed, r.results["categories"].size());
+  if (r.interrupted) std::fprintf(log, "interrupted: %zu of %d runs done\n", r.results["categories"].size(), total);
   std::fflush(log);
   return r;
-}
-
-namespace {
-// The nearest-image floors (no model at all) under the AUROC row, averaged as it is.
-std::string floor_rows(const nlohmann::json& rows) {
-  std::string md;
-  for (const char* name : {"nearest_l1", "nearest_l2"}) {
-    double sum = 0;
-    int n = 0;
-    std::string cells;
-    for (const auto& row : rows) {
-      const nlohmann::json floors = row.value("floor_image_auroc", nlohmann::json::object());
-      if (has_number(row, "image_auroc") && has_number(floors, name)) {
-        sum += floors[name].get<double>();
-        ++n;
-        cells += " " + fixed3(floors[name].get<double>()) + " |";
-      } else {
-        cells += " - |";
-      }
-    }
-    if (n) md += str("| floor: ", name, " (distance to the nearest training image, no model) | ", fixed3(sum / n), " |", cells, "\n");
-  }
-  return md;
-}
-}  // namespace
-
-namespace {
-// "Avg over the 1 category with results (failed: 01)": a failed or one-class category
-// has no figures, so it is not counted, and a failed one is named.
-std::string average_scope(const nlohmann::json& rows) {
-  int with_results = 0;
-  std::string failed;
-  for (const auto& row : rows) {
-    if (has_number(row, "image_auroc")) ++with_results;
-    if (row.value("status", "") == "failed")
-      failed += (failed.empty() ? "" : ", ") + row.at("category").get<std::string>();
-  }
-  return str("Avg over the ", with_results, with_results == 1 ? " category" : " categories", " with results",
-             failed.empty() ? "" : " (failed: " + failed + ")");
-}
-}  // namespace
-
-std::string categories_markdown(const nlohmann::json& results) {
-  const std::string dataset = results.value("dataset", "");
-  const std::string recipe = results.value("recipe", "");
-  const int size = results.value("image_size", 0);
-  const bool oracle_validation = results.value("validate_on", "heldout") == "test";
-  const nlohmann::json& rows = results.at("categories");
-  std::string label = str("GANomaly (", recipe, ", ", size, " px, seed ", results.value("seed", uint64_t(0)));
-  if (oracle_validation) label += ", validated on test";
-  label += ")";
-
-  std::string md = str("## ", dataset_heading(dataset), "\n\n");
-  md += str("GANomaly, recipe `", recipe, "`, image size ", size, ", seed ", results.value("seed", uint64_t(0)),
-            ", score `", results.value("score", ""), "`, max epochs ", results.value("epochs", 0), "; ",
-            average_scope(rows), oracle_validation ? "; validated on the TEST set (anomalib's habit): every figure is an oracle" : "",
-            ".\n");
-
-  std::string header = "| | Avg |", rule = "| --- | :---: |";
-  for (const auto& row : rows) {
-    header += " " + row.at("category").get<std::string>() + " |";
-    rule += " :---: |";
-  }
-  for (const TableSpec& t : kTables) {
-    double sum = 0;
-    int n = 0;
-    std::string cells;
-    for (const auto& row : rows) {
-      if (has_number(row, t.key)) {
-        sum += row[t.key].get<double>();
-        ++n;
-        cells += " " + fixed3(row[t.key].get<double>()) + " |";
-      } else {
-        cells += one_class(row) ? " n/a (one class) |" : " - |";
-      }
-    }
-    md += str("\n### ", t.title, " (image size ", size, ", recipe ", recipe, ")\n\n");
-    md += header + "\n" + rule + "\n";
-    md += "| " + label + " | " + (n ? fixed3(sum / n) : std::string("-")) + " |" + cells + "\n";
-    if (std::string(t.key) == "image_auroc") md += floor_rows(rows);
-  }
-  std::string missing;
-  for (const auto& row : rows)
-    if (one_class(row))
-      missing += str(missing.empty() ? "" : "; ", row.at("category").get<std::string>(), " (",
-                     row["warning"].get<std::string>(), ")");
-    else if (!has_number(row, "image_auroc"))
-      missing += str(missing.empty() ? "" : "; ", row.at("category").get<std::string>(), " (",
-                     row.value("status", ""), row.contains("error") ? ": " + row["error"].get<std::string>() : "", ")");
-  if (!missing.empty()) md += "\nNot in Avg: " + missing + "\n";
-  return md;
-}
-
-std::string categories_csv(const nlohmann::json& results) {
-  static const char* columns[] = {"category",      "image_auroc", "image_f1_oracle", "image_f1", "threshold", "train_seconds",
-                                  "image_size",    "recipe",      "score",           "status",   "error"};
-  std::string csv;
-  for (size_t c = 0; c < std::size(columns); ++c) csv += str(c ? "," : "", columns[c]);
-  csv += "\n";
-  for (const auto& row : results.at("categories")) {
-    for (size_t c = 0; c < std::size(columns); ++c)
-      csv += (c ? "," : "") + csv_field(row.contains(columns[c]) ? row[columns[c]] : nlohmann::json());
-    csv += "\n";
-  }
-  return csv;
 }
 
 }  // namespace gan
