@@ -7,7 +7,7 @@ DEMO_DIR ?= $(BUILD)/demo
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps build test test-asan test-asan-quick test-tsan test-sanitizers demo bench bench-deps fuzz clean install static test-arm64 test-portable test-noomp cuda test-cuda
+.PHONY: all deps build test test-asan test-asan-quick test-tsan test-sanitizers demo bench bench-deps fuzz clean install static test-arm64 test-portable test-noomp cuda test-cuda test-slurm
 
 all: build
 
@@ -110,6 +110,20 @@ bench: deps bench-deps
 ifneq ($(BENCH_GEMM),0)
 	OMP_NUM_THREADS=2 $(BUILD)/bench_gemm
 endif
+
+# The Slurm job-array recipe (tools/slurm/) end to end on a one-node Slurm started on this
+# machine from Debian's packages (installed when missing; needs root): four array tasks,
+# the collect job, and each task's model against a plain run's, byte for byte. Optional:
+# make test does not run it. About half a minute once built.
+SLURM_PACKAGES := slurmctld slurmd slurm-client munge
+test-slurm: deps
+	@missing=""; for p in $(SLURM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make test-slurm needs root (it starts munged, slurmctld and slurmd) and:$$missing"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing; fi
+	$(MAKE) $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target ganomaly_categories ganomaly_make_data
+	tools/slurm/test_slurm.sh $(BUILD)
 
 install: deps
 	$(MAKE) build
