@@ -155,8 +155,10 @@ int main(int argc, char** argv) {
     o.train.run_config["resume"] = "";
     o.train.run_config["no-report"] = true;
     const std::vector<std::string> categories = select_categories(o);  // a missing category or root fails before --out is made
+    const std::vector<CategoryTask> tasks = category_tasks(o, categories);
+    if (args.count("task") && (args["task"].as<int>() < 0 || args["task"].as<int>() >= int(tasks.size())))
+      throw app::UsageError(task_range_error(args["task"].as<int>(), tasks.size()));  // before --out is made
     if (args.count("list-tasks")) {
-      const std::vector<CategoryTask> tasks = category_tasks(o, categories);
       for (size_t i = 0; i < tasks.size(); ++i)
         std::printf("%zu\t%s\t%llu\t%s\n", i, tasks[i].category.c_str(), static_cast<unsigned long long>(tasks[i].seed),
                     tasks[i].out_dir.c_str());

@@ -650,6 +650,8 @@ TEST_CASE("collect_runs: the finished folders give the run's own results, tables
 TEST_CASE("collect_runs refuses, one line each, incomplete, mixed-option and stray folders") {
   const Sweep s = tiny_sweep("collect_refuse_out");
   const std::string set = s.out + "/btad";
+  const std::string copy = testing::temp_dir("collect_seed_out");  // whole, for the missing seed below
+  fs::copy(s.out, copy, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   fs::remove(set + "/01/seed_3/summary.json");                                                 // still training
   edit_json(set + "/01/seed_7/summary.json", [](nlohmann::json& j) { j["status"] = "interrupted"; });  // stopped
   edit_json(set + "/02/seed_3/config.json", [](nlohmann::json& j) { j["lr"] = 0.5; });        // other options
@@ -676,11 +678,10 @@ TEST_CASE("collect_runs refuses, one line each, incomplete, mixed-option and str
   CHECK(!has("threads"));
 
   // A seed the other categories have and this one lacks.
-  const Sweep t = tiny_sweep("collect_seed_out");
-  fs::remove_all(t.out + "/btad/02/seed_3");
-  const CollectedRuns d = collect_runs(t.out, "btad");
+  fs::remove_all(copy + "/btad/02/seed_3");
+  const CollectedRuns d = collect_runs(copy, "btad");
   REQUIRE(d.refused.size() == 1);
-  CHECK(d.refused[0] == t.out + "/btad/02: incomplete: no run for seed 3 (other categories have seeds 3, 7)");
+  CHECK(d.refused[0] == copy + "/btad/02: incomplete: no run for seed 3 (other categories have seeds 3, 7)");
 }
 
 TEST_CASE("ganomaly_categories --collect: refuses with one line per folder and writes nothing; then builds the tables") {

@@ -135,6 +135,7 @@ def make_scratch(s):
     write(f"{s}/cfg/relroot.json", b'{"root": "nowhere"}\n')
     write(f"{s}/cfg/broken.json", b'{"epochs": 3,')
     write(f"{s}/cfg/list.json", b"[1, 2]\n")
+    os.makedirs(f"{s}/sweep/mvtec/cable")  # ganomaly_categories --collect: a category folder without a run
 
     # VisA: one generated root per broken split file.
     must("ganomaly_make_data --out visa --layout visa --category candle --size 32 --train 10 --test-good 3 --test-bad 3", s)

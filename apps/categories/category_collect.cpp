@@ -152,7 +152,7 @@ CollectedRuns collect_runs(const std::string& out_dir, const std::string& datase
       std::sort(run_dirs.begin(), run_dirs.end());
     }
     if (run_dirs.empty()) {
-      refuse(dir, "no run in it (neither config.json nor seed_<S> folders): a task that never started, or failed "
+      refuse(dir, "no run in it (neither config.json nor seed_* folders): a task that never started, or failed "
                   "before training (see its log)");
       continue;
     }

@@ -296,13 +296,16 @@ void write_category_results(const std::string& out_dir, const nlohmann::json& re
                                                 " -->\n", categories_markdown(results, TableLayout::rows)));
 }
 
+std::string task_range_error(int index, size_t runs) {
+  return str("--task: expected 0 to ", runs - 1, " (", runs, runs == 1 ? " run" : " runs", ": categories x seeds), got ",
+             index);
+}
+
 nlohmann::json run_category_task(const CategoryRunOptions& o, int index) {
   known_categories(o.dataset);
   o.train.validate();
   const std::vector<CategoryTask> tasks = category_tasks(o, select_categories(o));
-  if (index < 0 || index >= static_cast<int>(tasks.size()))
-    throw Error(str("--task: expected 0 to ", tasks.size() - 1, " (", tasks.size(), " runs: categories x seeds), got ",
-                    index));
+  if (index < 0 || index >= static_cast<int>(tasks.size())) throw Error(task_range_error(index, tasks.size()));
   std::FILE* log = o.log ? o.log : stdout;
   const CategoryTask& task = tasks[index];
   std::error_code ec;

@@ -77,6 +77,9 @@ struct CategoryRunResult {
 // step, each leaving its resumable last.gnm).
 CategoryRunResult run_categories(const CategoryRunOptions& options);
 
+// "--task: expected 0 to 3 (4 runs: categories x seeds), got 4".
+std::string task_range_error(int index, size_t runs);
+
 // `--task I`: runs the I-th of category_tasks alone, into its folder, writing no results
 // files (collect_runs or the parent of --jobs builds them); returns its row. An index
 // out of range throws naming --task and the number of runs.
