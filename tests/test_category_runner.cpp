@@ -7,6 +7,15 @@
 // in seconds on two cores.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -31,6 +40,8 @@ namespace fs = std::filesystem;
 using namespace gan;
 
 using gan::testing::read_file;
+
+extern char** environ;
 
 namespace {
 
@@ -788,4 +799,61 @@ TEST_CASE("ganomaly_categories --list-tasks and --task: one run alone, no tables
   CHECK(seeds.exit_code == 2);
   CHECK(seeds.output == "ganomaly_categories: --seeds: 'x' is not a seed (expected integers, 0 or more, separated by "
                         "commas)\n");
+}
+
+TEST_CASE("ganomaly_categories --jobs 2: Ctrl-C stops every child once, each leaving its resumable last.gnm; exit 130") {
+  const std::string root = make_root("btad", {"01", "02"});
+  const std::string out = testing::temp_dir("jobs_sigint_out");
+  std::vector<std::string> argv = testing::app_command("ganomaly_categories");
+  for (const char* a : {"--dataset", "btad", "--image-size", "32", "--n-features", "8", "--latent-size", "8", "--epochs",
+                        "100000", "--patience", "0", "--min-steps", "0", "--batch-size", "4", "--jobs", "2", "--threads",
+                        "2"})
+    argv.push_back(a);
+  for (const std::string& a : {std::string("--root"), root, std::string("--out"), out}) argv.push_back(a);
+  std::vector<char*> pointers;
+  for (std::string& a : argv) pointers.push_back(a.data());
+  pointers.push_back(nullptr);
+  const std::string log = out + ".log";
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
+  posix_spawnattr_t attr;  // a shell may start tests with SIGINT ignored: the app gets the default
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setpgroup(&attr, 0);  // its own group, as a terminal's foreground job
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, pointers[0], &files, &attr, pointers.data(), environ);
+  posix_spawn_file_actions_destroy(&files);
+  posix_spawnattr_destroy(&attr);
+  REQUIRE(rc == 0);
+  // Both children are training once each has written its first last.gnm (after epoch 1).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!(fs::exists(out + "/btad/01/last.gnm") && fs::exists(out + "/btad/02/last.gnm")) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ::kill(-pid, SIGINT);  // to the whole group, as Ctrl-C at a terminal
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  const std::string output = read_file(log);
+  INFO("output: <<<" << output << ">>>");
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(output.find("interrupted: 0 of 2 runs finished; an interrupted one resumes from its last.gnm\n") !=
+        std::string::npos);
+  const nlohmann::json j = nlohmann::json::parse(read_file(out + "/btad_results.json"));
+  CHECK(j["interrupted"] == true);
+  REQUIRE(j["categories"].size() == 2);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(j["categories"][i]["status"] == "interrupted");
+    // One signal each: the child finished its step and wrote its checkpoint (a second
+    // one would have made it leave at once).
+    const std::string child = read_file(out + "/logs/btad_task_" + std::to_string(i) + ".log");
+    INFO("child " << i << ": <<<" << child << ">>>");
+    CHECK(child.find("interrupted: resumable checkpoint") != std::string::npos);
+  }
 }

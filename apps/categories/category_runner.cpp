@@ -410,7 +410,12 @@ CategoryRunResult run_categories(const CategoryRunOptions& o) {
   std::fprintf(log, "\n%s", r.markdown.c_str());
   std::fprintf(log, "results: %s/%s_results.json (.csv, _table.md)\n", o.out_dir.c_str(), o.dataset.c_str());
   if (r.failed) std::fprintf(log, "%d of %zu runs failed\n", r.failed, r.results["categories"].size());
-  if (r.interrupted) std::fprintf(log, "interrupted: %zu of %d runs done\n", r.results["categories"].size(), total);
+  if (r.interrupted) {
+    int finished = 0;
+    for (const auto& row : r.results["categories"]) finished += row["status"] != "interrupted";
+    std::fprintf(log, "interrupted: %d of %d runs finished; an interrupted one resumes from its last.gnm\n", finished,
+                 total);
+  }
   std::fflush(log);
   return r;
 }

@@ -32,8 +32,15 @@ pid_t spawn(const TaskProcess& t) {
   std::vector<char*> argv;
   for (const std::string& a : t.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // Its own process group: a Ctrl-C at the terminal reaches the parent alone, which
+  // passes it on once (a second signal would make a child leave without its checkpoint).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &files, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, argv[0], &files, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&files);
   ::close(log);
   GANOMALY_CHECK(rc == 0, t.argv[0], ": cannot start a task: ", std::strerror(rc));
