@@ -3,23 +3,13 @@
 #include <set>
 
 #include "ganomaly/data/dataset.h"
+#include "ganomaly/io/onnx_decision.h"
 
 namespace gan {
 
 namespace {
 
 using onnx::Attribute;
-
-std::vector<int64_t> dims_of(const Tensor& t) {
-  std::vector<int64_t> d;
-  for (int i = 0; i < t.ndim(); ++i) d.push_back(t.size(i));
-  return d;
-}
-
-std::vector<float> values_of(const Tensor& t) {
-  const Tensor host = t.to(Device::cpu);
-  return std::vector<float>(host.data(), host.data() + host.numel());
-}
 
 // A module's own tensor by name ("weight", "running_mean"), or an undefined one.
 Tensor own_tensor(const nn::Module& m, const std::string& name) {
@@ -29,57 +19,6 @@ Tensor own_tensor(const nn::Module& m, const std::string& name) {
     if (n == name) return t;
   return Tensor();
 }
-
-// Collects nodes and constants; every value name is used once.
-class GraphBuilder {
- public:
-  onnx::Graph graph;
-
-  // One node with one output; returns the output's name.
-  std::string node(const std::string& op, std::vector<std::string> inputs, const std::string& output,
-                   std::vector<Attribute> attributes = {}) {
-    claim(output);
-    onnx::Node n;
-    n.op_type = op;
-    n.name = output;  // the node is named after what it computes
-    n.inputs = std::move(inputs);
-    n.outputs = {output};
-    n.attributes = std::move(attributes);
-    graph.nodes.push_back(std::move(n));
-    return output;
-  }
-
-  // A float constant; the same name again (the discriminator's second pass) reuses it.
-  std::string constant(const std::string& name, std::vector<int64_t> dims, std::vector<float> values) {
-    if (constants_.count(name)) return name;
-    claim(name);
-    constants_.insert(name);
-    onnx::TensorData t;
-    t.name = name;
-    t.dims = std::move(dims);
-    t.floats = std::move(values);
-    graph.initializers.push_back(std::move(t));
-    return name;
-  }
-  std::string constant(const std::string& name, const Tensor& t) { return constant(name, dims_of(t), values_of(t)); }
-
-  std::string int64_constant(const std::string& name, std::vector<int64_t> values) {
-    claim(name);
-    onnx::TensorData t;
-    t.name = name;
-    t.dims = {static_cast<int64_t>(values.size())};
-    t.type = onnx::DataType::int64;
-    t.ints = std::move(values);
-    graph.initializers.push_back(std::move(t));
-    return name;
-  }
-
- private:
-  void claim(const std::string& name) {
-    GANOMALY_CHECK(names_.insert(name).second, "onnx export: the value name '", name, "' is used twice");
-  }
-  std::set<std::string> names_, constants_;
-};
 
 // The weight a convolution computes with in eval mode: spectral-normalised ones divide
 // by sigma as Conv2d::forward does (no power iteration; a fresh estimate starts in
@@ -93,7 +32,7 @@ Tensor effective_weight(nn::Conv2d& conv) {
 // Appends every layer of `stack` to the graph. Weights are named `weights` + the layer's
 // index + ".weight" ("G.enc1.0.weight"), values `values` + the index ("D(x).features.2");
 // the last layer's output is named `output`.
-std::string add_stack(GraphBuilder& b, nn::Sequential& stack, const std::string& weights, const std::string& values,
+std::string add_stack(OnnxGraphBuilder& b, nn::Sequential& stack, const std::string& weights, const std::string& values,
                       std::string x, const std::string& output) {
   for (size_t i = 0; i < stack.size(); ++i) {
     nn::Module& m = stack[i];
@@ -140,7 +79,7 @@ std::string add_stack(GraphBuilder& b, nn::Sequential& stack, const std::string&
 }
 
 // mean((a - b)^2) over every axis but the first: one value per image, [N].
-std::string mean_squared_difference(GraphBuilder& b, const std::string& a, const std::string& c, const std::string& name,
+std::string mean_squared_difference(OnnxGraphBuilder& b, const std::string& a, const std::string& c, const std::string& name,
                                     int rank) {
   const std::string d = b.node("Sub", {a, c}, name + ".difference");
   const std::string sq = b.node("Mul", {d, d}, name + ".squared");
@@ -175,7 +114,7 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
   const Generator::Output shapes = g.run(blank);
   const Tensor feature_shape = with_features ? model.discriminator.run(blank).features : Tensor();
 
-  GraphBuilder b;
+  OnnxGraphBuilder b;
   // The normalisation load_images applies: (v - mean) / stdev per channel.
   const PixelNormalization norm = pixel_normalization(model.recipe.normalization, c.channels);
   const std::vector<int64_t> per_channel{1, c.channels, 1, 1};
@@ -187,19 +126,22 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
     x = b.node("Pad", {x, b.int64_constant("padding", {0, 0, top, top, 0, 0, bottom, bottom})}, "x.padded",
                {Attribute::of("mode", std::string("constant"))});
 
+  const std::string x_network = x;
   const std::string z = add_stack(b, *g.encoder1, "G.enc1.", "enc1.", x, "z");
-  std::string fake = add_stack(b, *g.decoder, "G.dec.", "dec.", z, p != s ? "fake.padded" : "fake");
-  const std::string z_hat = add_stack(b, *g.encoder2, "G.enc2.", "enc2.", fake, "z_hat");
+  const std::string fake_network = add_stack(b, *g.decoder, "G.dec.", "dec.", z, p != s ? "fake.padded" : "fake");
+  const std::string z_hat = add_stack(b, *g.encoder2, "G.enc2.", "enc2.", fake_network, "z_hat");
   if (p != s)  // the image's own pixels, as the residual scores see them
-    b.node("Slice", {fake, b.int64_constant("crop.starts", {top, top}), b.int64_constant("crop.ends", {top + s, top + s}),
+    b.node("Slice", {fake_network, b.int64_constant("crop.starts", {top, top}), b.int64_constant("crop.ends", {top + s, top + s}),
                      b.int64_constant("crop.axes", {2, 3})},
            "fake");
   mean_squared_difference(b, z, z_hat, to_string(Score::latent), 4);
   if (with_features) {
     add_stack(b, *model.discriminator.features, "D.features.", "D(x).features.", x, "features");
-    add_stack(b, *model.discriminator.features, "D.features.", "D(fake).features.", fake, "features_fake");
+    add_stack(b, *model.discriminator.features, "D.features.", "D(fake).features.", fake_network, "features_fake");
     mean_squared_difference(b, "features", "features_fake", to_string(Score::feature), 4);
   }
+  const OnnxDecision decision =
+      add_decision(b, model, calibration, {"x", x_network, fake_network, s, p, with_features});
 
   b.graph.name = "ganomaly_scoring";
   onnx::ValueInfo images;
@@ -219,10 +161,15 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
     b.graph.outputs.push_back(value_info("features_fake", feature_shape, "discriminator features of the reconstruction"));
     b.graph.outputs.push_back(value_info(to_string(Score::feature), per_image, "feature score: mean((features - features_fake)^2) per image"));
   }
+  b.graph.outputs.insert(b.graph.outputs.end(), decision.outputs.begin(), decision.outputs.end());
   b.graph.doc = str("GANomaly scoring network: normalisation (", model.recipe.normalization, ")",
                     p != s ? str(", zero padding to ", p, " x ", p) : std::string(),
                     ", encoder1, decoder, encoder2 (", model.ema_decay() > 0 ? "the averaged generator" : "the generator",
-                    ")", with_features ? ", the discriminator's features" : "", "; batch norm in inference mode.");
+                    ")", with_features ? ", the discriminator's features" : "",
+                    "; batch norm in inference mode; the residual scores and anomaly map",
+                    decision.missing.empty() ? str(", the ", to_string(calibration.score), " score normalised and decided")
+                                             : str(" (no decision: ", decision.missing, ")"),
+                    ".");
 
   onnx::Model m;
   m.producer_name = "ganomaly.cpp";
@@ -234,6 +181,7 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
                 {"generator_weights", model.ema_decay() > 0 ? str("ema ", model.ema_decay()) : std::string("live")},
                 {"calibration_score", to_string(calibration.score)},
                 {"recipe", to_string(model.recipe.name)}};
+  m.metadata.insert(m.metadata.end(), decision.metadata.begin(), decision.metadata.end());
   m.graph = std::move(b.graph);
   return m;
 }

@@ -159,7 +159,7 @@ std::string encode(const ValueInfo& v) {
     shape.message_field(1, dim);
   }
   ProtoWriter tensor;
-  tensor.varint_field(1, static_cast<uint64_t>(DataType::float32)).message_field(2, shape);
+  tensor.varint_field(1, static_cast<uint64_t>(v.type)).message_field(2, shape);
   ProtoWriter type;
   type.message_field(1, tensor);
   ProtoWriter w;

@@ -38,7 +38,7 @@ class ProtoWriter {
 };
 
 // TensorProto.DataType and AttributeProto.AttributeType values used here.
-enum class DataType : int { float32 = 1, int64 = 7 };
+enum class DataType : int { float32 = 1, int64 = 7, boolean = 9 };
 enum class AttributeType : int { float32 = 1, int64 = 2, string = 3, floats = 6, ints = 7 };
 
 // A constant (an initializer): float32 or int64 values, stored as raw_data.
@@ -70,11 +70,12 @@ struct Node {
   std::vector<Attribute> attributes;
 };
 
-// A graph input or output: float32 with this shape; a dimension < 0 is symbolic, named
-// by `symbol` (the batch size N).
+// A graph input or output: a tensor of `type` with this shape (no dimensions: a scalar);
+// a dimension < 0 is symbolic, named by `symbol` (the batch size N).
 struct ValueInfo {
   std::string name;
   std::vector<int64_t> dims;
+  DataType type = DataType::float32;
   std::string symbol = "N";
   std::string doc;
 };

@@ -1,0 +1,209 @@
+#include "ganomaly/io/onnx_decision.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "ganomaly/eval/anomaly_map.h"
+#include "ganomaly/model/residual_neighbours.h"
+#include "tensor/number_text.h"
+
+namespace gan {
+
+namespace {
+
+using onnx::Attribute;
+using Ints = std::vector<int64_t>;
+
+onnx::ValueInfo output(const std::string& name, Ints dims, const std::string& doc,
+                       onnx::DataType type = onnx::DataType::float32) {
+  onnx::ValueInfo v;
+  v.name = name;
+  v.dims = std::move(dims);
+  v.type = type;
+  v.doc = doc;
+  return v;
+}
+
+// The mean over every window x window square that fits: [N, 1, S - k + 1, S - k + 1].
+std::string window_means(OnnxGraphBuilder& b, const std::string& map, int64_t size, int64_t window,
+                         const std::string& name) {
+  const int64_t k = clamped_window(size, size, window);
+  return b.node("AveragePool", {map}, name, {Attribute::of("kernel_shape", Ints{k, k}), Attribute::of("strides", Ints{1, 1})});
+}
+
+// The largest of `means`, one value per image: [N].
+std::string largest(OnnxGraphBuilder& b, const std::string& means, const std::string& name) {
+  return b.node("ReduceMax", {means}, name, {Attribute::of("axes", Ints{1, 2, 3}), Attribute::of("keepdims", int64_t{0})});
+}
+
+// ResidualNN::standardise: `map` [N, 1, S, S] in units of the spread of the maps of the
+// image's nearest training images.
+std::string neighbour_standardised(OnnxGraphBuilder& b, const ResidualNN& nn, const std::string& x,
+                                   const std::string& map, int64_t channels, int64_t size) {
+  const nn::NamedTensors state = nn.state();
+  const Tensor& maps = state.at(0).second;  // [M, S, S]
+  const Tensor& keys = state.at(1).second;  // [M, K]
+  const float floor = state.at(2).second.item();
+  const int64_t count = maps.size(0);
+  GANOMALY_CHECK(static_cast<size_t>(keys.size(1)) == image_key_size(channels, size, size),
+                 "onnx export: neighbour thumbnails of ", keys.size(1), " values, expected ",
+                 image_key_size(channels, size, size));
+  // image_key: the mean over cell x cell squares (the rows and columns that fill no cell dropped).
+  const int64_t cell = std::max<int64_t>(1, size / 16);
+  std::string key = x;
+  if (cell > 1)
+    key = b.node("AveragePool", {x}, "residual_nn.thumbnail",
+                 {Attribute::of("kernel_shape", Ints{cell, cell}), Attribute::of("strides", Ints{cell, cell})});
+  key = b.node("Flatten", {key}, "residual_nn.key", {Attribute::of("axis", int64_t{1})});  // [N, K]
+  // Squared distances to every stored key, from the differences (not |a|^2 - 2ab + |b|^2,
+  // which cancels): [N, 1, K] - [M, K] -> [N, M, K] -> [N, M].
+  const std::string key3 = b.node("Unsqueeze", {key, b.int64_constant("residual_nn.axis1", {1})}, "residual_nn.key3");
+  const std::string diff = b.node("Sub", {key3, b.constant("residual_nn.keys", keys)}, "residual_nn.key_difference");
+  const std::string sq = b.node("Mul", {diff, diff}, "residual_nn.key_squared");
+  const std::string distance =
+      b.node("ReduceSum", {sq, b.int64_constant("residual_nn.axis2", {2})}, "residual_nn.distance",
+             {Attribute::of("keepdims", int64_t{0})});
+  const int64_t k = std::min<int64_t>(ResidualNN::kNeighbours, count);
+  b.multi_output_node("TopK", {distance, b.int64_constant("residual_nn.k", {k})}, {"residual_nn.nearest_distance", "residual_nn.nearest"},
+         {Attribute::of("axis", int64_t{1}), Attribute::of("largest", int64_t{0}), Attribute::of("sorted", int64_t{1})});
+  // Their maps [N, k, S, S]; mean and spread over the k, centred before squaring.
+  const std::string near = b.node("Gather", {b.constant("residual_nn.maps", maps), "residual_nn.nearest"},
+                                  "residual_nn.neighbour_maps", {Attribute::of("axis", int64_t{0})});
+  const std::vector<Attribute> over_neighbours{Attribute::of("axes", Ints{1}), Attribute::of("keepdims", int64_t{1})};
+  const std::string mean = b.node("ReduceMean", {near}, "residual_nn.mean", over_neighbours);
+  const std::string centred = b.node("Sub", {near, mean}, "residual_nn.centred");
+  const std::string centred_sq = b.node("Mul", {centred, centred}, "residual_nn.centred_squared");
+  const std::string variance = b.node("ReduceMean", {centred_sq}, "residual_nn.variance", over_neighbours);
+  const std::string spread = b.node("Sqrt", {variance}, "residual_nn.spread");
+  const std::string scale = b.node("Add", {spread, b.scalar("residual_nn.floor", floor)}, "residual_nn.scale");
+  const std::string above = b.node("Sub", {map, mean}, "residual_nn.above_mean");
+  return b.node("Div", {above, scale}, "residual_nn.map");
+}
+
+// ScoreNormalizer::apply on `raw`: 0.5 at the normaliser's threshold.
+std::string normalised(OnnxGraphBuilder& b, const ScoreNormalizer& n, const std::string& raw) {
+  const double range = double(n.max) - double(n.min);
+  const std::string diff = b.node("Sub", {raw, b.scalar("normalizer.threshold", n.threshold)}, "score.difference");
+  if (!(range > 0)) {  // no spread: 1 above the threshold, 0 below, 0.5 at it
+    const std::string sign = b.node("Sign", {diff}, "score.sign");
+    const std::string shifted = b.node("Add", {sign, b.scalar("one", 1.0f)}, "score.shifted");
+    return b.node("Mul", {shifted, b.scalar("half", 0.5f)}, "score");
+  }
+  const std::string scaled = b.node("Div", {diff, b.scalar("normalizer.range", static_cast<float>(range))}, "score.scaled");
+  const std::string centred = b.node("Add", {scaled, b.scalar("half", 0.5f)}, "score.unclipped");
+  return b.node("Clip", {centred, b.scalar("zero", 0.0f), b.scalar("one", 1.0f)}, "score");
+}
+
+}  // namespace
+
+OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Calibration& c,
+                          const OnnxNetworkValues& v) {
+  OnnxDecision out;
+  const int64_t s = v.image_size, p = v.network_size, channels = model.config.channels;
+  const Ints per_image{-1}, map_dims{-1, 1, s, s};
+  std::map<Score, std::string> scores{{Score::latent, to_string(Score::latent)}};
+  if (v.with_features) scores[Score::feature] = to_string(Score::feature);
+
+  // |x - fake| over the padded image: the reconstruction score, and the map, cropped.
+  const std::string residual = b.node("Sub", {v.x_network, v.fake_network}, "residual.signed");
+  const std::string residual_abs = b.node("Abs", {residual}, "residual");
+  scores[Score::reconstruction] = b.node("ReduceMean", {residual_abs}, to_string(Score::reconstruction),
+                                         {Attribute::of("axes", Ints{1, 2, 3}), Attribute::of("keepdims", int64_t{0})});
+  std::string map = b.node("ReduceMean", {residual_abs}, p != s ? "residual_map.padded" : "residual_map",
+                           {Attribute::of("axes", Ints{1}), Attribute::of("keepdims", int64_t{1})});
+  if (p != s) {
+    const int64_t top = (p - s + 1) / 2;
+    map = b.node("Slice", {map, b.int64_constant("map_crop.starts", {top, top}),
+                           b.int64_constant("map_crop.ends", {top + s, top + s}), b.int64_constant("map_crop.axes", {2, 3})},
+                 "residual_map");
+  }
+
+  // The residual scores; each map score's window means are kept for the anomaly map.
+  std::map<Score, std::string> means;
+  means[Score::residual_max] = window_means(b, map, s, residual_max_window(s, s), "residual_max.window_means");
+  scores[Score::residual_max] = largest(b, means[Score::residual_max], to_string(Score::residual_max));
+  if (!model.residual_z.empty()) {
+    GANOMALY_CHECK(model.residual_z.height() == s && model.residual_z.width() == s, "onnx export: residual statistics of ",
+                   model.residual_z.height(), "x", model.residual_z.width(), " for images of ", s, "x", s);
+    const nn::NamedTensors state = model.residual_z.state();  // "mean", "scale" [S, S]
+    const std::string above = b.node("Sub", {map, b.constant("residual_z.mean", {1, 1, s, s}, state.at(0).second.to_vector())},
+                                     "residual_z.above_mean");
+    const std::string z = b.node("Div", {above, b.constant("residual_z.scale", {1, 1, s, s}, state.at(1).second.to_vector())},
+                                 "residual_z.map");
+    means[Score::residual_z] = window_means(b, z, s, residual_z_window(s, s), "residual_z.window_means");
+    scores[Score::residual_z] = largest(b, means[Score::residual_z], to_string(Score::residual_z));
+  }
+  if (!model.residual_nn.empty()) {
+    GANOMALY_CHECK(model.residual_nn.height() == s && model.residual_nn.width() == s, "onnx export: neighbour residuals of ",
+                   model.residual_nn.height(), "x", model.residual_nn.width(), " for images of ", s, "x", s);
+    const std::string z = neighbour_standardised(b, model.residual_nn, v.x, map, channels, s);
+    means[Score::residual_nn] = window_means(b, z, s, residual_z_window(s, s), "residual_nn.window_means");
+    scores[Score::residual_nn] = largest(b, means[Score::residual_nn], to_string(Score::residual_nn));
+  }
+  for (const auto& [score, name] : scores)
+    if (score != Score::latent && score != Score::feature)  // those two are the network's outputs
+      out.outputs.push_back(output(name, per_image, str(to_string(score), " score per image (README.md, --score)")));
+
+  // The fused score: the calibration's parts, added in its (name) order as Calibration::fuse.
+  std::string missing_part;
+  for (const auto& [part, _] : c.fusion)
+    if (!scores.count(part)) missing_part = to_string(part);
+  if (!c.fusion.empty() && missing_part.empty()) {
+    std::string sum;
+    for (const auto& [part, f] : c.fusion) {
+      const std::string id = str("fused.", to_string(part));
+      const std::string centred = b.node("Sub", {scores[part], b.scalar(id + ".mean", f.mean)}, id + ".centred");
+      const std::string unit = b.node("Div", {centred, b.scalar(id + ".stddev", f.stddev)}, id + ".standardised");
+      const std::string weighted = b.node("Mul", {unit, b.scalar(id + ".weight", f.weight)}, id + ".weighted");
+      sum = sum.empty() ? weighted : b.node("Add", {sum, weighted}, id + ".sum");
+    }
+    scores[Score::fused] = b.node("Identity", {sum}, to_string(Score::fused));
+  }
+
+  // The anomaly map: the map score's window means spread back over every pixel.
+  const Score map_score = map_score_of(model);
+  const int64_t k = clamped_window(s, s, map_window(map_score, s, s)), before = (k - 1) / 2;
+  Ints rows(s);
+  for (int64_t y = 0; y < s; ++y) rows[y] = std::clamp<int64_t>(y - before, 0, s - k);
+  const std::string index = b.int64_constant("anomaly_map.squares", rows);
+  const std::string by_row = b.node("Gather", {means.at(map_score), index}, "anomaly_map.rows", {Attribute::of("axis", int64_t{2})});
+  b.node("Gather", {by_row, index}, "anomaly_map", {Attribute::of("axis", int64_t{3})});
+  out.outputs.push_back(output("anomaly_map", map_dims,
+                               str("the ", to_string(map_score), " map at the model's size, its largest value the ",
+                                   to_string(map_score), " score (ganomaly_infer --maps, before resizing)")));
+  const float map_limit = map_threshold(c, map_score);
+  out.metadata = {{"map_score", to_string(map_score)},
+                  {"map_threshold", std::isfinite(map_limit) ? exact_text(map_limit) : std::string("none")}};
+
+  // The decision, when the graph has the calibration's score.
+  if (!scores.count(c.score)) {
+    out.missing = c.score == Score::fused && c.fusion.empty()
+                      ? "the model's fused score has no fitted parts (a model saved before validation)"
+                  : c.score == Score::fused ? str("the fused score needs the ", missing_part, " score, not in this graph")
+                                            : str("the model decides with the ", to_string(c.score),
+                                                  " score, which this graph does not compute");
+    return out;
+  }
+  const std::string raw = b.node("Identity", {scores.at(c.score)}, "raw_score");
+  normalised(b, c.normalizer, raw);
+  // A constant, not an input with a default: ONNX Runtime's JavaScript binding feeds only
+  // the graph's true inputs. A caller moves the threshold on raw_score (the metadata's formula).
+  b.node("GreaterOrEqual", {raw, b.scalar("decision.threshold", c.threshold)}, "anomalous");
+  out.outputs.push_back(output("raw_score", per_image, str("the deciding score (", to_string(c.score), "), raw")));
+  out.outputs.push_back(output("score", per_image, "the deciding score normalised as ganomaly_infer prints it: "
+                                                   "0.5 at the calibrated threshold, clipped to [0, 1]"));
+  out.outputs.push_back(output("anomalous", per_image, "raw_score >= the calibrated threshold (metadata decision_threshold)",
+                               onnx::DataType::boolean));
+  out.metadata.insert(out.metadata.end(),
+                      {{"decision_score", to_string(c.score)},
+                       {"decision_threshold", exact_text(c.threshold)},
+                       {"decision_normalizer_min", exact_text(c.normalizer.min)},
+                       {"decision_normalizer_max", exact_text(c.normalizer.max)},
+                       {"decision_normalizer_threshold", exact_text(c.normalizer.threshold)},
+                       {"decision_sensitivity_formula", kSensitivityFormula}});
+  return out;
+}
+
+}  // namespace gan

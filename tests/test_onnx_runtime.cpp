@@ -1,0 +1,319 @@
+// The decision in the exported graph, run by the real ONNX Runtime (npm's onnxruntime-node
+// 1.30, installed into the build folder by tools/onnxruntime/install.sh): tiny models
+// trained with every score and both normalisations, exported by ganomaly_export, run by
+// tools/onnxruntime/run.js on the data set's test images, and compared with what
+// ganomaly_infer --json --maps prints for the same images (score, raw score, verdict,
+// every score, the map's peak) and with the maps it computes (score_with_maps, its path,
+// before resizing): scores within 1e-4 relative, the same verdict for every image not
+// within 1e-4 of the threshold, maps within 1e-4 of their largest magnitude. A threshold
+// moved by a sensitivity, computed from the file's metadata alone, decides as
+// ganomaly_infer --sensitivity does.
+//
+// Needs node and npm (Debian: apt-get install nodejs npm) and the npm registry once;
+// without them the test says why and exits 77, which CTest reports as skipped.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ganomaly/data/dataset.h"
+#include "ganomaly/data/image.h"
+#include "ganomaly/eval/anomaly_map.h"
+#include "ganomaly/io/model_file.h"
+#include "support/fixtures.h"
+#include "support/run_app.h"
+
+namespace fs = std::filesystem;
+using namespace gan;
+using gan::testing::run_app;
+using gan::testing::TempDir;
+
+namespace {
+
+std::string q(const std::string& s) { return "'" + s + "'"; }  // no test path has a quote in it
+
+// A command's exit code and its standard output (standard error joined to it).
+std::pair<int, std::string> run_command(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// onnxruntime-node's folder, installed once into the build folder; exits 77 (skipped)
+// when node, npm or the registry is missing, saying why.
+const std::string kNodePath = [] {
+  const std::string build = GANOMALY_BINARY_DIR;
+  const auto [rc, out] = run_command(q(std::string(GANOMALY_SOURCE_DIR) + "/tools/onnxruntime/install.sh") + " " + q(build));
+  if (rc == 77) {
+    std::printf("test_onnx_runtime: %s\n", trimmed(out).c_str());
+    std::fflush(stdout);
+    std::exit(77);
+  }
+  if (rc != 0) {
+    std::printf("test_onnx_runtime: tools/onnxruntime/install.sh failed (exit %d): %s\n", rc, out.c_str());
+    std::exit(1);
+  }
+  return build + "/onnxruntime/node_modules";
+}();
+
+// ---- tensor files, as tools/onnx_run.py and tools/onnxruntime/run.js read and write them ----
+
+struct HostTensor {
+  std::vector<int64_t> dims;
+  std::vector<float> values;
+};
+
+void write_tensors(const std::string& path, const std::map<std::string, HostTensor>& tensors) {
+  std::string s = "GTENSORS";
+  auto put = [&](const void* p, size_t n) { s.append(static_cast<const char*>(p), n); };
+  const uint32_t count = tensors.size();
+  put(&count, 4);
+  for (const auto& [name, t] : tensors) {
+    const uint32_t len = name.size(), ndim = t.dims.size();
+    put(&len, 4);
+    put(name.data(), len);
+    put(&ndim, 4);
+    for (int64_t d : t.dims) put(&d, 8);
+    put(t.values.data(), 4 * t.values.size());
+  }
+  FILE* f = std::fopen(path.c_str(), "wb");
+  REQUIRE(f);
+  REQUIRE(std::fwrite(s.data(), 1, s.size(), f) == s.size());
+  REQUIRE(std::fclose(f) == 0);
+}
+
+std::map<std::string, HostTensor> read_tensors(const std::string& path) {
+  const std::string s = gan::testing::read_file(path);
+  REQUIRE(s.size() >= 12);
+  REQUIRE(s.compare(0, 8, "GTENSORS") == 0);
+  size_t at = 8;
+  auto get = [&](void* p, size_t n) {
+    REQUIRE(at + n <= s.size());
+    std::memcpy(p, s.data() + at, n);
+    at += n;
+  };
+  uint32_t count;
+  get(&count, 4);
+  std::map<std::string, HostTensor> out;
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t len, ndim;
+    get(&len, 4);
+    std::string name(len, '\0');
+    get(name.data(), len);
+    get(&ndim, 4);
+    HostTensor t;
+    t.dims.resize(ndim);
+    int64_t numel = 1;
+    for (auto& d : t.dims) {
+      get(&d, 8);
+      numel *= d;
+    }
+    t.values.resize(numel);
+    get(t.values.data(), 4 * size_t(numel));
+    out[name] = std::move(t);
+  }
+  CHECK(at == s.size());
+  return out;
+}
+
+// ---- the comparison ----
+
+// |a - b| / |b|, 0 when both are 0 (a normalised score clipped to 0 or 1 on both sides).
+double relative(double a, double b) {
+  const double d = std::fabs(a - b);
+  return d == 0 ? 0 : d / std::max(std::fabs(b), 1e-30);
+}
+
+struct Row {
+  std::string model, score;
+  double score_rel = 0, raw_rel = 0, every_score_rel = 0, map_err = 0;
+  int agree = 0, near = 0, images = 0, moved_agree = 0, moved_near = 0;
+};
+
+std::vector<nlohmann::json> json_lines(const std::string& output) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+// Whether a raw score is too close to the threshold for its verdict to be compared: within
+// the scores' tolerance (1e-4 relative), float rounding may fall on either side.
+bool near_threshold(double raw, double threshold) {
+  return std::fabs(raw - threshold) <= 1e-4 * std::max(std::fabs(raw), std::fabs(threshold));
+}
+
+struct Case {
+  std::string recipe;  // paper: tanh; anomalib: imagenet
+  int size = 32;       // 48: padded to 64 for the network, and cropped back
+  std::string score;
+};
+
+Row check_model(const Case& c, const std::string& data, const std::vector<Sample>& images, const std::string& work) {
+  Row row;
+  row.model = c.recipe + "_" + std::to_string(c.size);
+  row.score = c.score;
+  const std::string out = work + "/" + row.model + "_" + c.score;
+  TrainOptions o = gan::testing::tiny_train_options(out, 1);
+  o.recipe = parse_choice<RecipeName>("recipe", c.recipe);
+  o.model.image_size = c.size;
+  o.score = parse_choice<ScoreChoice>("score", c.score);
+  const TrainResult trained = train_model(discover_dataset(data), o);
+  REQUIRE(trained.model);
+  const std::string model_path = out + "/model.gnm", onnx_path = out + "/model.onnx";
+  const auto exported = run_app("ganomaly_export", q(model_path) + " " + q(onnx_path));
+  INFO(exported.output);
+  REQUIRE(exported.exit_code == 0);
+
+  // ganomaly_infer's side: its JSON lines, and the maps its --maps path computes.
+  std::string paths;
+  for (const Sample& s : images) paths += " " + q(s.path);
+  const auto infer = run_app("ganomaly_infer", q(model_path) + paths + " --json --threads 1 --maps " + q(out + "/maps"));
+  INFO(infer.output);
+  REQUIRE(infer.exit_code == 0);
+  const std::vector<nlohmann::json> lines = json_lines(infer.output);
+  REQUIRE(lines.size() == images.size());
+  const auto moved = run_app("ganomaly_infer", q(model_path) + paths + " --json --threads 1 --sensitivity 0.8");
+  INFO(moved.output);
+  REQUIRE(moved.exit_code == 0);
+  const std::vector<nlohmann::json> moved_lines = json_lines(moved.output);
+  REQUIRE(moved_lines.size() == images.size());
+  LoadedModel loaded = load_model(model_path);
+  std::vector<Image> pixels;
+  for (const Sample& s : images) pixels.push_back(load_image(s.path, 3));
+  std::vector<ScoredMaps> maps;  // one image at a time, as --maps scores them
+  for (const Image& img : pixels)
+    maps.push_back(score_with_maps(*loaded.model, loaded.calibration, model_inputs(*loaded.model, {img}),
+                                   FeatureScore::compute));
+
+  // ONNX Runtime's side: the pixels in [0, 1], at the calibrated threshold and at the moved one.
+  const int64_t n = images.size(), s = c.size;
+  HostTensor in{{n, 3, s, s}, {}};
+  for (const Image& img : pixels) {
+    REQUIRE(img.width == s);
+    for (int ch = 0; ch < 3; ++ch)
+      for (int y = 0; y < s; ++y)
+        for (int x = 0; x < s; ++x) in.values.push_back(img.at(x, y, ch));
+  }
+  write_tensors(out + "/in.bin", {{"images", in}});
+  const std::string node = "NODE_PATH=" + q(kNodePath) + " node " + q(std::string(GANOMALY_SOURCE_DIR) + "/tools/onnxruntime/run.js") +
+                           " " + q(onnx_path) + " " + q(out + "/in.bin") + " ";
+  const auto [rc, ran] = run_command(node + q(out + "/out.bin") + " --sensitivity 0.8");
+  INFO(ran);
+  REQUIRE(rc == 0);
+  const auto theirs = read_tensors(out + "/out.bin");
+  for (const char* name : {"score", "raw_score", "anomalous", "anomaly_map", "anomalous_at_sensitivity"})
+    REQUIRE(theirs.count(name));
+  CHECK(theirs.at("anomaly_map").dims == std::vector<int64_t>{n, 1, s, s});
+
+  for (int64_t i = 0; i < n; ++i) {
+    const nlohmann::json& j = lines[i];
+    INFO(row.model << " " << c.score << ": " << j.dump());
+    ++row.images;
+    row.score_rel = std::max(row.score_rel, relative(theirs.at("score").values[i], j.at("score").get<double>()));
+    row.raw_rel = std::max(row.raw_rel, relative(theirs.at("raw_score").values[i], j.at("raw_score").get<double>()));
+    for (const Score each : kScores)  // every score ganomaly_infer prints
+      if (j.contains(to_string(each))) {
+        if (!theirs.count(to_string(each))) {  // the graph leaves out a feature score the decision does not need
+          CHECK((each == Score::feature && loaded.calibration.feature_needed() == FeatureScore::skip));
+          continue;
+        }
+        row.every_score_rel =
+            std::max(row.every_score_rel, relative(theirs.at(to_string(each)).values[i], j.at(to_string(each)).get<double>()));
+      }
+    const double raw = j.at("raw_score").get<double>();
+    if (near_threshold(raw, j.at("threshold").get<double>()))
+      ++row.near;
+    else if ((theirs.at("anomalous").values[i] == 1) == (j.at("verdict") == "anomalous"))
+      ++row.agree;
+    const nlohmann::json& m = moved_lines[i];
+    if (near_threshold(raw, m.at("threshold").get<double>()))
+      ++row.moved_near;
+    else if ((theirs.at("anomalous_at_sensitivity").values[i] == 1) == (m.at("verdict") == "anomalous"))
+      ++row.moved_agree;
+    // The map: the library's (the path --maps takes), and its peak as --json printed it.
+    const float* mine = maps[i].map(0);
+    const float* map = theirs.at("anomaly_map").values.data() + i * s * s;
+    double magnitude = 0, err = 0;
+    for (int64_t p = 0; p < s * s; ++p) {
+      magnitude = std::max(magnitude, double(std::fabs(mine[p])));
+      err = std::max(err, double(std::fabs(map[p] - mine[p])));
+    }
+    row.map_err = std::max(row.map_err, err / std::max(magnitude, 1e-30));
+    const double peak = *std::max_element(map, map + s * s);
+    CHECK(relative(peak, j.at("map").at("peak").at("value").get<double>()) <= 1e-4);
+    CHECK(maps[i].verdicts.at(0).normalised == j.at("score").get<float>());  // the library is ganomaly_infer's path
+  }
+  // The moved threshold, from the metadata by the formula, is the one ganomaly_infer moved to.
+  const nlohmann::json meta = nlohmann::json::parse(ran);
+  CHECK(meta.at("metadata").at("decision_score") == loaded.calibration.score);
+  CHECK(relative(meta.at("threshold").get<double>(), moved_lines[0].at("threshold").get<double>()) <= 1e-5);
+  return row;
+}
+
+}  // namespace
+
+TEST_CASE("ONNX Runtime runs the exported decision as ganomaly_infer decides, for every score") {
+  CHECK(fs::exists(kNodePath + "/onnxruntime-node/package.json"));
+#ifdef _OPENMP
+  // The tiny models train and score in milliseconds; threads would only wait for each other.
+  omp_set_num_threads(1);
+#endif
+  TempDir work("onnx_runtime");
+  // Two data sets: 32 px (the network's size) and 48 px (padded to 64 and cropped back).
+  // 32 training images: more than the 20 neighbours residual_nn takes, so TopK chooses.
+  const std::vector<Case> recipes = {{"paper", 32, ""}, {"anomalib", 48, ""}};
+  std::vector<Row> rows;
+  for (const Case& r : recipes) {
+    const std::string data = gan::testing::write_generated_category("onnx_runtime_" + r.recipe, r.size, 32, 4, 4);
+    const Dataset d = discover_dataset(data);
+    for (const Score score : kScores) {
+      Case c = r;
+      c.score = to_string(score);
+      rows.push_back(check_model(c, data, d.test, work.path.string()));
+    }
+  }
+  std::ostringstream table;
+  table << "| model | score | score max rel | raw_score max rel | every score max rel | map max err / max |map| | verdicts | moved (sensitivity 0.8) |\n"
+        << "|---|---|---|---|---|---|---|---|\n";
+  char line[512];
+  for (const Row& r : rows) {
+    std::snprintf(line, sizeof line, "| %s | %s | %.1e | %.1e | %.1e | %.1e | %d/%d%s | %d/%d%s |\n", r.model.c_str(),
+                  r.score.c_str(), r.score_rel, r.raw_rel, r.every_score_rel, r.map_err, r.agree, r.images - r.near,
+                  r.near ? str(" (", r.near, " at the threshold)").c_str() : "", r.moved_agree, r.images - r.moved_near,
+                  r.moved_near ? str(" (", r.moved_near, " at the threshold)").c_str() : "");
+    table << line;
+    INFO(r.model << " " << r.score);
+    CHECK(r.score_rel <= 1e-4);
+    CHECK(r.raw_rel <= 1e-4);
+    CHECK(r.every_score_rel <= 1e-4);
+    CHECK(r.map_err <= 1e-4);
+    CHECK(r.agree == r.images - r.near);
+    CHECK(r.moved_agree == r.images - r.moved_near);
+  }
+  MESSAGE("ONNX Runtime against ganomaly_infer:\n" << table.str());
+}
