@@ -13,9 +13,12 @@ int main(int argc, char** argv) {
   return app::run("ganomaly_export", [&] {
     cxxopts::Options options(
         "ganomaly_export",
-        "Write a trained GANomaly model's scoring network as ONNX (opset 13): input 'images' [N, C, S, S] with\n"
-        "pixels in [0, 1]; outputs fake, z, z_hat, latent and, when the model's score uses them, features,\n"
-        "features_fake and feature (README.md, \"Export to ONNX\").\n"
+        "Write a trained GANomaly model's scoring network and its decision as ONNX (opset 13): input 'images'\n"
+        "[N, C, S, S] with pixels in [0, 1]; outputs fake, z, z_hat, latent, when the model's score uses them\n"
+        "features, features_fake and feature, then reconstruction, residual_max, residual_z and residual_nn\n"
+        "(those the model has fitted), anomaly_map [N, 1, S, S] and, when the graph computes the model's score,\n"
+        "raw_score, score (normalised as ganomaly_infer prints it) and anomalous; the threshold and the\n"
+        "sensitivity formula in the file's metadata (README.md, \"Export to ONNX\").\n"
         "Usage: ganomaly_export MODEL OUTPUT [options]");
     options.add_options()
       ("model", "model file written by ganomaly_train (model.gnm)", cxxopts::value<std::string>())
@@ -59,6 +62,8 @@ int main(int argc, char** argv) {
                 graph.graph.initializers.size(), bytes.size());
     for (const auto& o : graph.graph.outputs) std::printf(" %s", o.name.c_str());
     std::printf("\n");
+    for (const auto& [key, value] : graph.metadata)
+      if (key == "decision_missing") std::printf("%s: no decision outputs: %s\n", output.c_str(), value.c_str());
     return 0;
   });
 }

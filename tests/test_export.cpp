@@ -23,9 +23,11 @@
 
 #include "ganomaly/data/dataset.h"
 #include "ganomaly/data/image.h"
+#include "ganomaly/eval/anomaly_map.h"
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/io/checkpoint_io.h"
 #include "ganomaly/io/model_file.h"
+#include "ganomaly/io/onnx_decision.h"
 #include "ganomaly/io/onnx_export.h"
 #include "ganomaly/io/onnx_writer.h"
 #include "nn/init.h"
@@ -350,8 +352,9 @@ TEST_CASE("export: the graph holds the scoring network the model scores with") {
   SUBCASE("tanh, 32 px, averaged generator, fused score: features included, no padding") {
     LoadedModel loaded = load_model(make_model({"ema", "paper", 32, 3, 0, false, 0.9f, "fused"}, dir.path.string()));
     const onnx::Model m = build_onnx_model(*loaded.model, loaded.calibration);
-    CHECK(output_names(m) ==
-          std::vector<std::string>{"fake", "z", "z_hat", "latent", "features", "features_fake", "feature"});
+    // A fused calibration without parts (saved before validation) cannot decide: no decision outputs.
+    CHECK(output_names(m) == std::vector<std::string>{"fake", "z", "z_hat", "latent", "features", "features_fake",
+                                                      "feature", "reconstruction", "residual_max", "anomaly_map"});
     CHECK(m.graph.inputs.size() == 1);
     CHECK(m.graph.inputs[0].name == "images");
     CHECK(m.graph.inputs[0].dims == std::vector<int64_t>{-1, 3, 32, 32});
@@ -376,7 +379,8 @@ TEST_CASE("export: the graph holds the scoring network the model scores with") {
   SUBCASE("imagenet, 48 px: padded to 64 and cropped back; latent score: no discriminator") {
     LoadedModel loaded = load_model(make_model({"latent", "anomalib", 48, 3, 0, false, 0, "latent"}, dir.path.string()));
     const onnx::Model m = build_onnx_model(*loaded.model, loaded.calibration);
-    CHECK(output_names(m) == std::vector<std::string>{"fake", "z", "z_hat", "latent"});
+    CHECK(output_names(m) == std::vector<std::string>{"fake", "z", "z_hat", "latent", "reconstruction", "residual_max",
+                                                      "anomaly_map", "raw_score", "score", "anomalous"});
     const onnx::Node* pad = find_node(m, "x.padded");
     REQUIRE(pad != nullptr);
     const onnx::TensorData* pads = find_initializer(m, pad->inputs.at(1));
@@ -391,7 +395,57 @@ TEST_CASE("export: the graph holds the scoring network the model scores with") {
     for (const auto& n : m.graph.nodes) CHECK(n.outputs[0].rfind("D(", 0) != 0);
     // --features always adds them.
     const onnx::Model with = build_onnx_model(*loaded.model, loaded.calibration, OnnxFeatures::always);
-    CHECK(output_names(with).back() == "feature");
+    const std::vector<std::string> names = output_names(with);
+    CHECK(std::count(names.begin(), names.end(), "feature") == 1);
+  }
+  SUBCASE("fitted residual statistics and a fused calibration: the whole decision, its numbers in the metadata") {
+    LoadedModel loaded = load_model(make_model({"decision", "paper", 32, 3, 0, false, 0, "fused"}, dir.path.string()));
+    Ganomaly& model = *loaded.model;
+    Tensor normals = Tensor::zeros(Shape{24, 3, 32, 32});
+    Rng rng(3);
+    nn::fill_uniform(normals, -1.0f, 1.0f, rng);
+    model.fit_residuals(normals);
+    REQUIRE(!model.residual_nn.empty());
+    Calibration c = loaded.calibration;
+    c.fusion[Score::latent] = {0.5f, 0.25f, 1.0f};
+    c.fusion[Score::feature] = {0.1f, 0.05f, 0.5f};
+    c.fusion[Score::residual_nn] = {2.0f, 0.5f, 0.75f};
+    c.threshold = 0.3f;
+    c.normalizer = {-2.0f, 6.0f, 0.3f};
+    const onnx::Model m = build_onnx_model(model, c);
+    CHECK(output_names(m) == std::vector<std::string>{"fake", "z", "z_hat", "latent", "features", "features_fake",
+                                                      "feature", "reconstruction", "residual_max", "residual_z",
+                                                      "residual_nn", "anomaly_map", "raw_score", "score", "anomalous"});
+    CHECK(m.graph.outputs.back().type == onnx::DataType::boolean);
+    CHECK(m.graph.outputs.at(11).dims == std::vector<int64_t>{-1, 1, 32, 32});
+    // The 20 nearest of the 24 stored maps, the smallest distances first.
+    const onnx::Node* topk = find_node(m, "residual_nn.nearest_distance");
+    REQUIRE(topk != nullptr);
+    CHECK(topk->op_type == "TopK");
+    CHECK(topk->outputs == std::vector<std::string>{"residual_nn.nearest_distance", "residual_nn.nearest"});
+    CHECK(find_initializer(m, topk->inputs.at(1))->ints == std::vector<int64_t>{20});
+    const onnx::TensorData* maps = find_initializer(m, "residual_nn.maps");
+    REQUIRE(maps != nullptr);
+    CHECK(maps->dims == std::vector<int64_t>{24, 32, 32});
+    CHECK(maps->floats == model.residual_nn.state().at(0).second.to_vector());
+    // The fused parts in name order (feature, latent, residual_nn), as Calibration::fuse adds them.
+    CHECK(find_node(m, "fused.latent.sum") != nullptr);
+    CHECK(find_node(m, "fused.residual_nn.sum") != nullptr);
+    CHECK(find_node(m, "fused.feature.sum") == nullptr);
+    std::map<std::string, std::string> meta(m.metadata.begin(), m.metadata.end());
+    CHECK(meta["decision_score"] == "fused");
+    CHECK(meta["decision_threshold"] == "0.3");
+    CHECK(meta["decision_normalizer_min"] == "-2");
+    CHECK(meta["decision_normalizer_max"] == "6");
+    CHECK(meta["decision_normalizer_threshold"] == "0.3");
+    CHECK(meta["decision_sensitivity_formula"] == kSensitivityFormula);
+    CHECK(meta["map_score"] == "residual_nn");
+    // Without the feature score, the fused score cannot be computed: no decision.
+    const onnx::Model without = build_onnx_model(model, c, OnnxFeatures::never);
+    const std::vector<std::string> names = output_names(without);
+    CHECK(std::count(names.begin(), names.end(), "score") == 0);
+    CHECK(std::count(names.begin(), names.end(), "anomaly_map") == 1);
+    CHECK(without.graph.doc.find("no decision: the fused score needs the feature score") != std::string::npos);
   }
   SUBCASE("spectral norm: the discriminator's convolutions carry their effective weights") {
     LoadedModel loaded = load_model(make_model({"sn", "paper", 32, 1, 0, true, 0, "fused"}, dir.path.string()));
@@ -500,12 +554,15 @@ TEST_CASE("ganomaly_export: one-line errors, and the file written whole or not a
     check_error(run_app("ganomaly_export", q(model) + " " + q(out + "/nowhere/m.onnx")), 1,
                 "ganomaly_export: " + out + "/nowhere/m.onnx: cannot write: No such file or directory");
   }
-  SUBCASE("success: one line, the file complete, no temporary file left") {
+  SUBCASE("success: the outputs and why the decision is missing, the file complete, no temporary file left") {
     const std::string onnx_path = out + "/m.onnx";
     const auto r = run_app("ganomaly_export", q(model) + " " + q(onnx_path));
     INFO(r.output);
     CHECK(r.exit_code == 0);
-    CHECK(r.output.find("outputs fake z z_hat latent features features_fake feature\n") != std::string::npos);
+    CHECK(r.output.find("outputs fake z z_hat latent features features_fake feature reconstruction residual_max "
+                        "anomaly_map\n" + onnx_path +
+                        ": no decision outputs: the model's fused score has no fitted parts (a model saved before "
+                        "validation)\n") != std::string::npos);
     CHECK(std::vector<fs::path>(fs::directory_iterator(out), fs::directory_iterator()) ==
           std::vector<fs::path>{fs::path(onnx_path)});
     LoadedModel loaded = load_model(model);
@@ -559,7 +616,8 @@ TEST_CASE("export parity: the graph, run by an independent interpreter, matches 
       LoadedModel loaded = load_model(model_path);
       Ganomaly& model = *loaded.model;
       const Tensor x = load_images(samples, c.image_size, c.channels, model.recipe.normalization);
-      const Scores scores = model.score(x, 32, nullptr, FeatureScore::compute);
+      std::vector<float> residuals;
+      Scores scores = model.score(x, 32, &residuals, FeatureScore::compute);
       std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>> ours;
       {
         NoGradGuard no_grad;
@@ -579,6 +637,23 @@ TEST_CASE("export parity: the graph, run by an independent interpreter, matches 
           ours["features_fake"] = {dims_of(ffake), ffake.to_vector()};
           ours["feature"] = {{n}, scores.feature};
         }
+      }
+      // The decision's outputs (onnx_decision.h): these models have no fitted residual
+      // statistics, so the map is residual_max's; only the latent one can decide (the
+      // fused calibrations have no parts).
+      ours["reconstruction"] = {{n}, scores.reconstruction};
+      ours["residual_max"] = {{n}, scores.residual_max};
+      ours["anomaly_map"] = {{n, 1, c.image_size, c.image_size},
+                             anomaly_maps(model, Score::residual_max, x, residuals)};
+      if (c.score == "latent") {
+        std::vector<float> normalised, anomalous;
+        for (const Verdict& v : loaded.calibration.decide(scores)) {
+          normalised.push_back(v.normalised);
+          anomalous.push_back(v.anomalous ? 1.0f : 0.0f);
+        }
+        ours["raw_score"] = {{n}, scores.latent};
+        ours["score"] = {{n}, normalised};
+        ours["anomalous"] = {{n}, anomalous};
       }
 
       // Theirs: the pixels in [0, 1] through the ONNX graph.

@@ -13,7 +13,7 @@ attribute value it does not implement (auto_pad, groups, dilations...), is refus
 INPUTS and OUTPUTS are tensor files (little-endian):
     b"GTENSORS" u32 count, then per tensor: u32 name length, name (UTF-8), u32 ndim,
     ndim x i64 dims, float32 values
-INPUTS must hold every graph input by name; OUTPUTS receives every graph output.
+INPUTS must hold every graph input by name; OUTPUTS receives every graph output (a bool as 0 or 1).
 --float64 runs in double precision (a reference for the float32 rounding of both sides).
 Needs: python3-onnx, torch, numpy (Debian: apt-get install python3-onnx python3-torch).
 """
@@ -160,6 +160,42 @@ def run_node(node, v):
         return x[0].reshape(shape)
     if op == "Identity":
         return x[0]
+    if op in ("Abs", "Sqrt", "Sign"):
+        return {"Abs": torch.abs, "Sqrt": torch.sqrt, "Sign": torch.sign}[op](x[0])
+    if op == "Clip":
+        lo = float(x[1].item()) if len(x) > 1 and x[1] is not None else None
+        hi = float(x[2].item()) if len(x) > 2 and x[2] is not None else None
+        return torch.clamp(x[0], min=lo, max=hi)
+    if op == "GreaterOrEqual":
+        return torch.ge(x[0], x[1])
+    if op == "AveragePool":
+        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET") or any(a.get("pads", [0])) or a.get("ceil_mode", 0):
+            refuse(node, "padding and ceil_mode are not implemented")
+        if list(a.get("dilations", [1, 1])) != [1, 1]:
+            refuse(node, "dilations are not implemented")
+        return F.avg_pool2d(x[0], kernel_size=tuple(a["kernel_shape"]), stride=tuple(a.get("strides", [1, 1])))
+    if op == "ReduceMax":
+        axes = list(a.get("axes", range(x[0].dim())))
+        return torch.amax(x[0], dim=[ax % x[0].dim() for ax in axes], keepdim=bool(a.get("keepdims", 1)))
+    if op == "Unsqueeze":  # opset 13: axes is an input
+        out = x[0]
+        rank = x[0].dim() + x[1].numel()
+        for ax in sorted(int(i) % rank for i in x[1].tolist()):
+            out = out.unsqueeze(ax)
+        return out
+    if op == "Gather":
+        data, index = x[0], x[1]
+        axis = a.get("axis", 0) % data.dim()
+        index = torch.where(index < 0, index + data.shape[axis], index)
+        picked = data.index_select(axis, index.reshape(-1))
+        return picked.reshape(tuple(data.shape[:axis]) + tuple(index.shape) + tuple(data.shape[axis + 1:]))
+    if op == "TopK":
+        if not a.get("sorted", 1):
+            refuse(node, "unsorted TopK is not implemented")
+        k, axis = int(x[1].item()), a.get("axis", -1)
+        # A stable sort: equal values keep the lower index first, as ONNX's TopK requires.
+        values, indices = torch.sort(x[0], dim=axis, descending=bool(a.get("largest", 1)), stable=True)
+        return values.narrow(axis, 0, k), indices.narrow(axis, 0, k)
     refuse(node, "operator not implemented by this interpreter")
 
 
@@ -196,9 +232,12 @@ def main():
         for node in model.graph.node:
             if node.domain not in ("", "ai.onnx"):
                 refuse(node, f"domain '{node.domain}'")
-            if len(node.output) != 1:
-                refuse(node, "nodes with several outputs are not implemented")
-            values[node.output[0]] = run_node(node, values)
+            result = run_node(node, values)
+            results = result if isinstance(result, tuple) else (result,)
+            if len(results) != len(node.output):
+                refuse(node, f"{len(node.output)} outputs, {len(results)} computed")
+            for name, value in zip(node.output, results):
+                values[name] = value
     out = {}
     for o in model.graph.output:
         t = values[o.name]

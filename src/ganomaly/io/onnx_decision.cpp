@@ -184,6 +184,7 @@ OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Cali
                   : c.score == Score::fused ? str("the fused score needs the ", missing_part, " score, not in this graph")
                                             : str("the model decides with the ", to_string(c.score),
                                                   " score, which this graph does not compute");
+    out.metadata.emplace_back("decision_missing", out.missing);
     return out;
   }
   const std::string raw = b.node("Identity", {scores.at(c.score)}, "raw_score");

@@ -49,7 +49,8 @@ struct OnnxDecision {
 // Appends the decision's nodes to `b`. The scores, the anomaly map and its metadata are
 // always written; raw_score, score and anomalous and their metadata when the graph can compute
 // the calibration's score (not: the feature score left out with OnnxFeatures::never, a
-// residual score whose statistics the model has not fitted, a fused score without parts).
+// residual score whose statistics the model has not fitted, a fused score without parts);
+// otherwise the metadata's decision_missing says why.
 OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Calibration& c,
                           const OnnxNetworkValues& v);
 

@@ -91,7 +91,7 @@ std::string mean_squared_difference(OnnxGraphBuilder& b, const std::string& a, c
 onnx::ValueInfo value_info(const std::string& name, const Tensor& example, const std::string& doc) {
   onnx::ValueInfo v;
   v.name = name;
-  v.dims = dims_of(example);
+  v.dims = onnx_dims_of(example);
   v.dims[0] = -1;  // N
   v.doc = doc;
   return v;

@@ -2,7 +2,7 @@
 
 namespace gan {
 
-std::vector<int64_t> dims_of(const Tensor& t) {
+std::vector<int64_t> onnx_dims_of(const Tensor& t) {
   std::vector<int64_t> d;
   for (int i = 0; i < t.ndim(); ++i) d.push_back(t.size(i));
   return d;
@@ -44,7 +44,7 @@ std::string OnnxGraphBuilder::constant(const std::string& name, std::vector<int6
 
 std::string OnnxGraphBuilder::constant(const std::string& name, const Tensor& t) {
   const Tensor host = t.to(Device::cpu);
-  return constant(name, dims_of(host), std::vector<float>(host.data(), host.data() + host.numel()));
+  return constant(name, onnx_dims_of(host), std::vector<float>(host.data(), host.data() + host.numel()));
 }
 
 std::string OnnxGraphBuilder::int64_constant(const std::string& name, std::vector<int64_t> values,

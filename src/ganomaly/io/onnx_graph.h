@@ -35,6 +35,7 @@ class OnnxGraphBuilder {
   std::set<std::string> names_, constants_;
 };
 
-std::vector<int64_t> dims_of(const Tensor& t);
+// A tensor's dimensions, as ONNX lists them.
+std::vector<int64_t> onnx_dims_of(const Tensor& t);
 
 }  // namespace gan
