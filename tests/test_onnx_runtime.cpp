@@ -150,6 +150,9 @@ double relative(double a, double b) {
 struct Row {
   std::string model, score;
   double score_rel = 0, raw_rel = 0, every_score_rel = 0, map_err = 0;
+  // The normalised score's difference over what 1e-4 relative on the raw score allows it
+  // ((raw - t) / (max - min) + 0.5 magnifies a raw difference by 1 / (max - min)).
+  double score_vs_raw_tolerance = 0;
   int agree = 0, near = 0, images = 0, moved_agree = 0, moved_near = 0;
 };
 
@@ -234,7 +237,14 @@ Row check_model(const Case& c, const std::string& data, const std::vector<Sample
     const nlohmann::json& j = lines[i];
     INFO(row.model << " " << c.score << ": " << j.dump());
     ++row.images;
-    row.score_rel = std::max(row.score_rel, relative(theirs.at("score").values[i], j.at("score").get<double>()));
+    const double score = j.at("score").get<double>(), their_score = theirs.at("score").values[i];
+    row.score_rel = std::max(row.score_rel, relative(their_score, score));
+    const ScoreNormalizer& normalizer = loaded.calibration.normalizer;
+    const double range = double(normalizer.max) - double(normalizer.min);
+    if (range > 0)
+      row.score_vs_raw_tolerance =
+          std::max(row.score_vs_raw_tolerance,
+                   std::fabs(their_score - score) / (1e-4 * std::fabs(j.at("raw_score").get<double>()) / range));
     row.raw_rel = std::max(row.raw_rel, relative(theirs.at("raw_score").values[i], j.at("raw_score").get<double>()));
     for (const Score each : kScores)  // every score ganomaly_infer prints
       if (j.contains(to_string(each))) {
@@ -298,7 +308,7 @@ TEST_CASE("ONNX Runtime runs the exported decision as ganomaly_infer decides, fo
     }
   }
   std::ostringstream table;
-  table << "| model | score | score max rel | raw_score max rel | every score max rel | map max err / max |map| | verdicts | moved (sensitivity 0.8) |\n"
+  table << "| model | score | score max rel | raw_score max rel | every score max rel | map max err / largest magnitude | verdicts | moved (sensitivity 0.8) |\n"
         << "|---|---|---|---|---|---|---|---|\n";
   char line[512];
   for (const Row& r : rows) {
@@ -308,7 +318,10 @@ TEST_CASE("ONNX Runtime runs the exported decision as ganomaly_infer decides, fo
                   r.moved_near ? str(" (", r.moved_near, " at the threshold)").c_str() : "");
     table << line;
     INFO(r.model << " " << r.score);
-    CHECK(r.score_rel <= 1e-4);
+    // Within 1e-4 relative, or within what 1e-4 relative on the raw score allows: the tiny
+    // models' latent scores span about 1e-5 over validation, which magnifies float rounding
+    // by 100 and more.
+    CHECK((r.score_rel <= 1e-4 || r.score_vs_raw_tolerance <= 1));
     CHECK(r.raw_rel <= 1e-4);
     CHECK(r.every_score_rel <= 1e-4);
     CHECK(r.map_err <= 1e-4);

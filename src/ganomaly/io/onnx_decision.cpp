@@ -33,6 +33,13 @@ std::string window_means(OnnxGraphBuilder& b, const std::string& map, int64_t si
   return b.node("AveragePool", {map}, name, {Attribute::of("kernel_shape", Ints{k, k}), Attribute::of("strides", Ints{1, 1})});
 }
 
+// A stored tensor by its name in a state() list (ResidualZ, ResidualNN).
+const Tensor& named(const nn::NamedTensors& state, const std::string& name) {
+  for (const auto& [n, t] : state)
+    if (n == name) return t;
+  throw Error(str("onnx export: the residual statistics have no '", name, "'"));
+}
+
 // The largest of `means`, one value per image: [N].
 std::string largest(OnnxGraphBuilder& b, const std::string& means, const std::string& name) {
   return b.node("ReduceMax", {means}, name, {Attribute::of("axes", Ints{1, 2, 3}), Attribute::of("keepdims", int64_t{0})});
@@ -40,12 +47,12 @@ std::string largest(OnnxGraphBuilder& b, const std::string& means, const std::st
 
 // ResidualNN::standardise: `map` [N, 1, S, S] in units of the spread of the maps of the
 // image's nearest training images.
-std::string neighbour_standardised(OnnxGraphBuilder& b, const ResidualNN& nn, const std::string& x,
+std::string neighbour_standardised(OnnxGraphBuilder& b, const ResidualNN& neighbours, const std::string& x,
                                    const std::string& map, int64_t channels, int64_t size) {
-  const nn::NamedTensors state = nn.state();
-  const Tensor& maps = state.at(0).second;  // [M, S, S]
-  const Tensor& keys = state.at(1).second;  // [M, K]
-  const float floor = state.at(2).second.item();
+  const nn::NamedTensors state = neighbours.state();
+  const Tensor& maps = named(state, "maps");  // [M, S, S]
+  const Tensor& keys = named(state, "keys");  // [M, K]
+  const float floor = named(state, "floor").item();
   const int64_t count = maps.size(0);
   GANOMALY_CHECK(static_cast<size_t>(keys.size(1)) == image_key_size(channels, size, size),
                  "onnx export: neighbour thumbnails of ", keys.size(1), " values, expected ",
@@ -127,11 +134,13 @@ OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Cali
   if (!model.residual_z.empty()) {
     GANOMALY_CHECK(model.residual_z.height() == s && model.residual_z.width() == s, "onnx export: residual statistics of ",
                    model.residual_z.height(), "x", model.residual_z.width(), " for images of ", s, "x", s);
-    const nn::NamedTensors state = model.residual_z.state();  // "mean", "scale" [S, S]
-    const std::string above = b.node("Sub", {map, b.constant("residual_z.mean", {1, 1, s, s}, state.at(0).second.to_vector())},
-                                     "residual_z.above_mean");
-    const std::string z = b.node("Div", {above, b.constant("residual_z.scale", {1, 1, s, s}, state.at(1).second.to_vector())},
-                                 "residual_z.map");
+    const nn::NamedTensors state = model.residual_z.state();  // [S, S] each
+    const std::string above =
+        b.node("Sub", {map, b.constant("residual_z.mean", {1, 1, s, s}, named(state, "mean").to_vector())},
+               "residual_z.above_mean");
+    const std::string z =
+        b.node("Div", {above, b.constant("residual_z.scale", {1, 1, s, s}, named(state, "scale").to_vector())},
+               "residual_z.map");
     means[Score::residual_z] = window_means(b, z, s, residual_z_window(s, s), "residual_z.window_means");
     scores[Score::residual_z] = largest(b, means[Score::residual_z], to_string(Score::residual_z));
   }
