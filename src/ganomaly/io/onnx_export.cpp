@@ -1,7 +1,5 @@
 #include "ganomaly/io/onnx_export.h"
 
-#include <set>
-
 #include "ganomaly/data/dataset.h"
 #include "ganomaly/io/onnx_decision.h"
 
