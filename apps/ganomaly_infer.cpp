@@ -185,12 +185,11 @@ int score_one_by_one(const InferOptions& o, Ganomaly& model, const Calibration& 
       ++skipped;
       continue;
     }
-    const float threshold = map_threshold(c, r.map_score);
     MapFiles files;
-    if (!o.maps.dir.empty()) files = write_map_files(o.maps.dir, names[i], image, r.map.data(), threshold, to_string(r.map_score));
+    if (!o.maps.dir.empty()) files = write_map_files(o.maps.dir, names[i], image, r.map.data(), c.threshold, to_string(c.score));
     if (o.json) {
       nlohmann::json j = score_json(path, r.scores, 0, r.verdict, c);
-      j["map"] = app::map_json(r, image, threshold, o.maps.dir.empty() ? nullptr : &files);
+      j["map"] = app::map_json(r, image, c, o.maps.dir.empty() ? nullptr : &files);
       if (!r.tiles.is_null()) j["tiles"] = r.tiles;
       std::printf("%s\n", dump_json(j).c_str());
     } else {

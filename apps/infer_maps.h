@@ -26,9 +26,10 @@ struct MapOptions {
 
 inline void add_map_options(cxxopts::Options& options) {
   options.add_options()
-    ("maps", "write, per image, DIR/<name>_map.png (the anomaly map at the image's size, 16-bit grey: "
-             "map value = sample / 100 - 100) and DIR/<name>_overlay.png (the map over the image, the region "
-             "above the map threshold outlined); --json adds the peak and the area", cxxopts::value<std::string>())
+    ("maps", "write, per image, DIR/<name>_map.png (the anomaly map at the image's size in the deciding "
+             "score's units, its peak the image's score; 16-bit grey: map value = sample / 100 - 100) and "
+             "DIR/<name>_overlay.png (the map over the image, the region at or above the decision threshold "
+             "outlined: anomalous images only); --json adds the peak and the area", cxxopts::value<std::string>())
     ("tile", "score N x N tiles of the full-resolution image, each resized to the model's size; the image's "
              "score is the largest tile score, its map the tiles' maps stitched (largest value per pixel)",
      cxxopts::value<int>())
@@ -66,11 +67,11 @@ inline void check_maps_outside_inputs(const MapOptions& m, const std::vector<std
   }
 }
 
-// One image's scores and its anomaly map at the image's own size.
+// One image's scores and its anomaly map at the image's own size (its peak verdict.raw).
 struct MappedImage {
   Scores scores;
   Verdict verdict;
-  Score map_score = Score::residual_max;
+  MapPart part;
   std::vector<float> map;
   nlohmann::json tiles;  // null unless tiled
 };
@@ -82,7 +83,7 @@ inline MappedImage score_mapped(Ganomaly& model, const Calibration& c, const Ima
     TiledScore t = score_tiled(model, c, image, m.tile, m.stride, feature, /*with_map=*/true);
     r.scores = std::move(t.scores);
     r.verdict = t.verdict;
-    r.map_score = t.map_score;
+    r.part = t.part;
     r.map = std::move(t.map);
     r.tiles = {{"count", t.tiles}, {"size", m.tile}, {"stride", m.stride},
                {"worst", {{"x", t.worst_x}, {"y", t.worst_y}}}};
@@ -91,19 +92,22 @@ inline MappedImage score_mapped(Ganomaly& model, const Calibration& c, const Ima
   const ScoredMaps s = score_with_maps(model, c, model_inputs(model, {image}), feature);
   r.scores = s.scores;
   r.verdict = s.verdicts.at(0);
-  r.map_score = s.map_score;
+  r.part = s.part;
   r.map = resize_map(s.map(0), static_cast<int>(s.width), static_cast<int>(s.height), image.width,
                               image.height);
   return r;
 }
 
-// The map's part of an image's JSON line: which map, its peak in the image's pixels, the
-// threshold and the area above it, and the files written.
-inline nlohmann::json map_json(const MappedImage& r, const Image& image, float threshold, const MapFiles* files) {
-  const MapSummary s = summarise_map(r.map.data(), image.width, image.height, threshold);
-  nlohmann::json j = {{"score", r.map_score},
+// The map's part of an image's JSON line: its units (the deciding score), the residual
+// map that gives its shape and how steeply, its peak in the image's pixels, the decision
+// threshold and the area at or above it, and the files written.
+inline nlohmann::json map_json(const MappedImage& r, const Image& image, const Calibration& c, const MapFiles* files) {
+  const MapSummary s = summarise_map(r.map.data(), image.width, image.height, c.threshold);
+  nlohmann::json j = {{"score", c.score},
+                      {"part", r.part.score},
+                      {"slope", r.part.slope},
                       {"peak", {{"x", s.peak_x}, {"y", s.peak_y}, {"value", s.peak}}},
-                      {"threshold", std::isfinite(threshold) ? nlohmann::json(threshold) : nlohmann::json()},
+                      {"threshold", c.threshold},
                       {"area_pixels", s.area_pixels},
                       {"area_fraction", s.area_fraction},
                       {"width", image.width},

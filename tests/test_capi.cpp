@@ -171,8 +171,7 @@ TEST_CASE("ganomaly_score_map: ganomaly_score's outputs and the C++ path's map a
   ModelHandle handle(t.model_path);
   LoadedModel loaded = load_model(t.model_path);
   const Calibration& c = loaded.calibration;
-  CHECK(ganomaly_map_threshold(handle.model) == map_threshold(c, map_score_of(*loaded.model)));
-  CHECK(ganomaly_map_threshold(handle.model) == c.map_threshold);
+  CHECK(ganomaly_map_threshold(handle.model) == c.threshold);  // one threshold decides and outlines
   CHECK(ganomaly_map_threshold(nullptr) == 0.0f);
   for (const Sample& s : {t.data.test.front(), t.data.test.back()}) {
     CAPTURE(s.path);
@@ -201,7 +200,8 @@ TEST_CASE("ganomaly_score_map: ganomaly_score's outputs and the C++ path's map a
     const ScoredMaps ours = score_with_maps(*loaded.model, c, model_inputs(*loaded.model, {image}),
                                             feature_score_for(c.score));
     CHECK(map == resize_map(ours.map(0), 32, 32, 45, 28));
-    CHECK(*std::max_element(map.begin(), map.end()) <= ours.scores.get(ours.map_score)[0]);
+    CHECK(*std::max_element(map.begin(), map.end()) == raw);  // the map's peak is the score
+    CHECK(std::any_of(map.begin(), map.end(), [&](float v) { return v >= c.threshold; }) == (anomalous == 1));
   }
 }
 
@@ -412,8 +412,22 @@ TEST_CASE("ganomaly_set_threshold and ganomaly_set_sensitivity move is_anomalous
   CHECK(r.raw == before.raw);
   CHECK(r.score == before.score);  // the scale stays: 0.5 is still the calibrated threshold
   const float above = std::nextafter(before.raw, std::numeric_limits<float>::infinity());
+  // The map follows: its threshold is the decision's, and it shows a region exactly when
+  // the image is flagged (the threshold at the score, then just above it).
+  auto region = [&] {
+    std::vector<float> map(size_t(p.width) * p.height);
+    int flagged = -1;
+    REQUIRE(ganomaly_score_map(handle.model, p.data.data(), p.width, p.height, p.channels, 0, nullptr, nullptr, &flagged,
+                               map.data(), map.size(), err, sizeof err) == GANOMALY_OK);
+    const bool any = std::any_of(map.begin(), map.end(), [&](float v) { return v >= ganomaly_map_threshold(handle.model); });
+    CHECK(any == (flagged == 1));
+    return any;
+  };
+  CHECK(ganomaly_map_threshold(handle.model) == before.raw);
+  CHECK(region());
   REQUIRE(ganomaly_set_threshold(handle.model, above, err, sizeof err) == GANOMALY_OK);
   CHECK(score(handle.model, p).anomalous == 0);
+  CHECK_FALSE(region());
 
   // Sensitivity is measured from the calibrated threshold, whatever was set before.
   REQUIRE(ganomaly_set_sensitivity(handle.model, 0.5f, err, sizeof err) == GANOMALY_OK);

@@ -31,6 +31,7 @@
 #include "ganomaly/io/onnx_export.h"
 #include "ganomaly/io/onnx_writer.h"
 #include "nn/init.h"
+#include "tensor/number_text.h"
 #include "support/run_app.h"
 
 namespace fs = std::filesystem;
@@ -440,6 +441,8 @@ TEST_CASE("export: the graph holds the scoring network the model scores with") {
     CHECK(meta["decision_normalizer_threshold"] == "0.3");
     CHECK(meta["decision_sensitivity_formula"] == kSensitivityFormula);
     CHECK(meta["map_score"] == "residual_nn");
+    CHECK(meta["map_slope"] == exact_text(map_part_of(c, model).slope));  // the decision map's, as --maps writes it
+    CHECK(meta.count("map_threshold") == 0);  // one threshold: the decision's
     // Without the feature score, the fused score cannot be computed: no decision.
     const onnx::Model without = build_onnx_model(model, c, OnnxFeatures::never);
     const std::vector<std::string> names = output_names(without);

@@ -1,6 +1,7 @@
 // ganomaly_infer --maps, --tile, --stride: the files written (read back: the 16-bit map
 // against the JSON's peak and area), the scores (the same as without maps; tiles as the
-// library's score_tiled), the names of same-stem inputs, and the errors.
+// library's score_tiled), one threshold for the verdict and the outline (also moved, and
+// on 1x1 and 7x7 images), the names of same-stem inputs, and the errors.
 #include <doctest/doctest.h>
 
 #include <stb/stb_image.h>
@@ -22,6 +23,7 @@
 #include "ganomaly/io/model_file.h"
 #include "ganomaly/report/overlay.h"
 #include "support/run_app.h"
+#include "tensor/number_text.h"
 
 namespace fs = std::filesystem;
 using namespace gan;
@@ -131,7 +133,8 @@ TEST_CASE("infer --maps: a 16-bit map and an overlay per image at its size; --js
     const std::string path = j["path"].get<std::string>();
     CHECK(j["raw_score"].get<float>() == raw.at(path));
     const nlohmann::json& m = j["map"];
-    CHECK(m["score"] == "residual_nn");
+    CHECK(m["score"] == j["score_name"]);  // the map is in the deciding score's units
+    CHECK(m["part"] == "residual_nn");
     const Map16 map = read_map(m["file"].get<std::string>());
     const ImageInfo info = probe_image(path);
     CHECK(map.width == info.width);
@@ -142,11 +145,13 @@ TEST_CASE("infer --maps: a 16-bit map and an overlay per image at its size; --js
     const int x = m["peak"]["x"], y = m["peak"]["y"];
     CHECK(std::fabs(map.values[size_t(y) * map.width + x] - peak) <= 0.0051f);
     CHECK(std::fabs(*std::max_element(map.values.begin(), map.values.end()) - peak) <= 0.0051f);
-    // The peak at the image's size is at most the score (the map's peak at the model's size).
-    CHECK(peak <= j["residual_nn"].get<float>() + 1e-5f);
-    // The area: the pixels above the threshold, to the encoding's step.
+    // The peak at the image's size is the image's score; the threshold the decision's.
+    CHECK(peak == j["raw_score"].get<float>());
+    CHECK(threshold == j["threshold"].get<float>());
+    // The area: the pixels at or above the threshold, to the encoding's step.
     const int64_t area = m["area_pixels"];
-    const auto above = [&](float t) { return std::count_if(map.values.begin(), map.values.end(), [t](float v) { return v > t; }); };
+    CHECK((area > 0) == (j["verdict"] == "anomalous"));
+    const auto above = [&](float t) { return std::count_if(map.values.begin(), map.values.end(), [t](float v) { return v >= t; }); };
     CHECK(area <= above(threshold - 0.0051f));
     CHECK(area >= above(threshold + 0.0051f));
     CHECK(m["area_fraction"].get<double>() == doctest::Approx(double(area) / (map.width * map.height)));
@@ -161,6 +166,59 @@ TEST_CASE("infer --maps: a 16-bit map and an overlay per image at its size; --js
   CHECK(text.exit_code == 0);
   CHECK(text.output == run_app("ganomaly_infer", q(s.model) + " " + q(s.wide) + " --threads 2").output);
   CHECK(fs::exists(out + "/000_map.png"));
+}
+
+TEST_CASE("infer --maps: one threshold outlines the map and decides, moved or not, on images of any size") {
+  const Setup& s = setup();
+  // The test images, and one of them shrunk to 7x7 and to 1x1 (the map's peak is then
+  // the score too, not a mean of the map).
+  const std::string tiny = testing::temp_dir("infer_maps_tiny");
+  const Image first = load_image(s.test_folders.back() + "/000.png", 3);
+  write_png(tiny + "/seven.png", resize_image(first, 7, 7));
+  write_png(tiny + "/one.png", resize_image(first, 1, 1));
+  std::string inputs = q(tiny);
+  for (const std::string& f : s.test_folders) inputs += " " + q(f);
+  const auto plain = run_app("ganomaly_infer", q(s.model) + " " + inputs + " --json --threads 2");
+  REQUIRE(plain.exit_code == 0);
+  std::vector<float> raws;
+  for (const auto& j : json_lines(plain.output)) raws.push_back(j["raw_score"].get<float>());
+  std::sort(raws.begin(), raws.end());
+  REQUIRE(raws.size() >= 4);
+  // The calibrated threshold; raw thresholds at a score and between scores, so that some
+  // images are flagged and some not; sensitivities that move it both ways.
+  const std::string at_score = exact_text(raws[raws.size() / 2]);
+  const std::string between = exact_text(0.5f * (raws[raws.size() / 4] + raws[raws.size() / 4 + 1]));
+  for (const std::string& moved : {std::string(), "--threshold " + at_score, "--threshold " + between,
+                                   std::string("--sensitivity 0.9"), std::string("--sensitivity 0.1")}) {
+    CAPTURE(moved);
+    const std::string out = testing::temp_dir("infer_maps_one_threshold");
+    const auto r = run_app("ganomaly_infer", q(s.model) + " " + inputs + " --json --threads 2 --maps " + q(out) + " " + moved);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const std::vector<nlohmann::json> lines = json_lines(r.output);
+    REQUIRE(lines.size() == raws.size());
+    size_t flagged = 0;
+    for (const auto& j : lines) {
+      CAPTURE(j.dump());
+      const nlohmann::json& m = j["map"];
+      CHECK(m["threshold"].get<float>() == j["threshold"].get<float>());
+      CHECK(m["peak"]["value"].get<float>() == j["raw_score"].get<float>());
+      const bool anomalous = j["verdict"] == "anomalous";
+      CHECK((m["area_pixels"].get<int64_t>() > 0) == anomalous);
+      flagged += anomalous;
+      // The overlay draws the outline (pure green) exactly on the flagged images.
+      int w = 0, h = 0, channels = 0;
+      std::unique_ptr<stbi_uc, void (*)(void*)> rgb(stbi_load(m["overlay"].get<std::string>().c_str(), &w, &h, &channels, 3),
+                                                    stbi_image_free);
+      REQUIRE(rgb != nullptr);
+      bool green = false;
+      for (size_t p = 0; p < size_t(w) * h; ++p)
+        green = green || (rgb.get()[3 * p] == 0 && rgb.get()[3 * p + 1] == 255 && rgb.get()[3 * p + 2] == 0);
+      CHECK(green == anomalous);
+    }
+    if (moved.find(between) != std::string::npos && raws[raws.size() / 4] < raws[raws.size() / 4 + 1])
+      CHECK(flagged == raws.size() - raws.size() / 4 - 1);
+  }
 }
 
 TEST_CASE("infer --tile: the largest tile score, the stitched map at the image's size") {

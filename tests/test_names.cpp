@@ -58,15 +58,12 @@ TEST_CASE("each score's name converts both ways; files and the command line spel
   c.score = Score::residual_z;
   c.fusion[Score::residual_nn] = {1, 2, 0.5f};
   c.fusion[Score::latent] = {0, 1, 1};
-  c.map_score = Score::residual_nn;
   const nlohmann::json j = c.to_json();
   CHECK(j["score"] == "residual_z");
   CHECK(j["fusion"].contains("residual_nn"));
-  CHECK(j["map"]["score"] == "residual_nn");
   const Calibration back = Calibration::from_json(j);
   CHECK(back.score == Score::residual_z);
   CHECK(back.fusion.at(Score::residual_nn).weight == 0.5f);
-  CHECK(back.map_score == Score::residual_nn);
   nlohmann::json unknown = j;
   unknown["score"] = "nonsense";
   CHECK_THROWS_WITH(Calibration::from_json(unknown), "calibration: unknown score 'nonsense'");

@@ -232,6 +232,10 @@ Row check_model(const Case& c, const std::string& data, const std::vector<Sample
   for (const char* name : {"score", "raw_score", "anomalous", "anomaly_map", "anomalous_at_sensitivity"})
     REQUIRE(theirs.count(name));
   CHECK(theirs.at("anomaly_map").dims == std::vector<int64_t>{n, 1, s, s});
+  const nlohmann::json meta = nlohmann::json::parse(ran);
+  // The graph's anomaly_map is the residual map; --maps writes it in the deciding score's
+  // units, raw_score + map_slope * (map - its largest value), map_slope from the metadata.
+  const float slope = std::stof(meta.at("metadata").at("map_slope").get<std::string>());
 
   for (int64_t i = 0; i < n; ++i) {
     const nlohmann::json& j = lines[i];
@@ -267,7 +271,10 @@ Row check_model(const Case& c, const std::string& data, const std::vector<Sample
       ++row.moved_agree;
     // The map: the library's (the path --maps takes), and its peak as --json printed it.
     const float* mine = maps[i].map(0);
-    const float* map = theirs.at("anomaly_map").values.data() + i * s * s;
+    std::vector<float> moved(theirs.at("anomaly_map").values.begin() + i * s * s,
+                             theirs.at("anomaly_map").values.begin() + (i + 1) * s * s);
+    to_decision_maps(moved, size_t(s * s), {float(theirs.at("raw_score").values[i])}, slope);
+    const float* map = moved.data();
     double magnitude = 0, err = 0;
     for (int64_t p = 0; p < s * s; ++p) {
       magnitude = std::max(magnitude, double(std::fabs(mine[p])));
@@ -279,7 +286,6 @@ Row check_model(const Case& c, const std::string& data, const std::vector<Sample
     CHECK(maps[i].verdicts.at(0).normalised == j.at("score").get<float>());  // the library is ganomaly_infer's path
   }
   // The moved threshold, from the metadata by the formula, is the one ganomaly_infer moved to.
-  const nlohmann::json meta = nlohmann::json::parse(ran);
   CHECK(meta.at("metadata").at("decision_score") == loaded.calibration.score);
   CHECK(relative(meta.at("threshold").get<double>(), moved_lines[0].at("threshold").get<double>()) <= 1e-5);
   return row;

@@ -96,7 +96,8 @@ TEST_CASE("score_tiled: the largest tile score and the stitched map, as a naive 
         }
     }
   CHECK(tiled.tiles == 12);
-  CHECK(tiled.map_score == Score::residual_nn);
+  CHECK(tiled.part.score == Score::residual_nn);
+  CHECK(*std::max_element(tiled.map.begin(), tiled.map.end()) == tiled.verdict.raw);  // the map's peak is the score
   CHECK(tiled.scores.size() == 1);
   CHECK(tiled.scores.residual_nn.at(0) == doctest::Approx(best).epsilon(1e-5));
   CHECK(tiled.worst_x == best_x);

@@ -94,20 +94,22 @@ GANOMALY_API int ganomaly_score(const ganomaly_model* model, const uint8_t* pixe
 
 /* Since 0.2.0. Scores one image exactly as ganomaly_score does, and writes its anomaly
  * map: where the image differs from what the model expects, larger = more anomalous,
- * the map ganomaly_infer --maps writes (README, "Where is the defect: anomaly maps"). It
- * is the residual |x - reconstruction| standardised as the model's residual score does
- * it (by the nearest training images' residuals, for models trained with residual_nn),
- * smoothed with that score's window, at the model's size, then resampled bilinearly to
- * width x height, so that map[y * width + x] belongs to the input pixel (x, y).
+ * the map ganomaly_infer --maps writes (README, "Where is the defect: anomaly maps"), in
+ * the units of raw_score: its largest value is raw_score, so some value is at or above
+ * the threshold exactly when is_anomalous is 1. Its shape is the residual
+ * |x - reconstruction| standardised as the model's residual score does it (by the
+ * nearest training images' residuals, for models trained with residual_nn), smoothed
+ * with that score's window, at the model's size, then resized to width x height keeping
+ * its largest value, so that map[y * width + x] belongs to the input pixel (x, y).
  *   map      caller-owned buffer of at least width * height floats, row-major
  *   map_len  how many floats `map` holds; less than width * height is an invalid argument
  * The other arguments and outputs are ganomaly_score's. On failure `map` is unchanged. */
 GANOMALY_API int ganomaly_score_map(const ganomaly_model* model, const uint8_t* pixels, int width, int height,
                                     int channels, size_t stride_bytes, float* score, float* raw_score,
                                     int* is_anomalous, float* map, size_t map_len, char* err, size_t err_len);
-/* Since 0.2.0. Map values above this form the region ganomaly_infer's overlay outlines
- * (calibrated on validation normals; see the README for models older than the maps);
- * +infinity when the model has no threshold for its map, 0 for NULL. */
+/* Since 0.2.0. Map values at or above this form the region ganomaly_infer's overlay
+ * outlines: the decision threshold (ganomaly_threshold), moved with it by
+ * ganomaly_set_threshold and ganomaly_set_sensitivity; 0 for NULL. */
 GANOMALY_API float ganomaly_map_threshold(const ganomaly_model* model);
 
 /* The side of the square images the network sees (before any padding); 0 for NULL. */

@@ -244,7 +244,7 @@ int ganomaly_score_map(const ganomaly_model* model, const uint8_t* pixels, int w
 
 float ganomaly_map_threshold(const ganomaly_model* model) {
   if (!model || !model->loaded.model) return 0.0f;
-  return gan::map_threshold(model->loaded.calibration, gan::map_score_of(*model->loaded.model));
+  return model->loaded.calibration.threshold;  // one threshold outlines the map and decides
 }
 
 int ganomaly_image_size(const ganomaly_model* model) {

@@ -75,6 +75,29 @@ std::vector<float> anomaly_maps(const Ganomaly& model, Score map_score, const Te
   return maps;
 }
 
+MapPart map_part_of(const Calibration& calibration, const Ganomaly& model) {
+  const Score decides = calibration.score;
+  if (decides == Score::residual_nn || decides == Score::residual_z || decides == Score::residual_max)
+    return {decides, 1.0f};
+  if (decides == Score::fused)
+    for (const Score s : {Score::residual_nn, Score::residual_z, Score::residual_max}) {
+      const auto part = calibration.fusion.find(s);
+      if (part != calibration.fusion.end()) return {s, part->second.weight / part->second.stddev};
+    }
+  return {map_score_of(model), 0.0f};
+}
+
+void to_decision_maps(std::vector<float>& maps, size_t pixels, const std::vector<float>& decided, float slope) {
+  GANOMALY_CHECK(maps.size() == decided.size() * pixels, "decision maps: ", maps.size(), " values for ",
+                 decided.size(), " maps of ", pixels);
+  GANOMALY_CHECK(std::isfinite(slope) && slope >= 0, "decision maps: the slope is ", slope);
+  for (size_t i = 0; i < decided.size(); ++i) {
+    float* m = maps.data() + i * pixels;
+    const float top = *std::max_element(m, m + pixels);
+    for (size_t p = 0; p < pixels; ++p) m[p] = decided[i] + slope * (m[p] - top);
+  }
+}
+
 ScoredMaps score_with_maps(Ganomaly& model, const Calibration& calibration, const Tensor& images,
                            FeatureScore feature) {
   ScoredMaps out;
@@ -82,10 +105,13 @@ ScoredMaps score_with_maps(Ganomaly& model, const Calibration& calibration, cons
   Decided decided = score_and_decide(model, calibration, images, feature, &residuals);
   out.scores = std::move(decided.scores);
   out.verdicts = std::move(decided.verdicts);
-  out.map_score = map_score_of(model);
+  out.part = map_part_of(calibration, model);
   out.height = images.size(2);
   out.width = images.size(3);
-  out.maps = anomaly_maps(model, out.map_score, images, residuals);
+  out.maps = anomaly_maps(model, out.part.score, images, residuals);
+  std::vector<float> raw;
+  for (const Verdict& v : out.verdicts) raw.push_back(v.raw);
+  to_decision_maps(out.maps, size_t(out.height) * out.width, raw, out.part.slope);
   return out;
 }
 
@@ -102,13 +128,47 @@ Tensor model_inputs(const Ganomaly& model, const std::vector<Image>& images) {
   return out;
 }
 
+namespace {
+
+// One line of resize_map along one axis: `in` values `from_step` apart to `out` values
+// `to_step` apart.
+void resize_line(const float* from, size_t from_step, int in, float* to, size_t to_step, int out) {
+  if (out == in) {
+    for (int j = 0; j < in; ++j) to[j * to_step] = from[j * from_step];
+  } else if (out < in) {  // shrinking: the largest of the pixels each new pixel's area overlaps
+    for (int o = 0; o < out; ++o) {
+      const int first = int(int64_t(o) * in / out), end = int((int64_t(o + 1) * in + out - 1) / out);
+      float top = from[first * from_step];
+      for (int j = first + 1; j < end; ++j) top = std::max(top, from[j * from_step]);
+      to[o * to_step] = top;
+    }
+  } else {  // enlarging: corner k sits at k - 0.5, between pixels k - 1 and k, the larger of them
+    std::vector<float> corners(in + 1);
+    corners[0] = from[0];
+    corners[in] = from[(in - 1) * from_step];
+    for (int k = 1; k < in; ++k) corners[k] = std::max(from[(k - 1) * from_step], from[k * from_step]);
+    for (int o = 0; o < out; ++o) {
+      const double at = (o + 0.5) * double(in) / out;  // from the first corner, in old pixels: (0, in)
+      const int k = std::min(static_cast<int>(at), in - 1);
+      const float a = corners[k], b = corners[k + 1], t = static_cast<float>(at - k);
+      // a + t (b - a) is a exactly when b == a, so a pixel no smaller than its neighbours
+      // keeps its value; clamped, so that rounding never takes a value past its corners.
+      to[o * to_step] = std::clamp(a + t * (b - a), std::min(a, b), std::max(a, b));
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<float> resize_map(const float* map, int width, int height, int out_width, int out_height) {
   GANOMALY_CHECK(width > 0 && height > 0 && out_width > 0 && out_height > 0, "resize_map: bad sizes ", width,
                  "x", height, " -> ", out_width, "x", out_height);
-  Image one_channel;
-  one_channel.width = width, one_channel.height = height, one_channel.channels = 1;
-  one_channel.pixels.assign(map, map + size_t(width) * height);
-  return resize_image(one_channel, out_width, out_height).pixels;
+  // Along x, row by row, then along y, column by column. Each pass keeps every line's
+  // largest value, so the two keep the map's.
+  std::vector<float> rows(size_t(out_width) * height), out(size_t(out_width) * out_height);
+  for (int y = 0; y < height; ++y) resize_line(map + size_t(y) * width, 1, width, &rows[size_t(y) * out_width], 1, out_width);
+  for (int x = 0; x < out_width; ++x) resize_line(&rows[x], out_width, height, &out[x], out_width, out_height);
+  return out;
 }
 
 MapSummary summarise_map(const float* map, int width, int height, float threshold) {
@@ -122,26 +182,10 @@ MapSummary summarise_map(const float* map, int width, int height, float threshol
       s.peak_x = static_cast<int>(p % width);
       s.peak_y = static_cast<int>(p / width);
     }
-    if (map[p] > threshold) ++s.area_pixels;
+    if (map[p] >= threshold) ++s.area_pixels;
   }
   s.area_fraction = pixels ? double(s.area_pixels) / pixels : 0.0;
   return s;
-}
-
-float fit_map_threshold(const std::vector<float>& peaks, const std::vector<int>& labels) {
-  GANOMALY_CHECK(peaks.size() == labels.size(), "map threshold: ", peaks.size(), " peaks for ", labels.size(), " labels");
-  float best = -std::numeric_limits<float>::infinity();
-  for (size_t i = 0; i < peaks.size(); ++i)
-    if (labels[i] == 0) best = std::max(best, peaks[i]);
-  GANOMALY_CHECK(std::isfinite(best), "map threshold: no normal validation image with a finite map peak");
-  return best;
-}
-
-float map_threshold(const Calibration& calibration, Score map_score) {
-  if (calibration.map_score == map_score) return calibration.map_threshold;
-  if (calibration.score == map_score) return calibration.threshold;
-  if (map_score == Score::residual_nn || map_score == Score::residual_z) return kFallbackZThreshold;
-  return std::numeric_limits<float>::infinity();
 }
 
 }  // namespace gan

@@ -84,7 +84,6 @@ nlohmann::json Calibration::to_json() const {
   for (const auto& [s, p] : fusion) parts[to_string(s)] = {p.mean, p.stddev, p.weight};
   nlohmann::json j = {{"score", score},         {"threshold", threshold}, {"normalizer", normalizer.to_json()},
                       {"chosen_on", chosen_on}, {"fusion", parts}};
-  if (map_score) j["map"] = {{"score", *map_score}, {"threshold", map_threshold}};
   return j;
 }
 
@@ -102,12 +101,8 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
                      v.size(), " numbers");
       c.fusion[score_in_file(name)] = {v[0], v[1], v.size() == 3 ? v[2] : 1.0f};
     }
-  if (j.contains("map")) {  // optional: files from before the anomaly maps have none
-    c.map_score = score_in_file(j.at("map").at("score").get<std::string>());
-    c.map_threshold = j.at("map").at("threshold").get<float>();
-    // Not an Error: load_model names the file for other exceptions.
-    if (!std::isfinite(c.map_threshold)) throw std::runtime_error("calibration: the map threshold is not finite");
-  }
+  // Files from 0.2 hold a separate map threshold under "map"; it is not read: the decision
+  // threshold outlines the map (eval/anomaly_map.h), so that map and verdict agree.
   return c;
 }
 

@@ -43,11 +43,6 @@ struct Calibration {
   // model files: the threshold the model file holds, when `threshold` was moved from it,
   // and the sensitivity it was moved by (none for a raw threshold).
   std::optional<float> calibrated_threshold, sensitivity;
-  // The anomaly map's threshold (eval/anomaly_map.h): the largest peak of the map over the
-  // validation normals, for the map of `map_score` (whose value is the map's peak). No
-  // `map_score`: a model file from before the maps; map_threshold() then falls back.
-  std::optional<Score> map_score;
-  float map_threshold = 0.0f;
   // Weighs each of kFusedScores by how close its validation AUROC is to the best of
   // them: weight 1 - gap / margin, so a score `margin` or more below the best (the
   // latent score on thin scratches) is left out rather than diluting the others. The

@@ -63,7 +63,7 @@ TiledScore score_tiled(Ganomaly& model, const Calibration& calibration, const Im
     throw FieldError("tile", {field_ref("tile"), str(" ", tile, " "), field_ref("stride"),
                               str(" ", stride, " cut the image (", image.width, "x", image.height, ") into ", out.tiles,
                                   " tiles, more than ", kMaxTiles, ": choose a larger tile or stride")});
-  out.map_score = map_score_of(model);
+  out.part = map_part_of(calibration, model);
   if (with_map) out.map.assign(size_t(image.width) * image.height, -std::numeric_limits<float>::infinity());
   float best = 0;
   for (size_t b0 = 0; b0 < out.tiles; b0 += kTileBatch) {

@@ -32,8 +32,8 @@ struct TiledScore {
   Verdict verdict;       // that tile's: the image's
   size_t tiles = 0;
   int worst_x = 0, worst_y = 0;  // that tile's top-left corner, in the image's pixels
-  Score map_score = Score::residual_max;
-  std::vector<float> map;  // image.width x image.height, stitched; empty unless asked for
+  MapPart part;            // the tiles' (map_part_of)
+  std::vector<float> map;  // image.width x image.height, stitched; its peak verdict.raw; empty unless asked for
 };
 
 // `image` in the model's channels, [0, 1]. An image narrower or lower than the tile, or

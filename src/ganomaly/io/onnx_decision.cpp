@@ -171,8 +171,11 @@ OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Cali
     scores[Score::fused] = b.node("Identity", {sum}, to_string(Score::fused));
   }
 
-  // The anomaly map: the map score's window means spread back over every pixel.
-  const Score map_score = map_score_of(model);
+  // The anomaly map's shape: the residual map the decision reads (map_part_of), its window
+  // means spread back over every pixel. ganomaly_infer --maps moves it into the deciding
+  // score's units (to_decision_maps); the metadata gives the slope to do the same.
+  const MapPart part = map_part_of(c, model);
+  const Score map_score = part.score;
   const int64_t k = clamped_window(s, s, map_window(map_score, s, s)), before = (k - 1) / 2;
   Ints rows(s);
   for (int64_t y = 0; y < s; ++y) rows[y] = std::clamp<int64_t>(y - before, 0, s - k);
@@ -181,10 +184,9 @@ OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Cali
   b.node("Gather", {by_row, index}, "anomaly_map", {Attribute::of("axis", int64_t{3})});
   out.outputs.push_back(output("anomaly_map", map_dims,
                                str("the ", to_string(map_score), " map at the model's size, its largest value the ",
-                                   to_string(map_score), " score (ganomaly_infer --maps, before resizing)")));
-  const float map_limit = map_threshold(c, map_score);
-  out.metadata = {{"map_score", to_string(map_score)},
-                  {"map_threshold", std::isfinite(map_limit) ? exact_text(map_limit) : std::string("none")}};
+                                   to_string(map_score), " score; ganomaly_infer --maps writes raw_score + map_slope * ",
+                                   "(anomaly_map - its largest value), outlined at the decision threshold")));
+  out.metadata = {{"map_score", to_string(map_score)}, {"map_slope", exact_text(part.slope)}};
 
   // The decision, when the graph has the calibration's score.
   if (!scores.count(c.score)) {

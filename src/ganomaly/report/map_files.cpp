@@ -64,10 +64,10 @@ std::vector<std::string> map_file_names(const std::vector<std::string>& paths) {
 }
 
 MapFiles write_map_files(const std::string& dir, const std::string& name, const Image& image, const float* map,
-                         float threshold, const std::string& map_score) {
+                         float threshold, const std::string& score) {
   MapFiles files{(std::filesystem::path(dir) / (name + "_map.png")).string(),
                  (std::filesystem::path(dir) / (name + "_overlay.png")).string()};
-  write_file_atomically(files.map, encode_map_png(map, image.width, image.height, map_score));
+  write_file_atomically(files.map, encode_map_png(map, image.width, image.height, score));
   write_file_atomically(files.overlay, encode_overlay_png(image, map, threshold));
   return files;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The files ganomaly_infer --maps DIR writes per image: DIR/<name>_map.png (the anomaly
-// map, 16-bit, overlay.h's encoding) and DIR/<name>_overlay.png.
+// map, 16-bit, overlay.h's encoding) and DIR/<name>_overlay.png, its region the map's
+// values at or above the decision threshold.
 #include <string>
 #include <vector>
 
@@ -18,8 +19,9 @@ struct MapFiles {
   std::string map, overlay;  // the paths written
 };
 // Writes both files, each whole or not at all (a temporary file, then rename); `map` is
-// image.width x image.height values.
+// image.width x image.height values in the units of the deciding score `score`, outlined
+// at its threshold (eval/anomaly_map.h).
 MapFiles write_map_files(const std::string& dir, const std::string& name, const Image& image, const float* map,
-                         float threshold, const std::string& map_score);
+                         float threshold, const std::string& score);
 
 }  // namespace gan

@@ -22,10 +22,11 @@ float colour_scale(const float* map, size_t pixels, float threshold) {
   return top;
 }
 
-// Pixels above the threshold with one that is not (or the image's edge) within `reach`.
+// Pixels at or above the threshold (the decision's: a score at it is anomalous) with one
+// that is not (or the image's edge) within `reach`.
 std::vector<uint8_t> outline(const float* map, int width, int height, float threshold, int reach) {
   std::vector<uint8_t> inside(size_t(width) * height), edge(inside.size(), 0);
-  for (size_t p = 0; p < inside.size(); ++p) inside[p] = map[p] > threshold;
+  for (size_t p = 0; p < inside.size(); ++p) inside[p] = map[p] >= threshold;
   for (int y = 0; y < height; ++y)
     for (int x = 0; x < width; ++x) {
       if (!inside[size_t(y) * width + x]) continue;

@@ -1,7 +1,7 @@
 #pragma once
 // An anomaly map (eval/anomaly_map.h) as files: the map itself as a 16-bit grey PNG, and
-// an overlay: the map as a heat map blended over the image, the region above the map
-// threshold outlined.
+// an overlay: the map as a heat map blended over the image, the region at or above the
+// threshold (the decision's) outlined.
 //
 // The 16-bit encoding is fixed and reversible (README, "Where is the defect"):
 //   value = clamp(round((m + 100) * 100), 0, 65535),  m = value / 100 - 100,
@@ -26,7 +26,7 @@ std::string encode_map_png(const float* map, int width, int height, const std::s
 // map blended over it in the report's heat colours, opacity 0.6 x t where t = m / (2 x
 // threshold) clamped to [0, 1] (the threshold sits at half the colour scale, and below 0
 // the image shows untouched); with no finite positive threshold, t = m / the map's
-// largest value. Pixels above the threshold that lie within max(1, min(w, h) / 256)
+// largest value. Pixels at or above the threshold that lie within max(1, min(w, h) / 256)
 // pixels of one that is not form the outline, drawn in green.
 std::vector<uint8_t> render_overlay(const Image& image, const float* map, float threshold);
 std::string encode_overlay_png(const Image& image, const float* map, float threshold);

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include "ganomaly/eval/anomaly_map.h"
 #include "ganomaly/io/atomic_file.h"
 #include "ganomaly/train/loop.h"
 #include "ganomaly/train/pseudo_anomaly.h"
@@ -79,9 +78,8 @@ ValidationPass validate_model(Ganomaly& model, const RunImages& images, const Tr
   return v;
 }
 
-// Which score decides, its threshold and normaliser, and the anomaly map's threshold,
-// from validation scores only. The map's peak is its score (anomaly_map.h), so the
-// validation normals' peaks are already at hand.
+// Which score decides, its threshold and normaliser, from validation scores only. The
+// same threshold outlines the anomaly map (anomaly_map.h).
 Calibration calibrate(const ValidationPass& pass, const std::vector<int>& labels, const TrainOptions& o) {
   Calibration c = pass.fusion;
   c.chosen_on = to_string(o.validate_on);
@@ -97,8 +95,6 @@ Calibration calibrate(const ValidationPass& pass, const std::vector<int>& labels
   const std::vector<float>& chosen = pass.scores.get(c.score);
   c.threshold = static_cast<float>(best_f1(chosen, labels).threshold);
   c.normalizer = ScoreNormalizer::fit(chosen, c.threshold);
-  c.map_score = map_score_of(pass.scores);
-  c.map_threshold = fit_map_threshold(pass.scores.get(*c.map_score), labels);
   return c;
 }
 
