@@ -272,6 +272,12 @@ TEST_CASE("train: bad options") {
   SUBCASE("--w-adv -1") { check_error(run("--w-adv -1"), 2, "--w-adv", out); }
   SUBCASE("--d-lr-scale 0") { check_error(run("--d-lr-scale 0"), 2, "--d-lr-scale", out); }
   SUBCASE("--real-label 0.2") { check_error(run("--real-label 0.2"), 2, "--real-label", out); }
+  SUBCASE("--real-label 1.0000001: the value quoted whole, not rounded into range") {
+    check_error(run("--real-label 1.0000001"), 2, "ganomaly_train: --real-label: expected a target in [0.5, 1], got 1.0000001\n", out);
+  }
+  SUBCASE("--validation-fraction 0.90000001") {
+    check_error(run("--validation-fraction 0.90000001"), 2, "got 0.90000001\n", out);
+  }
   SUBCASE("--clip-grad-norm -1") { check_error(run("--clip-grad-norm -1"), 2, "--clip-grad-norm", out); }
   SUBCASE("--fusion-margin 2") { check_error(run("--fusion-margin 2"), 2, "--fusion-margin", out); }
   SUBCASE("--harden-at 2") { check_error(run("--harden-at 2"), 2, "--harden-at", out); }
