@@ -26,6 +26,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "ganomaly/eval/calibration.h"
+#include "ganomaly/io/json_text.h"
 #include "ganomaly/train/options.h"
 #include "tensor/check.h"
 #include "tensor/device.h"
@@ -207,7 +208,8 @@ inline std::string without_json_prefix(const std::string& what) {
 
 }  // namespace detail
 
-// Runs body(); a bad option exits 2, any other error 1, each with one line on stderr.
+// Runs body(); a bad option exits 2, any other error 1, each with one line on stderr (a
+// name's line feed or stray bytes escaped: line_text).
 template <typename Body>
 int run(const char* name, Body body) {
   try {
@@ -221,26 +223,27 @@ int run(const char* name, Body body) {
     return body();
   } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
     const std::string what = detail::ascii_quotes(e.what());
-    std::fprintf(stderr, "%s: %s (see --help)\n", name, detail::describe_bad_value(what).c_str());
+    std::fprintf(stderr, "%s: %s (see --help)\n", name, line_text(detail::describe_bad_value(what)).c_str());
     return 2;
   } catch (const cxxopts::exceptions::exception& e) {
-    std::fprintf(stderr, "%s: %s (see --help)\n", name, detail::ascii_quotes(e.what()).c_str());
+    std::fprintf(stderr, "%s: %s (see --help)\n", name, line_text(detail::ascii_quotes(e.what())).c_str());
     return 2;
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(e.what()).c_str());
+    std::fprintf(stderr, "%s: %s\n", name, line_text(detail::named_by_source(e.what())).c_str());
     return 2;
   } catch (const OptionError& e) {
-    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(message_of(e)).c_str());
+    std::fprintf(stderr, "%s: %s\n", name, line_text(detail::named_by_source(message_of(e))).c_str());
     return 2;
   } catch (const nlohmann::json::exception& e) {
     // Every JSON the apps write goes through dump_json (io/json_text.h) and every JSON they
     // read is checked where the file is known; one that still escapes is a bug, told
     // without the library's "[json.exception...]" prefix.
-    std::fprintf(stderr, "%s: internal error in JSON handling: %s\n", name, detail::without_json_prefix(e.what()).c_str());
+    std::fprintf(stderr, "%s: internal error in JSON handling: %s\n", name,
+                 line_text(detail::without_json_prefix(e.what())).c_str());
     return 1;
   } catch (const std::exception& e) {
     const std::string what = message_of(e);
-    std::fprintf(stderr, "%s: %s\n", name, detail::named_by_source(what).c_str());
+    std::fprintf(stderr, "%s: %s\n", name, line_text(detail::named_by_source(what)).c_str());
     return detail::names_an_option(what) ? 2 : 1;
   } catch (...) {
     std::fprintf(stderr, "%s: unknown error\n", name);

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     std::printf("%s: %zu train, %zu test (%ld anomalous), image size %d, %d channel%s\n", data.root.c_str(),
                 data.train.size(), data.test.size(), anomalous, size, channels, channels == 1 ? "" : "s");
     if (aurocs.empty())
-      std::fprintf(stderr, "ganomaly_baseline: warning: %s: the test split has only one class; no AUROC\n", data.root.c_str());
+      std::fprintf(stderr, "ganomaly_baseline: warning: %s: the test split has only one class; no AUROC\n", line_text(data.root).c_str());
     for (const auto& [name, a] : aurocs) std::printf("  %-11s image AUROC %.4f\n", name.c_str(), a);
     return 0;
   });

@@ -123,7 +123,7 @@ Tensor load_readable(std::vector<Sample>& batch, const Ganomaly& model, size_t m
         load_images({s}, size, channels, normalization, max_pixels);
         readable.push_back(s);
       } catch (const Error& e) {
-        std::fprintf(stderr, "ganomaly_infer: %s\n", app::message_of(e).c_str());
+        std::fprintf(stderr, "ganomaly_infer: %s\n", line_text(app::message_of(e)).c_str());
         ++skipped;
       }
     }
@@ -181,7 +181,7 @@ int score_one_by_one(const InferOptions& o, Ganomaly& model, const Calibration& 
       r = app::score_mapped(model, c, image, o.maps, feature);
     } catch (const Error& e) {
       const std::string what = app::message_of(e);
-      std::fprintf(stderr, "ganomaly_infer: %s\n", what.rfind("image: ", 0) == 0 ? what.c_str() : (path + ": " + what).c_str());
+      std::fprintf(stderr, "ganomaly_infer: %s\n", line_text(what.rfind("image: ", 0) == 0 ? what : path + ": " + what).c_str());
       ++skipped;
       continue;
     }

@@ -137,7 +137,7 @@ void write_results(const TestRun& r) {
     std::printf("threshold %g (calibrated: %g); precision %s, recall %s\n", c.threshold, *c.calibrated_threshold,
                 number(e.f1.precision).c_str(), number(e.f1.recall).c_str());
   if (const std::string w = one_class_warning(e); !w.empty())
-    std::fprintf(stderr, "ganomaly_test: warning: %s: %s\n", r.data.root.c_str(), w.c_str());
+    std::fprintf(stderr, "ganomaly_test: warning: %s\n", line_text(r.data.root + ": " + w).c_str());
   if (!e.floor_auroc.empty()) {
     std::printf("floors (no model):");
     for (const auto& [name, a] : e.floor_auroc) std::printf(" %s %s", name.c_str(), number(a).c_str());
@@ -178,7 +178,7 @@ void write_test_report(const TestOptions& o, TestRun& r) {
     write_report(r.out, report);
     std::printf("report: %s/report.html\n", r.out.c_str());
   } catch (const std::exception& ex) {
-    std::fprintf(stderr, "ganomaly_test: warning: report not written: %s\n", ex.what());
+    std::fprintf(stderr, "ganomaly_test: warning: report not written: %s\n", line_text(ex.what()).c_str());
   }
 }
 

@@ -26,13 +26,13 @@ int main(int argc, char** argv) {
     const nlohmann::json& s = run.summary;
     std::printf("summary: %s\n", dump_json(s, 2).c_str());
     if (s.contains("warning"))
-      std::fprintf(stderr, "ganomaly_train: warning: %s: %s\n", data.root.c_str(), s["warning"].get<std::string>().c_str());
+      std::fprintf(stderr, "ganomaly_train: warning: %s\n", line_text(data.root + ": " + s["warning"].get<std::string>()).c_str());
     if ((s["status"] == "completed" || s["status"] == "early_stopped") && c->report) {
       try {  // the model is written: a report that fails is a warning, not a failed run
         write_report(o.out_dir, training_report(run, data.test, o.out_dir));
         std::printf("report: %s/report.html\n", o.out_dir.c_str());
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "ganomaly_train: warning: report not written: %s\n", e.what());
+        std::fprintf(stderr, "ganomaly_train: warning: report not written: %s\n", line_text(e.what()).c_str());
       }
     }
     return s["status"] == "diverged" ? 3 : (s["status"] == "interrupted" ? 130 : 0);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -257,4 +258,55 @@ TEST_CASE("app::run: a JSON library error is one line without the library's pref
   close(file);
   CHECK(code == 1);
   CHECK(read_file(log) == "ganomaly_x: internal error in JSON handling: array index 5 is out of range\n");
+}
+
+TEST_CASE("line_text: a clean message unchanged; control characters, stray bytes and then backslashes as \\xNN") {
+  for (const std::string clean : {"", "ganomaly_infer: a b,c.png: no such file", "caf\xc3\xa9/\xe2\x82\xac.png", "back\\slash"})
+    CHECK(gan::line_text(clean) == clean);
+  CHECK(gan::line_text("a\tb\nc\\d.png") == "a\\x09b\\x0Ac\\x5Cd.png");
+  for (const std::string bad : {"a\nb", "a\xff.png", "\x1b[31mred\\x41", "\xc3\xa9\r\x7f"}) {
+    INFO(bad);
+    const std::string line = gan::line_text(bad);
+    CHECK(gan::is_valid_utf8(line));
+    CHECK(std::none_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }));
+    CHECK(unescape(line) == bad);
+  }
+}
+
+TEST_CASE("error lines on stderr: a line feed or stray bytes in a name are escaped, one line per error") {
+  const OddRun& r = odd_run();
+  REQUIRE(r.train.exit_code == 0);
+  const std::string dir = temp_dir("names_stderr_lines");
+  const std::string named = dir + "/bad\nname\xff.png";
+  {
+    std::ofstream(named) << "not an image\n";
+  }
+  fs::copy_file(r.data + "/test/good/001.png", dir + "/good.png");
+  for (const std::string& extra : {std::string(), std::string(" --maps ") + q(temp_dir("names_stderr_maps"))}) {
+    const AppResult i = run_app("ganomaly_infer", q(r.model) + " " + q(dir) + " --threads 2" + extra);
+    INFO(i.output);
+    CHECK(i.exit_code == 1);
+    const std::vector<std::string> lines = lines_of(i.output);
+    CHECK(lines.size() == 3);  // the good image's score, the bad one's error, the count
+    const std::string escaped = gan::line_text(named);
+    CHECK(escaped == dir + "/bad\\x0Aname\\xFF.png");
+    CHECK(std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.rfind("ganomaly_infer: ", 0) == 0 && l.find(escaped) != std::string::npos;
+    }));
+  }
+  // An error that ends the run (app::run's line), naming a missing model.
+  const std::string missing = dir + "/no\nmodel\xfe.gnm";
+  const AppResult m = run_app("ganomaly_infer", q(missing) + " " + q(dir) + " --threads 2");
+  CHECK(m.exit_code == 1);
+  CHECK(lines_of(m.output).size() == 1);
+  CHECK(m.output.find(gan::line_text(missing)) != std::string::npos);
+}
+
+TEST_CASE("the HTML report writes names that are not UTF-8 escaped, never as raw bytes") {
+  const OddRun& r = odd_run();
+  REQUIRE(r.train.exit_code == 0);
+  const std::string page = read_file(r.out + "/report.html");
+  REQUIRE(!page.empty());
+  CHECK(gan::is_valid_utf8(page));
+  CHECK(page.find(gan::json_safe_text(r.data)) != std::string::npos);
 }

@@ -90,6 +90,26 @@ std::string dump_json(const nlohmann::json& j, int indent) {
   }
 }
 
+std::string line_text(const std::string& message) {
+  const auto is_control = [](char c) { return static_cast<uint8_t>(c) < 0x20 || c == 0x7F; };
+  bool clean = is_valid_utf8(message);
+  for (size_t i = 0; clean && i < message.size(); ++i) clean = !is_control(message[i]);
+  if (clean) return message;
+  std::string out;
+  out.reserve(message.size() + 16);
+  for (size_t i = 0; i < message.size();) {
+    const size_t n = utf8_char_length(message, i);
+    if (n == 0 || message[i] == '\\' || is_control(message[i])) {
+      append_hex_escape(out, static_cast<uint8_t>(message[i]));
+      ++i;
+    } else {
+      out.append(message, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
 std::string tsv_field_text(const std::string& name) {
   std::string out;
   out.reserve(name.size());

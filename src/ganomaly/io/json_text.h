@@ -25,6 +25,13 @@ nlohmann::json json_safe(const nlohmann::json& j);
 // j.dump(indent), with any name that is not UTF-8 escaped instead of an exception.
 std::string dump_json(const nlohmann::json& j, int indent = -1);
 
+// A message for one line of standard error, names in it included: unchanged when it is
+// valid UTF-8 without control characters (every message docs/ERRORS.md lists); else each
+// control character (a line feed in a name too) and each byte outside a valid UTF-8
+// character as \xNN, and each backslash as \x5C, as json_safe_text writes names: the
+// line stays one line, and replacing every \xNN by its byte gives the text back.
+std::string line_text(const std::string& message);
+
 // A name for one field of a tab-separated text line: tab, line feed, carriage return and
 // backslash as \t, \n, \r and \\, every other control character as \xNN; all else as is.
 std::string tsv_field_text(const std::string& name);

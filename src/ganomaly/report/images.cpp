@@ -5,6 +5,7 @@
 
 #include <stb/stb_image_write.h>
 
+#include "ganomaly/io/json_text.h"
 #include "ganomaly/report/report_internal.h"
 #include "ganomaly/report/svg.h"
 
@@ -86,7 +87,9 @@ std::string short_number(double v) {
   return buf;
 }
 
-std::string html(const std::string& s) { return svg::escape(s); }
+// Names that are not UTF-8 are written as json_safe_text writes them (\xNN), never as raw
+// bytes, which would make the page invalid UTF-8.
+std::string html(const std::string& s) { return svg::escape(json_safe_text(s)); }
 
 Image to_rgb(const Image& im) {
   if (im.channels == 3) return im;
