@@ -30,6 +30,7 @@
 #include "ganomaly/train/options.h"
 #include "tensor/check.h"
 #include "tensor/device.h"
+#include "tensor/thread_defaults.h"  // every app waits passively unless OMP_WAIT_POLICY is set
 #ifdef GANOMALY_OPENMP
 #include <omp.h>
 #endif
@@ -342,7 +343,8 @@ inline void make_output_dir(const std::string& dir, const char* option) {
 inline std::string version_text(const char* name) {
   auto on = [](bool b) { return b ? "on" : "off"; };
 #ifdef GANOMALY_OPENMP
-  const std::string openmp = str("on (OpenMP ", _OPENMP, ", ", omp_get_max_threads(), " threads)");
+  const std::string openmp = str("on (OpenMP ", _OPENMP, ", ", omp_get_max_threads(), " threads, wait policy ",
+                                 wait_policy(), wait_policy_origin_text(), ")");
 #else
   const std::string openmp = "off";
 #endif

@@ -39,6 +39,7 @@
 #include "step_flops.h"
 #include "tensor/device.h"
 #include "tensor/storage.h"
+#include "tensor/thread_defaults.h"  // the apps' OpenMP wait policy, so that the bench measures what they do
 #ifdef GANOMALY_OPENMP
 #include <omp.h>
 #endif

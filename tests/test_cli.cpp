@@ -1024,3 +1024,42 @@ TEST_CASE("infer and test: bad --threshold and --sensitivity") {
                 "ganomaly_infer: --sensitivity: expected a number in [0, 1], got 2\n");
   }
 }
+
+// The apps' default OpenMP wait policy (tensor/thread_defaults.h): passive unless the user
+// set OMP_WAIT_POLICY, and in effect in libgomp itself (OMP_DISPLAY_ENV=verbose prints what
+// it read when it was loaded, before main: a spin count of 0 is passive; unset, it would be
+// 300000), not only in --version.
+TEST_CASE("the apps' OpenMP threads wait passively unless OMP_WAIT_POLICY is set") {
+#ifndef GANOMALY_OPENMP
+  MESSAGE("skipped: this build has no OpenMP");
+#else
+  struct Env {
+    std::string saved;
+    bool had;
+    Env() : had(std::getenv("OMP_WAIT_POLICY") != nullptr) {
+      if (had) saved = std::getenv("OMP_WAIT_POLICY");
+      setenv("OMP_DISPLAY_ENV", "verbose", 1);
+    }
+    ~Env() {
+      unsetenv("OMP_DISPLAY_ENV");
+      if (had) setenv("OMP_WAIT_POLICY", saved.c_str(), 1);
+      else unsetenv("OMP_WAIT_POLICY");
+    }
+  } env;
+  for (const std::string app : {"ganomaly_train", "ganomaly_infer", "ganomaly_test"}) {
+    CAPTURE(app);
+    unsetenv("OMP_WAIT_POLICY");
+    const auto unset = run_app(app, "--version");
+    INFO(unset.output);
+    CHECK(unset.exit_code == 0);
+    CHECK(unset.output.find("wait policy passive (the default)") != std::string::npos);
+    CHECK(unset.output.find("OMP_WAIT_POLICY = 'PASSIVE'") != std::string::npos);
+    CHECK(unset.output.find("GOMP_SPINCOUNT = '0'") != std::string::npos);
+    setenv("OMP_WAIT_POLICY", "active", 1);
+    const auto active = run_app(app, "--version");
+    INFO(active.output);
+    CHECK(active.output.find("wait policy active (OMP_WAIT_POLICY)") != std::string::npos);
+    CHECK(active.output.find("OMP_WAIT_POLICY = 'ACTIVE'") != std::string::npos);
+  }
+#endif
+}
