@@ -1,9 +1,11 @@
 #pragma once
 // A trained model on disk: the network's config and weights, the recipe, and the
 // calibration (eval/calibration.h: which score, its normaliser and decision threshold)
-// so that new images score exactly as they did at the end of training. A resumable
-// training checkpoint is the same file plus the optimizer state and the training loop's
-// position.
+// so that new images score exactly as they did at the end of training. A model file
+// (model.gnm) keeps only what scoring needs (Ganomaly::scoring_state: one generator, the
+// one that scores). A resumable training checkpoint (last.gnm) keeps the whole model
+// (Ganomaly::state: the live generator beside the average), the optimizer state and the
+// training loop's position.
 #include <memory>
 #include <string>
 
@@ -27,13 +29,15 @@ nlohmann::json model_config_json(const ModelConfig& config);
 ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& file);
 
 // Writes atomically (io/atomic_file.h). `training`, when not null, makes
-// the file resumable: it stores the optimizer state too.
+// the file resumable: it stores the whole model and the optimizer state; null, the
+// model's scoring_state() alone.
 // `extra` tensors ride along (a resumable checkpoint keeps the best weights so far).
 void save_model(const std::string& path, Ganomaly& model, const Calibration& calibration,
                 const nlohmann::json& info, const nlohmann::json& training = nullptr,
                 const nn::NamedTensors& extra = {});
 // Checks the file (magic, version, checksum, every tensor's name and shape) and says what
-// is wrong in one line naming the file.
+// is wrong in one line naming the file. A model file (no training state) loads for
+// scoring only (Ganomaly::load_scoring_state), model files from before lean ones too.
 LoadedModel load_model(const std::string& path);
 
 }  // namespace gan
