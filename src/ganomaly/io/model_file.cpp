@@ -30,8 +30,19 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& f
   }
 }
 
+namespace {
+
+// The networks' convolution weights: the generator's and the discriminator's 4-D tensors.
+bool is_convolution_weight(const std::string& name, const Tensor& t) {
+  return t.ndim() == 4 && (name.rfind("G.", 0) == 0 || name.rfind("E.", 0) == 0 || name.rfind("D.", 0) == 0);
+}
+
+}  // namespace
+
 void save_model(const std::string& path, Ganomaly& model, const Calibration& calibration, const nlohmann::json& info,
-                const nlohmann::json& training, const nn::NamedTensors& extra) {
+                const nlohmann::json& training, const nn::NamedTensors& extra, WeightStorage weights) {
+  GANOMALY_CHECK(training.is_null() || weights == WeightStorage::fp32, path,
+                 ": a resumable checkpoint keeps float32 weights (fp16 is for model files)");
   CheckpointFile f;
   f.config = {{"kind", "ganomaly.cpp model"},
               {"version", GANOMALY_VERSION},
@@ -53,6 +64,11 @@ void save_model(const std::string& path, Ganomaly& model, const Calibration& cal
     for (const auto& t : nn::add_prefix("optimizer_d.", model.optimizer_d.state())) f.tensors.push_back(t);
   }
   for (const auto& t : extra) f.tensors.push_back(t);
+  if (weights == WeightStorage::fp16) {
+    f.config["weights"] = weights;
+    for (const auto& [name, t] : f.tensors)
+      if (is_convolution_weight(name, t)) f.half_precision.insert(name);
+  }
   save_checkpoint(path, f);
 }
 
