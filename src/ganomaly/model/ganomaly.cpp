@@ -213,7 +213,7 @@ void Ganomaly::load_state(const nn::NamedTensors& tensors, const std::string& wh
 }
 
 void Ganomaly::load_scoring_state(const nn::NamedTensors& tensors, float ema_decay, const std::string& what) {
-  if (!(ema_decay >= 0.0f && ema_decay < 1.0f)) 
+  if (!(ema_decay >= 0.0f && ema_decay < 1.0f))
     throw Error(str(what, ": bad model config: expected an ema_decay in [0, 1), got ", ema_decay));
   generator.load_state(nn::take_prefix(ema_decay > 0.0f ? "E." : "G.", tensors), what);
   ema_.reset();

@@ -151,7 +151,7 @@ class Ganomaly {
   void load_state(const nn::NamedTensors& tensors, const std::string& what);
   // What scoring needs, as a model file keeps it: the scoring generator only (under "E."
   // when it is the average, else "G."), "D." (the feature score), "R." and "N.". The live
-  // generator beside an average is for training alone: a third of a model file.
+  // generator beside an average is for training alone (nearly half of the old files).
   nn::NamedTensors scoring_state() const;
   // Loads a scoring_state() (or a whole state(), as model files before it kept) for
   // scoring only: the scoring generator's weights, averaged with `ema_decay` (0: live
