@@ -98,7 +98,7 @@ inline void add_train_options(cxxopts::Options& options) {
      cxxopts::value<std::string>()->default_value(to_string(o.validate_on)))
     ("on-nan", "a non-finite loss: stop (keeping the best model) or skip the batch",
      cxxopts::value<std::string>()->default_value(to_string(o.on_nan)))
-    ("weights", "model.gnm's convolution weights: fp32, or fp16 (half the file; scores within 1e-3 relative; last.gnm stays fp32)",
+    ("weights", "model.gnm's convolution weights: fp32, or fp16 (half the file; single scores within 1e-3 relative; last.gnm stays fp32)",
      cxxopts::value<std::string>()->default_value(to_string(o.weights)))
     ("log-test-auroc", "also log test AUROC per epoch, for analysis only (never used to select)")
     ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(o.max_pixels)))

@@ -19,8 +19,9 @@
 namespace gan {
 
 // How a model file stores the networks' convolution weights (4-D tensors, nearly all of
-// its bytes): float32, or IEEE binary16 (half the size; the scores stay within 1e-3
-// relative of float32's, tests/test_model_file.cpp). Batch-norm, bias and residual
+// its bytes): float32, or IEEE binary16 (half the size; each single score stays within
+// 1e-3 relative of float32's, tests/test_model_file.cpp; the fused one, a sum of
+// standardised parts that crosses 0, within a small absolute difference). Batch-norm, bias and residual
 // statistics stay float32, and a resumable checkpoint is float32 throughout, so that
 // resuming is bitwise.
 enum class WeightStorage { fp32, fp16 };
