@@ -104,6 +104,7 @@ inline const std::map<std::string, std::string>& field_flags() {
       {"ema_decay", "--ema"},
       {"validate_on", "--validate-on"},
       {"on_nan", "--on-nan"},
+      {"weights", "--weights"},
       {"max_pixels", "--max-pixels"},
       {"device", "--device"},
       {"threshold", "--threshold"},

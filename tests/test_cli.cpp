@@ -284,6 +284,7 @@ TEST_CASE("train: bad options") {
   SUBCASE("--min-steps -1") { check_error(run("--min-steps -1"), 2, "--min-steps", out); }
   SUBCASE("--instance-noise -0.1") { check_error(run("--instance-noise -0.1"), 2, "--instance-noise", out); }
   SUBCASE("--augment rotate") { check_error(run("--augment rotate"), 2, "--augment", out); }
+  SUBCASE("--weights fp8") { check_error(run("--weights fp8"), 2, "--weights", out); }
   SUBCASE("--selection-tolerance -1") {
     check_error(run("--selection-tolerance -1"), 2, "--selection-tolerance", out);
   }
@@ -397,11 +398,11 @@ TEST_CASE("test and infer: bad checkpoints") {
   }
   SUBCASE("newer format version (valid checksum)") {
     const std::string ckpt = damaged_model("newer", [](std::string& b) {
-      b[8] = 2, b[9] = b[10] = b[11] = 0;  // the format version, little-endian, after the 8 magic bytes
+      b[8] = 3, b[9] = b[10] = b[11] = 0;  // the format version, little-endian, after the 8 magic bytes
       const uint32_t crc = gan::checkpoint_io::crc32(b.data(), b.size() - 4);
       for (int i = 0; i < 4; ++i) b[b.size() - 4 + i] = char(uint8_t(crc >> (8 * i)));
     });
-    check_both(ckpt, ckpt + ": written by a newer ganomaly.cpp: format 2, this build reads up to 1");
+    check_both(ckpt, ckpt + ": written by a newer ganomaly.cpp: format 3, this build reads up to 2");
   }
   SUBCASE("empty file") {
     const std::string ckpt = damaged_model("empty", [](std::string& b) { b.clear(); });

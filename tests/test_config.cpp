@@ -62,6 +62,7 @@ nlohmann::json every_field(const TrainOptions& o) {
           {"log_test_auroc", o.log_test_auroc},
           {"max_pixels", o.max_pixels},
           {"on_nan", o.on_nan},
+          {"weights", o.weights},
           {"device", gan::device_name(o.device)}};
 }
 

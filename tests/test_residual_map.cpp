@@ -126,5 +126,9 @@ TEST_CASE("residual statistics travel as R.mean / R.scale; a model file without 
   nn::NamedTensors wrong = loaded.model->state();
   for (auto& [name, t] : wrong)
     if (name.rfind("R.", 0) == 0) t = Tensor::full(Shape{16, 16}, 1.0f);
-  CHECK_THROWS_WITH_AS(old.model->load_state(wrong, "x.gnm"), doctest::Contains("x.gnm"), Error);
+  // (A model file loads for scoring only, so through load_scoring_state.)
+  CHECK_THROWS_WITH_AS(old.model->load_scoring_state(wrong, old.model->ema_decay(), "x.gnm"),
+                       doctest::Contains("x.gnm: "), Error);
+  CHECK_THROWS_WITH_AS(old.model->load_scoring_state(wrong, old.model->ema_decay(), "x.gnm"),
+                       doctest::Contains("do not fit image size 32"), Error);
 }

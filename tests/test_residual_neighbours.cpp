@@ -163,5 +163,9 @@ TEST_CASE("neighbour residuals travel as N.maps / N.keys / N.floor; a model file
   nn::NamedTensors wrong = loaded.model->state();
   for (auto& [name, t] : wrong)
     if (name == "N.keys") t = Tensor::full(Shape{6, 10}, 1.0f);
-  CHECK_THROWS_WITH_AS(old.model->load_state(wrong, "x.gnm"), doctest::Contains("x.gnm"), Error);
+  // (A model file loads for scoring only, so through load_scoring_state.)
+  CHECK_THROWS_WITH_AS(old.model->load_scoring_state(wrong, old.model->ema_decay(), "x.gnm"),
+                       doctest::Contains("x.gnm: "), Error);
+  CHECK_THROWS_WITH_AS(old.model->load_scoring_state(wrong, old.model->ema_decay(), "x.gnm"),
+                       doctest::Contains("do not fit image size 32"), Error);
 }

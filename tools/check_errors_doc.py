@@ -119,7 +119,7 @@ def make_scratch(s):
     write(f"{s}/ck/flipped.gnm", bytes(flipped))
     write(f"{s}/ck/empty.gnm", b"")
     newer = bytearray(model)
-    newer[8:12] = struct.pack("<I", 2)  # the format version, after the 8 magic bytes
+    newer[8:12] = struct.pack("<I", 3)  # the format version, after the 8 magic bytes
     newer[-4:] = struct.pack("<I", zlib.crc32(bytes(newer[:-4])))  # CRC-32 (IEEE), as the reader's
     write(f"{s}/ck/newer.gnm", bytes(newer))
 

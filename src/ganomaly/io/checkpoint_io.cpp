@@ -4,12 +4,14 @@
 
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
 #include <set>
 
 #include "ganomaly/io/atomic_file.h"
+#include "ganomaly/io/half_float.h"
 #include "tensor/check.h"
 #include "ganomaly/io/json_text.h"
 
@@ -81,20 +83,35 @@ class Writer {
   uint32_t crc_ = 0;
 };
 
-void write_all(AtomicFile& file, const std::string& config, const CheckpointFile& checkpoint, uint64_t file_size) {
+// Format 2's storage types.
+constexpr uint32_t kStoredF32 = 0, kStoredF16 = 1;
+
+// The format a file takes: 1 unless a tensor is stored at half precision.
+uint32_t format_of(const CheckpointFile& checkpoint) { return checkpoint.half_precision.empty() ? 1 : 2; }
+
+void write_all(AtomicFile& file, const std::string& config, const CheckpointFile& checkpoint,
+               const std::vector<std::vector<uint16_t>>& halves, uint64_t file_size) {
+  const uint32_t format = format_of(checkpoint);
   Writer w(file);
   w.bytes(kMagic, sizeof kMagic);
-  w.u32(checkpoint_io::kFormatVersion);
+  w.u32(format);
   w.u64(file_size);
   w.u64(config.size());
   w.bytes(config.data(), config.size());
   w.u64(checkpoint.tensors.size());
-  for (const auto& [name, t] : checkpoint.tensors) {
+  for (size_t i = 0; i < checkpoint.tensors.size(); ++i) {
+    const auto& [name, t] = checkpoint.tensors[i];
     w.u32(uint32_t(name.size()));
     w.bytes(name.data(), name.size());
     w.u32(uint32_t(t.ndim()));
     for (int d = 0; d < t.ndim(); ++d) w.u64(uint64_t(t.size(d)));
-    if (t.numel() > 0) w.bytes(t.to(Device::cpu).data(), size_t(t.numel()) * sizeof(float));  // from any device
+    const bool half = checkpoint.half_precision.count(name) > 0;  // an empty tensor too, so the type reads back
+    if (format >= 2) w.u32(half ? kStoredF16 : kStoredF32);
+    if (t.numel() == 0) continue;
+    if (half)
+      w.bytes(halves[i].data(), halves[i].size() * sizeof(uint16_t));
+    else
+      w.bytes(t.to(Device::cpu).data(), size_t(t.numel()) * sizeof(float));  // from any device
   }
   w.u32(w.crc());
 }
@@ -207,16 +224,33 @@ void save_checkpoint(const std::string& path, const CheckpointFile& file) {
   }
   uint64_t size = kMinFileBytes + config.size();
   std::set<std::string> names;
-  for (const auto& [name, t] : file.tensors) {
+  // The half-precision tensors, converted first: a value beyond half's range fails here.
+  std::vector<std::vector<uint16_t>> halves(file.tensors.size());
+  const bool format2 = format_of(file) >= 2;
+  for (size_t i = 0; i < file.tensors.size(); ++i) {
+    const auto& [name, t] = file.tensors[i];
     GANOMALY_CHECK(!name.empty(), "save_checkpoint: ", path, ": a tensor has an empty name");
     GANOMALY_CHECK(names.insert(name).second, "save_checkpoint: ", path, ": duplicate tensor name '", name, "'");
     GANOMALY_CHECK(t.defined(), "save_checkpoint: ", path, ": tensor '", name, "' is undefined");
-    size += 4 + name.size() + 4 + 8 * uint64_t(t.ndim()) + 4 * uint64_t(t.numel());
+    const bool half = file.half_precision.count(name) > 0;
+    size += 4 + name.size() + 4 + 8 * uint64_t(t.ndim()) + (format2 ? 4 : 0) + (half ? 2 : 4) * uint64_t(t.numel());
+    if (!half || t.numel() == 0) continue;
+    const Tensor host = t.to(Device::cpu);
+    halves[i].resize(size_t(t.numel()));
+    for (int64_t k = 0; k < t.numel(); ++k) {
+      const float v = host.data()[k];
+      GANOMALY_CHECK(!(std::fabs(v) > kHalfMax) || std::isinf(v), "save_checkpoint: ", path, ": tensor '", name,
+                     "' holds ", v, ", beyond half precision's largest value ", kHalfMax);
+      halves[i][size_t(k)] = float_to_half(v);
+    }
   }
+  for (const std::string& name : file.half_precision)
+    GANOMALY_CHECK(names.count(name), "save_checkpoint: ", path, ": no tensor named '", name,
+                   "' to store at half precision");
 
   try {
     AtomicFile out(path);
-    write_all(out, config, file, size);
+    write_all(out, config, file, halves, size);
     out.commit();
   } catch (const FileWriteError& e) {
     throw Error(save_error(e));
@@ -298,11 +332,21 @@ CheckpointFile load_checkpoint(const std::string& path) {
       if (d > 0) nonzero *= d;
     }
     const uint64_t numel = any_zero ? 0 : uint64_t(nonzero);
-    if (numel > r.left() / sizeof(float))
-      r.fail("corrupt: tensor '", name, "' needs ", numel, " floats but only ", r.left(), " bytes remain");
-    const uint8_t* data = r.take(size_t(numel) * sizeof(float), "tensor data");
+    const uint32_t stored = version >= 2 ? r.u32("tensor storage type") : kStoredF32;
+    if (stored != kStoredF32 && stored != kStoredF16)
+      r.fail("corrupt: tensor '", name, "' has storage type ", stored, " (0: float32, 1: half)");
+    const size_t value_bytes = stored == kStoredF16 ? 2 : 4;
+    if (numel > r.left() / value_bytes)
+      r.fail("corrupt: tensor '", name, "' needs ", numel, stored == kStoredF16 ? " halves" : " floats", " but only ",
+             r.left(), " bytes remain");
+    const uint8_t* data = r.take(size_t(numel) * value_bytes, "tensor data");
     Tensor t = Tensor::empty(make_shape(dims));
-    if (numel > 0) std::memcpy(t.data(), data, size_t(numel) * sizeof(float));
+    if (stored == kStoredF16) {
+      out.half_precision.insert(name);
+      for (uint64_t k = 0; k < numel; ++k) t.data()[k] = half_to_float(uint16_t(data[2 * k] | data[2 * k + 1] << 8));
+    } else if (numel > 0) {
+      std::memcpy(t.data(), data, size_t(numel) * sizeof(float));
+    }
     out.tensors.emplace_back(std::move(name), std::move(t));
   }
   if (r.left() != 0) r.fail("corrupt: ", r.left(), " unexpected bytes after the last tensor");

@@ -137,6 +137,7 @@ void Ganomaly::initialise(nn::Module& m) {
 
 void Ganomaly::enable_ema(float decay) {
   if (!(decay >= 0.0f && decay < 1.0f)) throw OptionError("ema_decay", str("expected a decay in [0, 1), got ", decay));
+  GANOMALY_CHECK(!scoring_only_, "enable_ema: this model was loaded for scoring only (a model file)");
   ema_decay_ = decay;
   if (decay == 0.0f) {
     ema_.reset();
@@ -183,6 +184,7 @@ void Ganomaly::recalibrate_ema_batch_norm(const Tensor& images, int batch_size) 
 }
 
 nn::NamedTensors Ganomaly::state() const {
+  if (scoring_only_) return scoring_state();
   nn::NamedTensors out = nn::add_prefix("G.", generator.state());
   if (ema_)
     for (auto& t : nn::add_prefix("E.", ema_->state())) out.push_back(t);
@@ -192,9 +194,35 @@ nn::NamedTensors Ganomaly::state() const {
   return out;
 }
 
+nn::NamedTensors Ganomaly::scoring_state() const {
+  // A scoring-only model's `generator` holds the average when ema_decay_ > 0.
+  const bool averaged = ema_ != nullptr || (scoring_only_ && ema_decay_ > 0.0f);
+  const Generator& scoring = ema_ ? *ema_ : generator;
+  nn::NamedTensors out = nn::add_prefix(averaged ? "E." : "G.", scoring.state());
+  for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("R.", residual_z.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("N.", residual_nn.state())) out.push_back(t);
+  return out;
+}
+
 void Ganomaly::load_state(const nn::NamedTensors& tensors, const std::string& what) {
+  GANOMALY_CHECK(!scoring_only_, what, ": a model loaded for scoring only cannot take a training state");
   generator.load_state(nn::take_prefix("G.", tensors), what);
   if (ema_) ema_->load_state(nn::take_prefix("E.", tensors), what);
+  load_fits(tensors, what);
+}
+
+void Ganomaly::load_scoring_state(const nn::NamedTensors& tensors, float ema_decay, const std::string& what) {
+  if (!(ema_decay >= 0.0f && ema_decay < 1.0f))
+    throw Error(str(what, ": bad model config: expected an ema_decay in [0, 1), got ", ema_decay));
+  generator.load_state(nn::take_prefix(ema_decay > 0.0f ? "E." : "G.", tensors), what);
+  ema_.reset();
+  ema_decay_ = ema_decay;
+  scoring_only_ = true;
+  load_fits(tensors, what);
+}
+
+void Ganomaly::load_fits(const nn::NamedTensors& tensors, const std::string& what) {
   discriminator.load_state(nn::take_prefix("D.", tensors), what);
   residual_z.load_state(nn::take_prefix("R.", tensors), what);
   GANOMALY_CHECK(residual_z.empty() ||
@@ -335,6 +363,7 @@ bool Ganomaly::update_discriminator(const StepForward& f, StepLosses& losses) {
 }
 
 StepLosses Ganomaly::train_step(const Tensor& images, const StepInputs& inputs) {
+  GANOMALY_CHECK(!scoring_only_, "train_step: this model was loaded for scoring only (a model file); train from last.gnm");
   StepLosses losses;
   StepForward f = forward_generator(images, inputs);
   if (!update_generator(f, losses) || !update_discriminator(f, losses)) {

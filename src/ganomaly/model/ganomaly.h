@@ -145,9 +145,20 @@ class Ganomaly {
   // recipe's normalisation) with the averaged generator in training mode, no gradients.
   void recalibrate_ema_batch_norm(const Tensor& images, int batch_size);
   // Every tensor of the model under "G.", "E." (the average, when kept), "D.", "R."
-  // (residual_z, once fitted) and "N." (residual_nn): the file's keys for them.
+  // (residual_z, once fitted) and "N." (residual_nn): the file's keys for them. A model
+  // loaded for scoring only has its scoring_state() alone.
   nn::NamedTensors state() const;
   void load_state(const nn::NamedTensors& tensors, const std::string& what);
+  // What scoring needs, as a model file keeps it: the scoring generator only (under "E."
+  // when it is the average, else "G."), "D." (the feature score), "R." and "N.". The live
+  // generator beside an average is for training alone (nearly half of the old files).
+  nn::NamedTensors scoring_state() const;
+  // Loads a scoring_state() (or a whole state(), as model files before it kept) for
+  // scoring only: the scoring generator's weights, averaged with `ema_decay` (0: live
+  // ones), go into `generator`, which scoring then uses, and no second generator is kept;
+  // ema_decay() still says how they were made. Such a model cannot be trained.
+  void load_scoring_state(const nn::NamedTensors& tensors, float ema_decay, const std::string& what);
+  bool scoring_only() const { return scoring_only_; }
 
   ModelConfig config;
   Recipe recipe;
@@ -167,8 +178,10 @@ class Ganomaly {
   bool update_discriminator(const StepForward& forward, StepLosses& losses);  // D on G(x).detach()
   void initialise(nn::Module& m);
   void update_ema();
+  void load_fits(const nn::NamedTensors& tensors, const std::string& what);  // D, R and N
   float ema_decay_ = 0.0f;
   std::unique_ptr<Generator> ema_;
+  bool scoring_only_ = false;  // load_scoring_state: `generator` holds the scoring weights
   Device device_ = Device::cpu;
 };
 

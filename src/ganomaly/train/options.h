@@ -13,6 +13,7 @@
 
 #include "ganomaly/data/image.h"
 #include "ganomaly/eval/calibration.h"
+#include "ganomaly/io/model_file.h"
 #include "ganomaly/model/ganomaly.h"
 #include "ganomaly/train/augment.h"
 
@@ -90,6 +91,7 @@ struct TrainOptions {
   bool log_test_auroc = false;         // for analysis only: never used for selection
   size_t max_pixels = kDefaultMaxPixels;
   OnNan on_nan = OnNan::stop;
+  WeightStorage weights = WeightStorage::fp32;  // model.gnm's convolution weights (last.gnm stays float32)
   Device device = Device::cpu;         // where the model trains and scores
   // The app's effective options, in the format its --config reads (apps/config_file.h):
   // written as out_dir/config.json once the folder is locked. Null: none is written.

@@ -169,7 +169,7 @@ std::string start_from_checkpoint_run(Run& run) {
   if (kept.epoch > 0) {
     const std::unique_ptr<Ganomaly> best = new_model(o);
     best->load_state(run.kept_weights, o.resume);
-    save_model(run.model_path, *best, kept.calibration, run.info);
+    save_model(run.model_path, *best, kept.calibration, run.info, nullptr, {}, o.weights);
   }
   const std::string from = (std::filesystem::path(o.resume).parent_path() / "train_log.jsonl").string();
   return carry_log(from, o.out_dir + "/train_log.jsonl", run.resume_state.epoch);
@@ -222,6 +222,10 @@ TrainResult finish(Run& run, const std::string& status) {
   if (status != "interrupted" && run.resume_state.kept.epoch > 0) {
     // The final model is the kept one: the best validation epoch's.
     run.model->load_state(run.kept_weights, "best state");
+    if (o.weights == WeightStorage::fp16) {  // rounded to half precision: evaluated as model.gnm holds it
+      run.model = load_model(run.model_path).model;
+      run.model->to(o.device);
+    }
     r.calibration = run.resume_state.kept.calibration;
     r.summary["score"] = r.calibration.score;
     r.summary["threshold"] = r.calibration.threshold;

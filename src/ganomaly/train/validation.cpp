@@ -107,7 +107,7 @@ void remeasure_kept(Run& run) {
   const ValidationPass kept = validate_model(model, run.images, run.options);
   run.resume_state.kept.metric = kept.metric;
   run.resume_state.kept.calibration = calibrate(kept, run.images.validation_labels, run.options);
-  save_model(run.model_path, model, run.resume_state.kept.calibration, run.info);
+  save_model(run.model_path, model, run.resume_state.kept.calibration, run.info, nullptr, {}, run.options.weights);
   model.load_state(current, "current state");
 }
 
@@ -192,7 +192,7 @@ bool select(Run& run, const ValidationPass& pass, int epoch) {
   kept.calibration = calibrate(pass, run.images.validation_labels, run.options);
   run.kept_weights = clone_state(run.model->state());
   run.resume_state.stale = 0;
-  save_model(run.model_path, *run.model, kept.calibration, run.info);
+  save_model(run.model_path, *run.model, kept.calibration, run.info, nullptr, {}, run.options.weights);
   return true;
 }
 
