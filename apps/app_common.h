@@ -102,6 +102,7 @@ inline const std::map<std::string, std::string>& field_flags() {
       {"ema_decay", "--ema"},
       {"validate_on", "--validate-on"},
       {"on_nan", "--on-nan"},
+      {"photometric", "--photometric"},
       {"max_pixels", "--max-pixels"},
       {"device", "--device"},
       {"threshold", "--threshold"},
