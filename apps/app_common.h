@@ -105,6 +105,7 @@ inline const std::map<std::string, std::string>& field_flags() {
       {"validate_on", "--validate-on"},
       {"on_nan", "--on-nan"},
       {"weights", "--weights"},
+      {"photometric", "--photometric"},
       {"max_pixels", "--max-pixels"},
       {"device", "--device"},
       {"threshold", "--threshold"},

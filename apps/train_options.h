@@ -100,6 +100,9 @@ inline void add_train_options(cxxopts::Options& options) {
      cxxopts::value<std::string>()->default_value(to_string(o.on_nan)))
     ("weights", "model.gnm's convolution weights: fp32, or fp16 (half the file; single scores within 1e-3 relative; last.gnm stays fp32)",
      cxxopts::value<std::string>()->default_value(to_string(o.weights)))
+    ("photometric", "bring each image's channels to the training normals' mean and spread (undoes a change of "
+     "light): auto (on when relit validation normals would read as defects), on or off",
+     cxxopts::value<std::string>()->default_value(to_string(o.photometric)))
     ("log-test-auroc", "also log test AUROC per epoch, for analysis only (never used to select)")
     ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(o.max_pixels)))
     ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
@@ -146,6 +149,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.validate_on = parse_choice<ValidateOn>("validate_on", args["validate-on"].as<std::string>());
   o.on_nan = parse_choice<OnNan>("on_nan", args["on-nan"].as<std::string>());
   o.weights = parse_choice<WeightStorage>("weights", args["weights"].as<std::string>());
+  o.photometric = parse_choice<PhotometricChoice>("photometric", args["photometric"].as<std::string>());
   o.log_test_auroc = args["log-test-auroc"].as<bool>();
   o.max_pixels = args["max-pixels"].as<size_t>();
   o.device = read_device(args, /*require=*/false);  // TrainOptions::validate checks it can be used

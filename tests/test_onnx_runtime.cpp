@@ -174,19 +174,22 @@ struct Case {
   std::string recipe;  // paper: tanh; anomalib: imagenet
   int size = 32;       // 48: padded to 64 for the network, and cropped back
   std::string score;
+  std::string photometric = "off";  // on: the graph brings each image to the training normals' light
 };
 
 Row check_model(const Case& c, const std::string& data, const std::vector<Sample>& images, const std::string& work) {
   Row row;
-  row.model = c.recipe + "_" + std::to_string(c.size);
+  row.model = c.recipe + "_" + std::to_string(c.size) + (c.photometric == "on" ? "_photometric" : "");
   row.score = c.score;
   const std::string out = work + "/" + row.model + "_" + c.score;
   TrainOptions o = gan::testing::tiny_train_options(out, 1);
   o.recipe = parse_choice<RecipeName>("recipe", c.recipe);
   o.model.image_size = c.size;
   o.score = parse_choice<ScoreChoice>("score", c.score);
+  o.photometric = parse_choice<PhotometricChoice>("photometric", c.photometric);
   const TrainResult trained = train_model(discover_dataset(data), o);
   REQUIRE(trained.model);
+  REQUIRE(trained.model->photometric.on() == (c.photometric == "on"));
   const std::string model_path = out + "/model.gnm", onnx_path = out + "/model.onnx";
   const auto exported = run_app("ganomaly_export", q(model_path) + " " + q(onnx_path));
   INFO(exported.output);
@@ -312,6 +315,10 @@ TEST_CASE("ONNX Runtime runs the exported decision as ganomaly_infer decides, fo
       c.score = to_string(score);
       rows.push_back(check_model(c, data, d.test, work.path.string()));
     }
+    Case lit = r;  // photometric normalisation in the graph, under the default score
+    lit.score = "fused";
+    lit.photometric = "on";
+    rows.push_back(check_model(lit, data, d.test, work.path.string()));
   }
   std::ostringstream table;
   table << "| model | score | score max rel | raw_score max rel | every score max rel | map max err / largest magnitude | verdicts | moved (sensitivity 0.8) |\n"

@@ -95,6 +95,27 @@ onnx::ValueInfo value_info(const std::string& name, const Tensor& example, const
   return v;
 }
 
+// Photometric::apply: each image's channels to the reference's mean and spread; a flat
+// channel (spread at most kFlatChannel) only shifted. Its output is "x".
+std::string add_photometric(OnnxGraphBuilder& b, const Photometric& light, const std::string& in,
+                            const std::vector<int64_t>& per_channel) {
+  const std::vector<Attribute> per_image_channel{Attribute::of("axes", std::vector<int64_t>{2, 3}),
+                                                 Attribute::of("keepdims", int64_t{1})};
+  const std::string mean = b.node("ReduceMean", {in}, "photometric.image_mean", per_image_channel);
+  const std::string centred = b.node("Sub", {in, mean}, "photometric.centred");
+  const std::string squared = b.node("Mul", {centred, centred}, "photometric.centred_squared");
+  const std::string spread =
+      b.node("Sqrt", {b.node("ReduceMean", {squared}, "photometric.variance", per_image_channel)}, "photometric.spread");
+  const std::string flat = b.node("LessOrEqual", {spread, b.scalar("photometric.flat", kFlatChannel)}, "photometric.flat_channel");
+  const std::string gain = b.node("Where", {flat, b.scalar("photometric.one", 1.0f),
+                                            b.node("Div", {b.constant("photometric.reference_std", per_channel, light.stddev()), spread},
+                                                   "photometric.rescale")},
+                                  "photometric.gain");
+  return b.node("Add", {b.node("Mul", {centred, gain}, "photometric.rescaled"),
+                        b.constant("photometric.reference_mean", per_channel, light.mean())},
+                "x");
+}
+
 }  // namespace
 
 onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, OnnxFeatures features) {
@@ -117,7 +138,9 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
   const PixelNormalization norm = pixel_normalization(model.recipe.normalization, c.channels);
   const std::vector<int64_t> per_channel{1, c.channels, 1, 1};
   std::string x = b.node("Sub", {"images", b.constant("pixel_mean", per_channel, norm.mean)}, "images.centred");
-  x = b.node("Div", {x, b.constant("pixel_stdev", per_channel, norm.stdev)}, "x");
+  const Photometric& light = model.photometric;
+  x = b.node("Div", {x, b.constant("pixel_stdev", per_channel, norm.stdev)}, light.on() ? "x.as_lit" : "x");
+  if (light.on()) x = add_photometric(b, light, x, per_channel);
   // Zero padding (in normalised units, as pad_center pads the normalised images), centred.
   const int64_t top = (p - s + 1) / 2, bottom = p - s - top;
   if (p != s)
@@ -161,6 +184,7 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
   }
   b.graph.outputs.insert(b.graph.outputs.end(), decision.outputs.begin(), decision.outputs.end());
   b.graph.doc = str("GANomaly scoring network: normalisation (", model.recipe.normalization, ")",
+                    light.on() ? ", photometric normalisation to the training normals' channel statistics" : "",
                     p != s ? str(", zero padding to ", p, " x ", p) : std::string(),
                     ", encoder1, decoder, encoder2 (", model.ema_decay() > 0 ? "the averaged generator" : "the generator",
                     ")", with_features ? ", the discriminator's features" : "",
@@ -178,6 +202,7 @@ onnx::Model build_onnx_model(Ganomaly& model, const Calibration& calibration, On
                 {"network_size", std::to_string(p)},
                 {"generator_weights", model.ema_decay() > 0 ? str("ema ", model.ema_decay()) : std::string("live")},
                 {"calibration_score", to_string(calibration.score)},
+                {"photometric", light.on() ? "on" : "off"},
                 {"recipe", to_string(model.recipe.name)}};
   m.metadata.insert(m.metadata.end(), decision.metadata.begin(), decision.metadata.end());
   m.graph = std::move(b.graph);

@@ -191,6 +191,7 @@ nn::NamedTensors Ganomaly::state() const {
   for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("R.", residual_z.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("N.", residual_nn.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("P.", photometric.state())) out.push_back(t);
   return out;
 }
 
@@ -202,6 +203,7 @@ nn::NamedTensors Ganomaly::scoring_state() const {
   for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("R.", residual_z.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("N.", residual_nn.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("P.", photometric.state())) out.push_back(t);
   return out;
 }
 
@@ -230,6 +232,7 @@ void Ganomaly::load_fits(const nn::NamedTensors& tensors, const std::string& wha
                  what, ": residual statistics of ", residual_z.height(), "x", residual_z.width(),
                  " do not fit image size ", config.image_size);
   residual_nn.load_state(nn::take_prefix("N.", tensors), what);
+  photometric.load_state(nn::take_prefix("P.", tensors), config.channels, what);
   const int64_t s = config.image_size;
   GANOMALY_CHECK(residual_nn.empty() ||
                      (residual_nn.height() == s && residual_nn.width() == s &&
@@ -385,8 +388,9 @@ StepLosses Ganomaly::train_step(const Tensor& images, const StepInputs& inputs) 
   return losses;
 }
 
-Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>* residuals, FeatureScore feature) {
+Scores Ganomaly::score(const Tensor& raw_images, int batch_size, std::vector<float>* residuals, FeatureScore feature) {
   NoGradGuard no_grad;
+  const Tensor images = photometric.apply(raw_images);
   Generator& g_net = scoring_generator();
   g_net.eval();
   discriminator.eval();
@@ -436,7 +440,7 @@ Scores Ganomaly::score(const Tensor& images, int batch_size, std::vector<float>*
 Tensor Ganomaly::reconstruct(const Tensor& images) {
   NoGradGuard no_grad;
   scoring_generator().eval();
-  return scoring_generator().run(pad_to_network(images.to(device_), config)).fake.to(Device::cpu);
+  return scoring_generator().run(pad_to_network(photometric.apply(images).to(device_), config)).fake.to(Device::cpu);
 }
 
 }  // namespace gan

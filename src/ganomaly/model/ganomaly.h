@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ganomaly/model/model.h"
+#include "ganomaly/model/photometric.h"
 #include "ganomaly/model/residual_map.h"
 #include "ganomaly/model/residual_neighbours.h"
 #include "ganomaly/model/score.h"
@@ -134,6 +135,8 @@ class Ganomaly {
   void fit_residuals(const Tensor& normals, int batch_size = 32);
   ResidualZ residual_z;
   ResidualNN residual_nn;
+  // Applied to every image score() and reconstruct() see; off unless training chose it.
+  Photometric photometric;
   // Keeps an exponential moving average of the generator's weights (decay per step),
   // used for scoring: it smooths the step-to-step swings of adversarial training.
   // A decay outside [0, 1) throws OptionError naming "ema_decay".

@@ -75,4 +75,14 @@ bool validate_and_select(Run& run, const EpochSums& sums, TrainLog& log);
 // 5. Writes last.gnm at run.resume_state.
 void save_resumable(Run& run);
 
+// 6. Before the kept model is evaluated: photometric normalisation (model/photometric.h),
+//    chosen on validation. The validation normals relit (change_lighting at
+//    kRelitStrength) are scored by the kept model; when more than kRelitAlarmBudget of
+//    them read as defects, the model is refitted and calibrated with the normalisation,
+//    which is kept if it flags fewer at a validation AUROC within the selection tolerance
+//    (at least 0.01). model.gnm is rewritten then. The model must hold the kept weights.
+//    Returns what was measured, for summary.json (null when nothing is held out).
+constexpr double kRelitStrength = 0.1, kRelitAlarmBudget = 0.1;
+nlohmann::json choose_photometric(Run& run);
+
 }  // namespace gan::loop

@@ -22,6 +22,7 @@ namespace gan {
 enum class LrSchedule { constant, cosine };             // cosine: decays to 0 over the epochs
 enum class ValidateOn { heldout, test };                // test: anomalib's habit, an oracle
 enum class OnNan { stop, skip };                        // a non-finite loss: stop (keep the best model) or skip the batch
+enum class PhotometricChoice { automatic, on, off };    // model/photometric.h; automatic: chosen on validation
 // The score that decides: a Score (the same value), or the best single score on
 // validation ("auto").
 enum class ScoreChoice { latent, reconstruction, feature, residual_max, residual_z, residual_nn, fused, best_on_validation };
@@ -44,6 +45,11 @@ struct NameTable<ValidateOn> {
 template <>
 struct NameTable<OnNan> {
   static constexpr std::pair<OnNan, const char*> all[] = {{OnNan::stop, "stop"}, {OnNan::skip, "skip"}};
+};
+template <>
+struct NameTable<PhotometricChoice> {
+  static constexpr std::pair<PhotometricChoice, const char*> all[] = {
+      {PhotometricChoice::automatic, "auto"}, {PhotometricChoice::on, "on"}, {PhotometricChoice::off, "off"}};
 };
 // ScoreChoice has no table of its own: its names are Score's, plus "auto".
 const char* to_string(ScoreChoice choice);
@@ -92,6 +98,7 @@ struct TrainOptions {
   size_t max_pixels = kDefaultMaxPixels;
   OnNan on_nan = OnNan::stop;
   WeightStorage weights = WeightStorage::fp32;  // model.gnm's convolution weights (last.gnm stays float32)
+  PhotometricChoice photometric = PhotometricChoice::automatic;
   Device device = Device::cpu;         // where the model trains and scores
   // The app's effective options, in the format its --config reads (apps/config_file.h):
   // written as out_dir/config.json once the folder is locked. Null: none is written.

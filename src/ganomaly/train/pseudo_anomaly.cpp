@@ -5,6 +5,9 @@
 #include <cstring>
 #include <vector>
 
+#include "ganomaly/data/dataset.h"
+#include "ganomaly/data/synth.h"
+
 namespace gan {
 
 namespace {
@@ -103,6 +106,30 @@ Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng, float strength) {
       case 2: scratch(p, rng, unit); break;
       default: colour(p, rng, unit); break;
     }
+  }
+  return out;
+}
+
+}  // namespace gan
+
+namespace gan {
+
+Tensor relit(const Tensor& normals, const std::string& normalization, double strength, uint64_t seed) {
+  const Tensor host = normals.to(Device::cpu);
+  const int64_t n = host.size(0), c = host.size(1), plane = host.size(2) * host.size(3);
+  const PixelNormalization unit = pixel_normalization(normalization, int(c));
+  Tensor out = Tensor::empty(host.shape());
+  Image image;
+  image.height = int(host.size(2));
+  image.width = int(host.size(3));
+  image.channels = int(c);
+  image.pixels.resize(size_t(c * plane));
+  for (int64_t i = 0; i < n; ++i) {
+    const float* x = host.data() + i * c * plane;
+    for (int64_t k = 0; k < c; ++k)  // back to [0, 1], HWC
+      for (int64_t p = 0; p < plane; ++p) image.pixels[p * c + k] = x[k * plane + p] * unit.stdev[k] + unit.mean[k];
+    change_lighting(image, strength, seed, int(i));
+    normalize_image(image, normalization, out.data() + i * c * plane);
   }
   return out;
 }

@@ -8,6 +8,8 @@
 // They work on normalised tensors: every change is a copy or a shift in units of the
 // image's own spread, so they suit both normalisations.
 
+#include <string>
+
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 
@@ -17,5 +19,14 @@ namespace gan {
 // `strength` in (0, 1] scales every change (a pasted patch is blended in at it): the same
 // defects, fainter, for a validation set that has saturated (train.cpp).
 Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng, float strength = 1.0f);
+
+}  // namespace gan
+
+namespace gan {
+
+// `normals` [N, C, H, W] in `normalization` seen under other light: each image through
+// change_lighting (data/synth.h) at `strength`, drawn from (seed, its index). For choosing
+// the photometric normalisation on validation (train/validation.cpp).
+Tensor relit(const Tensor& normals, const std::string& normalization, double strength, uint64_t seed);
 
 }  // namespace gan

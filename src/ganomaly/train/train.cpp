@@ -222,6 +222,8 @@ TrainResult finish(Run& run, const std::string& status) {
   if (status != "interrupted" && run.resume_state.kept.epoch > 0) {
     // The final model is the kept one: the best validation epoch's.
     run.model->load_state(run.kept_weights, "best state");
+    const nlohmann::json lighting = choose_photometric(run);
+    if (!lighting.is_null()) r.summary["lighting"] = lighting;
     if (o.weights == WeightStorage::fp16) {  // rounded to half precision: evaluated as model.gnm holds it
       run.model = load_model(run.model_path).model;
       run.model->to(o.device);

@@ -198,6 +198,66 @@ bool select(Run& run, const ValidationPass& pass, int epoch) {
 
 }  // namespace
 
+namespace {
+
+// The share of `normals` (all label 0) the calibration flags.
+double flagged(Ganomaly& model, const Calibration& c, const Tensor& normals) {
+  Scores s = model.score(normals, 32, nullptr, feature_score_for(c.score));
+  c.fuse(s);
+  const std::vector<float>& v = s.get(c.score);
+  return double(std::count_if(v.begin(), v.end(), [&](float x) { return x >= c.threshold; })) / double(v.size());
+}
+
+}  // namespace
+
+nlohmann::json choose_photometric(Run& run) {
+  const TrainOptions& o = run.options;
+  const RunImages& im = run.images;
+  if (o.photometric == PhotometricChoice::off) return {{"photometric", false}, {"chosen_by", "option"}};
+  const bool forced = o.photometric == PhotometricChoice::on;
+  const bool held_out = im.validation_normals.numel() > 0;  // none with --validate-on test
+  if (!held_out && !forced) return nullptr;
+  Ganomaly& model = *run.model;
+  KeptModel& kept = run.resume_state.kept;
+  const Tensor lit =
+      held_out ? relit(im.validation_normals, Recipe::of(o.recipe).normalization, kRelitStrength, o.seed) : Tensor();
+  nlohmann::json choice = {{"chosen_by", forced ? "option" : "validation"}, {"relit_strength", kRelitStrength}};
+  if (held_out) choice["relit_flagged_without"] = flagged(model, kept.calibration, lit);
+  bool on = forced;
+  if (forced || choice["relit_flagged_without"].get<double>() > kRelitAlarmBudget) {
+    model.photometric = Photometric::fit(im.train);
+    model.fit_residuals(im.train);
+    const ValidationPass pass = validate_model(model, im, o);
+    const Calibration c = calibrate(pass, im.validation_labels, o);
+    choice["validation_auroc_without"] = kept.metric;
+    choice["validation_auroc_with"] = pass.metric;
+    if (held_out) {
+      choice["relit_flagged_with"] = flagged(model, c, lit);
+      on = on || (choice["relit_flagged_with"] < choice["relit_flagged_without"] &&
+                  pass.metric >= kept.metric - std::max(o.selection_tolerance, 0.01));
+    }
+    if (on) {
+      kept.calibration = c;
+      run.kept_weights = clone_state(model.state());
+      save_model(run.model_path, model, c, run.info);
+    } else {
+      model.load_state(run.kept_weights, "best state");  // without it, its residual fits back
+    }
+  }
+  choice["photometric"] = on;
+  if (held_out) {
+    const auto percent = [&](const char* key) { return std::lround(100 * choice[key].get<double>()); };
+    std::vector<FieldError::Part> note{str("lighting: ", percent("relit_flagged_without"), "% of the validation normals ",
+                                           "relit by up to ", std::lround(100 * kRelitStrength), "% read as defects")};
+    if (choice.contains("relit_flagged_with"))
+      note.push_back(str(", ", percent("relit_flagged_with"), "% with photometric normalisation"));
+    note.push_back(str(": photometric normalisation ", on ? "on" : "off"));
+    if (forced) note.insert(note.end(), {" (", field_ref("photometric"), " on)"});
+    run.note(note);
+  }
+  return choice;
+}
+
 bool validate_and_select(Run& run, const EpochSums& sums, TrainLog& log) {
   EpochReport report;
   report.epoch = run.resume_state.epoch + 1;
