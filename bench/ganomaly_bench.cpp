@@ -37,6 +37,7 @@
 #include "ganomaly/io/onnx_export.h"
 #include "ganomaly/model/ganomaly.h"
 #include "step_flops.h"
+#include "step_profile.h"
 #include "tensor/device.h"
 #include "tensor/storage.h"
 #include "tensor/thread_defaults.h"  // the apps' OpenMP wait policy, so that the bench measures what they do
@@ -390,7 +391,9 @@ int main(int argc, char** argv) {
       "markdown", "also write the table and its notes to this file (tools/update_speed_table.py reads it)",
       cxxopts::value<std::string>()->default_value(""))(
       "json", "also write every figure to this JSON file", cxxopts::value<std::string>()->default_value(""))(
-      "device", "cpu or cuda (a CUDA build)", cxxopts::value<std::string>()->default_value("cpu"))("h,help", "show this help");
+      "device", "cpu or cuda (a CUDA build)", cxxopts::value<std::string>()->default_value("cpu"))(
+      "profile", "instead of timing: where the CPU time of our training step and scoring pass goes, per op family")(
+      "h,help", "show this help");
   std::vector<std::string> temp_files;
   auto remove_temp_files = [&] {
     for (const std::string& f : temp_files) std::remove(f.c_str());
@@ -437,6 +440,19 @@ int main(int argc, char** argv) {
         for (int threads : args["threads"].as<std::vector<int>>())
           configs.push_back(bench::parse_config(std::to_string(size) + ":" + std::to_string(args["batch"].as<int>()) +
                                                 ":" + std::to_string(threads)));
+    if (args.count("profile")) {
+      if (device != Device::cpu) throw std::invalid_argument("--profile: profiles the CPU kernels only (--device cpu)");
+      std::printf("gemm kernels: %s; load average %s\n\n", gemm_kernel_description().c_str(), load_average().c_str());
+      for (const Config& c : configs) {
+#ifdef GANOMALY_OPENMP
+        omp_set_num_threads(c.threads);
+#else
+        if (c.threads != 1) throw std::invalid_argument("--threads: this build has no OpenMP: 1 thread only");
+#endif
+        bench::profile_config(c, steps, warmup, reps);
+      }
+      return 0;
+    }
     std::string command = "ganomaly_bench";
     for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
     auto cpu = cpu_fields();

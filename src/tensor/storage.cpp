@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tensor/backend.h"
+#include "tensor/profile.h"
 
 namespace gan {
 namespace {
@@ -61,6 +62,7 @@ void release(Device device, float* p) {
 
 Storage::Storage(size_t count, Device device)
     : data_(nullptr), capacity_bytes_(padded_bytes(count)), device_(device) {
+  profile::Scope scope(profile::Op::allocation);
   Pool& p = the_pool();
   const int d = slot(device);
   bool poison;
@@ -89,6 +91,7 @@ Storage::Storage(size_t count, Device device)
 }
 
 Storage::~Storage() {
+  profile::Scope scope(profile::Op::allocation);
   Pool& p = the_pool();
   const int d = slot(device_);
   std::lock_guard<std::mutex> lock(p.mutex);

@@ -5,6 +5,7 @@
 #include "tensor/backend/dispatch.h"
 #include "tensor/check.h"
 #include "tensor/cpu/kernel_sets.h"
+#include "tensor/profile.h"
 
 namespace gan {
 
@@ -54,6 +55,7 @@ void* device_allocate(size_t bytes) {
 void device_release(void* p) { GANOMALY_CUDA_CALL(cuda::release(p)); }
 
 void copy(Device dst_device, float* dst, Device src_device, const float* src, int64_t count) {
+  profile::Scope scope(profile::Op::copy_fill);
   if (count <= 0) return;
   if (dst_device == Device::cpu && src_device == Device::cpu) {
     std::memcpy(dst, src, sizeof(float) * count);

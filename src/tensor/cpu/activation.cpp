@@ -1,10 +1,12 @@
 // Activations and their gradients (cuda/activation.cu on the GPU).
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/vec.h"
+#include "tensor/profile.h"
 
 namespace gan::cpu {
 
 void activation(Activation f, float slope, int64_t n, const float* x, float* out) {
+  profile::Scope scope(profile::Op::activation);
   switch (f) {
     case Activation::relu:
       return map(n, out, [](Batch v) { return xsimd::max(v, Batch(0.0f)); }, x);
@@ -20,6 +22,7 @@ void activation(Activation f, float slope, int64_t n, const float* x, float* out
 }
 
 void activation_backward(Activation f, float slope, int64_t n, const float* grad, const float* saved, float* dx) {
+  profile::Scope scope(profile::Op::activation);
   const Batch zero(0.0f);
   switch (f) {
     case Activation::relu:

@@ -3,6 +3,7 @@
 
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/vec.h"
+#include "tensor/profile.h"
 
 namespace gan::cpu {
 namespace {
@@ -22,6 +23,7 @@ void adam_update(T& m, T& v, T& w, T g, float b1, float b2, float eps, float ste
 
 void adam_step(int64_t n, const float* grad, float* m, float* v, float* w, float beta1, float beta2, float eps,
                float step_size, float bias2_sqrt) {
+  profile::Scope scope(profile::Op::optimizer);
   const int64_t body = n - n % kBatchWidth;
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (int64_t j = 0; j < body; j += kBatchWidth) {
@@ -35,6 +37,7 @@ void adam_step(int64_t n, const float* grad, float* m, float* v, float* w, float
 }
 
 void ema_update(int64_t n, float decay, const float* live, float* average) {
+  profile::Scope scope(profile::Op::optimizer);
   for (int64_t j = 0; j < n; ++j) average[j] = decay * average[j] + (1.0f - decay) * live[j];
 }
 

@@ -14,6 +14,7 @@
 #endif
 
 #include "tensor/cpu/kernels.h"
+#include "tensor/profile.h"
 #include "tensor/storage.h"
 
 namespace gan::cpu {
@@ -168,6 +169,7 @@ void conv_transpose2d_backward_rows(const ConvGeometry& geo, const float* x, con
 
 void conv2d_forward(const ConvGeometry& geo, int64_t n, int64_t oc, const float* x, const float* w, const float* bias,
                     float* out) {
+  profile::Scope scope(profile::Op::conv_other);
   if (by_row_blocks(geo, n)) {
     conv2d_forward_rows(geo, x, w, n, oc, out);
   } else {
@@ -187,6 +189,7 @@ void conv2d_forward(const ConvGeometry& geo, int64_t n, int64_t oc, const float*
 
 void conv2d_backward(const ConvGeometry& geo, int64_t n, int64_t oc, const float* x, const float* w,
                      const float* dout, const ConvGradients& grads) {
+  profile::Scope scope(profile::Op::conv_other);
   float *dx = grads.dx, *dw = grads.dweight;
   if (grads.dbias) bias_backward(grads.dbias, dout, n, oc, geo.cols());
   if (!dx && !dw) return;
@@ -210,6 +213,7 @@ void conv2d_backward(const ConvGeometry& geo, int64_t n, int64_t oc, const float
 
 void conv_transpose2d_forward(const ConvGeometry& geo, int64_t n, int64_t ic, const float* x, const float* w,
                               const float* bias, float* out) {
+  profile::Scope scope(profile::Op::conv_other);
   const int64_t oc = geo.channels;
   fill(n * oc * geo.height * geo.width, 0.0f, out);  // col2im adds into it
   if (by_row_blocks(geo, n)) {
@@ -230,6 +234,7 @@ void conv_transpose2d_forward(const ConvGeometry& geo, int64_t n, int64_t ic, co
 
 void conv_transpose2d_backward(const ConvGeometry& geo, int64_t n, int64_t ic, const float* x, const float* w,
                                const float* dout, const ConvGradients& grads) {
+  profile::Scope scope(profile::Op::conv_other);
   float *dx = grads.dx, *dw = grads.dweight;
   if (grads.dbias) bias_backward(grads.dbias, dout, n, geo.channels, geo.height * geo.width);
   if (!dx && !dw) return;

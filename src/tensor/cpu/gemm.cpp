@@ -31,6 +31,7 @@
 
 #include "tensor/cpu/gemm_sets.h"
 #include "tensor/cpu/kernels.h"
+#include "tensor/profile.h"
 
 namespace gan::cpu {
 
@@ -89,6 +90,7 @@ float* gemm_workspace(int slot, size_t floats) {
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  profile::Scope scope(profile::Op::gemm);
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == 0.0f) {
     scale_c(m, n, beta, c, ldc);

@@ -9,6 +9,7 @@
 #endif
 
 #include "tensor/cpu/kernels.h"
+#include "tensor/profile.h"
 
 namespace gan::cpu {
 
@@ -102,10 +103,12 @@ void merge_phases_add(const float* phases, int64_t width, int64_t stride, int64_
 // Row r = (c, ki, kj) of the column matrix holds, for every output pixel (oy, ox), the
 // input pixel (oy*stride - padding + ki, ox*stride - padding + kj) of channel c, or 0.
 void im2col(const ConvGeometry& g, const float* image, float* columns, int64_t ld) {
+  profile::Scope scope(profile::Op::im2col);
   im2col_rows(g, image, 0, g.out_height, columns, ld);
 }
 
 void im2col_rows(const ConvGeometry& g, const float* image, int64_t oy0, int64_t oy1, float* columns, int64_t ld) {
+  profile::Scope scope(profile::Op::im2col);
   const int64_t k = g.kernel, stride = g.stride, ow = g.out_width;
   const RowPlan plan = plan_rows(g);
   for (int64_t c = 0; c < g.channels; ++c)
@@ -132,10 +135,12 @@ void im2col_rows(const ConvGeometry& g, const float* image, int64_t oy0, int64_t
 }
 
 void col2im_add(const ConvGeometry& g, const float* columns, int64_t ld, float* image) {
+  profile::Scope scope(profile::Op::im2col);
   col2im_add_rows(g, columns, 0, g.out_height, ld, image);
 }
 
 void col2im_add_rows(const ConvGeometry& g, const float* columns, int64_t oy0, int64_t oy1, int64_t ld, float* image) {
+  profile::Scope scope(profile::Op::im2col);
   const int64_t k = g.kernel, stride = g.stride, ow = g.out_width;
   const RowPlan plan = plan_rows(g);
   for (int64_t c = 0; c < g.channels; ++c)
@@ -197,6 +202,7 @@ void col2im_add_naive(const ConvGeometry& g, const float* columns, int64_t ld, f
 
 // [n0 .. n0+g) images of NCHW `src` -> channel-major [C, g*HW] in `dst`.
 void gather_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst) {
+  profile::Scope scope(profile::Op::conv_layout);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t ch = 0; ch < c; ++ch)
     for (int64_t i = 0; i < g; ++i)
@@ -205,6 +211,7 @@ void gather_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t
 
 // The inverse of gather_channels, adding into `dst` when `add` is set.
 void scatter_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_t hw, float* dst, bool add) {
+  profile::Scope scope(profile::Op::conv_layout);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t i = 0; i < g; ++i)
     for (int64_t ch = 0; ch < c; ++ch) {
@@ -245,6 +252,7 @@ void for_each_channel_block(const ConvGeometry& geo, int64_t n0, int64_t g, Task
 }  // namespace
 
 void im2col_group(const ConvGeometry& geo, const float* images, int64_t n0, int64_t g, float* columns) {
+  profile::Scope scope(profile::Op::im2col);
   const int64_t ld = g * geo.cols();
   for_each_channel_block(geo, n0, g, [&](const ConvGeometry& part, int64_t image_at, int64_t column_at) {
     im2col(part, images + image_at, columns + column_at, ld);
@@ -252,6 +260,7 @@ void im2col_group(const ConvGeometry& geo, const float* images, int64_t n0, int6
 }
 
 void col2im_group_add(const ConvGeometry& geo, const float* columns, int64_t n0, int64_t g, float* images) {
+  profile::Scope scope(profile::Op::im2col);
   const int64_t ld = g * geo.cols();
   for_each_channel_block(geo, n0, g, [&](const ConvGeometry& part, int64_t image_at, int64_t column_at) {
     col2im_add(part, columns + column_at, ld, images + image_at);
@@ -259,6 +268,7 @@ void col2im_group_add(const ConvGeometry& geo, const float* columns, int64_t n0,
 }
 
 void add_bias(float* out, const float* bias, int64_t n, int64_t c, int64_t hw) {
+  profile::Scope scope(profile::Op::conv_layout);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t ch = 0; ch < c; ++ch) {
@@ -268,6 +278,7 @@ void add_bias(float* out, const float* bias, int64_t n, int64_t c, int64_t hw) {
 }
 
 void bias_backward(float* dbias, const float* dout, int64_t n, int64_t c, int64_t hw) {
+  profile::Scope scope(profile::Op::conv_layout);
 #pragma omp parallel for schedule(static)
   for (int64_t ch = 0; ch < c; ++ch) {
     double acc = 0.0;

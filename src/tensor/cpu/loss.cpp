@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tensor/cpu/kernels.h"
+#include "tensor/profile.h"
 
 namespace gan::cpu {
 namespace {
@@ -50,6 +51,7 @@ float loss_slope(Loss f, float beta, float a, float b) {
 }  // namespace
 
 void loss(Loss f, float beta, int64_t n, const float* input, const float* target, float* out) {
+  profile::Scope scope(profile::Op::reduce_loss);
   double total = 0.0;
 #pragma omp parallel for reduction(+ : total) schedule(static) if (n >= (1 << 16))
   for (int64_t i = 0; i < n; ++i) total += loss_value(f, beta, input[i], target[i]);
@@ -58,6 +60,7 @@ void loss(Loss f, float beta, int64_t n, const float* input, const float* target
 
 void loss_backward(Loss f, float beta, int64_t n, const float* input, const float* target, const float* grad_out,
                    float* dinput, float* dtarget) {
+  profile::Scope scope(profile::Op::reduce_loss);
   const float scale = grad_out[0] / static_cast<float>(n);
   for (int64_t i = 0; i < n; ++i) {
     const float g = scale * loss_slope(f, beta, input[i], target[i]);

@@ -4,12 +4,14 @@
 #include <cmath>
 
 #include "tensor/cpu/kernels.h"
+#include "tensor/profile.h"
 
 namespace gan::cpu {
 
 void batch_norm_forward(bool training, int64_t n, int64_t c, int64_t hw, const float* x, const float* weight,
                         const float* bias, float* running_mean, float* running_var, float momentum, float eps,
                         float* mean_out, float* inv_std_out, float* out) {
+  profile::Scope scope(profile::Op::batch_norm);
   const int64_t count = n * hw;
 #pragma omp parallel for schedule(static)
   for (int64_t ch = 0; ch < c; ++ch) {
@@ -49,6 +51,7 @@ void batch_norm_forward(bool training, int64_t n, int64_t c, int64_t hw, const f
 void batch_norm_backward(bool training, int64_t n, int64_t c, int64_t hw, const float* x, const float* weight,
                          const float* mean, const float* inv_std_in, const float* dy, float* dx, float* dgamma,
                          float* dbeta) {
+  profile::Scope scope(profile::Op::batch_norm);
   const int64_t count = n * hw;
 #pragma omp parallel for schedule(static)
   for (int64_t ch = 0; ch < c; ++ch) {

@@ -6,6 +6,7 @@
 
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/vec.h"
+#include "tensor/profile.h"
 
 namespace gan::cpu {
 namespace {
@@ -61,9 +62,13 @@ void for_each_output(const ReduceDims& dims, Body body) {
 }
 }  // namespace
 
-void sum(int64_t n, const float* x, float scale, float* out) { out[0] = static_cast<float>(sum_all(x, n) * scale); }
+void sum(int64_t n, const float* x, float scale, float* out) {
+  profile::Scope scope(profile::Op::reduce_loss);
+  out[0] = static_cast<float>(sum_all(x, n) * scale);
+}
 
 void sum_dims(const ReduceDims& dims, const float* x, float scale, float* out) {
+  profile::Scope scope(profile::Op::reduce_loss);
   for_each_output(dims, [&](int64_t o, int64_t base, const std::vector<int64_t>& offsets) {
     double acc = 0.0;
     for (int64_t r : offsets) acc += x[base + r];
@@ -72,6 +77,7 @@ void sum_dims(const ReduceDims& dims, const float* x, float scale, float* out) {
 }
 
 void sum_dims_backward(const ReduceDims& dims, const float* grad, float scale, float* dx) {
+  profile::Scope scope(profile::Op::reduce_loss);
   for_each_output(dims, [&](int64_t o, int64_t base, const std::vector<int64_t>& offsets) {
     const float g = grad[o] * scale;
     for (int64_t r : offsets) dx[base + r] += g;
