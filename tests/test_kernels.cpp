@@ -188,6 +188,14 @@ TEST_CASE("im2col and col2im match their naive twins") {
     cpu::col2im_add(g, fast.data(), ld, back_fast.data());
     cpu::col2im_add_naive(g, naive.data(), ld, back_naive.data());
     CHECK(compare(back_fast, back_naive, 1e-6, 1e-6) == "");
+    // Through offset tables, as small images in groups are done (im2col_gather.cpp).
+    Tensor gathered = Tensor::full(Shape{g.rows() * ld}, 7.0f);
+    cpu::im2col_gather(g, image.data(), gathered.data(), ld);
+    CHECK(compare(gathered, naive, 0, 0) == "");
+    Tensor back_gathered = random_tensor(image.shape(), 6), back_reference = back_gathered.clone();
+    cpu::col2im_gather_add(g, naive.data(), ld, back_gathered.data());
+    cpu::col2im_add_naive(g, naive.data(), ld, back_reference.data());
+    CHECK(compare(back_gathered, back_reference, 1e-6, 1e-6) == "");
     // A block of output rows, as large images are done.
     const int64_t oy0 = pick(0, static_cast<int>(g.out_height - 1)), oy1 = pick(static_cast<int>(oy0 + 1), static_cast<int>(g.out_height));
     const int64_t block_ld = (oy1 - oy0) * g.out_width + 2;

@@ -70,6 +70,10 @@ void im2col_rows_naive(const ConvGeometry& g, const float* image, int64_t oy0, i
                        int64_t ld);
 void col2im_add_rows_naive(const ConvGeometry& g, const float* columns, int64_t oy0, int64_t oy1, int64_t ld,
                            float* image);
+// im2col_gather.cpp: the same as im2col and col2im_add through tables of offsets built
+// once per geometry (faster with few output pixels per row; im2col_group picks).
+void im2col_gather(const ConvGeometry& g, const float* image, float* columns, int64_t ld);
+void col2im_gather_add(const ConvGeometry& g, const float* columns, int64_t ld, float* image);
 // The column matrices of images [n0, n0 + g) of an NCHW batch side by side (rows() x
 // g * cols()), and the adjoint adding them back; channel gathers between NCHW and
 // channel-major [C, g * HW]; bias add and its gradient (adds into dbias).
