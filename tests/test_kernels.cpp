@@ -240,6 +240,38 @@ TEST_CASE("batch_norm2d matches the formula and updates running statistics as Py
   CHECK(e.data()[0] == doctest::Approx((x.data()[0] - rm.data()[0]) / std::sqrt(rv.data()[0] + 1e-5) * 1.5 + 0.1));
 }
 
+TEST_CASE("batch norm's vector kernels match their naive twins") {
+  // Planes shorter than a vector, with tails, and longer than a lane's chunk (256 vectors).
+  for (int64_t hw : {int64_t{1}, int64_t{7}, int64_t{64}, int64_t{1000}, int64_t{5000}})
+    for (bool training : {true, false}) {
+      CAPTURE(hw);
+      CAPTURE(training);
+      const int64_t n = 3, c = 4, size = n * c * hw;
+      const Tensor x = random_tensor(Shape{size}, 40), dy = random_tensor(Shape{size}, 41);
+      const Tensor gamma = random_tensor(Shape{c}, 42), beta = random_tensor(Shape{c}, 43);
+      Tensor stats[2][4], out[2], dx[2], dgamma[2], dbeta[2];
+      for (int naive = 0; naive < 2; ++naive) {
+        Tensor* s = stats[naive];
+        s[0] = Tensor::full(Shape{c}, 0.5f), s[1] = Tensor::full(Shape{c}, 2.0f);  // running mean, var
+        s[2] = Tensor::empty(Shape{c}), s[3] = Tensor::empty(Shape{c});            // mean, inv_std
+        out[naive] = Tensor::empty(Shape{size});
+        dx[naive] = Tensor::full(Shape{size}, 0.25f), dgamma[naive] = Tensor::full(Shape{c}, 1.0f),
+        dbeta[naive] = Tensor::full(Shape{c}, -1.0f);
+        auto forward = naive ? cpu::batch_norm_forward_naive : cpu::batch_norm_forward;
+        auto backward = naive ? cpu::batch_norm_backward_naive : cpu::batch_norm_backward;
+        forward(training, n, c, hw, x.data(), gamma.data(), beta.data(), s[0].data(), s[1].data(), 0.1f, 1e-5f,
+                s[2].data(), s[3].data(), out[naive].data());
+        backward(training, n, c, hw, x.data(), gamma.data(), s[2].data(), s[3].data(), dy.data(), dx[naive].data(),
+                 dgamma[naive].data(), dbeta[naive].data());
+      }
+      for (int i = 0; i < 4; ++i) CHECK(compare(stats[0][i], stats[1][i], 1e-5, 1e-6) == "");
+      CHECK(compare(out[0], out[1], 1e-5, 1e-5) == "");
+      CHECK(compare(dx[0], dx[1], 1e-5, 1e-5) == "");
+      CHECK(compare(dgamma[0], dgamma[1], 1e-4, 1e-5) == "");
+      CHECK(compare(dbeta[0], dbeta[1], 1e-4, 1e-5) == "");
+    }
+}
+
 TEST_CASE("results are bitwise repeatable") {
   Tensor x = random_tensor(Shape{4, 3, 32, 32}, 7);
   Tensor w = random_tensor(Shape{16, 3, 4, 4}, 8);

@@ -112,6 +112,13 @@ void batch_norm_forward(bool training, int64_t n, int64_t c, int64_t hw, const f
 void batch_norm_backward(bool training, int64_t n, int64_t c, int64_t hw, const float* x, const float* weight,
                          const float* mean, const float* inv_std, const float* dy, float* dx, float* dgamma,
                          float* dbeta);
+// The same, one float at a time into the double sums (the reference the tests compare with).
+void batch_norm_forward_naive(bool training, int64_t n, int64_t c, int64_t hw, const float* x, const float* weight,
+                              const float* bias, float* running_mean, float* running_var, float momentum, float eps,
+                              float* mean, float* inv_std, float* out);
+void batch_norm_backward_naive(bool training, int64_t n, int64_t c, int64_t hw, const float* x, const float* weight,
+                               const float* mean, const float* inv_std, const float* dy, float* dx, float* dgamma,
+                               float* dbeta);
 
 // adam.cpp: one Adam update of n weights (PyTorch's formula, see nn/adam.h), and an
 // exponential moving average: average = decay * average + (1 - decay) * live.
