@@ -62,7 +62,9 @@ inline std::string spread(const std::vector<double>& v, int digits) {
 
 // The Markdown table of one task over its repetitions; flops: the task's FLOPs per step.
 inline std::string profile_table(const std::string& title, const std::vector<TaskProfile>& reps, double flops) {
-  std::string out = "#### " + title + "\n\n| op family | share of the step's CPU time, % | CPU ms per step | calls per step |\n|---|---|---|---|\n";
+  std::string out = "#### " + title +
+                    "\n\n| op family | share of the step's CPU time, % | CPU ms per step | calls per step |\n"
+                    "|---|---|---|---|\n";
   auto column = [&](auto get) {
     std::vector<double> v;
     for (const TaskProfile& p : reps) v.push_back(get(p));
@@ -89,7 +91,8 @@ inline std::string profile_table(const std::string& title, const std::vector<Tas
          spread(column([&](const TaskProfile& p) { return 1e-9 * flops / p.op_cpu[gemm]; }), 1) + ", whole step " +
          spread(column([&](const TaskProfile& p) { return 1e-9 * flops / p.step_cpu; }), 1) +
          "; the step at " + spread(column([&](const TaskProfile& p) { return 100 * p.op_cpu[gemm] / p.step_cpu; }), 1) +
-         "% of the GEMM's speed. CPU/wall " + spread(column([](const TaskProfile& p) { return p.step_cpu / p.step_wall; }), 2) +
+         "% of the GEMM's speed. CPU/wall " +
+         spread(column([](const TaskProfile& p) { return p.step_cpu / p.step_wall; }), 2) +
          ".\n\n";
   return out;
 }

@@ -66,7 +66,8 @@ void enter(Op op) {
 
 void leave() {
   if (!recording_thread()) return;
-  const bool same = state.depth >= 2 && state.depth <= kMaxDepth && state.stack[state.depth - 1] == state.stack[state.depth - 2];
+  const bool same = state.depth >= 2 && state.depth <= kMaxDepth &&
+                    state.stack[state.depth - 1] == state.stack[state.depth - 2];
   if (!same) charge();
   --state.depth;
 }

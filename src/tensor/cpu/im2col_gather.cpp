@@ -1,12 +1,12 @@
-// im2col and col2im for small images through tables of offsets (cuda/im2col.cu does the
-// same per thread). With few output pixels per row (16 x 16 and below, the deep layers),
-// im2col.cpp's row copies move 4 to 16 floats per call and their set-up dominates: 2 to
-// 3 GB/s written on the 64 px network's deep layers, where the GEMM that reads them runs at
-// 170 GFLOP/s. Here every column-matrix element has its source pixel's offset in a
-// table built once per geometry, and a channel is one pass of (AVX-512: masked vector)
-// gathers; col2im is turned around into a gather too: each image pixel sums the at most
-// ceil(k / stride)^2 column elements that hold it, so no two writes meet and no scatter
-// is needed.
+// im2col and col2im for small images through tables of offsets (cuda/im2col.cu computes
+// every element on its own thread instead). With few output pixels per row (8 x 8 and
+// fewer: the deep layers), im2col.cpp's row copies move 4 to 8 floats per call and their
+// set-up dominates: 2 to 3 GB/s written on the 64 px network's deep layers, where the
+// GEMM that reads them runs at 170 GFLOP/s. Here every column-matrix element has its
+// source pixel's offset in a table built once per geometry, and a channel is one pass of
+// (AVX-512: masked vector) gathers; col2im is turned around into a gather too: each image
+// pixel sums the at most ceil(k / stride)^2 column elements that hold it, in the naive
+// col2im's order, so no two writes meet and no scatter is needed.
 #include <algorithm>
 #include <vector>
 

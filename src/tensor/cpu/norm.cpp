@@ -3,7 +3,7 @@
 // CUDA does the same. The _naive twins add one float at a time into a double; the fast
 // kernels add vectors of floats, 256 floats per lane at most before the lanes go into the
 // double (the dependent double additions held batch norm to about a float per cycle:
-// 4.4% of a 64 px training step).
+// measured, 45 -> 17 CPU ms of a 64 px training step at batch 32, 5% -> 2% of it).
 #include <algorithm>
 #include <cmath>
 #include <utility>
