@@ -374,9 +374,12 @@ TEST_CASE("the C example rounds 16-bit samples to 8 bits: it scores them as the 
   std::vector<uint8_t> rounded(wide.size()), truncated(wide.size());
   for (size_t i = 0; i < wide.size(); ++i) {
     const int level = 1 + int(i * 37 % 127);
-    wide[i] = uint16_t(level * 257 - 128);  // level - 0.498 in 8-bit terms: rounds to level
+    // Even pixels: level - 0.498 in 8-bit terms, which rounds to level; odd ones: level +
+    // 0.04. Dropping the low byte gives level - 1 on the even ones only: not a change of
+    // gain and offset, which a photometric normalisation would undo.
+    wide[i] = uint16_t(i % 2 ? level * 257 + 10 : level * 257 - 128);
     rounded[i] = uint8_t(level);
-    truncated[i] = uint8_t(wide[i] >> 8);  // what dropping the low byte gives: level - 1
+    truncated[i] = uint8_t(wide[i] >> 8);
   }
   std::ofstream(dir / "wide.png", std::ios::binary) << encode_png_grey16(side, side, wide.data());
   write_png(dir / "rounded.png", side, side, 1, rounded.data());

@@ -87,7 +87,7 @@ TEST_CASE("training writes a model, a log and a summary with every metric") {
   for (const char* key : {"pixel_auroc_residual_baseline", "pixel_auroc_residual_z", "pixel_aupro_residual_baseline",
                           "pixel_aupro_residual_z", "pixel_auroc_residual_nn", "pixel_aupro_residual_nn"}) {
     REQUIRE_MESSAGE(s.contains(key), key);
-    CHECK(s[key].get<double>() > 0.0);
+    CHECK_MESSAGE(s[key].get<double>() >= 0.0, key);  // a tiny model's AUPRO can be 0
     CHECK(s[key].get<double>() <= 1.0);
   }
   CHECK(s["image_auroc_by_score"].contains("residual_z"));

@@ -56,8 +56,9 @@ std::vector<float> standardised_maps(const Ganomaly& model, Score map_score, con
     return out;
   }
   GANOMALY_CHECK(map_score == Score::residual_nn, "anomaly map: no map for the score '", to_string(map_score), "'");
-  // Matched by the image as scored (Ganomaly::score keys the unpadded, normalised image).
-  const Tensor host = images.to(Device::cpu);
+  // Matched by the image as scored (Ganomaly::score keys the unpadded, normalised image,
+  // after the photometric normalisation).
+  const Tensor host = model.photometric.apply(images).to(Device::cpu);
   for (int64_t i = 0; i < n; ++i)
     model.residual_nn.standardise(&residuals[i * h * w], image_key(host.data() + i * c * h * w, c, h, w),
                                           &out[i * h * w]);

@@ -79,8 +79,9 @@ void save_resumable(Run& run);
 //    chosen on validation. The validation normals relit (change_lighting at
 //    kRelitStrength) are scored by the kept model; when more than kRelitAlarmBudget of
 //    them read as defects, the model is refitted and calibrated with the normalisation,
-//    which is kept if it flags fewer at a validation AUROC within the selection tolerance
-//    (at least 0.01). model.gnm is rewritten then. The model must hold the kept weights.
+//    which is kept if it brings them within the budget at a validation AUROC within the
+//    selection tolerance (at least 0.01). model.gnm is rewritten then. The model must
+//    hold the kept weights.
 //    Returns what was measured, for summary.json (null when nothing is held out).
 constexpr double kRelitStrength = 0.1, kRelitAlarmBudget = 0.1;
 nlohmann::json choose_photometric(Run& run);

@@ -215,7 +215,7 @@ nlohmann::json choose_photometric(Run& run) {
   const RunImages& im = run.images;
   if (o.photometric == PhotometricChoice::off) return {{"photometric", false}, {"chosen_by", "option"}};
   const bool forced = o.photometric == PhotometricChoice::on;
-  const bool held_out = im.validation_normals.numel() > 0;  // none with --validate-on test
+  const bool held_out = im.validation_normals.defined() && im.validation_normals.numel() > 0;  // none: --validate-on test
   if (!held_out && !forced) return nullptr;
   Ganomaly& model = *run.model;
   KeptModel& kept = run.resume_state.kept;
@@ -233,7 +233,9 @@ nlohmann::json choose_photometric(Run& run) {
     choice["validation_auroc_with"] = pass.metric;
     if (held_out) {
       choice["relit_flagged_with"] = flagged(model, c, lit);
-      on = on || (choice["relit_flagged_with"] < choice["relit_flagged_without"] &&
+      // Only when it solves the problem: a normalisation that leaves the relit normals
+      // above the budget would change the model for a drift it cannot absorb.
+      on = on || (choice["relit_flagged_with"].get<double>() <= kRelitAlarmBudget &&
                   pass.metric >= kept.metric - std::max(o.selection_tolerance, 0.01));
     }
     if (on) {
