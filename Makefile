@@ -11,13 +11,17 @@ PREFIX ?= /usr/local
 
 all: build
 
-deps:
-	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages of $(1) that are missing: as root, or through a sudo that
+# asks no password; otherwise says "$(2)" and the command to run, and fails.
+install_missing = @missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
-	else echo "missing packages:$$missing"; echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi; \
+	else echo "$(2):$$missing"; echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi; \
 	echo "installing:$$missing"; \
 	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing
+
+deps:
+	$(call install_missing,$(PACKAGES),missing packages)
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
@@ -95,12 +99,7 @@ BENCH_FLAGS ?= --compare-torch --compare-onnxruntime --onnxruntime $(BUILD)/onnx
 BENCH_MARKDOWN ?= $(BUILD)/speed_table.md
 BENCH_GEMM ?= 1
 bench-deps:
-	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; \
-	else echo "make bench needs:$$missing"; echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi; \
-	echo "installing:$$missing"; \
-	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing
+	$(call install_missing,$(BENCH_PACKAGES),make bench needs)
 
 bench: deps bench-deps
 	$(MAKE) build
@@ -117,10 +116,8 @@ endif
 # make test does not run it. About half a minute once built.
 SLURM_PACKAGES := slurmctld slurmd slurm-client munge
 test-slurm: deps
-	@missing=""; for p in $(SLURM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "make test-slurm needs root (it starts munged, slurmctld and slurmd) and:$$missing"; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing; fi
+	@[ "$$(id -u)" = 0 ] || { echo "make test-slurm needs root: it starts munged, slurmctld and slurmd"; exit 1; }
+	$(call install_missing,$(SLURM_PACKAGES),make test-slurm needs)
 	$(MAKE) $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target ganomaly_categories ganomaly_make_data
 	tools/slurm/test_slurm.sh $(BUILD)
