@@ -106,6 +106,8 @@ inline const std::map<std::string, std::string>& field_flags() {
       {"on_nan", "--on-nan"},
       {"weights", "--weights"},
       {"photometric", "--photometric"},
+      {"threshold_rule", "--threshold-rule"},
+      {"target_fpr", "--target-fpr"},
       {"max_pixels", "--max-pixels"},
       {"device", "--device"},
       {"threshold", "--threshold"},

@@ -103,6 +103,11 @@ inline void add_train_options(cxxopts::Options& options) {
     ("photometric", "bring each image's channels to the training normals' mean and spread (undoes a change of "
      "light): auto (on when relit validation normals would read as defects), on or off",
      cxxopts::value<std::string>()->default_value(to_string(o.photometric)))
+    ("threshold-rule", "where the decision threshold goes: fpr (where the validation normals reach --target-fpr) "
+     "or f1 (the best F1 between the validation normals and the pseudo-anomalies)",
+     cxxopts::value<std::string>()->default_value(to_string(o.threshold_rule)))
+    ("target-fpr", "the share of normal images the calibrated threshold may flag (with --threshold-rule fpr)",
+     cxxopts::value<std::string>()->default_value(default_text(o.target_fpr)))
     ("log-test-auroc", "also log test AUROC per epoch, for analysis only (never used to select)")
     ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(o.max_pixels)))
     ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
@@ -150,6 +155,8 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.on_nan = parse_choice<OnNan>("on_nan", args["on-nan"].as<std::string>());
   o.weights = parse_choice<WeightStorage>("weights", args["weights"].as<std::string>());
   o.photometric = parse_choice<PhotometricChoice>("photometric", args["photometric"].as<std::string>());
+  o.threshold_rule = parse_choice<ThresholdRule>("threshold_rule", args["threshold-rule"].as<std::string>());
+  o.target_fpr = decimal_option<double>(args, "target-fpr");
   o.log_test_auroc = args["log-test-auroc"].as<bool>();
   o.max_pixels = args["max-pixels"].as<size_t>();
   o.device = read_device(args, /*require=*/false);  // TrainOptions::validate checks it can be used

@@ -284,6 +284,8 @@ TEST_CASE("train: bad options") {
   SUBCASE("--min-steps -1") { check_error(run("--min-steps -1"), 2, "--min-steps", out); }
   SUBCASE("--instance-noise -0.1") { check_error(run("--instance-noise -0.1"), 2, "--instance-noise", out); }
   SUBCASE("--augment rotate") { check_error(run("--augment rotate"), 2, "--augment", out); }
+  SUBCASE("--target-fpr 0") { check_error(run("--target-fpr 0"), 2, "--target-fpr", out); }
+  SUBCASE("--threshold-rule median") { check_error(run("--threshold-rule median"), 2, "--threshold-rule", out); }
   SUBCASE("--weights fp8") { check_error(run("--weights fp8"), 2, "--weights", out); }
   SUBCASE("--selection-tolerance -1") {
     check_error(run("--selection-tolerance -1"), 2, "--selection-tolerance", out);

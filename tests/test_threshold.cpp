@@ -125,3 +125,65 @@ TEST_CASE("test metrics: a moved threshold is not 'chosen on heldout'; one class
   CHECK(one_class["image_precision"].is_null());
   CHECK(one_class["image_recall"].is_null());
 }
+
+TEST_CASE("threshold_at_fpr: the normals' tail at the target rate, never flagging more of them than it allows") {
+  // 1000 normals drawn evenly from N(10, 2)'s quantiles: the 5% tail is at 10 + 1.6449 * 2.
+  std::vector<float> normals;
+  const int n = 1000;
+  for (int i = 0; i < n; ++i) {
+    const double p = (i + 0.5) / n;
+    double lo = -10, hi = 10;  // the standard normal's p-quantile, by bisection on erfc
+    for (int k = 0; k < 100; ++k) {
+      const double mid = 0.5 * (lo + hi);
+      (0.5 * std::erfc(-mid / std::sqrt(2.0)) < p ? lo : hi) = mid;
+    }
+    normals.push_back(static_cast<float>(10 + 2 * 0.5 * (lo + hi)));
+  }
+  CHECK(threshold_at_fpr(normals, 0.05) == doctest::Approx(10 + 1.6449 * 2).epsilon(2e-3));
+  CHECK(threshold_at_fpr(normals, 0.01) == doctest::Approx(10 + 2.3263 * 2).epsilon(2e-3));
+  // A heavy tail the normal fit would miss: 20 normals, 3 of them far out. At 5% one may be
+  // flagged (floor(0.05 * 20)), so the threshold rises just above the second largest.
+  std::vector<float> heavy(17, 1.0f);
+  heavy.insert(heavy.end(), {50.0f, 80.0f, 100.0f});
+  const float t = threshold_at_fpr(heavy, 0.05);
+  CHECK(t > 80.0f);
+  CHECK(t <= 100.0f);
+  // Equal scores: the threshold sits just above them, so none is flagged.
+  CHECK(threshold_at_fpr({3.0f, 3.0f, 3.0f}, 0.05) > 3.0f);
+  CHECK_THROWS(threshold_at_fpr({1.0f}, 0.05));
+  CHECK_THROWS(threshold_at_fpr({1.0f, 2.0f}, 0.0));
+}
+
+TEST_CASE("Calibration::place_threshold: fpr from the normals alone, f1 between normals and pseudo-anomalies") {
+  // Normals 0..19, pseudo-anomalies that overlap them (15..34): best F1 sits inside the
+  // normals; the fpr rule at 10% flags at most 2 of the 20 normals.
+  std::vector<float> scores;
+  std::vector<int> labels;
+  for (int i = 0; i < 20; ++i) scores.push_back(float(i)), labels.push_back(0);
+  for (int i = 15; i < 35; ++i) scores.push_back(float(i)), labels.push_back(1);
+  Calibration f1;
+  f1.place_threshold(scores, labels, ThresholdRule::f1, 0.1);
+  CHECK(f1.threshold == doctest::Approx(best_f1(scores, labels).threshold));
+  CHECK(f1.target_fpr < 0);
+  CHECK(f1.validation_fpr == doctest::Approx(5.0 / 20));  // 15..19
+  CHECK(f1.validation_recall == doctest::Approx(1.0));
+  Calibration fpr;
+  fpr.place_threshold(scores, labels, ThresholdRule::fpr, 0.1);
+  CHECK(fpr.threshold > f1.threshold);
+  CHECK(fpr.validation_fpr <= 0.1);
+  CHECK(fpr.target_fpr == 0.1);
+  CHECK(fpr.validation_recall < 1.0);
+  CHECK(fpr.normalizer.threshold == fpr.threshold);
+  // The rule and what validation said travel with the model file's calibration.
+  const Calibration back = Calibration::from_json(fpr.to_json());
+  CHECK(back.threshold_rule == ThresholdRule::fpr);
+  CHECK(back.target_fpr == doctest::Approx(0.1));
+  CHECK(back.validation_fpr == doctest::Approx(fpr.validation_fpr));
+  CHECK(back.validation_recall == doctest::Approx(fpr.validation_recall));
+  // A file from before the rule: f1, nothing known.
+  nlohmann::json old = fpr.to_json();
+  for (const char* key : {"threshold_rule", "target_fpr", "validation_fpr", "validation_recall"}) old.erase(key);
+  const Calibration older = Calibration::from_json(old);
+  CHECK(older.threshold_rule == ThresholdRule::f1);
+  CHECK(older.validation_fpr < 0);
+}

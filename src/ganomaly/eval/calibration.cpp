@@ -38,6 +38,60 @@ void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& label
   }
 }
 
+namespace {
+
+// z with P(Z >= z) = tail for a standard normal Z, by bisection on erfc (tail in (0, 1)).
+double normal_upper_quantile(double tail) {
+  double lo = -40, hi = 40;
+  for (int i = 0; i < 200 && hi - lo > 1e-12; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(mid / std::sqrt(2.0)) > tail ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+double share_at_or_above(const std::vector<float>& v, float threshold) {
+  if (v.empty()) return -1;
+  return double(std::count_if(v.begin(), v.end(), [&](float x) { return x >= threshold; })) / double(v.size());
+}
+
+}  // namespace
+
+float threshold_at_fpr(const std::vector<float>& normal_scores, double fpr) {
+  GANOMALY_CHECK(fpr > 0 && fpr < 1, "threshold_at_fpr: expected a rate in (0, 1), got ", exact_text(fpr));
+  const size_t n = normal_scores.size();
+  GANOMALY_CHECK(n >= 2, "threshold_at_fpr: needs at least two normal scores, got ", n);
+  double sum = 0, ss = 0;
+  for (float x : normal_scores) sum += x;
+  const double mean = sum / double(n);
+  for (float x : normal_scores) ss += (x - mean) * (x - mean);
+  const double spread = std::sqrt(ss / double(n - 1));
+  const float tail = static_cast<float>(mean + normal_upper_quantile(fpr) * spread);
+  std::vector<float> sorted = normal_scores;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t allowed = static_cast<size_t>(std::floor(fpr * double(n)));  // normals that may sit at or above
+  const float above_the_rest = std::nextafter(sorted[n - 1 - std::min(allowed, n - 1)], INFINITY);
+  return std::max(tail, above_the_rest);
+}
+
+void Calibration::place_threshold(const std::vector<float>& chosen, const std::vector<int>& labels, ThresholdRule rule,
+                                  double fpr) {
+  GANOMALY_CHECK(chosen.size() == labels.size(), "calibration: ", chosen.size(), " scores for ", labels.size(), " labels");
+  std::vector<float> normals, anomalies;
+  for (size_t i = 0; i < chosen.size(); ++i) (labels[i] == 0 ? normals : anomalies).push_back(chosen[i]);
+  threshold_rule = rule;
+  if (rule == ThresholdRule::fpr) {
+    threshold = threshold_at_fpr(normals, fpr);
+    target_fpr = fpr;
+  } else {
+    threshold = static_cast<float>(best_f1(chosen, labels).threshold);
+    target_fpr = -1;
+  }
+  normalizer = ScoreNormalizer::fit(chosen, threshold);
+  validation_fpr = share_at_or_above(normals, threshold);
+  validation_recall = share_at_or_above(anomalies, threshold);
+}
+
 void Calibration::fuse(Scores& scores) const {
   std::vector<float>& fused = scores.fused_;
   fused.clear();
@@ -83,7 +137,10 @@ nlohmann::json Calibration::to_json() const {
   nlohmann::json parts = nlohmann::json::object();
   for (const auto& [s, p] : fusion) parts[to_string(s)] = {p.mean, p.stddev, p.weight};
   nlohmann::json j = {{"score", score},         {"threshold", threshold}, {"normalizer", normalizer.to_json()},
-                      {"chosen_on", chosen_on}, {"fusion", parts}};
+                      {"chosen_on", chosen_on}, {"fusion", parts}, {"threshold_rule", threshold_rule}};
+  if (target_fpr >= 0) j["target_fpr"] = target_fpr;
+  if (validation_fpr >= 0) j["validation_fpr"] = validation_fpr;
+  if (validation_recall >= 0) j["validation_recall"] = validation_recall;
   return j;
 }
 
@@ -93,6 +150,15 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
   c.threshold = j.at("threshold").get<float>();
   c.normalizer = ScoreNormalizer::from_json(j.at("normalizer"));
   c.chosen_on = j.value("chosen_on", "heldout");
+  if (j.contains("threshold_rule")) {
+    const std::string rule = j.at("threshold_rule").get<std::string>();
+    const std::optional<ThresholdRule> r = find_named<ThresholdRule>(rule);
+    if (!r) throw std::runtime_error(str("calibration: unknown threshold rule '", rule, "'"));
+    c.threshold_rule = *r;
+  }
+  c.target_fpr = j.value("target_fpr", -1.0);
+  c.validation_fpr = j.value("validation_fpr", -1.0);
+  c.validation_recall = j.value("validation_recall", -1.0);
   // [mean, stddev, weight]; files from before the weights store [mean, stddev] (weight 1).
   if (j.contains("fusion"))
     for (const auto& [name, part] : j.at("fusion").items()) {

@@ -21,6 +21,27 @@ double fusion_weight(double auroc_gap, double margin);
 // Calibration::fit_fusion's margin unless told otherwise, and training's (--fusion-margin).
 constexpr double kDefaultFusionMargin = 0.1;
 
+// How the threshold is placed on the validation scores (Calibration::place_threshold):
+//   fpr  where the normals' scores cross the target false-positive rate: what an inspection
+//        line budgets for, and what validation can really tell, since the pseudo-anomalies
+//        are easier or harder than real defects in ways the normals are not;
+//   f1   the best F1 between the normals and the pseudo-anomalies (the rule before `fpr`;
+//        model files without a rule used it).
+enum class ThresholdRule { fpr, f1 };
+template <>
+struct NameTable<ThresholdRule> {
+  static constexpr std::pair<ThresholdRule, const char*> all[] = {{ThresholdRule::fpr, "fpr"}, {ThresholdRule::f1, "f1"}};
+};
+inline void to_json(nlohmann::json& j, ThresholdRule v) { j = to_string(v); }
+// Training's false-positive budget unless told otherwise (--target-fpr).
+constexpr double kDefaultTargetFpr = 0.05;
+
+// The raw score that a share `fpr` of normals reach: their mean plus the normal
+// distribution's (1 - fpr) quantile times their spread (a tail from every score, steadier
+// than one order statistic of a few dozen images), raised when needed so that at most
+// floor(fpr * n) of these normals are at or above it. fpr in (0, 1); at least 2 scores.
+float threshold_at_fpr(const std::vector<float>& normal_scores, double fpr);
+
 // One image's decision: the calibration's score, raw and normalised, and the verdict.
 struct Verdict {
   float raw = 0;           // the deciding score
@@ -33,6 +54,11 @@ struct Calibration {
   float threshold = 0.0f;                // raw score at or above which an image is anomalous
   ScoreNormalizer normalizer;            // raw score -> [0, 1], threshold at 0.5
   std::string chosen_on = "heldout";     // "heldout" (train normals + pseudo-anomalies) or "test"
+  ThresholdRule threshold_rule = ThresholdRule::f1;  // model files from before the rule: f1
+  // What validation says of the threshold: the false-positive rate asked for (fpr rule
+  // only), and the share of the validation normals and of the pseudo-anomalies at or
+  // above it. -1: not known (older model files).
+  double target_fpr = -1, validation_fpr = -1, validation_recall = -1;
   // Each fused score's mean and standard deviation over the validation normals, and its
   // weight: the fused score is the weighted sum of those raw scores in these units.
   struct FusionPart {
@@ -50,6 +76,10 @@ struct Calibration {
   // the fused score from one epoch to the next. Margin 0 keeps only the best.
   void fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin = kDefaultFusionMargin);
   void fuse(Scores& scores) const;  // fills the fused score (decide does this itself)
+  // The threshold and normaliser from the chosen score's validation values (labels: 0 for
+  // the normals, 1 for the pseudo-anomalies), by `rule`; target_fpr for ThresholdRule::fpr.
+  void place_threshold(const std::vector<float>& chosen, const std::vector<int>& labels, ThresholdRule rule,
+                       double target_fpr);
   // The verdict on each image: `scores` fused first, so no decision can miss the fusion.
   std::vector<Verdict> decide(Scores& scores) const;
   // Whether deciding needs the feature score (feature_score_for this score).

@@ -99,6 +99,13 @@ std::string one_class_warning(const Evaluation& e) {
              " anomalous): image AUROC, AUPR and F1 are undefined and reported as null");
 }
 
+double false_positive_rate(const Evaluation& e) {
+  size_t normals = 0, flagged = 0;
+  for (size_t i = 0; i < e.labels.size() && i < e.verdicts.size(); ++i)
+    if (e.labels[i] == 0) ++normals, flagged += e.verdicts[i].anomalous;
+  return normals ? double(flagged) / double(normals) : std::nan("");
+}
+
 nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibration) {
   auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
   nlohmann::json j;
@@ -118,6 +125,12 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
                              : calibration.sensitivity         ? "sensitivity"
                                                                : "raw_threshold";
   if (calibration.calibrated_threshold) j["calibrated_threshold_chosen_on"] = calibration.chosen_on;
+  // What validation promised of the calibrated threshold, beside what this set shows.
+  j["threshold_rule"] = calibration.threshold_rule;
+  if (calibration.target_fpr >= 0) j["target_fpr"] = calibration.target_fpr;
+  if (calibration.validation_fpr >= 0) j["validation_fpr"] = calibration.validation_fpr;
+  if (calibration.validation_recall >= 0) j["validation_recall"] = calibration.validation_recall;
+  j["image_fpr"] = number(false_positive_rate(e));
   // A threshold moved from the calibrated one (with_decision_threshold): F1, precision,
   // recall and the verdicts are at the moved one; the calibrated one is kept beside it.
   if (calibration.calibrated_threshold) j["calibrated_threshold"] = *calibration.calibrated_threshold;

@@ -36,6 +36,8 @@ struct Evaluation {
 // masks: optional, one per image (empty vectors are skipped), at the image size.
 Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tensor& images,
                     const std::vector<int>& labels, const std::vector<std::vector<uint8_t>>* masks = nullptr);
+// The share of the normal images the verdicts flag; NaN without normal images.
+double false_positive_rate(const Evaluation& e);
 nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibration);
 // A one-line warning when the labels hold one class only (the image metrics are then
 // undefined); empty otherwise.

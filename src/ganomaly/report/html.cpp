@@ -82,10 +82,24 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
       cal.calibrated_threshold ? str("the command line (", moved_by, "; the calibrated threshold is ",
                                      short_number(*cal.calibrated_threshold), ")")
       : oracle_threshold       ? std::string("the test set (so not honest here)")
-                               : std::string("held-out training normals + pseudo-anomalies, without the test labels");
+      : cal.threshold_rule == ThresholdRule::fpr
+          ? str("held-out training normals, where they reach the target false-positive rate ",
+                percent(cal.target_fpr), ", without the test labels")
+          : std::string("held-out training normals + pseudo-anomalies (best F1), without the test labels");
   s += "<tr><td><b>F1, honest</b></td><td class=\"num\"><b>" + fixed(e.f1.f1) + "</b></td><td>at the threshold " +
        short_number(cal.threshold) + " chosen on " + chosen_on + "; precision " + fixed(e.f1.precision, 3) +
        ", recall " + fixed(e.f1.recall, 3) + "</td></tr>\n";
+  if (normal > 0) {
+    std::string promised = "at the threshold in use";
+    if (cal.validation_fpr >= 0 && !cal.calibrated_threshold) {
+      promised = "validation expected " + percent(cal.validation_fpr) + " (the held-out normals flagged";
+      if (cal.target_fpr >= 0) promised += "; target " + percent(cal.target_fpr);
+      promised += ")";
+      if (cal.validation_recall >= 0) promised += "; it flagged " + percent(cal.validation_recall) + " of the pseudo-anomalies";
+    }
+    s += "<tr><td>false-positive rate</td><td class=\"num\">" + percent(false_positive_rate(e)) +
+         "</td><td>normal test images flagged; " + promised + "</td></tr>\n";
+  }
   s += "<tr><td>F1, oracle</td><td class=\"num\">" + fixed(e.f1_oracle.f1) +
        "</td><td>the best F1 over all thresholds, picked with the test labels (threshold " +
        short_number(e.f1_oracle.threshold) +

@@ -80,6 +80,13 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
+std::string percent(double share) {
+  if (!std::isfinite(share)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100 * share);
+  return buf;
+}
+
 std::string short_number(double v) {
   if (!std::isfinite(v)) return "n/a";
   char buf[64];

@@ -14,6 +14,7 @@ namespace gan::report_detail {
 // Numbers and text.
 std::string fixed(double v, int digits = 4);  // "n/a" when not finite
 std::string short_number(double v);           // %.4g
+std::string percent(double share);            // 0.05 -> "5.0%"; "n/a" when not finite
 std::string html(const std::string& s);       // escaped for HTML text and attributes
 std::string inline_svg(std::string s);        // an SVG file's text, for inside HTML
 

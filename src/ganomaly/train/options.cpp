@@ -79,6 +79,8 @@ void TrainOptions::validate() const {
         "selection_tolerance", str("expected [0, 0.5), got ", exact_text(selection_tolerance)));
   check(std::isfinite(fusion_margin) && fusion_margin >= 0 && fusion_margin <= 1, "fusion_margin",
         str("expected [0, 1], got ", exact_text(fusion_margin)));
+  check(std::isfinite(target_fpr) && target_fpr > 0 && target_fpr <= 0.5, "target_fpr",
+        str("expected a false-positive rate in (0, 0.5], got ", exact_text(target_fpr)));
   check(patience >= 0, "patience", str("expected 0 or more, got ", patience));
   check(harden_at >= 0 && harden_at <= 1, "harden_at", str("expected [0, 1], got ", exact_text(harden_at)));
   check(min_steps >= 0 && min_steps <= 10000000, "min_steps", str("expected 0 to 10000000, got ", min_steps));

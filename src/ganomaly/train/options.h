@@ -99,6 +99,10 @@ struct TrainOptions {
   OnNan on_nan = OnNan::stop;
   WeightStorage weights = WeightStorage::fp32;  // model.gnm's convolution weights (last.gnm stays float32)
   PhotometricChoice photometric = PhotometricChoice::automatic;
+  // How the decision threshold is placed on validation (Calibration::place_threshold):
+  // by default where the validation normals cross target_fpr.
+  ThresholdRule threshold_rule = ThresholdRule::fpr;
+  double target_fpr = kDefaultTargetFpr;
   Device device = Device::cpu;         // where the model trains and scores
   // The app's effective options, in the format its --config reads (apps/config_file.h):
   // written as out_dir/config.json once the folder is locked. Null: none is written.

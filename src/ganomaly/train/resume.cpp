@@ -113,7 +113,9 @@ void check_resume_settings(const std::string& resume, const nlohmann::json& was,
       {"validate_on", {"validate_on"}},
       {"selection_tolerance", {"selection_tolerance"}},
       {"fusion_margin", {"fusion_margin"}},
-      {"harden_at", {"harden_at"}}};
+      {"harden_at", {"harden_at"}},
+      {"threshold_rule", {"threshold_rule"}},
+      {"target_fpr", {"target_fpr"}}};
   for (const auto& [key, fields] : kSettings) {
     if (!was.contains(key) || !now.contains(key)) continue;  // an older checkpoint may lack a setting
     const nlohmann::json &a = was[key], &b = now[key];

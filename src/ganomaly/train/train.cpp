@@ -49,6 +49,8 @@ nlohmann::json run_info(const Dataset& data, const TrainOptions& o) {
           {"selection_tolerance", o.selection_tolerance},
           {"fusion_margin", o.fusion_margin},
           {"harden_at", o.harden_at},
+          {"threshold_rule", o.threshold_rule},
+          {"target_fpr", o.target_fpr},
           {"loss_weights", {o.loss_weights.adversarial, o.loss_weights.contextual, o.loss_weights.encoder}},
           {"d_lr_scale", o.stabilisers.discriminator_lr_scale},
           {"real_label", o.stabilisers.real_label},

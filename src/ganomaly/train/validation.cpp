@@ -92,9 +92,7 @@ Calibration calibrate(const ValidationPass& pass, const std::vector<int>& labels
       if (a > best) best = a, c.score = s;
     }
   }
-  const std::vector<float>& chosen = pass.scores.get(c.score);
-  c.threshold = static_cast<float>(best_f1(chosen, labels).threshold);
-  c.normalizer = ScoreNormalizer::fit(chosen, c.threshold);
+  c.place_threshold(pass.scores.get(c.score), labels, o.threshold_rule, o.target_fpr);
   return c;
 }
 
