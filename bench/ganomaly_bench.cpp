@@ -31,8 +31,11 @@
 #include <sstream>
 #include <thread>
 
+#include "bench_process.h"
 #include "bench_stats.h"
 #include "fma_peak.h"
+#include "machine_info.h"
+#include "reference_sides.h"
 #include "ganomaly/eval/calibration.h"
 #include "ganomaly/io/onnx_export.h"
 #include "ganomaly/model/ganomaly.h"
@@ -47,37 +50,12 @@
 
 using namespace gan;
 using bench::Config;
+using namespace gan::bench;
 using Clock = std::chrono::steady_clock;
-extern char** environ;
 
 namespace {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// User plus system time of every thread of this process.
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-// A field of /proc/self/status as a number (kB for the memory fields); -1 if absent.
-double proc_status(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.compare(0, field.size() + 1, field + ":") == 0) return std::stod(line.substr(field.size() + 1));
-  return -1;
-}
-
-// Sets this process's peak RSS (VmHWM) back to its current RSS (Linux >= 4.0), so that
-// each configuration's peak is its own, as PyTorch's is in its own process.
-bool reset_peak_rss() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-  out.flush();
-  return static_cast<bool>(out);
-}
 
 // Returns the pool's cached buffers and malloc's free pages to the system, so that the
 // next repetition starts from the RSS of a process without a model.
@@ -87,22 +65,6 @@ void release_memory() {
   malloc_trim(0);
 #endif
 }
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
-}
-
-// One repetition of one side.
-struct Measure {
-  double train = 0, score = 0;          // images per second
-  double cpu_train = 0, cpu_score = 0;  // CPU time / wall time over the timed steps
-  double rss_mib = 0, rss_before_mib = 0;
-  int os_threads = 0;
-  int64_t params = 0;
-};
 
 // Our side: a fresh model, `warmup` untimed steps, `steps` timed training steps, then
 // the same for scoring. The batch is put on `device` once, as a training loop on a GPU
@@ -143,178 +105,6 @@ Measure time_ours(const Config& c, int steps, int warmup, Device device, bool pe
   return m;
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
-
-// Runs `cmd` (stderr joined to stdout), returns its output; with `echo_prefix`, every
-// line not starting with `json_tag` is also printed as it comes, after the prefix.
-// Returns false when it cannot start or exits non-zero.
-bool run_command(const std::string& cmd, std::string& out, const char* echo_prefix = nullptr,
-                 const std::string& json_tag = "") {
-  std::FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return false;
-  char buf[8192];
-  while (std::fgets(buf, sizeof buf, pipe)) {
-    out += buf;
-    if (echo_prefix && std::strncmp(buf, json_tag.c_str(), json_tag.size()) != 0) {
-      std::printf("%s%s", echo_prefix, buf);
-      std::fflush(stdout);
-    }
-  }
-  return pclose(pipe) == 0;
-}
-
-// The JSON after the last line starting with `tag` ("torch_bench ", ...); null if none.
-nlohmann::json tagged_json(const std::string& out, const std::string& tag) {
-  size_t at = std::string::npos;
-  for (size_t p = out.find(tag); p != std::string::npos; p = out.find(tag, p + 1))
-    if (p == 0 || out[p - 1] == '\n') at = p;
-  if (at == std::string::npos) return nullptr;
-  const size_t end = out.find('\n', at);
-  return nlohmann::json::parse(out.substr(at + tag.size(), end == std::string::npos ? std::string::npos : end - at - tag.size()));
-}
-
-// tools/torch_bench.py's options for a configuration from its --probe ("config" object).
-std::string torch_config_args(const nlohmann::json& config) {
-  std::string args;
-  for (const auto& [key, value] : config.items()) {
-    std::string flag = key;
-    for (char& ch : flag) ch = ch == '_' ? '-' : ch;
-    args += " --" + flag + " " + shell_quote(value.is_string() ? value.get<std::string>() : value.dump());
-  }
-  return args;
-}
-
-// PyTorch's configurations at c's threads (tools/torch_bench.py --probe), its progress
-// echoed; the "torch_probe" JSON.
-nlohmann::json probe_torch(const std::string& python, const std::string& script, const Config& c, int probe_steps,
-                           const std::vector<std::string>& blas_dirs) {
-  std::string cmd = shell_quote(python) + " " + shell_quote(script) + " --probe --size " + std::to_string(c.size) +
-                    " --batch " + std::to_string(c.batch) + " --threads " + std::to_string(c.threads) +
-                    " --probe-steps " + std::to_string(probe_steps);
-  for (const std::string& dir : blas_dirs) cmd += " --extra-blas-dir " + shell_quote(dir);
-  std::string out;
-  const bool ok = run_command(cmd, out, "  ", "torch_probe ");
-  const nlohmann::json probe = tagged_json(out, "torch_probe ");
-  if (!ok || probe.is_null() || probe.contains("error"))
-    throw std::runtime_error("the PyTorch probe failed (" + cmd + "):\n" + out);
-  return probe;
-}
-
-// PyTorch's side: one process of tools/torch_bench.py in `config` (from the probe) for
-// `task` (both, train or score); its last line "torch_bench {json}" holds the figures.
-bool time_torch(const std::string& python, const std::string& script, const Config& c, int steps, int warmup,
-                const nlohmann::json& config, const std::string& task, Measure& m, nlohmann::json& raw) {
-  const std::string n = std::to_string(c.threads);
-  const std::string cmd = shell_quote(python) + " " + shell_quote(script) + " --size " + std::to_string(c.size) +
-                          " --batch " + std::to_string(c.batch) + " --steps " + std::to_string(steps) + " --warmup " +
-                          std::to_string(warmup) + torch_config_args(config) + " --task " + task;
-  std::string out;
-  const bool ok = run_command(cmd, out);
-  raw = tagged_json(out, "torch_bench ");
-  if (!ok || raw.is_null()) {
-    std::fprintf(stderr, "ganomaly_bench: the PyTorch side failed (%s):\n%s\n", cmd.c_str(), out.c_str());
-    return false;
-  }
-  if (task != "score") m.train = raw.at("train_img_s"), m.cpu_train = raw.at("train_cpu_per_wall");
-  if (task != "train") m.score = raw.at("score_img_s"), m.cpu_score = raw.at("score_cpu_per_wall");
-  m.rss_mib = std::max(m.rss_mib, raw.at("peak_rss_mib").get<double>());
-  m.rss_before_mib = raw.at("rss_before_model_mib");
-  m.os_threads = std::max(m.os_threads, raw.at("os_threads").get<int>());
-  m.params = raw.at("params");
-  // The thread counts it ran with must be the configuration's.
-  if (raw.at("env").value("OMP_NUM_THREADS", std::string()) != n)
-    throw std::runtime_error("the PyTorch side ran with OMP_NUM_THREADS != " + n);
-  if (raw.at("env").value("OPENBLAS_NUM_THREADS", std::string()) != std::to_string(config.at("blas_threads").get<int>()))
-    throw std::runtime_error("the PyTorch side ran with another OPENBLAS_NUM_THREADS than its configuration's");
-  if (raw.at("torch_num_threads") != c.threads || raw.at("torch_num_interop_threads") != c.threads)
-    throw std::runtime_error("the PyTorch side reports other thread counts than " + n);
-  return true;
-}
-
-// ONNX Runtime's side: one process of bench/ort_bench.js on `model` (the .onnx file);
-// "ort_bench {json}" holds the figures.
-bool time_ort(const std::string& node, const std::string& node_path, const std::string& script,
-              const std::string& model, const Config& c, int steps, int warmup, Measure& m, nlohmann::json& raw) {
-  const std::string n = std::to_string(c.threads);
-  const std::string cmd = "env NODE_PATH=" + shell_quote(node_path) + " OMP_NUM_THREADS=" + n + " " +
-                          shell_quote(node) + " " + shell_quote(script) + " --model " + shell_quote(model) +
-                          " --size " + std::to_string(c.size) + " --batch " + std::to_string(c.batch) + " --steps " +
-                          std::to_string(steps) + " --warmup " + std::to_string(warmup) + " --threads " + n;
-  std::string out;
-  const bool ok = run_command(cmd, out);
-  raw = tagged_json(out, "ort_bench ");
-  if (!ok || raw.is_null()) {
-    std::fprintf(stderr, "ganomaly_bench: the ONNX Runtime side failed (%s):\n%s\n", cmd.c_str(), out.c_str());
-    return false;
-  }
-  m.score = raw.at("score_img_s");
-  m.cpu_score = raw.at("score_cpu_per_wall");
-  m.rss_mib = raw.at("peak_rss_mib");
-  m.rss_before_mib = raw.at("rss_before_model_mib");
-  m.os_threads = raw.at("os_threads");
-  return true;
-}
-
-// The graph ganomaly_export --features never writes for a fresh model of c's size (the
-// weights do not change the time), in `path`.
-void export_onnx(const Config& c, const std::string& path) {
-  ModelConfig config;
-  config.image_size = c.size;
-  Ganomaly model(config, Recipe::of(RecipeName::anomalib), 42);
-  const onnx::Model graph = build_onnx_model(model, Calibration{}, OnnxFeatures::never);
-  std::ofstream out(path, std::ios::binary);
-  out << onnx::encode(graph);
-  if (!out) throw std::runtime_error(path + ": cannot write the ONNX graph");
-}
-
-// The first processor's fields of /proc/cpuinfo that name the CPU.
-std::map<std::string, std::string> cpu_fields() {
-  std::map<std::string, std::string> fields;
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line) && !line.empty()) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
-    const auto start = line.find_first_not_of(" \t", colon + 1);
-    fields[key] = start == std::string::npos ? "" : line.substr(start);
-  }
-  return fields;
-}
-
-// The flags that say which vector instructions the CPU has (for the Markdown; the JSON
-// keeps them all).
-std::string simd_flags(const std::string& flags) {
-  static const std::regex simd("^(sse|ssse|avx|fma|amx|f16c|bmi|vnni|vaes|vpclmul|gfni)");
-  std::istringstream in(flags);
-  std::string flag, out;
-  while (in >> flag)
-    if (std::regex_search(flag, simd)) out += (out.empty() ? "" : " ") + flag;
-  return out;
-}
-
-// The environment variables that change BLAS, OpenMP, oneDNN, ATen or the loader's choices.
-std::map<std::string, std::string> behaviour_environment() {
-  static const std::regex name("^(OMP_|GOMP_|KMP_|OPENBLAS_|GOTO_|BLIS_|MKL_|DNNL_|ONEDNN_|ATEN_|TORCH_|ORT_|"
-                               "GANOMALY_KERNELS$|LD_PRELOAD$|LD_LIBRARY_PATH$)");
-  std::map<std::string, std::string> vars;
-  for (char** e = environ; *e; ++e) {
-    const std::string kv = *e;
-    const auto eq = kv.find('=');
-    if (eq != std::string::npos && std::regex_search(kv.substr(0, eq), name)) vars[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  return vars;
-}
-
-bool executable_on_path(const std::string& program) {
-  std::string out;
-  return run_command("command -v " + shell_quote(program) + " >/dev/null", out);
-}
-
 void print_measure(const char* side, const Config& c, int rep, int reps, const Measure& m) {
   std::printf("%4d px, batch %d, %d thread%s, repetition %d/%d, %-5s: ", c.size, c.batch, c.threads,
               c.threads == 1 ? "" : "s", rep, reps, side);
@@ -339,12 +129,6 @@ bench::Summary summary_of(const std::vector<Measure>& ms, double Measure::*field
   return bench::summarize(v);
 }
 
-std::string utc_now() {
-  char buf[64];
-  const std::time_t t = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
-  return buf;
-}
 
 
 // "label: train 35.2, score 190 img/s" for a probe candidate.

@@ -33,11 +33,15 @@
 #include "nn/init.h"
 #include "tensor/number_text.h"
 #include "support/run_app.h"
+#include "support/tensor_file.h"
 
 namespace fs = std::filesystem;
 using namespace gan;
 using gan::testing::read_file;
 using gan::testing::run_app;
+using gan::testing::host_tensor;
+using gan::testing::read_tensors;
+using gan::testing::write_tensors;
 using gan::testing::TempDir;
 
 namespace {
@@ -156,60 +160,6 @@ Tensor raw_pixels(const std::vector<Sample>& samples, int size, int channels) {
       for (int y = 0; y < size; ++y)
         for (int x = 0; x < size; ++x) out.data()[((i * channels + ch) * size + y) * size + x] = img.at(x, y, ch);
   }
-  return out;
-}
-
-// ---- tensor files, as tools/onnx_run.py reads and writes them ----
-
-void write_tensors(const std::string& path, const std::map<std::string, Tensor>& tensors) {
-  std::string s = "GTENSORS";
-  auto put = [&](const void* p, size_t n) { s.append(static_cast<const char*>(p), n); };
-  const uint32_t count = tensors.size();
-  put(&count, 4);
-  for (const auto& [name, t] : tensors) {
-    const uint32_t len = name.size(), ndim = t.ndim();
-    put(&len, 4);
-    put(name.data(), len);
-    put(&ndim, 4);
-    for (int d = 0; d < t.ndim(); ++d) {
-      const int64_t v = t.size(d);
-      put(&v, 8);
-    }
-    put(t.data(), 4 * size_t(t.numel()));
-  }
-  std::ofstream(path, std::ios::binary) << s;
-}
-
-std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>> read_tensors(const std::string& path) {
-  const std::string s = read_file(path);
-  std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>> out;
-  REQUIRE(s.size() >= 12);
-  REQUIRE(s.compare(0, 8, "GTENSORS") == 0);
-  size_t at = 8;
-  auto get = [&](void* p, size_t n) {
-    REQUIRE(at + n <= s.size());
-    std::memcpy(p, s.data() + at, n);
-    at += n;
-  };
-  uint32_t count;
-  get(&count, 4);
-  for (uint32_t i = 0; i < count; ++i) {
-    uint32_t len, ndim;
-    get(&len, 4);
-    std::string name(len, '\0');
-    get(name.data(), len);
-    get(&ndim, 4);
-    std::vector<int64_t> dims(ndim);
-    int64_t numel = 1;
-    for (auto& d : dims) {
-      get(&d, 8);
-      numel *= d;
-    }
-    std::vector<float> values(numel);
-    get(values.data(), 4 * size_t(numel));
-    out[name] = {dims, values};
-  }
-  CHECK(at == s.size());
   return out;
 }
 
@@ -661,7 +611,7 @@ TEST_CASE("export parity: the graph, run by an independent interpreter, matches 
 
       // Theirs: the pixels in [0, 1] through the ONNX graph.
       const std::string in = dir / (c.name + "_in.bin"), out = dir / (c.name + "_out.bin");
-      write_tensors(in, {{"images", raw_pixels(samples, c.image_size, c.channels)}});
+      write_tensors(in, {{"images", host_tensor(raw_pixels(samples, c.image_size, c.channels))}});
       const std::string cmd = python() + " " + q(std::string(GANOMALY_SOURCE_DIR) + "/tools/onnx_run.py") + " " +
                               q(onnx_path) + " " + q(in) + " " + q(out) + " 2>&1";
       const int rc = std::system(cmd.c_str());
