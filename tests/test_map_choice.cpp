@@ -131,6 +131,10 @@ TEST_CASE("choose_map follows the validation AUPRO; residual_nn keeps near-ties;
   CHECK(choose_map({candidate(S::residual_nn, 0.27, 0.98), candidate(S::residual_z, 0.40, 0.975),
                     candidate(S::residual_max, 0.70, 0.60)}) == S::residual_z);
   CHECK(choose_map({candidate(S::residual_nn, 0.27, 0.98), candidate(S::residual_max, 0.70, 0.60)}) == S::residual_nn);
+  // A residual part the fused score would weigh 0 draws a flat map: never chosen.
+  MapCandidate flat = candidate(S::residual_max, 0.9, 0.99);
+  flat.drawable = false;
+  CHECK(choose_map({candidate(S::residual_nn, 0.27, 0.98), flat}) == S::residual_nn);
   // A model without neighbour residuals: the first candidate is the default.
   CHECK(choose_map({candidate(S::residual_z, 0.3), candidate(S::residual_max, 0.305)}) == S::residual_z);
   CHECK_THROWS_AS(choose_map({}), Error);

@@ -24,7 +24,8 @@ Score choose_map(const std::vector<MapCandidate>& candidates, double margin, dou
   };
   const MapCandidate* best = nullptr;
   for (const MapCandidate& c : candidates)
-    if (std::isfinite(c.validation.aupro) && detects(c) && (!best || c.validation.aupro > best->validation.aupro))
+    if (c.drawable && std::isfinite(c.validation.aupro) && detects(c) &&
+        (!best || c.validation.aupro > best->validation.aupro))
       best = &c;
   if (!best) return fallback.score;
   // An undefined default is beaten by any defined map.
@@ -86,7 +87,9 @@ std::string figures_text(const std::vector<MapCandidate>& candidates, Score chos
       continue;
     }
     others += str(others.empty() ? "" : ", ", to_string(c.score), " ", aupro_text(c.validation.aupro));
-    if (std::isfinite(c.image_auroc) && c.image_auroc < default_auroc - kMapAurocTolerance)
+    if (!c.drawable)
+      others += " (weighs 0 in the fused score)";
+    else if (std::isfinite(c.image_auroc) && c.image_auroc < default_auroc - kMapAurocTolerance)
       others += str(" at image AUROC ", aupro_text(c.image_auroc), " against ", aupro_text(default_auroc));
   }
   return out.empty() ? others : others.empty() ? out : str(out, "; ", others);
@@ -127,8 +130,10 @@ nlohmann::json choose_map(Run& run) {
     for (MapCandidate& c : candidates) {
       const Recalibrated r = recalibrate(run, c.score);
       const bool keeps_map = r.calibration.score == Score::fused && map_part_of(r.calibration, model).slope > 0;
-      c.image_auroc = keeps_map ? r.metric : 0.0;
+      c.image_auroc = r.metric;
+      c.drawable = keeps_map;
       choice["validation"][to_string(c.score)]["image_auroc"] = r.metric;
+      if (!keeps_map) choice["validation"][to_string(c.score)]["weighs_0_in_fused"] = true;
       calibrations[c.score] = r.calibration;
     }
     const Score wanted = choose_map(candidates);

@@ -19,6 +19,9 @@ struct MapCandidate {
   // The selecting validation AUROC (image level) of the fused score summing this map's
   // residual score; NaN when not measured.
   double image_auroc = std::nan("");
+  // Whether the fused score would keep this residual part (a weight above 0): one weighed 0
+  // leaves a flat map, and cannot be chosen.
+  bool drawable = true;
 };
 
 // A map must beat the default's validation AUPRO by more than this to replace it: the
@@ -33,8 +36,8 @@ inline constexpr double kMapAurocTolerance = 0.01;
 // The candidate with the best validation AUPRO among those whose image AUROC is within
 // `auroc_tolerance` of the default's (both measured; unmeasured: no limit), unless its
 // AUPRO is within `margin` of the default's. The default: kFusedResidual when among the
-// candidates, else the first. A candidate with an undefined AUPRO never wins. Throws on
-// no candidates.
+// candidates, else the first. A candidate with an undefined AUPRO, or not drawable, never
+// wins. Throws on no candidates.
 Score choose_map(const std::vector<MapCandidate>& candidates, double margin = kMapChoiceMargin,
                  double auroc_tolerance = kMapAurocTolerance);
 
