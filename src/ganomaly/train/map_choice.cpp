@@ -147,12 +147,17 @@ nlohmann::json choose_map(Run& run) {
   choice["slope"] = part.slope;  // d(deciding score) / d(map); 0: the fusion weighs its residual part 0, a flat map
   choice["chosen_by"] = chosen_by;
 
-  std::vector<FieldError::Part> note{str("map: ", to_string(part.score))};
+  // The residual score the fused score sums (or would, were its weight above 0).
+  const Score summed = forced ? fused_residual(o.map) : fused_residual_of(kept.calibration);
+  if (fused) choice["fused_residual"] = summed;
+  const bool flat = fused && part.slope == 0;
+  std::vector<FieldError::Part> note{flat ? str("map: flat: the fused score weighs ", to_string(summed), " 0")
+                                          : str("map: ", to_string(part.score))};
   if (chosen_by == "validation") note.push_back(" chosen on validation");
-  if (chosen_by == "option") note.insert(note.end(), {" as ", field_ref("map"), " says"});
+  if (chosen_by == "option")
+    note.insert(note.end(), {flat ? " (" : " as ", field_ref("map"), flat ? str(" ", to_string(summed), ")") : " says"});
   if (chosen_by == "score") note.insert(note.end(), {", the deciding score's (", field_ref("score"), ")"});
   if (chosen_by == "default") note.push_back(", the default: no validation masks");
-  if (fused && part.slope == 0) note.push_back(" (the fused score weighs its residual part 0: a flat map)");
   if (measured) note.push_back(str(chosen_by == "validation" ? " (" : " (validation ", figures_text(candidates, part.score), ")"));
   run.note(note);
   return choice;
