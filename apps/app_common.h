@@ -108,6 +108,7 @@ inline const std::map<std::string, std::string>& field_flags() {
       {"photometric", "--photometric"},
       {"threshold_rule", "--threshold-rule"},
       {"target_fpr", "--target-fpr"},
+      {"map", "--map"},
       {"max_pixels", "--max-pixels"},
       {"device", "--device"},
       {"threshold", "--threshold"},

@@ -145,9 +145,9 @@ void write_results(const TestRun& r) {
   }
   if (e.pixel_auroc >= 0) std::printf("pixel AUROC of the residual map (baseline) %.4f\n", e.pixel_auroc);
   if (e.pixel_auroc_z >= 0) std::printf("pixel AUROC of the standardised residual map %.4f\n", e.pixel_auroc_z);
-  if (e.pixel_auroc_nn >= 0)
-    std::printf("pixel AUROC of the anomaly map (residual_nn, ganomaly_infer --maps) %.4f, AUPRO %.4f\n", e.pixel_auroc_nn,
-                e.pixel_aupro_nn);
+  if (const auto f = e.map_figures.find(e.map_score); f != e.map_figures.end())
+    std::printf("pixel AUROC of the anomaly map (%s, ganomaly_infer --maps) %.4f, AUPRO %.4f\n", to_string(e.map_score),
+                f->second.auroc, f->second.aupro);
   std::printf("written: %s/test_scores.csv, %s/test_metrics.json\n", out.c_str(), out.c_str());
 }
 

@@ -108,6 +108,10 @@ inline void add_train_options(cxxopts::Options& options) {
      cxxopts::value<std::string>()->default_value(to_string(o.threshold_rule)))
     ("target-fpr", "the share of normal images the calibrated threshold may flag (with --threshold-rule fpr)",
      cxxopts::value<std::string>()->default_value(default_text(o.target_fpr)))
+    ("map", "the residual score the fused score sums, whose map is the anomaly map: auto (the best "
+     "validation AUPRO on the pseudo-anomalies' masks; residual_nn unless another is 0.01 better), residual_nn, "
+     "residual_z or residual_max",
+     cxxopts::value<std::string>()->default_value(to_string(o.map)))
     ("log-test-auroc", "also log test AUROC per epoch, for analysis only (never used to select)")
     ("max-pixels", "refuse images with more pixels than this", cxxopts::value<size_t>()->default_value(std::to_string(o.max_pixels)))
     ("threads", "threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
@@ -157,6 +161,7 @@ inline TrainOptions read_train_options(const cxxopts::ParseResult& args) {
   o.photometric = parse_choice<PhotometricChoice>("photometric", args["photometric"].as<std::string>());
   o.threshold_rule = parse_choice<ThresholdRule>("threshold_rule", args["threshold-rule"].as<std::string>());
   o.target_fpr = decimal_option<double>(args, "target-fpr");
+  o.map = parse_choice<MapChoice>("map", args["map"].as<std::string>());
   o.log_test_auroc = args["log-test-auroc"].as<bool>();
   o.max_pixels = args["max-pixels"].as<size_t>();
   o.device = read_device(args, /*require=*/false);  // TrainOptions::validate checks it can be used

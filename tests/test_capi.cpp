@@ -205,6 +205,45 @@ TEST_CASE("ganomaly_score_map: ganomaly_score's outputs and the C++ path's map a
   }
 }
 
+TEST_CASE("ganomaly_score_map: a fused score summing residual_z or residual_max draws that part's map, peaking at the score") {
+  const Trained& t = trained();
+  LoadedModel loaded = load_model(t.model_path);
+  const Tensor images = load_images(t.data.test, 32, 3, loaded.model->recipe.normalization);
+  Scores scores = loaded.model->score(images);
+  const std::string dir = testing::temp_dir("capi_map_part");
+  for (const Score residual : {Score::residual_z, Score::residual_max}) {
+    CAPTURE(to_string(residual));
+    Calibration c = loaded.calibration;
+    c.score = Score::fused;
+    c.fit_fusion(scores, labels_of(t.data.test), /*margin=*/1.0, residual);  // margin 1: the part keeps a weight
+    REQUIRE(map_part_of(c, *loaded.model).score == residual);
+    REQUIRE(map_part_of(c, *loaded.model).slope > 0);
+    const std::string path = dir + "/" + to_string(residual) + ".gnm";
+    save_model(path, *loaded.model, c, loaded.config.value("info", nlohmann::json::object()));
+    ModelHandle handle(path);
+    LoadedModel again = load_model(path);
+    for (const Sample& s : {t.data.test.front(), t.data.test.back()}) {
+      CAPTURE(s.path);
+      const Pixels p = read_pixels(s.path);
+      std::vector<float> map(size_t(p.width) * p.height);
+      float sc = -1, raw = -1;
+      int anomalous = -1;
+      char err[256];
+      REQUIRE(ganomaly_score_map(handle.model, p.data.data(), p.width, p.height, p.channels, 0, &sc, &raw, &anomalous,
+                                 map.data(), map.size(), err, sizeof err) == GANOMALY_OK);
+      CHECK(*std::max_element(map.begin(), map.end()) == raw);  // the map's peak is the fused score
+      Image image;
+      image.width = p.width, image.height = p.height, image.channels = p.channels;
+      for (uint8_t v : p.data) image.pixels.push_back(v / 255.0f);
+      const ScoredMaps ours = score_with_maps(*again.model, again.calibration, model_inputs(*again.model, {image}),
+                                              FeatureScore::compute);
+      CHECK(ours.part.score == residual);
+      CHECK(ours.verdicts[0].raw == raw);
+      CHECK(map == resize_map(ours.map(0), 32, 32, p.width, p.height));
+    }
+  }
+}
+
 TEST_CASE("ganomaly_score_map: a NULL or short map buffer is an invalid argument and the buffer is left alone") {
   const Trained& t = trained();
   ModelHandle handle(t.model_path);

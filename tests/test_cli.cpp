@@ -287,6 +287,7 @@ TEST_CASE("train: bad options") {
   SUBCASE("--target-fpr 0") { check_error(run("--target-fpr 0"), 2, "--target-fpr", out); }
   SUBCASE("--threshold-rule median") { check_error(run("--threshold-rule median"), 2, "--threshold-rule", out); }
   SUBCASE("--weights fp8") { check_error(run("--weights fp8"), 2, "--weights", out); }
+  SUBCASE("--map raw") { check_error(run("--map raw"), 2, "--map", out); }
   SUBCASE("--selection-tolerance -1") {
     check_error(run("--selection-tolerance -1"), 2, "--selection-tolerance", out);
   }

@@ -15,15 +15,17 @@ double fusion_weight(double auroc_gap, double margin) {
   return std::max(0.0, 1.0 - auroc_gap / margin);
 }
 
-void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin) {
+void Calibration::fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin, Score residual) {
+  GANOMALY_CHECK(has_map(residual), "fusion: the residual part must be residual_nn, residual_z or residual_max, got '",
+                 to_string(residual), "'");
   fusion.clear();
   std::map<Score, double> validation_auroc;
   double best = 0;
-  for (Score s : kFusedScores) {
+  for (Score s : fused_scores(residual)) {
     validation_auroc[s] = auroc(scores.get(s), labels);
     best = std::max(best, validation_auroc[s]);
   }
-  for (Score s : kFusedScores) {
+  for (Score s : fused_scores(residual)) {
     const double weight = fusion_weight(best - validation_auroc[s], margin);
     if (weight <= 0) continue;
     const std::vector<float>& v = scores.get(s);

@@ -69,12 +69,15 @@ struct Calibration {
   // model files: the threshold the model file holds, when `threshold` was moved from it,
   // and the sensitivity it was moved by (none for a raw threshold).
   std::optional<float> calibrated_threshold, sensitivity;
-  // Weighs each of kFusedScores by how close its validation AUROC is to the best of
+  // Weighs each of fused_scores(residual) by how close its validation AUROC is to the best of
   // them: weight 1 - gap / margin, so a score `margin` or more below the best (the
   // latent score on thin scratches) is left out rather than diluting the others. The
   // weight tapers instead of switching, so a score hovering near the cut cannot flip
   // the fused score from one epoch to the next. Margin 0 keeps only the best.
-  void fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin = kDefaultFusionMargin);
+  // `residual`: the residual part (fused_scores), residual_nn unless the map was chosen
+  // otherwise (train/map_choice.h).
+  void fit_fusion(const Scores& scores, const std::vector<int>& labels, double margin = kDefaultFusionMargin,
+                  Score residual = kFusedResidual);
   void fuse(Scores& scores) const;  // fills the fused score (decide does this itself)
   // The threshold and normaliser from the chosen score's validation values (labels: 0 for
   // the normals, 1 for the pseudo-anomalies), by `rule`; target_fpr for ThresholdRule::fpr.

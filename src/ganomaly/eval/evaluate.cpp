@@ -87,7 +87,12 @@ Evaluation evaluate(Ganomaly& model, const Calibration& calibration, const Tenso
     e.image_auroc = e.aupr = e.f1.f1 = std::nan("");
     e.f1_oracle.f1 = e.f1_oracle.threshold = std::nan("");
   }
-  if (want_pixels) pixel_metrics(model, images, residuals, *masks, e);
+  e.map_score = map_part_of(calibration, model).score;
+  if (want_pixels) {
+    pixel_metrics(model, images, residuals, *masks, e);
+    for (Score s : map_scores_of(model))
+      if (const PixelFigures f = map_figures(model, s, images, residuals, *masks); f.defined()) e.map_figures[s] = f;
+  }
   return e;
 }
 
@@ -143,6 +148,9 @@ nlohmann::json evaluation_json(const Evaluation& e, const Calibration& calibrati
   if (e.pixel_aupro_z >= 0) j["pixel_aupro_residual_z"] = e.pixel_aupro_z;
   if (e.pixel_auroc_nn >= 0) j["pixel_auroc_residual_nn"] = e.pixel_auroc_nn;
   if (e.pixel_aupro_nn >= 0) j["pixel_aupro_residual_nn"] = e.pixel_aupro_nn;
+  // The map ganomaly_infer draws, whichever residual score it is (train/map_choice.h).
+  if (const auto f = e.map_figures.find(e.map_score); f != e.map_figures.end())
+    j["anomaly_map"] = {{"score", e.map_score}, {"pixel_auroc", f->second.auroc}, {"pixel_aupro", f->second.aupro}};
   for (const auto& [name, a] : e.floor_auroc) j["floor_image_auroc"][name] = number(a);
   j["images"] = e.labels.size();
   j["anomalous_images"] = std::count(e.labels.begin(), e.labels.end(), 1);

@@ -8,6 +8,7 @@
 
 #include "ganomaly/data/dataset.h"
 #include "ganomaly/eval/calibration.h"
+#include "ganomaly/eval/map_figures.h"
 
 namespace gan {
 
@@ -28,6 +29,11 @@ struct Evaluation {
   // The anomaly map ganomaly_infer --maps draws (eval/anomaly_map.h) when it is residual_nn's,
   // at the model's resolution; -1 without neighbour residuals or masks.
   double pixel_auroc_nn = -1, pixel_aupro_nn = -1;
+  // Every anomaly map the model can draw (map_figures.h: standardised and smoothed, as
+  // ganomaly_infer --maps), by its score, when masks mark a defect; and which of them the
+  // calibration's decision reads (map_part_of): the map ganomaly_infer draws.
+  std::map<Score, PixelFigures> map_figures;
+  Score map_score = Score::residual_nn;
   // The trivial floors' image AUROC (floors.h), when the training images were at hand;
   // the model should beat nearest_l1 and nearest_l2.
   std::map<std::string, double> floor_auroc;

@@ -27,11 +27,28 @@ struct NameTable<Score> {
 inline constexpr Score kScores[] = {Score::latent,     Score::reconstruction, Score::feature, Score::residual_max,
                                     Score::residual_z, Score::residual_nn,    Score::fused};
 
-// What the fused score sums: latent, feature and residual_nn. The mean reconstruction
-// error and residual_max are the residual map seen less sharply; residual_z beat both on
-// validation, and residual_nn beat residual_z there (docs/QUALITY.md). Model files
-// written before residual_nn keep the parts they were fitted with.
-inline constexpr Score kFusedScores[] = {Score::latent, Score::feature, Score::residual_nn};
+// The scores that have an anomaly map (eval/anomaly_map.h): the residual map they read.
+inline constexpr Score kMapScores[] = {Score::residual_nn, Score::residual_z, Score::residual_max};
+inline constexpr bool has_map(Score s) {
+  return s == Score::residual_nn || s == Score::residual_z || s == Score::residual_max;
+}
+
+// What the fused score sums: latent, feature and one residual score, whose map is the
+// anomaly map (anomaly_map.h map_part_of). By default residual_nn: the mean
+// reconstruction error and residual_max are the residual map seen less sharply;
+// residual_z beat both on validation, and residual_nn beat residual_z there
+// (docs/QUALITY.md). Training may put residual_z or residual_max in its place when its
+// map localises the validation pseudo-anomalies clearly better (train/map_choice.h).
+// Model files written before residual_nn keep the parts they were fitted with.
+inline constexpr Score kFusedResidual = Score::residual_nn;
+inline constexpr Score kFusedScores[] = {Score::latent, Score::feature, kFusedResidual};
+struct FusedScores {
+  Score parts[3];
+  const Score* begin() const { return parts; }
+  const Score* end() const { return parts + 3; }
+};
+// kFusedScores with `residual` (one of kMapScores) as the residual part.
+inline constexpr FusedScores fused_scores(Score residual) { return {{Score::latent, Score::feature, residual}}; }
 
 // Orders scores by name: the order model files list the fused parts in, and the order
 // the fused sum adds them (so a sum is the same float however the model was loaded).

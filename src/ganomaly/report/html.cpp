@@ -117,10 +117,10 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
     s += "<tr><td>pixel AUROC, standardised residual map</td><td class=\"num\">" + fixed(e.pixel_auroc_z) +
          "</td><td>the residual in units of each pixel's spread on the training normals (the map behind "
          "residual_z)</td></tr>\n";
-  if (e.pixel_auroc_nn >= 0)
-    s += "<tr><td>pixel AUROC, anomaly map</td><td class=\"num\">" + fixed(e.pixel_auroc_nn) +
-         "</td><td>the map <code>ganomaly_infer --maps</code> draws: the residual standardised by the nearest "
-         "training images' (residual_nn's), smoothed with its window; AUPRO " + fixed(e.pixel_aupro_nn) + "</td></tr>\n";
+  if (const auto f = e.map_figures.find(e.map_score); f != e.map_figures.end())
+    s += "<tr><td>pixel AUROC, anomaly map</td><td class=\"num\">" + fixed(f->second.auroc) +
+         "</td><td>the map <code>ganomaly_infer --maps</code> draws: " + map_description(e.map_score) +
+         ", smoothed with its window; AUPRO " + fixed(f->second.aupro) + "</td></tr>\n";
   s += "</table>\n";
   if (!e.auroc_by_score.empty()) {
     s += "<table>\n<tr><th>score</th><th>test image AUROC</th></tr>\n";

@@ -146,6 +146,7 @@ void write_report(const std::string& out_dir, const ReportInputs& in, const Repo
   h += "<h2 id=\"metrics\">Metrics on the test set</h2>\n";
   h += have_test ? metrics_section(*in.evaluation, *in.calibration)
                  : "<p class=\"note\">No test images were scored, so there are no test metrics.</p>\n";
+  if (in.settings.is_object() && in.settings.contains("map")) h += map_section(in.settings["map"]);
   h += plots_section(plots, in);
   h += "<h2 id=\"reconstructions\">Reconstructions</h2>\n";
   h += have_test ? reconstructions_section(plots, opt) : no_test;

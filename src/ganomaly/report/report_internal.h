@@ -52,6 +52,10 @@ extern const char* const kStyle;
 extern const char* const kScript;
 std::string settings_table(const nlohmann::json& settings, bool skip_figures);
 std::string metrics_section(const Evaluation& e, const Calibration& cal);
+// The residual map a map score reads, in words; the "Anomaly map" section from
+// summary.json's "map" (empty without one).
+std::string map_description(Score score);
+std::string map_section(const nlohmann::json& map);
 std::string scores_table(const Evaluation& e, const Calibration& cal, const std::vector<Sample>& samples,
                          const Pictures& pics, int thumb);
 

@@ -86,4 +86,21 @@ void save_resumable(Run& run);
 constexpr double kRelitStrength = 0.1, kRelitAlarmBudget = 0.1;
 nlohmann::json choose_photometric(Run& run);
 
+// 7. Then the anomaly map (map_choice.h): every map the kept model can draw measured on
+//    the validation pseudo-anomalies' masks (the test set's with --validate-on test).
+//    With --map auto and a fused deciding score, the fused score's residual part becomes
+//    the map with the best validation AUPRO when it beats residual_nn's by more than
+//    kMapChoiceMargin; the model is then calibrated again and model.gnm rewritten. A note
+//    says what was chosen. Returns summary.json's "map" (add_test_figures adds the test's).
+nlohmann::json choose_map(Run& run);
+void add_test_figures(nlohmann::json& map, const Evaluation& e);
+
+// The kept model (run.model) validated and calibrated again, its fused score summing
+// `fused_residual`: the selecting metric and the calibration.
+struct Recalibrated {
+  double metric = -1;
+  Calibration calibration;
+};
+Recalibrated recalibrate(Run& run, Score fused_residual);
+
 }  // namespace gan::loop

@@ -29,6 +29,16 @@ std::optional<Score> fixed_score(ScoreChoice choice) {
 
 ScoreChoice choice_of(Score score) { return static_cast<ScoreChoice>(score); }
 
+Score fused_residual(MapChoice choice) {
+  switch (choice) {
+    case MapChoice::residual_nn: return Score::residual_nn;
+    case MapChoice::residual_z: return Score::residual_z;
+    case MapChoice::residual_max: return Score::residual_max;
+    case MapChoice::automatic: break;
+  }
+  return kFusedResidual;
+}
+
 const char* to_string(ScoreChoice choice) {
   const std::optional<Score> score = fixed_score(choice);
   return score ? to_string(*score) : "auto";

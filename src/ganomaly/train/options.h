@@ -23,6 +23,11 @@ enum class LrSchedule { constant, cosine };             // cosine: decays to 0 o
 enum class ValidateOn { heldout, test };                // test: anomalib's habit, an oracle
 enum class OnNan { stop, skip };                        // a non-finite loss: stop (keep the best model) or skip the batch
 enum class PhotometricChoice { automatic, on, off };    // model/photometric.h; automatic: chosen on validation
+// The residual score the fused score sums, whose map is the anomaly map (train/map_choice.h);
+// automatic: chosen on the validation pseudo-anomalies' masks.
+enum class MapChoice { automatic, residual_nn, residual_z, residual_max };
+// The residual part the fused score sums while training: the one named, kFusedResidual for auto.
+Score fused_residual(MapChoice choice);
 // The score that decides: a Score (the same value), or the best single score on
 // validation ("auto").
 enum class ScoreChoice { latent, reconstruction, feature, residual_max, residual_z, residual_nn, fused, best_on_validation };
@@ -50,6 +55,13 @@ template <>
 struct NameTable<PhotometricChoice> {
   static constexpr std::pair<PhotometricChoice, const char*> all[] = {
       {PhotometricChoice::automatic, "auto"}, {PhotometricChoice::on, "on"}, {PhotometricChoice::off, "off"}};
+};
+template <>
+struct NameTable<MapChoice> {
+  static constexpr std::pair<MapChoice, const char*> all[] = {{MapChoice::automatic, "auto"},
+                                                              {MapChoice::residual_nn, "residual_nn"},
+                                                              {MapChoice::residual_z, "residual_z"},
+                                                              {MapChoice::residual_max, "residual_max"}};
 };
 // ScoreChoice has no table of its own: its names are Score's, plus "auto".
 const char* to_string(ScoreChoice choice);
@@ -103,6 +115,7 @@ struct TrainOptions {
   // by default where the validation normals cross target_fpr.
   ThresholdRule threshold_rule = ThresholdRule::fpr;
   double target_fpr = kDefaultTargetFpr;
+  MapChoice map = MapChoice::automatic;  // the fused score's residual part, hence the anomaly map
   Device device = Device::cpu;         // where the model trains and scores
   // The app's effective options, in the format its --config reads (apps/config_file.h):
   // written as out_dir/config.json once the folder is locked. Null: none is written.

@@ -89,14 +89,27 @@ void colour(Plane& p, Rng& rng, float unit) {
       for (int64_t x = x0; x < x0 + w; ++x) p.at(c, y, x) += shift[c];
 }
 
+// 1 where some channel of `after` differs from `before` by more than `epsilon`.
+void changed_pixels(const Plane& before, const Plane& after, float epsilon, float* mask) {
+  const int64_t pixels = before.height * before.width;
+  for (int64_t q = 0; q < pixels; ++q) {
+    bool changed = false;
+    for (int64_t c = 0; c < before.channels && !changed; ++c)
+      changed = std::fabs(after.data[c * pixels + q] - before.data[c * pixels + q]) > epsilon;
+    mask[q] = changed ? 1.0f : 0.0f;
+  }
+}
+
 }  // namespace
 
-Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng, float strength) {
+Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng, float strength, Tensor* masks) {
   GANOMALY_CHECK(normals.ndim() == 4, "make_pseudo_anomalies: expected NCHW, got ", normals.shape());
   GANOMALY_CHECK(strength > 0.0f && strength <= 1.0f, "make_pseudo_anomalies: expected a strength in (0, 1], got ",
                  strength);
-  Tensor out = normals.clone();
+  const Tensor host = normals.to(Device::cpu);
+  Tensor out = host.clone();
   const int64_t n = out.size(0), per_image = out.numel() / std::max<int64_t>(1, n);
+  if (masks) *masks = Tensor::zeros(Shape{n, 1, out.size(2), out.size(3)});
   for (int64_t i = 0; i < n; ++i) {
     Plane p{out.data() + i * per_image, out.size(1), out.size(2), out.size(3)};
     const float unit = spread(p) * strength;
@@ -105,6 +118,10 @@ Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng, float strength) {
       case 1: blob(p, rng, unit); break;
       case 2: scratch(p, rng, unit); break;
       default: colour(p, rng, unit); break;
+    }
+    if (masks) {
+      const Plane before{const_cast<float*>(host.data()) + i * per_image, p.channels, p.height, p.width};
+      changed_pixels(before, p, kPseudoMaskFraction * unit, masks->data() + i * p.height * p.width);
     }
   }
   return out;

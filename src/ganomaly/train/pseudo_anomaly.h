@@ -18,7 +18,14 @@ namespace gan {
 // One pseudo-anomalous copy per image of `normals` [N, C, H, W]; kinds cycle.
 // `strength` in (0, 1] scales every change (a pasted patch is blended in at it): the same
 // defects, fainter, for a validation set that has saturated (train.cpp).
-Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng, float strength = 1.0f);
+// `masks`, when given, gets where each defect is, [N, 1, H, W]: 1 at a pixel some channel
+// of which moved by more than kPseudoMaskFraction x the change unit (strength x the
+// normal image's standard deviation over all its values), else 0. Every change scales
+// with that unit, so the masks are the same at every strength (but for rounding at the
+// edge), and a faint blob's tail, which no eye would see, is left out. A patch pasted over
+// pixels it equals changes none of them: its mask is empty there.
+inline constexpr float kPseudoMaskFraction = 0.1f;
+Tensor make_pseudo_anomalies(const Tensor& normals, Rng& rng, float strength = 1.0f, Tensor* masks = nullptr);
 
 }  // namespace gan
 

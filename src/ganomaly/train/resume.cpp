@@ -115,7 +115,8 @@ void check_resume_settings(const std::string& resume, const nlohmann::json& was,
       {"fusion_margin", {"fusion_margin"}},
       {"harden_at", {"harden_at"}},
       {"threshold_rule", {"threshold_rule"}},
-      {"target_fpr", {"target_fpr"}}};
+      {"target_fpr", {"target_fpr"}},
+      {"map", {"map"}}};
   for (const auto& [key, fields] : kSettings) {
     if (!was.contains(key) || !now.contains(key)) continue;  // an older checkpoint may lack a setting
     const nlohmann::json &a = was[key], &b = now[key];

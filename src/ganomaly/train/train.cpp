@@ -51,6 +51,7 @@ nlohmann::json run_info(const Dataset& data, const TrainOptions& o) {
           {"harden_at", o.harden_at},
           {"threshold_rule", o.threshold_rule},
           {"target_fpr", o.target_fpr},
+          {"map", o.map},
           {"loss_weights", {o.loss_weights.adversarial, o.loss_weights.contextual, o.loss_weights.encoder}},
           {"d_lr_scale", o.stabilisers.discriminator_lr_scale},
           {"real_label", o.stabilisers.real_label},
@@ -226,6 +227,7 @@ TrainResult finish(Run& run, const std::string& status) {
     run.model->load_state(run.kept_weights, "best state");
     const nlohmann::json lighting = choose_photometric(run);
     if (!lighting.is_null()) r.summary["lighting"] = lighting;
+    nlohmann::json map = choose_map(run);
     if (o.weights == WeightStorage::fp16) {  // rounded to half precision: evaluated as model.gnm holds it
       run.model = load_model(run.model_path).model;
       run.model->to(o.device);
@@ -239,10 +241,12 @@ TrainResult finish(Run& run, const std::string& status) {
       Evaluation e = evaluate(*run.model, r.calibration, im.test, im.test_labels, &im.test_masks);
       e.floor_auroc = TrivialFloors(im.train).auroc(im.test, im.test_labels);
       r.summary.update(evaluation_json(e, r.calibration));
+      add_test_figures(map, e);
       write_scores_csv(o.out_dir + "/test_scores.csv", run.data.test, e, r.calibration);
       r.evaluation = std::move(e);
       r.test_images = im.test;
     }
+    r.summary["map"] = map;
     r.model = std::move(run.model);
   }
   write_file_atomically(o.out_dir + "/summary.json", dump_json(r.summary, 2) + "\n");

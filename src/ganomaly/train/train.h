@@ -25,8 +25,10 @@ struct Split {
 Split split_training(const Dataset& data, const TrainOptions& options);
 // The validation images: `normals`, then one pseudo-anomaly made from each, drawn from
 // the run's seed; `labels` gets 0 for each normal, then 1 for each pseudo-anomaly.
-// `strength` makes them fainter (make_pseudo_anomalies).
-Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels, float strength = 1.0f);
+// `strength` makes them fainter (make_pseudo_anomalies). `masks`, when given: where each
+// image differs from its normal, [2N, 1, H, W] (the normals' all 0).
+Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels, float strength = 1.0f,
+                             Tensor* masks = nullptr);
 
 struct TrainResult {
   // Also written to <out_dir>/summary.json. "status" is "completed", "early_stopped",

@@ -35,9 +35,12 @@ Split split_training(const Dataset& data, const TrainOptions& o) {
   return s;
 }
 
-Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels, float strength) {
+Tensor with_pseudo_anomalies(const Tensor& normals, uint64_t seed, std::vector<int>* labels, float strength,
+                             Tensor* masks) {
   Rng pseudo_rng(seed + 7);  // the same defects at every strength, only fainter
-  const Tensor pseudo = make_pseudo_anomalies(normals, pseudo_rng, strength);
+  Tensor pseudo_masks;
+  const Tensor pseudo = make_pseudo_anomalies(normals, pseudo_rng, strength, masks ? &pseudo_masks : nullptr);
+  if (masks) *masks = cat({Tensor::zeros(pseudo_masks.shape()), pseudo_masks});
   Tensor out = cat({normals, pseudo});
   labels->assign(normals.size(0), 0);
   labels->resize(2 * normals.size(0), 1);
@@ -65,10 +68,11 @@ struct ValidationPass {
   double metric = -1;
 };
 
-ValidationPass validate_model(Ganomaly& model, const RunImages& images, const TrainOptions& o) {
+ValidationPass validate_model(Ganomaly& model, const RunImages& images, const TrainOptions& o,
+                              std::optional<Score> residual = std::nullopt) {
   ValidationPass v;
   v.scores = model.score(images.validation);
-  v.fusion.fit_fusion(v.scores, images.validation_labels, o.fusion_margin);
+  v.fusion.fit_fusion(v.scores, images.validation_labels, o.fusion_margin, residual.value_or(fused_residual(o.map)));
   v.fusion.fuse(v.scores);
   const std::optional<Score> fixed = fixed_score(o.score);
   for (Score s : kScores) {
@@ -256,6 +260,11 @@ nlohmann::json choose_photometric(Run& run) {
     run.note(note);
   }
   return choice;
+}
+
+Recalibrated recalibrate(Run& run, Score fused_residual) {
+  const ValidationPass pass = validate_model(*run.model, run.images, run.options, fused_residual);
+  return {pass.metric, calibrate(pass, run.images.validation_labels, run.options)};
 }
 
 bool validate_and_select(Run& run, const EpochSums& sums, TrainLog& log) {
