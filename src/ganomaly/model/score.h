@@ -13,6 +13,7 @@ enum class Score {
   residual_z,      // the same map standardised per pixel (residual_map.h)
   residual_nn,     // standardised by the nearest training images' maps (residual_neighbours.h)
   fused,           // a weighted sum of kFusedScores, standardised (Calibration::fuse)
+  image_z,         // the image itself standardised per value, largest window mean of |z| (image_z.h)
 };
 
 template <>
@@ -20,18 +21,20 @@ struct NameTable<Score> {
   static constexpr std::pair<Score, const char*> all[] = {
       {Score::latent, "latent"},         {Score::reconstruction, "reconstruction"}, {Score::feature, "feature"},
       {Score::residual_max, "residual_max"}, {Score::residual_z, "residual_z"},     {Score::residual_nn, "residual_nn"},
-      {Score::fused, "fused"}};
+      {Score::fused, "fused"},           {Score::image_z, "image_z"}};
 };
 
 // Every score, in the order logs and reports list them.
 inline constexpr Score kScores[] = {Score::latent,     Score::reconstruction, Score::feature, Score::residual_max,
-                                    Score::residual_z, Score::residual_nn,    Score::fused};
+                                    Score::residual_z, Score::residual_nn,    Score::image_z, Score::fused};
 
-// What the fused score sums: latent, feature and residual_nn. The mean reconstruction
-// error and residual_max are the residual map seen less sharply; residual_z beat both on
-// validation, and residual_nn beat residual_z there (docs/QUALITY.md). Model files
-// written before residual_nn keep the parts they were fitted with.
-inline constexpr Score kFusedScores[] = {Score::latent, Score::feature, Score::residual_nn};
+// What the fused score sums: latent, feature, residual_nn and image_z. The mean
+// reconstruction error and residual_max are the residual map seen less sharply;
+// residual_z beat both on validation, and residual_nn beat residual_z there; image_z sees
+// the wide, faint changes of an aligned object that every residual score misses
+// (docs/QUALITY.md, rounds 3 and 5). Model files written before residual_nn or image_z
+// keep the parts they were fitted with.
+inline constexpr Score kFusedScores[] = {Score::latent, Score::feature, Score::residual_nn, Score::image_z};
 
 // Orders scores by name: the order model files list the fused parts in, and the order
 // the fused sum adds them (so a sum is the same float however the model was loaded).

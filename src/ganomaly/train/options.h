@@ -25,7 +25,7 @@ enum class OnNan { stop, skip };                        // a non-finite loss: st
 enum class PhotometricChoice { automatic, on, off };    // model/photometric.h; automatic: chosen on validation
 // The score that decides: a Score (the same value), or the best single score on
 // validation ("auto").
-enum class ScoreChoice { latent, reconstruction, feature, residual_max, residual_z, residual_nn, fused, best_on_validation };
+enum class ScoreChoice { latent, reconstruction, feature, residual_max, residual_z, residual_nn, fused, image_z, best_on_validation };
 // The Score a choice names; nothing for best_on_validation.
 std::optional<Score> fixed_score(ScoreChoice choice);
 ScoreChoice choice_of(Score score);
