@@ -23,7 +23,7 @@ std::string option_error(const gan::SynthOptions& o) {
     return "--category: expected a folder name (no '/', not '.' or '..'), got '" + o.category + "'";
   const auto& kinds = gan::synth_kinds();
   if (o.kind != "auto" && std::find(kinds.begin(), kinds.end(), o.kind) == kinds.end())
-    return "--kind: expected auto, bottle, fabric, wood, part or grey, got '" + o.kind + "'";
+    return "--kind: expected auto, bottle, fabric, wood, part, grey or aligned, got '" + o.kind + "'";
   if (o.size < 16 || o.size > 4096) return "--size: expected 16 to 4096, got " + std::to_string(o.size);
   if (o.train < 1 || o.train > 100000) return "--train: expected 1 to 100000, got " + std::to_string(o.train);
   if (o.test_good < 0 || o.test_good > 100000)
@@ -41,11 +41,11 @@ std::string option_error(const gan::SynthOptions& o) {
 int main(int argc, char** argv) {
   gan::SynthOptions o;
   cxxopts::Options options("ganomaly_make_data",
-                           "Generate a deterministic synthetic anomaly data set (kinds: bottle, fabric, wood, part, grey)");
+                           "Generate a deterministic synthetic anomaly data set (kinds: bottle, fabric, wood, part, grey, aligned)");
   options.add_options()
       ("layout", "mvtec, btad, visa, visa_converted or folder", cxxopts::value(o.layout)->default_value(o.layout))
       ("category", "category folder name", cxxopts::value(o.category)->default_value(o.category))
-      ("kind", "bottle, fabric, wood, part (an aligned component), grey (a wire mesh), or auto (from the category name)",
+      ("kind", "bottle, fabric, wood, part (an aligned component), grey (a wire mesh), aligned (a printed label in a fixture), or auto (from the category name)",
        cxxopts::value(o.kind)->default_value(o.kind))
       ("out", "output folder (for visa: the VisA root)", cxxopts::value(o.out)->default_value(o.out))
       ("seed", "random seed", cxxopts::value(o.seed)->default_value(std::to_string(o.seed)))

@@ -182,9 +182,9 @@ TEST_CASE("synth: --test-lighting darkens test images only, within its strength"
   CHECK(unchanged.pixels == s.image.pixels);
 }
 
-TEST_CASE("synth: the part and grey kinds, in every layout") {
+TEST_CASE("synth: the part, grey and aligned kinds, in every layout") {
   TempDir dir("kinds");
-  for (const std::string kind : {"part", "grey"}) {
+  for (const std::string kind : {"part", "grey", "aligned"}) {
     CAPTURE(kind);
     CHECK(resolve_synth_kind(kind, "auto") == kind);
     for (const std::string layout : {"mvtec", "btad", "visa", "visa_converted", "folder"}) {
@@ -234,6 +234,39 @@ TEST_CASE("synth: the part and grey kinds, in every layout") {
       REQUIRE(in > 0);
       CHECK(inside / in > 0.05);
       CHECK(outside <= 2 * n);  // the anti-aliased rim just outside the mask
+    }
+  }
+}
+
+// The aligned kind: a label held by a fixture. Normal images differ by noise and a tiny
+// change of brightness only (the same pose in every one), and every defect moves an
+// image farther from the mean normal image than any normal lies from it: the mean-image
+// floor the kind exists for, on a small sample.
+TEST_CASE("synth: the aligned kind sits in one pose, and its defects move it from the mean image") {
+  const int n = 48, normals = 8;
+  auto mean_abs = [](const Image& a, const std::vector<double>& b) {
+    double sum = 0;
+    for (size_t i = 0; i < a.pixels.size(); ++i) sum += std::abs(a.pixels[i] - b[i]);
+    return sum / double(a.pixels.size());
+  };
+  std::vector<Image> goods;
+  for (int index = 0; index < normals; ++index) goods.push_back(render_synthetic("aligned", n, 7, index, "good").image);
+  std::vector<double> mean(goods[0].pixels.size(), 0.0);
+  for (const auto& g : goods)
+    for (size_t i = 0; i < mean.size(); ++i) mean[i] += g.pixels[i] / double(normals);
+  double farthest_good = 0;
+  for (const auto& g : goods) farthest_good = std::max(farthest_good, mean_abs(g, mean));
+  // Sensor noise (0.02) and brightness alone: no pose change, which would move the
+  // print's edges by whole pixels and the distance with them.
+  CHECK(farthest_good < 0.03);
+  // The same pose at every seed: the print sits where it sat.
+  const Image other_seed = render_synthetic("aligned", n, 8, 0, "good").image;
+  CHECK(mean_abs(other_seed, mean) < 0.03);
+  for (const auto& defect : synth_defects("aligned")) {
+    CAPTURE(defect);
+    for (int index = normals; index < normals + 4; ++index) {
+      CAPTURE(index);
+      CHECK(mean_abs(render_synthetic("aligned", n, 7, index, defect).image, mean) > farthest_good);
     }
   }
 }

@@ -194,7 +194,7 @@ Rgb apply_defect(const Defect& d, const Scene& s, double u, double v, const Rgb&
 }  // namespace
 
 const std::vector<std::string>& synth_kinds() {
-  static const std::vector<std::string> kinds = {"bottle", "fabric", "wood", "part", "grey"};
+  static const std::vector<std::string> kinds = {"bottle", "fabric", "wood", "part", "grey", "aligned"};
   return kinds;
 }
 
@@ -202,6 +202,7 @@ const std::vector<std::string>& synth_defects(const std::string& kind) {
   static const std::vector<std::string> defects = {"scratch", "contamination", "crack", "missing"};
   if (kind == "part") return part_defects();
   if (kind == "grey") return grey_defects();
+  if (kind == "aligned") return aligned_defects();
   return defects;
 }
 
@@ -209,7 +210,7 @@ std::string resolve_synth_kind(const std::string& category, const std::string& k
   const auto& kinds = synth_kinds();
   if (kind != "auto") {
     GANOMALY_CHECK(std::count(kinds.begin(), kinds.end(), kind), "synth: unknown kind '", kind,
-                   "' (expected auto, bottle, fabric, wood, part or grey)");
+                   "' (expected auto, bottle, fabric, wood, part, grey or aligned)");
     return kind;
   }
   if (std::count(kinds.begin(), kinds.end(), category)) return category;
@@ -228,10 +229,12 @@ SynthSample render_synthetic(const std::string& kind, int size, uint64_t seed, i
   const uint64_t key = mix(mix(seed ^ fnv1a(kind)) ^ uint64_t(index));
   Rng rng(key);
   Scene scene = make_scene(kind, size, rng, mix(key + 1));
+  if (kind == "aligned") fix_pose(scene);
   const bool anomalous = defect != "good";
-  std::unique_ptr<Drawing> drawing;  // part and grey draw themselves, defect included
+  std::unique_ptr<Drawing> drawing;  // part, grey and aligned draw themselves, defect included
   if (kind == "part") drawing = make_part(scene, defect, rng);
   if (kind == "grey") drawing = make_grey(scene, defect, rng);
+  if (kind == "aligned") drawing = make_aligned(scene, defect, rng);
   Defect d;
   if (anomalous && !drawing) d = make_defect(defect, scene, rng);
   const int channels = kind == "grey" ? 1 : 3;

@@ -95,7 +95,7 @@ inline double segment_distance(double px, double py, double ax, double ay, doubl
   return std::hypot(px - (ax + t * vx), py - (ay + t * vy));
 }
 
-// The kinds drawn in synth_kinds.cpp ("part", "grey"): set up once per image from its
+// The kinds drawn in synth_kinds.cpp ("part", "grey") and synth_aligned.cpp: set up once per image from its
 // scene and random stream, then asked for each pixel.
 class Drawing {
  public:
@@ -106,8 +106,13 @@ class Drawing {
 };
 std::unique_ptr<Drawing> make_part(const Scene& s, const std::string& defect, Rng& rng);
 std::unique_ptr<Drawing> make_grey(const Scene& s, const std::string& defect, Rng& rng);
+// "aligned" (synth_aligned.cpp): a printed label held by a fixture. fix_pose takes the
+// placement jitter out of its scene before it is drawn.
+void fix_pose(Scene& s);
+std::unique_ptr<Drawing> make_aligned(const Scene& s, const std::string& defect, Rng& rng);
 // Their defect classes, cycled in this order (MVTec transistor's names for "part").
 const std::vector<std::string>& part_defects();
 const std::vector<std::string>& grey_defects();
+const std::vector<std::string>& aligned_defects();
 
 }  // namespace gan::synth

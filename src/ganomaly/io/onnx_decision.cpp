@@ -151,6 +151,21 @@ OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Cali
     means[Score::residual_nn] = window_means(b, z, s, residual_z_window(s, s), "residual_nn.window_means");
     scores[Score::residual_nn] = largest(b, means[Score::residual_nn], to_string(Score::residual_nn));
   }
+  if (!model.image_z.empty()) {  // the image itself, before padding, against the training normals
+    GANOMALY_CHECK(model.image_z.channels() == channels && model.image_z.pixels() == s * s,
+                   "onnx export: image statistics of ", model.image_z.channels(), " channels of ", model.image_z.pixels(),
+                   " pixels for images of ", channels, "x", s, "x", s);
+    const nn::NamedTensors state = model.image_z.state();  // [C, S * S] each
+    const Ints image_dims{1, channels, s, s};
+    const std::string above =
+        b.node("Sub", {v.x, b.constant("image_z.mean", image_dims, named(state, "mean").to_vector())}, "image_z.above_mean");
+    const std::string z =
+        b.node("Div", {above, b.constant("image_z.scale", image_dims, named(state, "scale").to_vector())}, "image_z.z");
+    const std::string z_map = b.node("ReduceMean", {b.node("Abs", {z}, "image_z.abs")}, "image_z.map",
+                                     {Attribute::of("axes", Ints{1}), Attribute::of("keepdims", int64_t{1})});
+    means[Score::image_z] = window_means(b, z_map, s, residual_z_window(s, s), "image_z.window_means");
+    scores[Score::image_z] = largest(b, means[Score::image_z], to_string(Score::image_z));
+  }
   for (const auto& [score, name] : scores)
     if (score != Score::latent && score != Score::feature)  // those two are the network's outputs
       out.outputs.push_back(output(name, per_image, str(to_string(score), " score per image (README.md, --score)")));

@@ -13,6 +13,8 @@
 //                  to the stored training thumbnails; TopK smallest 20 (ties to the lower
 //                  index, as ResidualNN::nearest); Gather of their stored maps; mean and
 //                  spread over them; (map - mean) / (spread + floor); window side S/32
+//   image_z        |(x - mean) / scale| of the image itself, stored [1, C, S, S], mean over
+//                  channels; window side S/32
 //   fused          sum of weight * (score - mean) / stddev over the calibration's parts
 //   score          clip((raw - t) / (max - min) + 0.5, 0, 1): ScoreNormalizer::apply
 //   anomalous      raw_score >= the calibrated threshold

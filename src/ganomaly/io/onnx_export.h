@@ -14,8 +14,8 @@
 //            features, features_fake [N, F, 4, 4]        (when used)
 //            latent [N]  = mean((z - z_hat)^2) per image, as Ganomaly::score
 //            feature [N] = mean((features - features_fake)^2) per image (when used)
-//   and the decision (onnx_decision.h): reconstruction, residual_max, residual_z and
-//            residual_nn [N] (those the model has fitted), anomaly_map [N, 1, S, S], and,
+//   and the decision (onnx_decision.h): reconstruction, residual_max, residual_z,
+//            residual_nn and image_z [N] (those the model has fitted), anomaly_map [N, 1, S, S], and,
 //            when the graph computes the calibration's score: raw_score [N], score [N]
 //            (normalised, 0.5 at the calibrated threshold), anomalous [N] (bool); the
 //            threshold and the sensitivity formula in the metadata (decision_*).

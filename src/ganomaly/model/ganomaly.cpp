@@ -35,6 +35,10 @@ const std::vector<float>& Scores::get(Score score) const {
       GANOMALY_CHECK(residual_nn.size() == latent.size(),
                      "the residual_nn score needs the model's neighbour residuals (model files written before it have none)");
       return residual_nn;
+    case Score::image_z:
+      GANOMALY_CHECK(image_z.size() == latent.size(),
+                     "the image_z score needs the model's image statistics (model files written before it have none)");
+      return image_z;
     case Score::fused:
       GANOMALY_CHECK(fused_.size() == latent.size(), "the fused score needs the model's calibration");
       return fused_;
@@ -47,6 +51,7 @@ bool Scores::has(Score score) const {
     case Score::feature: return feature.size() == latent.size();
     case Score::residual_z: return residual_z.size() == latent.size();
     case Score::residual_nn: return residual_nn.size() == latent.size();
+    case Score::image_z: return image_z.size() == latent.size();
     case Score::fused: return fused_.size() == latent.size();
     default: return true;
   }
@@ -65,6 +70,7 @@ Scores Scores::image(size_t i) const {
   out.residual_max = pick(residual_max);
   out.residual_z = pick(residual_z);
   out.residual_nn = pick(residual_nn);
+  out.image_z = pick(image_z);
   out.fused_ = pick(fused_);
   return out;
 }
@@ -76,6 +82,7 @@ void Scores::append(const Scores& other) {
   residual_max.insert(residual_max.end(), other.residual_max.begin(), other.residual_max.end());
   residual_z.insert(residual_z.end(), other.residual_z.begin(), other.residual_z.end());
   residual_nn.insert(residual_nn.end(), other.residual_nn.begin(), other.residual_nn.end());
+  image_z.insert(image_z.end(), other.image_z.begin(), other.image_z.end());
   fused_.insert(fused_.end(), other.fused_.begin(), other.fused_.end());
 }
 
@@ -191,6 +198,7 @@ nn::NamedTensors Ganomaly::state() const {
   for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("R.", residual_z.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("N.", residual_nn.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("I.", image_z.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("P.", photometric.state())) out.push_back(t);
   return out;
 }
@@ -203,6 +211,7 @@ nn::NamedTensors Ganomaly::scoring_state() const {
   for (auto& t : nn::add_prefix("D.", discriminator.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("R.", residual_z.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("N.", residual_nn.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("I.", image_z.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("P.", photometric.state())) out.push_back(t);
   return out;
 }
@@ -232,6 +241,11 @@ void Ganomaly::load_fits(const nn::NamedTensors& tensors, const std::string& wha
                  what, ": residual statistics of ", residual_z.height(), "x", residual_z.width(),
                  " do not fit image size ", config.image_size);
   residual_nn.load_state(nn::take_prefix("N.", tensors), what);
+  image_z.load_state(nn::take_prefix("I.", tensors), what);
+  GANOMALY_CHECK(image_z.empty() || (image_z.channels() == config.channels &&
+                                      image_z.pixels() == int64_t(config.image_size) * config.image_size),
+                 what, ": image statistics of ", image_z.channels(), " channels of ", image_z.pixels(),
+                 " pixels do not fit ", config.channels, " channels of ", config.image_size, "x", config.image_size);
   photometric.load_state(nn::take_prefix("P.", tensors), config.channels, what);
   const int64_t s = config.image_size;
   GANOMALY_CHECK(residual_nn.empty() ||
@@ -255,6 +269,7 @@ void Ganomaly::fit_residuals(const Tensor& normals, int batch_size) {
   // The old statistics would only score residual_z and residual_nn for nothing.
   residual_z = ResidualZ();
   residual_nn = ResidualNN();
+  image_z = ImageZ();
   score(subset, batch_size, &maps, FeatureScore::skip);
   const int64_t c = normals.size(1), h = normals.size(2), w = normals.size(3);
   residual_z = ResidualZ::fit(maps, used, h, w);
@@ -265,6 +280,8 @@ void Ganomaly::fit_residuals(const Tensor& normals, int batch_size) {
     keys.insert(keys.end(), key.begin(), key.end());
   }
   residual_nn = ResidualNN::fit(maps, keys, used, h, w);
+  // As score() sees them: after the photometric normalisation, when there is one.
+  image_z = ImageZ::fit(photometric.apply(subset).to(Device::cpu).to_vector(), used, c, h, w);
 }
 
 void Ganomaly::reinitialise_discriminator() {
@@ -403,7 +420,10 @@ Scores Ganomaly::score(const Tensor& raw_images, int batch_size, std::vector<flo
   GANOMALY_CHECK(residual_nn.empty() || (residual_nn.height() == h && residual_nn.width() == w),
                  "residual_nn: images of ", h, "x", w, ", neighbour residuals of ", residual_nn.height(), "x",
                  residual_nn.width());
-  std::vector<float> unpadded(residual_nn.empty() ? 0 : c * h * w);
+  GANOMALY_CHECK(image_z.empty() || (image_z.channels() == c && image_z.pixels() == h * w), "image_z: images of ", c,
+                 "x", h, "x", w, ", image statistics of ", image_z.channels(), " channels of ", image_z.pixels(), " pixels");
+  const bool unpad = !residual_nn.empty() || !image_z.empty();
+  std::vector<float> unpadded(unpad ? c * h * w : 0);
   for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
     const Tensor x = pad_to_network(slice_images(images, b0, b, device_), config);
@@ -417,7 +437,7 @@ Scores Ganomaly::score(const Tensor& raw_images, int batch_size, std::vector<flo
       append(scores.feature, mean_per_image(squared(sub(real, fake))));
     }
     const std::vector<float> channel_mean = mean(residual, {1}).to_vector();  // [b, s, s]
-    const Tensor x_host = residual_nn.empty() ? Tensor() : x.to(Device::cpu);
+    const Tensor x_host = unpad ? x.to(Device::cpu) : Tensor();
     const int64_t s = x.size(2), top = (s - h + 1) / 2, left = (s - w + 1) / 2;
     for (int64_t i = 0; i < b; ++i) {
       std::vector<float> own_map(residuals ? 0 : h * w);
@@ -426,12 +446,12 @@ Scores Ganomaly::score(const Tensor& raw_images, int batch_size, std::vector<flo
         std::copy_n(channel_mean.data() + (i * s + top + y) * s + left, w, map + y * w);
       scores.residual_max.push_back(window_max(map, h, w, residual_max_window(h, w)));
       if (!residual_z.empty()) scores.residual_z.push_back(residual_z.score(map));
-      if (!residual_nn.empty()) {  // matched by the image as given, without the padding
+      if (unpad)  // the image as given, without the padding
         for (int64_t ch = 0; ch < c; ++ch)
           for (int64_t y = 0; y < h; ++y)
             std::copy_n(x_host.data() + ((i * c + ch) * s + top + y) * s + left, w, unpadded.data() + (ch * h + y) * w);
-        scores.residual_nn.push_back(residual_nn.score(map, image_key(unpadded.data(), c, h, w)));
-      }
+      if (!residual_nn.empty()) scores.residual_nn.push_back(residual_nn.score(map, image_key(unpadded.data(), c, h, w)));
+      if (!image_z.empty()) scores.image_z.push_back(image_z.score(unpadded.data(), h, w));
     }
   }
   return scores;

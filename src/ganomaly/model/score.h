@@ -13,6 +13,7 @@ enum class Score {
   residual_z,      // the same map standardised per pixel (residual_map.h)
   residual_nn,     // standardised by the nearest training images' maps (residual_neighbours.h)
   fused,           // a weighted sum of kFusedScores, standardised (Calibration::fuse)
+  image_z,         // the image itself standardised per value, largest window mean of |z| (image_z.h)
 };
 
 template <>
@@ -20,12 +21,12 @@ struct NameTable<Score> {
   static constexpr std::pair<Score, const char*> all[] = {
       {Score::latent, "latent"},         {Score::reconstruction, "reconstruction"}, {Score::feature, "feature"},
       {Score::residual_max, "residual_max"}, {Score::residual_z, "residual_z"},     {Score::residual_nn, "residual_nn"},
-      {Score::fused, "fused"}};
+      {Score::fused, "fused"},           {Score::image_z, "image_z"}};
 };
 
 // Every score, in the order logs and reports list them.
 inline constexpr Score kScores[] = {Score::latent,     Score::reconstruction, Score::feature, Score::residual_max,
-                                    Score::residual_z, Score::residual_nn,    Score::fused};
+                                    Score::residual_z, Score::residual_nn,    Score::image_z, Score::fused};
 
 // The scores that have an anomaly map (eval/anomaly_map.h): the residual map they read.
 inline constexpr Score kMapScores[] = {Score::residual_nn, Score::residual_z, Score::residual_max};
@@ -33,22 +34,26 @@ inline constexpr bool has_map(Score s) {
   return s == Score::residual_nn || s == Score::residual_z || s == Score::residual_max;
 }
 
-// What the fused score sums: latent, feature and one residual score, whose map is the
-// anomaly map (anomaly_map.h map_part_of). By default residual_nn: the mean
-// reconstruction error and residual_max are the residual map seen less sharply;
-// residual_z beat both on validation, and residual_nn beat residual_z there
+// What the fused score sums: latent, feature, one residual score, whose map is the
+// anomaly map (anomaly_map.h map_part_of), and image_z. By default the residual part is
+// residual_nn: the mean reconstruction error and residual_max are the residual map seen
+// less sharply; residual_z beat both on validation, and residual_nn beat residual_z there
 // (docs/QUALITY.md). Training may put residual_z or residual_max in its place when its
 // map localises the validation pseudo-anomalies clearly better (train/map_choice.h).
-// Model files written before residual_nn keep the parts they were fitted with.
+// image_z sees the wide, faint changes of an aligned object that every residual score
+// misses (docs/QUALITY.md, round 5). Model files written before residual_nn or image_z
+// keep the parts they were fitted with.
 inline constexpr Score kFusedResidual = Score::residual_nn;
-inline constexpr Score kFusedScores[] = {Score::latent, Score::feature, kFusedResidual};
+inline constexpr Score kFusedScores[] = {Score::latent, Score::feature, kFusedResidual, Score::image_z};
 struct FusedScores {
-  Score parts[3];
+  Score parts[4];
   const Score* begin() const { return parts; }
-  const Score* end() const { return parts + 3; }
+  const Score* end() const { return parts + 4; }
 };
 // kFusedScores with `residual` (one of kMapScores) as the residual part.
-inline constexpr FusedScores fused_scores(Score residual) { return {{Score::latent, Score::feature, residual}}; }
+inline constexpr FusedScores fused_scores(Score residual) {
+  return {{Score::latent, Score::feature, residual, Score::image_z}};
+}
 
 // Orders scores by name: the order model files list the fused parts in, and the order
 // the fused sum adds them (so a sum is the same float however the model was loaded).

@@ -19,6 +19,7 @@ std::string short_label(Score s) {
     case Score::residual_max: return "rmax";
     case Score::residual_z: return "rz";
     case Score::residual_nn: return "rnn";
+    case Score::image_z: return "iz";
     default: return std::string(to_string(s)).substr(0, 3);
   }
 }

@@ -19,7 +19,8 @@ void check(bool ok, const char* field, const std::string& problem) {
 }  // namespace
 
 static_assert(int(ScoreChoice::fused) == int(Score::fused) && int(ScoreChoice::latent) == int(Score::latent) &&
-                  int(ScoreChoice::residual_nn) == int(Score::residual_nn) && std::size(kScores) == 7,
+                  int(ScoreChoice::residual_nn) == int(Score::residual_nn) &&
+                  int(ScoreChoice::image_z) == int(Score::image_z) && std::size(kScores) == 8,
               "a ScoreChoice names the Score of the same value");
 
 std::optional<Score> fixed_score(ScoreChoice choice) {
