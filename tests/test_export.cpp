@@ -366,9 +366,10 @@ TEST_CASE("export: the graph holds the scoring network the model scores with") {
     const onnx::Model m = build_onnx_model(model, c);
     CHECK(output_names(m) == std::vector<std::string>{"fake", "z", "z_hat", "latent", "features", "features_fake",
                                                       "feature", "reconstruction", "residual_max", "residual_z",
-                                                      "residual_nn", "anomaly_map", "raw_score", "score", "anomalous"});
+                                                      "residual_nn", "image_z", "anomaly_map", "raw_score", "score",
+                                                      "anomalous"});
     CHECK(m.graph.outputs.back().type == onnx::DataType::boolean);
-    CHECK(m.graph.outputs.at(11).dims == std::vector<int64_t>{-1, 1, 32, 32});
+    CHECK(m.graph.outputs.at(12).dims == std::vector<int64_t>{-1, 1, 32, 32});
     // The 20 nearest of the 24 stored maps, the smallest distances first.
     const onnx::Node* topk = find_node(m, "residual_nn.nearest_distance");
     REQUIRE(topk != nullptr);

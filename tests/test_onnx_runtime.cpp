@@ -134,6 +134,9 @@ Row check_model(const Case& c, const std::string& data, const std::vector<Sample
   o.score = parse_choice<ScoreChoice>("score", c.score);
   o.photometric = parse_choice<PhotometricChoice>("photometric", c.photometric);
   o.map = parse_choice<MapChoice>("map", c.map);
+  // A forced map is drawn only while the fusion weighs its residual part above 0: a margin
+  // of 1 keeps every part whatever its validation AUROC, so the forced part is in the graph.
+  if (c.map != "auto") o.fusion_margin = 1.0;
   const TrainResult trained = train_model(discover_dataset(data), o);
   REQUIRE(trained.model);
   if (c.map != "auto") {
