@@ -103,10 +103,11 @@ inline void add_train_options(cxxopts::Options& options) {
     ("photometric", "bring each image's channels to the training normals' mean and spread (undoes a change of "
      "light): auto (on when relit validation normals would read as defects), on or off",
      cxxopts::value<std::string>()->default_value(to_string(o.photometric)))
-    ("threshold-rule", "where the decision threshold goes: fpr (where the validation normals reach --target-fpr) "
-     "or f1 (the best F1 between the validation normals and the pseudo-anomalies)",
+    ("threshold-rule", "where the decision threshold goes: fpr (where the validation normals reach --target-fpr), "
+     "f1 (the best F1 between the validation normals and the pseudo-anomalies), max (the higher of the two) or midway "
+     "(fpr's, moved halfway to a higher best F1)",
      cxxopts::value<std::string>()->default_value(to_string(o.threshold_rule)))
-    ("target-fpr", "the share of normal images the calibrated threshold may flag (with --threshold-rule fpr)",
+    ("target-fpr", "the share of normal images the calibrated threshold may flag (every --threshold-rule but f1)",
      cxxopts::value<std::string>()->default_value(default_text(o.target_fpr)))
     ("map", "the residual score the fused score sums, whose map is the anomaly map: auto (the best "
      "validation AUPRO on the pseudo-anomalies' masks; residual_nn unless another is 0.01 better), residual_nn, "

@@ -187,3 +187,33 @@ TEST_CASE("Calibration::place_threshold: fpr from the normals alone, f1 between 
   CHECK(older.threshold_rule == ThresholdRule::f1);
   CHECK(older.validation_fpr < 0);
 }
+
+TEST_CASE("Calibration::place_threshold: max is the higher of the fpr and the best-F1 thresholds, midway halfway") {
+  std::vector<float> scores;
+  std::vector<int> labels;
+  for (int i = 0; i < 20; ++i) scores.push_back(float(i)), labels.push_back(0);
+  SUBCASE("pseudo-anomalies overlapping the normals: fpr's threshold, above the best F1") {
+    for (int i = 15; i < 35; ++i) scores.push_back(float(i)), labels.push_back(1);
+  }
+  SUBCASE("pseudo-anomalies far above the normals: the best F1, above fpr's threshold") {
+    for (int i = 0; i < 20; ++i) scores.push_back(100.0f + float(i)), labels.push_back(1);
+  }
+  Calibration fpr, f1, both;
+  fpr.place_threshold(scores, labels, ThresholdRule::fpr, 0.1);
+  f1.place_threshold(scores, labels, ThresholdRule::f1, 0.1);
+  both.place_threshold(scores, labels, ThresholdRule::max, 0.1);
+  CHECK(fpr.threshold != f1.threshold);
+  CHECK(both.threshold == std::max(fpr.threshold, f1.threshold));
+  CHECK(both.target_fpr == 0.1);
+  CHECK(both.validation_fpr <= 0.1);
+  CHECK(both.validation_recall == doctest::Approx(std::min(fpr.validation_recall, f1.validation_recall)));
+  CHECK(Calibration::from_json(both.to_json()).threshold_rule == ThresholdRule::max);
+  // midway: fpr's threshold, moved halfway towards a higher best F1; fpr's where the best F1 is lower.
+  Calibration midway;
+  midway.place_threshold(scores, labels, ThresholdRule::midway, 0.1);
+  CHECK(midway.threshold == doctest::Approx(fpr.threshold + 0.5 * std::max(0.0f, f1.threshold - fpr.threshold)));
+  CHECK(midway.threshold >= fpr.threshold);
+  CHECK(midway.threshold <= both.threshold);
+  CHECK(midway.target_fpr == 0.1);
+  CHECK(Calibration::from_json(midway.to_json()).threshold_rule == ThresholdRule::midway);
+}

@@ -4,9 +4,11 @@
 For each run folder: the kept epoch's validation scores (analysis/epoch_<best>.json) place
 the threshold by each rule, without the test labels, as Calibration::place_threshold does
 (src/ganomaly/eval/calibration.cpp); the test labels then give its F1 and false-positive
-rate beside the oracle F1 (the best over all thresholds).
+rate beside the oracle F1 (the best over all thresholds). The max column is the higher of
+the best-F1 threshold and the one at --target-fpr (--threshold-rule max); midway moves the
+one at --target-fpr halfway towards a higher best-F1 threshold (--threshold-rule midway).
 
-    python3 tools/threshold_rules.py RUN_DIR [RUN_DIR ...] [--score fused] [--fprs 0.01,0.05,0.1]
+    python3 tools/threshold_rules.py RUN_DIR [RUN_DIR ...] [--score fused] [--fprs 0.01,0.05,0.1] [--target-fpr 0.05]
 """
 import argparse
 import json
@@ -59,9 +61,11 @@ def main():
     ap.add_argument("runs", nargs="+")
     ap.add_argument("--score", default="fused")
     ap.add_argument("--fprs", default="0.01,0.05,0.1")
+    ap.add_argument("--target-fpr", type=float, default=0.05)
     a = ap.parse_args()
     fprs = [float(x) for x in a.fprs.split(",")]
-    head = ["run", "AUROC", "oracle F1", "f1 rule: F1 / test FPR"] + [f"fpr {f:g}: F1 / test FPR" for f in fprs]
+    head = ["run", "AUROC", "oracle F1", "f1 rule: F1 / test FPR"] + [f"fpr {f:g}: F1 / test FPR" for f in fprs] + [
+        f"max (f1, fpr {a.target_fpr:g}): F1 / test FPR", f"midway (fpr {a.target_fpr:g} to f1): F1 / test FPR"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for run in a.runs:
@@ -71,7 +75,10 @@ def main():
         test, test_labels = dump["test"][a.score], dump["test_labels"]
         normals = [s for s, y in zip(val, val_labels) if y == 0]
         cells = [run, f"{summary['image_auroc']:.3f}", f"{best_f1_threshold(test, test_labels)[0]:.3f}"]
-        for t in [best_f1_threshold(val, val_labels)[1]] + [threshold_at_fpr(normals, f) for f in fprs]:
+        at_f1 = best_f1_threshold(val, val_labels)[1]
+        at_target = threshold_at_fpr(normals, a.target_fpr)
+        higher = max(at_f1, at_target)
+        for t in [at_f1] + [threshold_at_fpr(normals, f) for f in fprs] + [higher, at_target + 0.5 * (higher - at_target)]:
             f1, fpr = f1_at(test, test_labels, t)
             cells.append(f"{f1:.3f} / {100 * fpr:.0f}%")
         print("| " + " | ".join(cells) + " |")

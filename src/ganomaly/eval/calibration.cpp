@@ -82,13 +82,12 @@ void Calibration::place_threshold(const std::vector<float>& chosen, const std::v
   std::vector<float> normals, anomalies;
   for (size_t i = 0; i < chosen.size(); ++i) (labels[i] == 0 ? normals : anomalies).push_back(chosen[i]);
   threshold_rule = rule;
-  if (rule == ThresholdRule::fpr) {
-    threshold = threshold_at_fpr(normals, fpr);
-    target_fpr = fpr;
-  } else {
-    threshold = static_cast<float>(best_f1(chosen, labels).threshold);
-    target_fpr = -1;
-  }
+  const bool uses_fpr = rule != ThresholdRule::f1, uses_f1 = rule != ThresholdRule::fpr;
+  const float at_fpr = uses_fpr ? threshold_at_fpr(normals, fpr) : -INFINITY;
+  const float at_f1 = uses_f1 ? static_cast<float>(best_f1(chosen, labels).threshold) : -INFINITY;
+  threshold = std::max(at_fpr, at_f1);
+  if (rule == ThresholdRule::midway) threshold = at_fpr + 0.5f * (threshold - at_fpr);
+  target_fpr = uses_fpr ? fpr : -1;
   normalizer = ScoreNormalizer::fit(chosen, threshold);
   validation_fpr = share_at_or_above(normals, threshold);
   validation_recall = share_at_or_above(anomalies, threshold);

@@ -26,11 +26,18 @@ constexpr double kDefaultFusionMargin = 0.1;
 //        line budgets for, and what validation can really tell, since the pseudo-anomalies
 //        are easier or harder than real defects in ways the normals are not;
 //   f1   the best F1 between the normals and the pseudo-anomalies (the rule before `fpr`;
-//        model files without a rule used it).
-enum class ThresholdRule { fpr, f1 };
+//        model files without a rule used it);
+//   max     the larger of the two: the fpr threshold where faint pseudo-anomalies pull the
+//           best F1 inside the normals, the best F1 where clear ones put it above the
+//           normals' tail (so it never flags more than fpr's budget of the validation normals);
+//   midway  the fpr threshold, moved halfway towards the best F1 when that lies above it: a
+//           few dozen normals understate their tail, and real defects can be fainter than
+//           clear pseudo-anomalies, so neither end is trusted alone.
+enum class ThresholdRule { fpr, f1, max, midway };
 template <>
 struct NameTable<ThresholdRule> {
-  static constexpr std::pair<ThresholdRule, const char*> all[] = {{ThresholdRule::fpr, "fpr"}, {ThresholdRule::f1, "f1"}};
+  static constexpr std::pair<ThresholdRule, const char*> all[] = {
+      {ThresholdRule::fpr, "fpr"}, {ThresholdRule::f1, "f1"}, {ThresholdRule::max, "max"}, {ThresholdRule::midway, "midway"}};
 };
 inline void to_json(nlohmann::json& j, ThresholdRule v) { j = to_string(v); }
 // Training's false-positive budget unless told otherwise (--target-fpr).
@@ -80,7 +87,7 @@ struct Calibration {
                   Score residual = kFusedResidual);
   void fuse(Scores& scores) const;  // fills the fused score (decide does this itself)
   // The threshold and normaliser from the chosen score's validation values (labels: 0 for
-  // the normals, 1 for the pseudo-anomalies), by `rule`; target_fpr for ThresholdRule::fpr.
+  // the normals, 1 for the pseudo-anomalies), by `rule`; target_fpr for every rule but f1.
   void place_threshold(const std::vector<float>& chosen, const std::vector<int>& labels, ThresholdRule rule,
                        double target_fpr);
   // The verdict on each image: `scores` fused first, so no decision can miss the fusion.

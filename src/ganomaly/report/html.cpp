@@ -85,6 +85,12 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
       : cal.threshold_rule == ThresholdRule::fpr
           ? str("held-out training normals, where they reach the target false-positive rate ",
                 percent(cal.target_fpr), ", without the test labels")
+      : cal.threshold_rule == ThresholdRule::max
+          ? str("held-out training normals + pseudo-anomalies: the higher of the best F1 and where the normals "
+                "reach the target false-positive rate ", percent(cal.target_fpr), ", without the test labels")
+      : cal.threshold_rule == ThresholdRule::midway
+          ? str("held-out training normals + pseudo-anomalies: where the normals reach the target false-positive "
+                "rate ", percent(cal.target_fpr), ", moved halfway to a higher best F1, without the test labels")
           : std::string("held-out training normals + pseudo-anomalies (best F1), without the test labels");
   s += "<tr><td><b>F1, honest</b></td><td class=\"num\"><b>" + fixed(e.f1.f1) + "</b></td><td>at the threshold " +
        short_number(cal.threshold) + " chosen on " + chosen_on + "; precision " + fixed(e.f1.precision, 3) +

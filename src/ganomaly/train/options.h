@@ -112,8 +112,8 @@ struct TrainOptions {
   WeightStorage weights = WeightStorage::fp32;  // model.gnm's convolution weights (last.gnm stays float32)
   PhotometricChoice photometric = PhotometricChoice::automatic;
   // How the decision threshold is placed on validation (Calibration::place_threshold):
-  // by default where the validation normals cross target_fpr.
-  ThresholdRule threshold_rule = ThresholdRule::fpr;
+  // by default where the validation normals cross target_fpr, moved halfway to a higher best F1.
+  ThresholdRule threshold_rule = ThresholdRule::midway;
   double target_fpr = kDefaultTargetFpr;
   MapChoice map = MapChoice::automatic;  // the fused score's residual part, hence the anomaly map
   Device device = Device::cpu;         // where the model trains and scores
