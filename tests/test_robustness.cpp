@@ -65,13 +65,18 @@ const std::string& tiny_category() {
   return root;
 }
 
-// One epoch of testing::tiny_train_options, trained once per test binary and shared (copy before
-// changing): its model.gnm and last.gnm.
 // A tensor of the generator (G.), its average (E.) or the discriminator (D.) in a model file.
 bool is_network_weight(const std::string& name) {
   return name.rfind("G.", 0) == 0 || name.rfind("E.", 0) == 0 || name.rfind("D.", 0) == 0;
 }
 
+// Bit for bit the same values.
+bool same_values(const Tensor& a, const Tensor& b) {
+  return a.numel() == b.numel() && std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)) == 0;
+}
+
+// One epoch of testing::tiny_train_options, trained once per test binary and shared (copy before
+// changing): its model.gnm and last.gnm.
 const std::string& one_epoch_run() {
   static const std::string out = [] {
     const std::string dir = testing::temp_dir("one_epoch");
@@ -372,9 +377,6 @@ TEST_CASE("model.gnm is the best epoch's model: a worse epoch never replaces it"
   const LoadedModel model = load_model(out + "/model.gnm"), last = load_model(out + "/last.gnm");
   std::map<std::string, const Tensor*> last_tensors;
   for (const auto& [name, t] : last.tensors) last_tensors[name] = &t;
-  auto same = [](const Tensor& a, const Tensor& b) {
-    return a.numel() == b.numel() && std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)) == 0;
-  };
   int compared = 0, differ_from_current = 0;
   for (const auto& named : model.tensors) {  // not a structured binding: clang 14 cannot capture one
     const std::string& name = named.first;
@@ -384,8 +386,8 @@ TEST_CASE("model.gnm is the best epoch's model: a worse epoch never replaces it"
     if (!is_network_weight(name)) continue;
     CAPTURE(name);
     REQUIRE(last_tensors.count("best." + name));
-    CHECK(same(t, *last_tensors["best." + name]));
-    if (last_tensors.count(name)) differ_from_current += !same(t, *last_tensors[name]);
+    CHECK(same_values(t, *last_tensors["best." + name]));
+    if (last_tensors.count(name)) differ_from_current += !same_values(t, *last_tensors[name]);
     ++compared;
   }
   CHECK(compared > 0);
@@ -484,8 +486,7 @@ TEST_CASE("a real full disk (a small tmpfs): the error names last.gnm, model.gnm
     if (!is_network_weight(named.first)) continue;
     CAPTURE(named.first);
     REQUIRE(probe_tensors.count(named.first));
-    const Tensor &a = named.second, &b = *probe_tensors[named.first];
-    CHECK((a.numel() == b.numel() && std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)) == 0));
+    CHECK(same_values(named.second, *probe_tensors[named.first]));
     ++networks;
   }
   CHECK(networks > 0);

@@ -62,6 +62,19 @@ std::string settings_table(const nlohmann::json& settings, bool skip_figures) {
   return s + "</table>\n";
 }
 
+// Where the calibrated threshold was placed on validation, by its rule.
+std::string threshold_placement(const Calibration& cal) {
+  const std::string at_fpr = str("where the normals reach the target false-positive rate ", percent(cal.target_fpr));
+  switch (cal.threshold_rule) {
+    case ThresholdRule::fpr: return str("held-out training normals, ", at_fpr);
+    case ThresholdRule::f1: break;
+    case ThresholdRule::max: return str("held-out training normals + pseudo-anomalies: the higher of the best F1 and ", at_fpr);
+    case ThresholdRule::midway:
+      return str("held-out training normals + pseudo-anomalies: ", at_fpr, ", moved halfway to a higher best F1");
+  }
+  return "held-out training normals + pseudo-anomalies (best F1)";
+}
+
 std::string metrics_section(const Evaluation& e, const Calibration& cal) {
   const int anomalous = static_cast<int>(std::count(e.labels.begin(), e.labels.end(), 1));
   const int normal = static_cast<int>(e.labels.size()) - anomalous;
@@ -82,16 +95,7 @@ std::string metrics_section(const Evaluation& e, const Calibration& cal) {
       cal.calibrated_threshold ? str("the command line (", moved_by, "; the calibrated threshold is ",
                                      short_number(*cal.calibrated_threshold), ")")
       : oracle_threshold       ? std::string("the test set (so not honest here)")
-      : cal.threshold_rule == ThresholdRule::fpr
-          ? str("held-out training normals, where they reach the target false-positive rate ",
-                percent(cal.target_fpr), ", without the test labels")
-      : cal.threshold_rule == ThresholdRule::max
-          ? str("held-out training normals + pseudo-anomalies: the higher of the best F1 and where the normals "
-                "reach the target false-positive rate ", percent(cal.target_fpr), ", without the test labels")
-      : cal.threshold_rule == ThresholdRule::midway
-          ? str("held-out training normals + pseudo-anomalies: where the normals reach the target false-positive "
-                "rate ", percent(cal.target_fpr), ", moved halfway to a higher best F1, without the test labels")
-          : std::string("held-out training normals + pseudo-anomalies (best F1), without the test labels");
+                               : str(threshold_placement(cal), ", without the test labels");
   s += "<tr><td><b>F1, honest</b></td><td class=\"num\"><b>" + fixed(e.f1.f1) + "</b></td><td>at the threshold " +
        short_number(cal.threshold) + " chosen on " + chosen_on + "; precision " + fixed(e.f1.precision, 3) +
        ", recall " + fixed(e.f1.recall, 3) + "</td></tr>\n";
