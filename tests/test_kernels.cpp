@@ -3,6 +3,10 @@
 
 #include <cmath>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "support/gradcheck.h"
 #include "support/set_grad.h"
 #include "tensor/cpu/kernels.h"
@@ -98,34 +102,65 @@ void naive_conv_grads(const Tensor& x, const Tensor& w, const Tensor& dy, int st
   dx = naive_conv2d(big, w, stride, pad);
 }
 
+struct ConvCase { bool transposed; int n, c, h, w, oc, k, stride, pad; };
+
+// The convolution's output and its gradients (accumulated over two backward passes)
+// against the naive loops; returns the output and the two gradients.
+std::vector<Tensor> check_conv_against_naive(const ConvCase& cs) {
+  CAPTURE(cs.transposed);
+  CAPTURE(cs.n);
+  CAPTURE(cs.h);
+  Tensor x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 7).set_requires_grad(true);
+  Tensor w = random_tensor(cs.transposed ? Shape{cs.c, cs.oc, cs.k, cs.k} : Shape{cs.oc, cs.c, cs.k, cs.k}, 8)
+                 .set_requires_grad(true);
+  auto op = [&] {
+    return cs.transposed ? conv_transpose2d(x, w, Tensor(), cs.stride, cs.pad) : conv2d(x, w, Tensor(), cs.stride, cs.pad);
+  };
+  Tensor y = op();
+  CHECK(compare(y, cs.transposed ? naive_conv_transpose2d(x, w, cs.stride, cs.pad) : naive_conv2d(x, w, cs.stride, cs.pad),
+                1e-5, 1e-4) == "");
+  Tensor dy = random_tensor(y.shape(), 9);
+  sum(mul(op(), dy)).backward();
+  sum(mul(op(), dy)).backward();  // gradients accumulate
+  Tensor dx, dw;
+  naive_conv_grads(x, w, dy, cs.stride, cs.pad, cs.transposed, dx, dw);
+  CHECK(compare(x.grad(), mul_scalar(dx, 2.0f), 1e-4, 1e-4) == "");
+  CHECK(compare(w.grad(), mul_scalar(dw, 2.0f), 1e-4, 1e-4) == "");
+  return {y, x.grad(), w.grad()};
+}
+
 }  // namespace
 
 TEST_CASE("conv2d and conv_transpose2d gradients match naive loops, large images a block of rows at a time") {
   // Images with 1024 or more output pixels go a block of output rows at a time (conv.cpp);
   // these have ragged last blocks, a first layer's padding, and batches of one and more.
-  struct Case { bool transposed; int n, c, h, w, oc, k, stride, pad; };
-  for (Case cs : {Case{false, 3, 40, 66, 64, 3, 4, 2, 1}, Case{false, 2, 3, 64, 64, 5, 4, 2, 4},
-                  Case{false, 1, 2, 33, 40, 3, 3, 1, 1}, Case{true, 3, 3, 40, 34, 40, 4, 2, 1},
-                  Case{true, 2, 4, 32, 35, 3, 4, 2, 1}, Case{true, 1, 3, 33, 32, 2, 3, 1, 1}}) {
-    CAPTURE(cs.transposed);
-    CAPTURE(cs.h);
-    Tensor x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 7).set_requires_grad(true);
-    Tensor w = random_tensor(cs.transposed ? Shape{cs.c, cs.oc, cs.k, cs.k} : Shape{cs.oc, cs.c, cs.k, cs.k}, 8)
-                   .set_requires_grad(true);
-    auto op = [&] {
-      return cs.transposed ? conv_transpose2d(x, w, Tensor(), cs.stride, cs.pad) : conv2d(x, w, Tensor(), cs.stride, cs.pad);
-    };
-    Tensor y = op();
-    CHECK(compare(y, cs.transposed ? naive_conv_transpose2d(x, w, cs.stride, cs.pad) : naive_conv2d(x, w, cs.stride, cs.pad),
-                  1e-5, 1e-4) == "");
-    Tensor dy = random_tensor(y.shape(), 9);
-    sum(mul(op(), dy)).backward();
-    sum(mul(op(), dy)).backward();  // gradients accumulate
-    Tensor dx, dw;
-    naive_conv_grads(x, w, dy, cs.stride, cs.pad, cs.transposed, dx, dw);
-    CHECK(compare(x.grad(), mul_scalar(dx, 2.0f), 1e-4, 1e-4) == "");
-    CHECK(compare(w.grad(), mul_scalar(dw, 2.0f), 1e-4, 1e-4) == "");
+  for (ConvCase cs : {ConvCase{false, 3, 40, 66, 64, 3, 4, 2, 1}, ConvCase{false, 2, 3, 64, 64, 5, 4, 2, 4},
+                      ConvCase{false, 1, 2, 33, 40, 3, 3, 1, 1}, ConvCase{true, 3, 3, 40, 34, 40, 4, 2, 1},
+                      ConvCase{true, 2, 4, 32, 35, 3, 4, 2, 1}, ConvCase{true, 1, 3, 33, 32, 2, 3, 1, 1}})
+    check_conv_against_naive(cs);
+}
+
+TEST_CASE("small images split the batch over the threads: results and gradients match naive loops at 1 to 3 threads") {
+  // With two or more images per thread each thread takes a share of the batch (conv.cpp,
+  // for_batch_shards): uneven shares (7 images on 2 and 3 threads), a batch too small to
+  // split (3 images on 2 threads), and the same output bit for bit on a second run.
+#ifdef _OPENMP
+  const int threads_before = omp_get_max_threads();
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+#else
+  for (int threads : {1}) {
+#endif
+    CAPTURE(threads);
+    for (ConvCase cs : {ConvCase{false, 7, 5, 8, 8, 6, 4, 2, 1}, ConvCase{false, 3, 4, 9, 7, 3, 4, 2, 1},
+                        ConvCase{true, 7, 6, 4, 4, 5, 4, 2, 1}, ConvCase{true, 5, 3, 5, 3, 4, 3, 1, 1}}) {
+      const std::vector<Tensor> first = check_conv_against_naive(cs), second = check_conv_against_naive(cs);
+      for (size_t i = 0; i < first.size(); ++i) CHECK(compare(second[i], first[i], 0.0, 0.0) == "");
+    }
   }
+#ifdef _OPENMP
+  omp_set_num_threads(threads_before);
+#endif
 }
 
 TEST_CASE("conv2d matches naive loops") {

@@ -2,10 +2,6 @@
 
 #include <ctime>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace gan::profile {
 namespace detail {
 bool enabled = false;
@@ -19,7 +15,11 @@ int64_t now_ns(clockid_t clock) {
   return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
 }
 
-// Only thread 0 records, so the state needs no lock: the open scopes' ops, innermost last.
+// Only the thread that turned the profile on records (the caller: OpenMP thread 0 of
+// every kernel's parallel region), so the state needs no lock: the open scopes' ops,
+// innermost last. Not omp_get_thread_num() == 0: inside a region nested in another
+// (a convolution's batch shards, tensor/cpu/conv.cpp) every thread is thread 0 of its
+// own one-thread team.
 constexpr int kMaxDepth = 16;
 struct State {
   Op stack[kMaxDepth];
@@ -28,14 +28,9 @@ struct State {
   int64_t cpu_ns[kOps] = {}, wall_ns[kOps] = {}, calls[kOps] = {};
 };
 State state;
+thread_local bool recorder = false;
 
-bool recording_thread() {
-#ifdef _OPENMP
-  return omp_get_thread_num() == 0;
-#else
-  return true;
-#endif
-}
+bool recording_thread() { return recorder; }
 
 // Charges the time since the last event to the innermost open scope.
 void charge() {
@@ -94,6 +89,7 @@ const char* name(Op op) {
 
 void set_enabled(bool on) {
   state.depth = 0;
+  recorder = on;
   detail::enabled = on;
 }
 

@@ -2,13 +2,13 @@
 // Where a step's CPU time goes, per op family: ganomaly_bench --profile turns it on. Off
 // (the default) a Scope costs one load and one predictable branch per kernel call.
 //
-// The profile follows the thread that runs the step (OpenMP thread 0: the caller, or the
-// master inside a kernel's parallel region). Each op family is charged the process CPU
+// The profile follows the thread that turned it on and runs the step (the caller: OpenMP
+// thread 0 of each kernel's parallel region). Each op family is charged the process CPU
 // time (every thread's) that passes while that thread is inside one of its Scopes and in
 // no nested one, so a kernel's OpenMP workers, spinning or working, count for the op that
-// started them. Inside a convolution that splits whole images over the threads (large
-// images, tensor/cpu/conv.cpp), thread 0's own split between im2col and GEMM stands for
-// every thread's. CPU time outside every Scope (the autograd tape, op glue) is reported as
+// started them. Inside a convolution that splits whole images or its batch over the
+// threads (tensor/cpu/conv.cpp), the caller's own split between im2col and GEMM stands
+// for every thread's. CPU time outside every Scope (the autograd tape, op glue) is reported as
 // the step's remainder by the caller.
 #include <array>
 #include <cstdint>
