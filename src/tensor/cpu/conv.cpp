@@ -8,6 +8,7 @@
 //   col[OC K K, cols] = W^T x X[IC, cols],  out = col2im(col).
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -132,10 +133,11 @@ void for_batch_shards(int64_t n, int64_t weight_floats, float* dw, Body body) {
   const int64_t shards =
       weight_floats > kColumnBudget ? 1 : std::min<int64_t>(thread_count(), n / kMinImagesPerShard);
   if (shards <= 1) return body(0, n, dw);
-  ThreadGrads dw_parts(dw ? weight_floats : 1);
+  std::optional<ThreadGrads> dw_parts;  // a forward pass has no gradients to gather
+  if (dw) dw_parts.emplace(weight_floats);
 #pragma omp parallel for num_threads(static_cast<int>(shards)) schedule(static, 1)
-  for (int64_t s = 0; s < shards; ++s) body(n * s / shards, n * (s + 1) / shards, dw ? dw_parts.mine() : nullptr);
-  if (dw) dw_parts.add_to(dw);
+  for (int64_t s = 0; s < shards; ++s) body(n * s / shards, n * (s + 1) / shards, dw_parts ? dw_parts->mine() : nullptr);
+  if (dw_parts) dw_parts->add_to(dw);
 }
 
 void conv2d_forward_rows(const ConvGeometry& geo, const float* x, const float* w, int64_t n, int64_t oc, float* out) {
