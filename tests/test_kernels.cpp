@@ -244,6 +244,58 @@ TEST_CASE("im2col and col2im match their naive twins") {
   }
 }
 
+TEST_CASE("the forward product packed straight from the images matches the column matrix's") {
+  // conv2d_product_panels (im2col_panels.cpp) against naive im2col then a naive GEMM, and
+  // bit for bit against im2col_group then gemm() where gemm() takes the packed path (the
+  // same panels in the same loop nest). Random geometries with ragged edges, a group that
+  // starts past the first image, K above the GEMM's K block (256) and output channels
+  // above one micro-panel, at 1 and 2 GEMM threads.
+  Rng rng(12);
+  auto pick = [&](int lo, int hi) { return static_cast<int64_t>(lo + rng.next_u64() % (hi - lo + 1)); };
+#ifdef _OPENMP
+  const int threads_before = omp_get_max_threads();
+#endif
+  for (int trial = 0; trial < 40; ++trial) {
+    cpu::ConvGeometry g{pick(1, 24), pick(1, 19), pick(1, 19), pick(1, 5), pick(1, 3), pick(0, 4), 0, 0};
+    if (g.height + 2 * g.padding < g.kernel || g.width + 2 * g.padding < g.kernel) continue;
+    g.out_height = (g.height + 2 * g.padding - g.kernel) / g.stride + 1;
+    g.out_width = (g.width + 2 * g.padding - g.kernel) / g.stride + 1;
+    const int64_t images = pick(1, 4), n0 = pick(0, 2), oc = pick(1, 40), k = g.rows(), n = images * g.cols();
+    CAPTURE(g.channels);
+    CAPTURE(g.height);
+    CAPTURE(g.width);
+    CAPTURE(g.kernel);
+    CAPTURE(g.stride);
+    CAPTURE(g.padding);
+    CAPTURE(images);
+    CAPTURE(oc);
+    Tensor x = random_tensor(Shape{(n0 + images) * g.channels * g.height * g.width}, 13);
+    Tensor w = random_tensor(Shape{oc * k}, 14);
+    Tensor columns = Tensor::full(Shape{k * n}, 7.0f);
+    for (int64_t i = 0; i < images; ++i)
+      cpu::im2col_naive(g, x.data() + (n0 + i) * g.channels * g.height * g.width, columns.data() + i * g.cols(), n);
+    Tensor expected = Tensor::zeros(Shape{oc * n});
+    cpu::gemm_naive(false, false, oc, n, k, 1.0f, w.data(), k, columns.data(), n, 0.0f, expected.data(), n);
+    for (int threads : {1, 2}) {
+      CAPTURE(threads);
+#ifdef _OPENMP
+      omp_set_num_threads(threads);
+#endif
+      Tensor panels = Tensor::full(Shape{oc * n}, 7.0f);
+      cpu::conv2d_product_panels(g, x.data(), n0, images, oc, w.data(), panels.data());
+      CHECK(compare(panels, expected, 1e-5, 1e-4) == "");
+      if (oc * n * k < 32 * 32 * 32) continue;  // gemm() sums tiny products its own way
+      Tensor grouped = Tensor::full(Shape{k * n}, 7.0f), product = Tensor::full(Shape{oc * n}, 7.0f);
+      cpu::im2col_group(g, x.data(), n0, images, grouped.data());
+      cpu::gemm(false, false, oc, n, k, 1.0f, w.data(), k, grouped.data(), n, 0.0f, product.data(), n);
+      CHECK(compare(panels, product, 0, 0) == "");
+    }
+  }
+#ifdef _OPENMP
+  omp_set_num_threads(threads_before);
+#endif
+}
+
 TEST_CASE("batch_norm2d matches the formula and updates running statistics as PyTorch") {
   Tensor x = random_tensor(Shape{3, 2, 4, 5}, 6, -3, 5);
   Tensor gamma = Tensor::from_vector(Shape{2}, {1.5f, -0.5f}), beta = Tensor::from_vector(Shape{2}, {0.1f, 0.2f});

@@ -174,13 +174,26 @@ void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int
     pack_panel_gather<MR>(a + (i0 + i) * lda + p0, lda, std::min<int64_t>(MR, mc - i), kc, dst + i * kc);
 }
 
-// Packs op(B)[p0 : p0+kc, j0 : j0+nc] into NR-wide micro-panels.
-template <int NR>
-void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
-  if (!trans) return pack_block_copy<NR>(b + p0 * ldb + j0, ldb, nc, kc, dst);
-  for (int64_t j = 0; j < nc; j += NR)
-    pack_panel_gather<NR>(b + (j0 + j) * ldb + p0, ldb, std::min<int64_t>(NR, nc - j), kc, dst + j * kc);
-}
+// Where B comes from: a matrix in memory, op(B) packed here, or a PanelSource that packs
+// itself (gemm_sets.h). Either packs op(B)[p0 : p0+kc, j0 : j0+nc] into NR-wide micro-panels.
+struct MatrixB {
+  bool trans;
+  const float* b;
+  int64_t ldb;
+  template <int NR>
+  void pack(int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) const {
+    if (!trans) return pack_block_copy<NR>(b + p0 * ldb + j0, ldb, nc, kc, dst);
+    for (int64_t j = 0; j < nc; j += NR)
+      pack_panel_gather<NR>(b + (j0 + j) * ldb + p0, ldb, std::min<int64_t>(NR, nc - j), kc, dst + j * kc);
+  }
+};
+struct SourceB {
+  const PanelSource& source;
+  template <int NR>
+  void pack(int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) const {
+    source.pack(source.self, p0, kc, j0, nc, NR, dst);
+  }
+};
 
 // ---- micro-kernel ----------------------------------------------------------------------
 // C[0:mr, 0:nr] = alpha * Ap Bp + beta * C over one kc slice. Ap is MR x kc (k-major), Bp
@@ -236,9 +249,9 @@ void micro_kernel(int64_t kc, const float* __restrict ap, const float* __restric
 }
 
 // The blocked loop nest over one rectangle C[m0:m1, n0:n1], single-threaded.
-template <class Arch, class T>
-void gemm_block(bool trans_a, bool trans_b, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k, float alpha,
-                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+template <class Arch, class T, class B>
+void gemm_block(bool trans_a, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k, float alpha, const float* a,
+                int64_t lda, const B& b, float beta, float* c, int64_t ldc) {
   constexpr int MR = T::MR, NR = T::NR;
   constexpr int64_t KC = T::KC, MC = T::MC, NC = T::NC;
   const int64_t mc_max = std::min<int64_t>(MC, (m1 - m0 + MR - 1) / MR * MR);
@@ -253,7 +266,7 @@ void gemm_block(bool trans_a, bool trans_b, int64_t m0, int64_t m1, int64_t n0, 
       const int64_t kc = std::min(KC, k - pc);
       // Later K slices add to what the first one wrote.
       const float beta_eff = pc == 0 ? beta : 1.0f;
-      pack_b<NR>(trans_b, b, ldb, pc, kc, jc, nc, bp);
+      b.template pack<NR>(pc, kc, jc, nc, bp);
       for (int64_t ic = m0; ic < m1; ic += MC) {
         const int64_t mc = std::min(MC, m1 - ic);
         pack_a<MR>(trans_a, a, lda, ic, mc, pc, kc, ap);
@@ -288,9 +301,9 @@ inline Plan make_plan(int64_t m, int64_t n, int nt, int mr, int nr) {
   return best;
 }
 
-template <class Arch, class T>
-void gemm_tiled(const Plan& plan, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+template <class Arch, class T, class B>
+void gemm_tiled(const Plan& plan, bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                int64_t lda, const B& b, float beta, float* c, int64_t ldc) {
   const int64_t mp = (m + T::MR - 1) / T::MR, np = (n + T::NR - 1) / T::NR;
   const int nt = plan.tm * plan.tn;
   auto run = [&](int t) {
@@ -298,7 +311,7 @@ void gemm_tiled(const Plan& plan, bool trans_a, bool trans_b, int64_t m, int64_t
     const int64_t m0 = std::min(m, mp * ti / plan.tm * T::MR), m1 = std::min(m, mp * (ti + 1) / plan.tm * T::MR);
     const int64_t n0 = std::min(n, np * tj / plan.tn * T::NR), n1 = std::min(n, np * (tj + 1) / plan.tn * T::NR);
     if (m0 < m1 && n0 < n1)
-      gemm_block<Arch, T>(trans_a, trans_b, m0, m1, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      gemm_block<Arch, T>(trans_a, m0, m1, n0, n1, k, alpha, a, lda, b, beta, c, ldc);
   };
   if (nt == 1) return run(0);
 #ifdef _OPENMP
@@ -307,10 +320,11 @@ void gemm_tiled(const Plan& plan, bool trans_a, bool trans_b, int64_t m, int64_t
 #endif
 }
 
-// The packed product on `threads` threads (m, n, k > 0, alpha != 0).
-template <class Arch>
-void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads) {
+// The packed product on `threads` threads (m, n, k > 0, alpha != 0), B a MatrixB or a
+// SourceB.
+template <class Arch, class B>
+void gemm_blocked(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const B& b, float beta, float* c, int64_t ldc, int threads) {
   using Wide = WideTile<Arch>;
   using Tall = TallTile<Arch>;
   // The wide tile runs a few percent faster, so it wins unless the tall one pads less by
@@ -318,9 +332,9 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
   const Plan wide = make_plan(m, n, threads, Wide::MR, Wide::NR);
   const Plan tall = make_plan(m, n, threads, Tall::MR, Tall::NR);
   if (wide.work <= tall.work * 21 / 20)
-    gemm_tiled<Arch, Wide>(wide, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_tiled<Arch, Wide>(wide, trans_a, m, n, k, alpha, a, lda, b, beta, c, ldc);
   else
-    gemm_tiled<Arch, Tall>(tall, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_tiled<Arch, Tall>(tall, trans_a, m, n, k, alpha, a, lda, b, beta, c, ldc);
 }
 
 }  // namespace

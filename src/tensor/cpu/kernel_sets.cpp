@@ -20,6 +20,7 @@ namespace {
 struct KernelSet {
   std::string name;
   PackedGemm run;
+  PanelGemm run_panels;
   bool runs_here;  // the CPU (and the OS, which must save the wider registers) supports it
 };
 
@@ -34,16 +35,16 @@ struct KernelSet {
 #endif
 
 std::vector<KernelSet> kernel_sets() {
-  std::vector<KernelSet> sets{{gemm_baseline_name(), gemm_packed_baseline, true}};
+  std::vector<KernelSet> sets{{gemm_baseline_name(), gemm_packed_baseline, gemm_panels_baseline, true}};
 #if defined(GANOMALY_GEMM_AVX2) || defined(GANOMALY_GEMM_AVX512)
   const auto cpu = xsimd::available_architectures();
 #endif
 #ifdef GANOMALY_GEMM_AVX2
-  sets.push_back({"avx2", gemm_packed_avx2,
+  sets.push_back({"avx2", gemm_packed_avx2, gemm_panels_avx2,
                   cpu.fma3_avx2 && GANOMALY_OS_SUPPORTS("avx2") && GANOMALY_OS_SUPPORTS("fma")});
 #endif
 #ifdef GANOMALY_GEMM_AVX512
-  sets.push_back({"avx512", gemm_packed_avx512,
+  sets.push_back({"avx512", gemm_packed_avx512, gemm_panels_avx512,
                   cpu.avx512f && cpu.fma3_avx2 && GANOMALY_OS_SUPPORTS("avx512f")});
 #endif
   return sets;
@@ -63,6 +64,7 @@ const char* forced_set() {
 struct Choice {
   std::string name;
   PackedGemm run;
+  PanelGemm run_panels;
 };
 
 Choice choose() {
@@ -70,14 +72,14 @@ Choice choose() {
   const char* forced = forced_set();
   if (!forced) {
     for (auto it = sets.rbegin(); it != sets.rend(); ++it)
-      if (it->runs_here) return {it->name, it->run};
+      if (it->runs_here) return {it->name, it->run, it->run_panels};
   }
   for (const KernelSet& set : sets) {
     if (set.name != forced) continue;
     if (!set.runs_here)
       throw Error(str("GANOMALY_KERNELS=", forced, ": this CPU cannot run that kernel set (it can run ",
                       joined(supported_kernel_sets()), ")"));
-    return {set.name, set.run};
+    return {set.name, set.run, set.run_panels};
   }
   throw Error(str("GANOMALY_KERNELS=", forced, ": not a kernel set of this build (expected one of ",
                   joined(compiled_kernel_sets()), ")"));
@@ -117,5 +119,6 @@ std::string kernel_set_description() {
 }
 
 PackedGemm selected_packed_gemm() { return choice().run; }
+PanelGemm selected_panel_gemm() { return choice().run_panels; }
 
 }  // namespace gan::cpu

@@ -84,6 +84,12 @@ void scatter_channels(const float* src, int64_t n0, int64_t g, int64_t c, int64_
 void add_bias(float* out, const float* bias, int64_t n, int64_t c, int64_t hw);
 void bias_backward(float* dbias, const float* dout, int64_t n, int64_t c, int64_t hw);
 
+// im2col_panels.cpp: product[oc, g * cols()] = weight[oc, rows()] x the column matrix of
+// images [n0, n0 + g), the GEMM packing its panels straight from the images (no column
+// matrix in memory); the same bits as im2col_group then gemm.
+void conv2d_product_panels(const ConvGeometry& geo, const float* images, int64_t n0, int64_t g, int64_t oc,
+                           const float* weight, float* product);
+
 // gemm.cpp: C[M,N] = alpha * op(A) op(B) + beta * C, row-major. beta == 0 overwrites C
 // without reading it. Packed, blocked and threaded with the kernel set of kernel_sets.h.
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,

@@ -10,7 +10,12 @@ namespace gan::cpu {
 
 void gemm_packed_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                         int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads) {
-  gemm_blocked<xsimd::avx512f>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+  gemm_blocked<xsimd::avx512f>(trans_a, m, n, k, alpha, a, lda, MatrixB{trans_b, b, ldb}, beta, c, ldc, threads);
+}
+
+void gemm_panels_avx512(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                        const PanelSource& b, float beta, float* c, int64_t ldc, int threads) {
+  gemm_blocked<xsimd::avx512f>(trans_a, m, n, k, alpha, a, lda, SourceB{b}, beta, c, ldc, threads);
 }
 
 }  // namespace gan::cpu
