@@ -8,7 +8,8 @@
 //
 // Only here: no memory.cpp (host memory comes from Storage's pool, storage.cpp, and a
 // host copy is one memcpy in the facade); the GEMM's kernel sets (gemm_sets.h,
-// gemm_blocked.h, kernel_sets.h, isa/, vec.h), which cuBLAS makes unnecessary on CUDA.
+// gemm_blocked.h, kernel_sets.h, isa/, vec.h), which cuBLAS makes unnecessary on CUDA,
+// and the forward product packed from the images (im2col_panels.cpp), which needs them.
 #include <cstdint>
 
 #include "tensor/kernel_kinds.h"
