@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -9,6 +10,7 @@
 
 #include "support/gradcheck.h"
 #include "support/set_grad.h"
+#include "tensor/check.h"
 #include "tensor/cpu/kernels.h"
 #include "nn/adam.h"
 #include "tensor/random.h"
@@ -100,6 +102,18 @@ void naive_conv_grads(const Tensor& x, const Tensor& w, const Tensor& dy, int st
   }
   // dx of a transposed convolution is the forward convolution of dy with the same w.
   dx = naive_conv2d(big, w, stride, pad);
+}
+
+// g with its output size filled in from its input, kernel, stride and padding.
+cpu::ConvGeometry with_output_size(cpu::ConvGeometry g) {
+  g.out_height = (g.height + 2 * g.padding - g.kernel) / g.stride + 1;
+  g.out_width = (g.width + 2 * g.padding - g.kernel) / g.stride + 1;
+  return g;
+}
+
+std::string describe(const cpu::ConvGeometry& g) {
+  return str(g.channels, " channels of ", g.height, " x ", g.width, ", kernel ", g.kernel, ", stride ", g.stride,
+             ", padding ", g.padding);
 }
 
 struct ConvCase { bool transposed; int n, c, h, w, oc, k, stride, pad; };
@@ -204,15 +218,9 @@ TEST_CASE("im2col and col2im match their naive twins") {
     cpu::ConvGeometry g{pick(1, 3), pick(1, 13), pick(1, 13), pick(1, 5), pick(1, 3), pick(0, 5), 0, 0};
     if (g.height + 2 * g.padding >= g.kernel && g.width + 2 * g.padding >= g.kernel) geometries.push_back(g);
   }
-  for (auto g : geometries) {
-    g.out_height = (g.height + 2 * g.padding - g.kernel) / g.stride + 1;
-    g.out_width = (g.width + 2 * g.padding - g.kernel) / g.stride + 1;
-    CAPTURE(g.channels);
-    CAPTURE(g.height);
-    CAPTURE(g.width);
-    CAPTURE(g.kernel);
-    CAPTURE(g.stride);
-    CAPTURE(g.padding);
+  for (const cpu::ConvGeometry& input : geometries) {
+    const cpu::ConvGeometry g = with_output_size(input);
+    INFO(describe(g));
     const int64_t ld = g.cols() + 3;  // columns of neighbouring images sit beside these
     Tensor image = random_tensor(Shape{g.channels * g.height * g.width}, 5);
     Tensor fast = Tensor::full(Shape{g.rows() * ld}, 7.0f), naive = Tensor::full(Shape{g.rows() * ld}, 7.0f);
@@ -256,17 +264,11 @@ TEST_CASE("the forward product packed straight from the images matches the colum
   const int threads_before = omp_get_max_threads();
 #endif
   for (int trial = 0; trial < 40; ++trial) {
-    cpu::ConvGeometry g{pick(1, 24), pick(1, 19), pick(1, 19), pick(1, 5), pick(1, 3), pick(0, 4), 0, 0};
-    if (g.height + 2 * g.padding < g.kernel || g.width + 2 * g.padding < g.kernel) continue;
-    g.out_height = (g.height + 2 * g.padding - g.kernel) / g.stride + 1;
-    g.out_width = (g.width + 2 * g.padding - g.kernel) / g.stride + 1;
+    const cpu::ConvGeometry input{pick(1, 24), pick(1, 19), pick(1, 19), pick(1, 5), pick(1, 3), pick(0, 4), 0, 0};
+    if (input.height + 2 * input.padding < input.kernel || input.width + 2 * input.padding < input.kernel) continue;
+    const cpu::ConvGeometry g = with_output_size(input);
     const int64_t images = pick(1, 4), n0 = pick(0, 2), oc = pick(1, 40), k = g.rows(), n = images * g.cols();
-    CAPTURE(g.channels);
-    CAPTURE(g.height);
-    CAPTURE(g.width);
-    CAPTURE(g.kernel);
-    CAPTURE(g.stride);
-    CAPTURE(g.padding);
+    INFO(describe(g));
     CAPTURE(images);
     CAPTURE(oc);
     Tensor x = random_tensor(Shape{(n0 + images) * g.channels * g.height * g.width}, 13);
