@@ -9,7 +9,8 @@
 //         for jr, ir: micro-kernel MR x NR             (B micro-panel kc x NR stays in L1)
 //
 // The transposition flags only change the packing routines; the micro-kernel always sees
-// the same packed layout. Threads split C into a grid of disjoint rectangles, and each
+// the same packed layout. B may also be packed by its owner (a PanelSource, gemm_sets.h):
+// a convolution's column matrix that is never written (im2col_panels.cpp). Threads split C into a grid of disjoint rectangles, and each
 // runs the blocked loop above on its own rectangle with its own packing buffers, so there
 // are no barriers, no atomics, and the result depends only on the thread count.
 //
