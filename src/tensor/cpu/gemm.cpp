@@ -9,9 +9,9 @@
 //         for jr, ir: micro-kernel MR x NR             (B micro-panel kc x NR stays in L1)
 //
 // The transposition flags only change the packing routines; the micro-kernel always sees
-// the same packed layout. B may also be packed by its owner (a PanelSource, gemm_sets.h):
-// a convolution's column matrix that is never written (im2col_panels.cpp). Threads split C into a grid of disjoint rectangles, and each
-// runs the blocked loop above on its own rectangle with its own packing buffers, so there
+// the same packed layout. B may also be packed by its owner (gemm_panels, a PanelSource:
+// a convolution's column matrix that is never written, im2col_panels.cpp). Threads split
+// C into a grid of disjoint rectangles, and each runs the blocked loop above on its own rectangle with its own packing buffers, so there
 // are no barriers, no atomics, and the result depends only on the thread count.
 //
 // Two register tiles are compiled, a tall one and a wide one (see Tile in gemm_blocked.h);
@@ -80,6 +80,17 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
     }
 }
 
+// Threads for a product of `flops` multiply-adds: one inside a parallel region (gemm()
+// does not nest threads), else as many as have kFlopsPerThread each.
+int thread_count(int64_t flops) {
+#ifdef _OPENMP
+  if (!omp_in_parallel())
+    return static_cast<int>(std::min<int64_t>(omp_get_max_threads(), 1 + flops / kFlopsPerThread));
+#endif
+  (void)flops;
+  return 1;
+}
+
 }  // namespace
 
 float* gemm_workspace(int slot, size_t floats) {
@@ -103,12 +114,19 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
     return;
   }
 
-  int threads = 1;
-#ifdef _OPENMP
-  if (!omp_in_parallel())
-    threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), 1 + flops / kFlopsPerThread));
-#endif
-  selected_packed_gemm()(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+  selected_packed_gemm()(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, thread_count(flops));
+}
+
+void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                 const PanelSource& b, float beta, float* c, int64_t ldc) {
+  profile::Scope scope(profile::Op::gemm);
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.0f) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  // No small-product path: that one would need B as a matrix.
+  selected_panel_gemm()(trans_a, m, n, k, alpha, a, lda, b, beta, c, ldc, thread_count(m * n * k));
 }
 
 }  // namespace gan::cpu

@@ -53,6 +53,11 @@ void gemm_panels_avx512(bool trans_a, int64_t m, int64_t n, int64_t k, float alp
 // aligned, grow-only: no allocation per call in steady state. Compiled at the baseline.
 float* gemm_workspace(int slot, size_t floats);
 
+// gemm() with B from a PanelSource (gemm.cpp): the same threads and profile, the chosen
+// set's PanelGemm.
+void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                 const PanelSource& b, float beta, float* c, int64_t ldc);
+
 // The set chosen for this process (see kernel_sets.h): its packed products.
 PackedGemm selected_packed_gemm();
 PanelGemm selected_panel_gemm();

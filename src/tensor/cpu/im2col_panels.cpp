@@ -19,10 +19,6 @@
 #include <cstring>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "tensor/cpu/gemm_sets.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/profile.h"
@@ -105,8 +101,7 @@ void pack_phased(const void* self, int64_t p0, int64_t kc, int64_t j0, int64_t n
   struct Run {
     int64_t at, length, source;
   };
-  std::vector<Run> runs;
-  runs.reserve(static_cast<size_t>(width));
+  thread_local std::vector<Run> runs;  // at most `width`: reused, no allocation per call
   for (int64_t q0 = 0; q0 < nc; q0 += width) {
     const int64_t filled = std::min<int64_t>(width, nc - q0);
     runs.clear();
@@ -133,16 +128,6 @@ void pack_phased(const void* self, int64_t p0, int64_t kc, int64_t j0, int64_t n
   }
 }
 
-int gemm_threads(int64_t m, int64_t n, int64_t k) {
-#ifdef _OPENMP
-  constexpr int64_t kFlopsPerThread = 1 << 21;  // as gemm(): do not wake a thread for less
-  if (!omp_in_parallel())
-    return static_cast<int>(std::min<int64_t>(omp_get_max_threads(), 1 + m * n * k / kFlopsPerThread));
-#endif
-  (void)m, (void)n, (void)k;
-  return 1;
-}
-
 }  // namespace
 
 void conv2d_product_panels(const ConvGeometry& geo, const float* images, int64_t n0, int64_t g, int64_t oc,
@@ -150,10 +135,9 @@ void conv2d_product_panels(const ConvGeometry& geo, const float* images, int64_t
   PhasedImages phased;
   Storage buffer(static_cast<size_t>(g * geo.channels * PhasedShape(geo).plane(geo)));
   build_phased(geo, images, n0, g, buffer.data(), phased);
-  profile::Scope scope(profile::Op::gemm);
   const PanelSource source{pack_phased, &phased};
   const int64_t k = geo.rows(), n = g * geo.cols();
-  selected_panel_gemm()(false, oc, n, k, 1.0f, weight, k, source, 0.0f, product, n, gemm_threads(oc, n, k));
+  gemm_panels(false, oc, n, k, 1.0f, weight, k, source, 0.0f, product, n);
 }
 
 }  // namespace gan::cpu
