@@ -15,8 +15,9 @@ int main(int argc, char** argv) {
         "ganomaly_export",
         "Write a trained GANomaly model's scoring network and its decision as ONNX (opset 13): input 'images'\n"
         "[N, C, S, S] with pixels in [0, 1]; outputs fake, z, z_hat, latent, when the model's score uses them\n"
-        "features, features_fake and feature, then reconstruction, residual_max, residual_z, residual_nn and image_z\n"
-        "(those the model has fitted), anomaly_map [N, 1, S, S] and, when the graph computes the model's score,\n"
+        "features, features_fake and feature, then reconstruction, residual_max, residual_z, residual_nn, image_z\n"
+        "and image_nn"
+        " (those the model has fitted), anomaly_map [N, 1, S, S] and, when the graph computes the model's score,\n"
         "raw_score, score (normalised as ganomaly_infer prints it) and anomalous; the threshold and the\n"
         "sensitivity formula in the file's metadata (README.md, \"Export to ONNX\").\n"
         "Usage: ganomaly_export MODEL OUTPUT [options]");

@@ -84,13 +84,13 @@ inline void add_train_options(cxxopts::Options& options) {
      cxxopts::value<int>()->default_value(std::to_string(o.min_steps)))
     ("selection-tolerance", "keep the latest epoch whose validation AUROC is within this of the best so far",
      cxxopts::value<std::string>()->default_value(default_text(o.selection_tolerance)))
-    ("fusion-margin", "the fused score weighs latent, feature, residual_nn and image_z by 1 - (gap to the best validation AUROC) / this; 0: only the best",
+    ("fusion-margin", "the fused score weighs latent, feature, residual_nn and image_nn by 1 - (gap to the best validation AUROC) / this; 0: only the best",
      cxxopts::value<std::string>()->default_value(default_text(o.fusion_margin)))
     ("harden-at", "a validation AUROC at or above this makes the pseudo-anomalies half as strong (down to 1/8) and re-measures the kept model; 0: never",
      cxxopts::value<std::string>()->default_value(default_text(o.harden_at)))
     ("validation-fraction", "fraction of the training normals held out for validation",
      cxxopts::value<std::string>()->default_value(default_text(o.validation_fraction)))
-    ("score", "fused (see --fusion-margin), auto (the best on validation), latent, reconstruction, feature, residual_max, residual_z, residual_nn or image_z", cxxopts::value<std::string>()->default_value(to_string(o.score)))
+    ("score", "fused (see --fusion-margin), auto (the best on validation), latent, reconstruction, feature, residual_max, residual_z, residual_nn, image_z or image_nn", cxxopts::value<std::string>()->default_value(to_string(o.score)))
     ("ema", "decay of the moving average of generator weights used for scoring (0: off)",
      cxxopts::value<std::string>()->default_value(default_text(o.ema_decay)))
     ("recalibrate-bn", "recompute the averaged generator's batch-norm statistics on the training images each epoch")

@@ -366,20 +366,28 @@ TEST_CASE("export: the graph holds the scoring network the model scores with") {
     const onnx::Model m = build_onnx_model(model, c);
     CHECK(output_names(m) == std::vector<std::string>{"fake", "z", "z_hat", "latent", "features", "features_fake",
                                                       "feature", "reconstruction", "residual_max", "residual_z",
-                                                      "residual_nn", "image_z", "anomaly_map", "raw_score", "score",
+                                                      "residual_nn", "image_z", "image_nn", "anomaly_map", "raw_score", "score",
                                                       "anomalous"});
     CHECK(m.graph.outputs.back().type == onnx::DataType::boolean);
-    CHECK(m.graph.outputs.at(12).dims == std::vector<int64_t>{-1, 1, 32, 32});
+    CHECK(m.graph.outputs.at(13).dims == std::vector<int64_t>{-1, 1, 32, 32});
     // The 20 nearest of the 24 stored maps, the smallest distances first.
     const onnx::Node* topk = find_node(m, "residual_nn.nearest_distance");
     REQUIRE(topk != nullptr);
     CHECK(topk->op_type == "TopK");
     CHECK(topk->outputs == std::vector<std::string>{"residual_nn.nearest_distance", "residual_nn.nearest"});
     CHECK(find_initializer(m, topk->inputs.at(1))->ints == std::vector<int64_t>{20});
-    const onnx::TensorData* maps = find_initializer(m, "residual_nn.maps");
+    const onnx::TensorData* maps = find_initializer(m, "residual_nn.stored");
     REQUIRE(maps != nullptr);
     CHECK(maps->dims == std::vector<int64_t>{24, 32, 32});
     CHECK(maps->floats == model.residual_nn.state().at(0).second.to_vector());
+    // image_nn: the 10 nearest of the 24 stored images, matched by the same thumbnail node.
+    const onnx::Node* image_topk = find_node(m, "image_nn.nearest_distance");
+    REQUIRE(image_topk != nullptr);
+    CHECK(find_initializer(m, image_topk->inputs.at(1))->ints == std::vector<int64_t>{10});
+    const onnx::TensorData* images = find_initializer(m, "image_nn.stored");
+    REQUIRE(images != nullptr);
+    CHECK(images->dims == std::vector<int64_t>{24, 3, 32, 32});
+    CHECK(images->floats == model.image_nn.images());
     // The fused parts in name order (feature, latent, residual_nn), as Calibration::fuse adds them.
     CHECK(find_node(m, "fused.latent.sum") != nullptr);
     CHECK(find_node(m, "fused.residual_nn.sum") != nullptr);

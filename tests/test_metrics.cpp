@@ -207,7 +207,7 @@ TEST_CASE("ScoreNormalizer follows anomalib's normalize_min_max") {
   CHECK_THROWS_AS(ScoreNormalizer::from_json(nlohmann::json{{"method", "min_max"}, {"min", 0}}), Error);
 }
 
-TEST_CASE("the fused score sums latent, feature, residual_nn and image_z in units of the validation normals") {
+TEST_CASE("the fused score sums latent, feature, residual_nn and image_nn in units of the validation normals") {
   // All four rank the anomaly (label 1) above both normals: validation AUROC 1 each.
   Scores val;
   val.latent = {1, 3, 10};          // normals: mean 2, deviation 1
@@ -216,7 +216,8 @@ TEST_CASE("the fused score sums latent, feature, residual_nn and image_z in unit
   val.residual_max = {1, 1, 60};    // not part of the fusion: residual_z sees the same map better
   val.residual_z = {1, 1, 70};      // not part of the fusion: residual_nn sees the same map better
   val.residual_nn = {2, 2, 7};      // deviation 0: clamped, not a division by zero
-  val.image_z = {3, 5, 9};          // mean 4, deviation 1
+  val.image_z = {1, 1, 80};         // not part of the fusion: image_nn sees the same image better
+  val.image_nn = {3, 5, 9};         // mean 4, deviation 1
   const std::vector<int> labels = {0, 0, 1};
   Calibration c;
   c.fit_fusion(val, labels);
@@ -224,6 +225,7 @@ TEST_CASE("the fused score sums latent, feature, residual_nn and image_z in unit
   CHECK(c.fusion.count(Score::reconstruction) == 0);
   CHECK(c.fusion.count(Score::residual_max) == 0);
   CHECK(c.fusion.count(Score::residual_z) == 0);
+  CHECK(c.fusion.count(Score::image_z) == 0);
 
   Scores test;
   test.latent = {4};
@@ -232,7 +234,8 @@ TEST_CASE("the fused score sums latent, feature, residual_nn and image_z in unit
   test.residual_max = {1000};
   test.residual_z = {1000};
   test.residual_nn = {2};
-  test.image_z = {6};
+  test.image_z = {1000};
+  test.image_nn = {6};
   c.fuse(test);
   REQUIRE(test.has(Score::fused));
   CHECK(test.get(Score::fused)[0] == doctest::Approx((4.0 - 2) / 1 + (6.0 - 2) / 2 + 0.0 + (6.0 - 4) / 1));
@@ -246,6 +249,7 @@ TEST_CASE("the fused score sums latent, feature, residual_nn and image_z in unit
   test.residual_z.clear();
   test.residual_nn.clear();
   test.image_z.clear();
+  test.image_nn.clear();
   old.fuse(test);
   CHECK(test.get(Score::fused)[0] == doctest::Approx(2.0 + (1000.0 - 5) / 10 + 999.0));
   CHECK_FALSE(test.has(Score::residual_z));
@@ -254,6 +258,15 @@ TEST_CASE("the fused score sums latent, feature, residual_nn and image_z in unit
   CHECK_THROWS_AS(test.get(Score::residual_nn), Error);
   CHECK_FALSE(test.has(Score::image_z));
   CHECK_THROWS_AS(test.get(Score::image_z), Error);
+  CHECK_FALSE(test.has(Score::image_nn));
+  CHECK_THROWS_AS(test.get(Score::image_nn), Error);
+  // One from before image_nn fuses image_z, and needs no neighbour images.
+  Calibration before_image_nn;
+  before_image_nn.fusion[Score::latent] = {2.0f, 1.0f, 1.0f};
+  before_image_nn.fusion[Score::image_z] = {4.0f, 1.0f, 1.0f};
+  test.image_z = {6};
+  before_image_nn.fuse(test);
+  CHECK(test.get(Score::fused)[0] == doctest::Approx(2.0 + 2.0));
   // One from before residual_nn fuses residual_z, and needs no neighbour residuals.
   Calibration before_nn;
   before_nn.fusion[Score::latent] = {2.0f, 1.0f, 1.0f};
@@ -282,7 +295,7 @@ TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the bes
   val.feature = {0, 4, 9, 9};        // AUROC 1
   val.residual_z = {0, 0, 0, 0};
   val.residual_nn = {1, 2, 3, 4};    // AUROC 1
-  val.image_z = {0, 0, 0, 0};        // AUROC 0.5: left out at every margin below
+  val.image_nn = {0, 0, 0, 0};       // AUROC 0.5: left out at every margin below
   const std::vector<int> labels = {0, 0, 1, 1};
   Calibration c;
   c.fit_fusion(val, labels, 0.05);
@@ -298,7 +311,7 @@ TEST_CASE("the fusion weighs each score by its validation AUROC's gap to the bes
   test.feature = {6};                // mean 2, deviation 2
   test.residual_z = {0};
   test.residual_nn = {2.5};          // mean 1.5, deviation 0.5
-  test.image_z = {0};
+  test.image_nn = {0};
   c.fuse(test);
   REQUIRE(test.has(Score::fused));
   CHECK(test.get(Score::fused)[0] == doctest::Approx(0.5 * 2.0 + 2.0 + 2.0));

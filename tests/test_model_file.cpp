@@ -68,7 +68,7 @@ TEST_CASE("model.gnm keeps the scoring generator alone and scores as the model d
     // With an average: "E." (the scoring generator), no live "G."; without: "G.".
     const CheckpointFile f = load_checkpoint(path);
     const std::set<std::string> want_prefixes =
-        ema > 0 ? std::set<std::string>{"E.", "D.", "R.", "N.", "I."} : std::set<std::string>{"G.", "D.", "R.", "N.", "I."};
+        ema > 0 ? std::set<std::string>{"E.", "D.", "R.", "N.", "I.", "M."} : std::set<std::string>{"G.", "D.", "R.", "N.", "I.", "M."};
     CHECK(prefixes(f.tensors) == want_prefixes);
     CHECK(f.tensors.size() == model.scoring_state().size());
     // The whole model less the live generator beside an average.
@@ -118,7 +118,7 @@ TEST_CASE("last.gnm keeps the whole model and the optimizers; it loads for train
   const std::string path = dir / "last.gnm";
   save_model(path, model, Calibration{}, kInfo, nlohmann::json{{"epoch", 1}});
   const CheckpointFile f = load_checkpoint(path);
-  CHECK(prefixes(f.tensors) == std::set<std::string>{"G.", "E.", "D.", "R.", "N.", "I.", "optimizer_g.", "optimizer_d."});
+  CHECK(prefixes(f.tensors) == std::set<std::string>{"G.", "E.", "D.", "R.", "N.", "I.", "M.", "optimizer_g.", "optimizer_d."});
 
   LoadedModel loaded = load_model(path);
   CHECK_FALSE(loaded.model->scoring_only());
@@ -156,7 +156,7 @@ TEST_CASE("training writes a lean model.gnm beside a whole last.gnm") {
   const CheckpointFile model = load_checkpoint(run.out + "/model.gnm");
   const CheckpointFile last = load_checkpoint(run.out + "/last.gnm");
   // The default EMA; "P." when training chose the photometric normalisation.
-  std::set<std::string> expected{"E.", "D.", "R.", "N.", "I."};
+  std::set<std::string> expected{"E.", "D.", "R.", "N.", "I.", "M."};
   const bool photometric = load_model(run.out + "/model.gnm").model->photometric.on();
   if (photometric) expected.insert("P.");
   CHECK(prefixes(model.tensors) == expected);
@@ -168,7 +168,9 @@ TEST_CASE("training writes a lean model.gnm beside a whole last.gnm") {
   for (const auto& named : last.tensors) last_names.insert(named.first);
   for (const auto& named : model.tensors) {
     const std::string prefix = named.first.substr(0, 2);
-    if (photometric && (prefix == "P." || prefix == "R." || prefix == "N." || prefix == "I.")) continue;
+    if (photometric && (prefix == "P." || prefix == "R." || prefix == "N." || prefix == "I." ||
+                        prefix == "M."))
+      continue;
     CHECK(last_names.count("best." + named.first) == 1);
   }
 }
@@ -192,7 +194,8 @@ TEST_CASE("fp16 model files: half the weight bytes, every score within 1e-3 rela
   CHECK(stored.config.at("weights") == "fp16");
   int64_t halved = 0;
   for (const auto& named : stored.tensors) {
-    const bool convolution = named.second.ndim() == 4;
+    // The neighbour images ("M.images") are 4-D too, and stay float32: they are data, not weights.
+    const bool convolution = named.second.ndim() == 4 && named.first.rfind("M.", 0) != 0;
     CHECK(stored.half_precision.count(named.first) == (convolution ? 1u : 0u));
     if (convolution) halved += named.second.numel();
   }

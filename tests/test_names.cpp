@@ -41,11 +41,12 @@ TEST_CASE("each score's name converts both ways; files and the command line spel
   }
   CHECK(std::string(to_string(Score::residual_nn)) == "residual_nn");
   CHECK(std::string(to_string(Score::image_z)) == "image_z");
+  CHECK(std::string(to_string(Score::image_nn)) == "image_nn");
   CHECK_FALSE(fixed_score(ScoreChoice::best_on_validation).has_value());
   CHECK(parse_choice<ScoreChoice>("score", "auto") == ScoreChoice::best_on_validation);
   CHECK_THROWS_WITH_AS(parse_choice<ScoreChoice>("score", "best"),
                        "score: expected fused, latent, reconstruction, feature, residual_max, residual_z, residual_nn, "
-                       "image_z or auto, got 'best'",
+                       "image_z, image_nn or auto, got 'best'",
                        OptionError);
   CHECK_THROWS_WITH_AS(parse_choice<Score>("score", "auto"), doctest::Contains("got 'auto'"), OptionError);
   CHECK(parse_choice<RecipeName>("recipe", "anomalib") == RecipeName::anomalib);

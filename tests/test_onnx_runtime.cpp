@@ -86,9 +86,23 @@ const std::string kNodePath = [] {
 // ---- the comparison ----
 
 // |a - b| / |b|, 0 when both are 0 (a normalised score clipped to 0 or 1 on both sides).
-double relative(double a, double b) {
+double relative(double a, double b, double magnitude = 0) {
   const double d = std::fabs(a - b);
-  return d == 0 ? 0 : d / std::max(std::fabs(b), 1e-30);
+  return d == 0 ? 0 : d / std::max({std::fabs(b), magnitude, 1e-30});
+}
+
+// The size of what a raw score is summed from: for the fused score, the largest of its
+// parts as ganomaly_infer printed them, in the sum's units, weight * (|part| + |mean|) /
+// stddev. A part's float rounding (1e-6 of its value) reaches the sum magnified by
+// weight / stddev, however close the part lies to its mean and however much the parts
+// cancel, so the raw score's error is measured against that; a single score is its own.
+double term_magnitude(const Calibration& c, const nlohmann::json& j) {
+  double largest = 0;
+  if (c.score == Score::fused)
+    for (const auto& [part, f] : c.fusion)
+      largest = std::max(largest, std::fabs(f.weight / f.stddev) *
+                                      (std::fabs(j.at(to_string(part)).get<double>()) + std::fabs(f.mean)));
+  return largest;
 }
 
 struct Row {
@@ -207,7 +221,9 @@ Row check_model(const Case& c, const std::string& data, const std::vector<Sample
       row.score_vs_raw_tolerance =
           std::max(row.score_vs_raw_tolerance,
                    std::fabs(their_score - score) / (1e-4 * std::fabs(j.at("raw_score").get<double>()) / range));
-    row.raw_rel = std::max(row.raw_rel, relative(theirs.at("raw_score").values[i], j.at("raw_score").get<double>()));
+    const double terms = term_magnitude(loaded.calibration, j);
+    row.raw_rel =
+        std::max(row.raw_rel, relative(theirs.at("raw_score").values[i], j.at("raw_score").get<double>(), terms));
     for (const Score each : kScores)  // every score ganomaly_infer prints
       if (j.contains(to_string(each))) {
         if (!theirs.count(to_string(each))) {  // the graph leaves out a feature score the decision does not need
@@ -240,7 +256,7 @@ Row check_model(const Case& c, const std::string& data, const std::vector<Sample
     }
     row.map_err = std::max(row.map_err, err / std::max(magnitude, 1e-30));
     const double peak = *std::max_element(map, map + s * s);
-    CHECK(relative(peak, j.at("map").at("peak").at("value").get<double>()) <= 1e-4);
+    CHECK(relative(peak, j.at("map").at("peak").at("value").get<double>(), terms) <= 1e-4);
     CHECK(maps[i].verdicts.at(0).normalised == j.at("score").get<float>());  // the library is ganomaly_infer's path
   }
   // The moved threshold, from the metadata by the formula, is the one ganomaly_infer moved to.

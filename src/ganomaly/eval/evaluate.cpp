@@ -176,7 +176,7 @@ std::string csv_field(const std::string& v, bool always = false) {
 
 void write_scores_csv(const std::string& path, const std::vector<Sample>& samples, const Evaluation& e,
                       const Calibration& /*calibration: e.verdicts hold its decisions*/) {
-  std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,residual_z,residual_nn,image_z,fused,score,normalized,verdict\n";
+  std::string out = "path,label,defect,latent,reconstruction,feature,residual_max,residual_z,residual_nn,image_z,image_nn,fused,score,normalized,verdict\n";
   const std::vector<float> no_values(e.scores.size(), 0.0f);  // a score the model lacks: 0 in its column
   auto column = [&](Score s) -> const std::vector<float>& { return e.scores.has(s) ? e.scores.get(s) : no_values; };
   for (size_t i = 0; i < e.verdicts.size(); ++i) {
@@ -185,7 +185,7 @@ void write_scores_csv(const std::string& path, const std::vector<Sample>& sample
     out += str(csv_field(s.path, /*always=*/true), ',', s.label, ',', csv_field(s.defect), ',', e.scores.latent[i], ',', e.scores.reconstruction[i],
                ',', e.scores.feature[i], ',', e.scores.residual_max[i], ',',
                column(Score::residual_z)[i], ',', column(Score::residual_nn)[i], ',',
-               column(Score::image_z)[i], ',', column(Score::fused)[i], ',', v.raw,
+               column(Score::image_z)[i], ',', column(Score::image_nn)[i], ',', column(Score::fused)[i], ',', v.raw,
                ',', v.normalised, ',', v.anomalous ? "anomalous" : "normal", '\n');
   }
   write_file_atomically(path, out);

@@ -45,48 +45,46 @@ std::string largest(OnnxGraphBuilder& b, const std::string& means, const std::st
   return b.node("ReduceMax", {means}, name, {Attribute::of("axes", Ints{1, 2, 3}), Attribute::of("keepdims", int64_t{0})});
 }
 
-// ResidualNN::standardise: `map` [N, 1, S, S] in units of the spread of the maps of the
-// image's nearest training images.
-std::string neighbour_standardised(OnnxGraphBuilder& b, const ResidualNN& neighbours, const std::string& x,
-                                   const std::string& map, int64_t channels, int64_t size) {
-  const nn::NamedTensors state = neighbours.state();
-  const Tensor& maps = named(state, "maps");  // [M, S, S]
-  const Tensor& keys = named(state, "keys");  // [M, K]
-  const float floor = named(state, "floor").item();
-  const int64_t count = maps.size(0);
-  GANOMALY_CHECK(static_cast<size_t>(keys.size(1)) == image_key_size(channels, size, size),
-                 "onnx export: neighbour thumbnails of ", keys.size(1), " values, expected ",
-                 image_key_size(channels, size, size));
-  // image_key: the mean over cell x cell squares (the rows and columns that fill no cell dropped).
+// image_key of the images `x` [N, C, S, S]: the mean over cell x cell squares (the rows
+// and columns that fill no cell dropped), flattened: [N, K].
+std::string thumbnail_key(OnnxGraphBuilder& b, const std::string& x, int64_t size) {
   const int64_t cell = std::max<int64_t>(1, size / 16);
   std::string key = x;
   if (cell > 1)
-    key = b.node("AveragePool", {x}, "residual_nn.thumbnail",
+    key = b.node("AveragePool", {x}, "thumbnail",
                  {Attribute::of("kernel_shape", Ints{cell, cell}), Attribute::of("strides", Ints{cell, cell})});
-  key = b.node("Flatten", {key}, "residual_nn.key", {Attribute::of("axis", int64_t{1})});  // [N, K]
+  return b.node("Flatten", {key}, "thumbnail.key", {Attribute::of("axis", int64_t{1})});
+}
+
+// standardise_by_neighbours (residual_neighbours.h) for the `neighbours` stored training
+// samples nearest to each image's thumbnail `key` [N, K]: `values` [N, 1, ...] in units of
+// the spread of their stored samples `stored` [M, ...] (keys [M, K]); names under `id`.
+std::string neighbour_standardised(OnnxGraphBuilder& b, const std::string& id, const Tensor& stored, const Tensor& keys,
+                                   float floor, int64_t neighbours, const std::string& key, const std::string& values) {
   // Squared distances to every stored key, from the differences (not |a|^2 - 2ab + |b|^2,
   // which cancels): [N, 1, K] - [M, K] -> [N, M, K] -> [N, M].
-  const std::string key3 = b.node("Unsqueeze", {key, b.int64_constant("residual_nn.axis1", {1})}, "residual_nn.key3");
-  const std::string diff = b.node("Sub", {key3, b.constant("residual_nn.keys", keys)}, "residual_nn.key_difference");
-  const std::string sq = b.node("Mul", {diff, diff}, "residual_nn.key_squared");
-  const std::string distance =
-      b.node("ReduceSum", {sq, b.int64_constant("residual_nn.axis2", {2})}, "residual_nn.distance",
-             {Attribute::of("keepdims", int64_t{0})});
-  const int64_t k = std::min<int64_t>(ResidualNN::kNeighbours, count);
-  b.multi_output_node("TopK", {distance, b.int64_constant("residual_nn.k", {k})}, {"residual_nn.nearest_distance", "residual_nn.nearest"},
-         {Attribute::of("axis", int64_t{1}), Attribute::of("largest", int64_t{0}), Attribute::of("sorted", int64_t{1})});
-  // Their maps [N, k, S, S]; mean and spread over the k, centred before squaring.
-  const std::string near = b.node("Gather", {b.constant("residual_nn.maps", maps), "residual_nn.nearest"},
-                                  "residual_nn.neighbour_maps", {Attribute::of("axis", int64_t{0})});
+  const std::string key3 = b.node("Unsqueeze", {key, b.int64_constant(id + ".axis1", {1})}, id + ".key3");
+  const std::string diff = b.node("Sub", {key3, b.constant(id + ".keys", keys)}, id + ".key_difference");
+  const std::string sq = b.node("Mul", {diff, diff}, id + ".key_squared");
+  const std::string distance = b.node("ReduceSum", {sq, b.int64_constant(id + ".axis2", {2})}, id + ".distance",
+                                      {Attribute::of("keepdims", int64_t{0})});
+  const int64_t k = std::min<int64_t>(neighbours, stored.size(0));
+  // Ties to the lower index, as nearest_keys.
+  b.multi_output_node("TopK", {distance, b.int64_constant(id + ".k", {k})}, {id + ".nearest_distance", id + ".nearest"},
+                      {Attribute::of("axis", int64_t{1}), Attribute::of("largest", int64_t{0}),
+                       Attribute::of("sorted", int64_t{1})});
+  // Their samples [N, k, ...]; mean and spread over the k, centred before squaring.
+  const std::string near = b.node("Gather", {b.constant(id + ".stored", stored), id + ".nearest"}, id + ".neighbours",
+                                  {Attribute::of("axis", int64_t{0})});
   const std::vector<Attribute> over_neighbours{Attribute::of("axes", Ints{1}), Attribute::of("keepdims", int64_t{1})};
-  const std::string mean = b.node("ReduceMean", {near}, "residual_nn.mean", over_neighbours);
-  const std::string centred = b.node("Sub", {near, mean}, "residual_nn.centred");
-  const std::string centred_sq = b.node("Mul", {centred, centred}, "residual_nn.centred_squared");
-  const std::string variance = b.node("ReduceMean", {centred_sq}, "residual_nn.variance", over_neighbours);
-  const std::string spread = b.node("Sqrt", {variance}, "residual_nn.spread");
-  const std::string scale = b.node("Add", {spread, b.scalar("residual_nn.floor", floor)}, "residual_nn.scale");
-  const std::string above = b.node("Sub", {map, mean}, "residual_nn.above_mean");
-  return b.node("Div", {above, scale}, "residual_nn.map");
+  const std::string mean = b.node("ReduceMean", {near}, id + ".mean", over_neighbours);
+  const std::string centred = b.node("Sub", {near, mean}, id + ".centred");
+  const std::string centred_sq = b.node("Mul", {centred, centred}, id + ".centred_squared");
+  const std::string variance = b.node("ReduceMean", {centred_sq}, id + ".variance", over_neighbours);
+  const std::string spread = b.node("Sqrt", {variance}, id + ".spread");
+  const std::string scale = b.node("Add", {spread, b.scalar(id + ".floor", floor)}, id + ".scale");
+  const std::string above = b.node("Sub", {values, mean}, id + ".above_mean");
+  return b.node("Div", {above, scale}, id + ".z");
 }
 
 // ScoreNormalizer::apply on `raw`: 0.5 at the normaliser's threshold.
@@ -129,6 +127,8 @@ OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Cali
 
   // The residual scores; each map score's window means are kept for the anomaly map.
   std::map<Score, std::string> means;
+  std::string thumbnail;  // the images' thumbnails, made once for both neighbour scores
+  auto key = [&] { return thumbnail.empty() ? thumbnail = thumbnail_key(b, v.x, s) : thumbnail; };
   means[Score::residual_max] = window_means(b, map, s, residual_max_window(s, s), "residual_max.window_means");
   scores[Score::residual_max] = largest(b, means[Score::residual_max], to_string(Score::residual_max));
   if (!model.residual_z.empty()) {
@@ -147,7 +147,12 @@ OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Cali
   if (!model.residual_nn.empty()) {
     GANOMALY_CHECK(model.residual_nn.height() == s && model.residual_nn.width() == s, "onnx export: neighbour residuals of ",
                    model.residual_nn.height(), "x", model.residual_nn.width(), " for images of ", s, "x", s);
-    const std::string z = neighbour_standardised(b, model.residual_nn, v.x, map, channels, s);
+    const nn::NamedTensors state = model.residual_nn.state();
+    const Tensor& keys = named(state, "keys");  // [M, K]
+    GANOMALY_CHECK(static_cast<size_t>(keys.size(1)) == image_key_size(channels, s, s), "onnx export: neighbour thumbnails of ",
+                   keys.size(1), " values, expected ", image_key_size(channels, s, s));
+    const std::string z = neighbour_standardised(b, "residual_nn", named(state, "maps"), keys, named(state, "floor").item(),
+                                                 ResidualNN::kNeighbours, key(), map);
     means[Score::residual_nn] = window_means(b, z, s, residual_z_window(s, s), "residual_nn.window_means");
     scores[Score::residual_nn] = largest(b, means[Score::residual_nn], to_string(Score::residual_nn));
   }
@@ -165,6 +170,21 @@ OnnxDecision add_decision(OnnxGraphBuilder& b, const Ganomaly& model, const Cali
                                      {Attribute::of("axes", Ints{1}), Attribute::of("keepdims", int64_t{1})});
     means[Score::image_z] = window_means(b, z_map, s, residual_z_window(s, s), "image_z.window_means");
     scores[Score::image_z] = largest(b, means[Score::image_z], to_string(Score::image_z));
+  }
+  if (!model.image_nn.empty()) {  // the image itself against its nearest training normals
+    GANOMALY_CHECK(model.image_nn.channels() == channels && model.image_nn.height() == s && model.image_nn.width() == s,
+                   "onnx export: neighbour images of ", model.image_nn.channels(), "x", model.image_nn.height(), "x",
+                   model.image_nn.width(), " for images of ", channels, "x", s, "x", s);
+    const ImageNN& nn = model.image_nn;
+    const Tensor stored = Tensor::from_vector(Shape{nn.count(), channels, s, s}, nn.images());
+    const Tensor keys = Tensor::from_vector(Shape{nn.count(), int64_t(nn.keys().size()) / nn.count()}, nn.keys());
+    const std::string x5 = b.node("Unsqueeze", {v.x, b.int64_constant("image_nn.images_axis", {1})}, "image_nn.images");
+    const std::string z = neighbour_standardised(b, "image_nn", stored, keys, nn.floor(), ImageNN::kNeighbours, key(), x5);
+    // [N, 1, C, S, S] -> the channel mean of |z|, [N, 1, S, S].
+    const std::string z_map = b.node("ReduceMean", {b.node("Abs", {z}, "image_nn.abs")}, "image_nn.map",
+                                     {Attribute::of("axes", Ints{2}), Attribute::of("keepdims", int64_t{0})});
+    means[Score::image_nn] = window_means(b, z_map, s, residual_z_window(s, s), "image_nn.window_means");
+    scores[Score::image_nn] = largest(b, means[Score::image_nn], to_string(Score::image_nn));
   }
   for (const auto& [score, name] : scores)
     if (score != Score::latent && score != Score::feature)  // those two are the network's outputs

@@ -11,10 +11,13 @@
 //   residual_z     (map - mean) / scale, stored [1, 1, S, S], window side S/32
 //   residual_nn    the image's 16 x 16 thumbnail (AveragePool, Flatten); squared distances
 //                  to the stored training thumbnails; TopK smallest 20 (ties to the lower
-//                  index, as ResidualNN::nearest); Gather of their stored maps; mean and
+//                  index, as nearest_keys); Gather of their stored maps; mean and
 //                  spread over them; (map - mean) / (spread + floor); window side S/32
 //   image_z        |(x - mean) / scale| of the image itself, stored [1, C, S, S], mean over
 //                  channels; window side S/32
+//   image_nn       as residual_nn (the same thumbnail node), the 10 nearest of the stored
+//                  training images themselves [M, C, S, S]; the channel mean of |z|;
+//                  window side S/32
 //   fused          sum of weight * (score - mean) / stddev over the calibration's parts
 //   score          clip((raw - t) / (max - min) + 0.5, 0, 1): ScoreNormalizer::apply
 //   anomalous      raw_score >= the calibrated threshold

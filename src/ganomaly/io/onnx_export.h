@@ -15,7 +15,7 @@
 //            latent [N]  = mean((z - z_hat)^2) per image, as Ganomaly::score
 //            feature [N] = mean((features - features_fake)^2) per image (when used)
 //   and the decision (onnx_decision.h): reconstruction, residual_max, residual_z,
-//            residual_nn and image_z [N] (those the model has fitted), anomaly_map [N, 1, S, S], and,
+//            residual_nn, image_z and image_nn [N] (those the model has fitted), anomaly_map [N, 1, S, S], and,
 //            when the graph computes the calibration's score: raw_score [N], score [N]
 //            (normalised, 0.5 at the calibrated threshold), anomalous [N] (bool); the
 //            threshold and the sensitivity formula in the metadata (decision_*).

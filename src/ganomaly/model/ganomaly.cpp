@@ -39,6 +39,10 @@ const std::vector<float>& Scores::get(Score score) const {
       GANOMALY_CHECK(image_z.size() == latent.size(),
                      "the image_z score needs the model's image statistics (model files written before it have none)");
       return image_z;
+    case Score::image_nn:
+      GANOMALY_CHECK(image_nn.size() == latent.size(),
+                     "the image_nn score needs the model's neighbour images (model files written before it have none)");
+      return image_nn;
     case Score::fused:
       GANOMALY_CHECK(fused_.size() == latent.size(), "the fused score needs the model's calibration");
       return fused_;
@@ -52,6 +56,7 @@ bool Scores::has(Score score) const {
     case Score::residual_z: return residual_z.size() == latent.size();
     case Score::residual_nn: return residual_nn.size() == latent.size();
     case Score::image_z: return image_z.size() == latent.size();
+    case Score::image_nn: return image_nn.size() == latent.size();
     case Score::fused: return fused_.size() == latent.size();
     default: return true;
   }
@@ -71,6 +76,7 @@ Scores Scores::image(size_t i) const {
   out.residual_z = pick(residual_z);
   out.residual_nn = pick(residual_nn);
   out.image_z = pick(image_z);
+  out.image_nn = pick(image_nn);
   out.fused_ = pick(fused_);
   return out;
 }
@@ -83,6 +89,7 @@ void Scores::append(const Scores& other) {
   residual_z.insert(residual_z.end(), other.residual_z.begin(), other.residual_z.end());
   residual_nn.insert(residual_nn.end(), other.residual_nn.begin(), other.residual_nn.end());
   image_z.insert(image_z.end(), other.image_z.begin(), other.image_z.end());
+  image_nn.insert(image_nn.end(), other.image_nn.begin(), other.image_nn.end());
   fused_.insert(fused_.end(), other.fused_.begin(), other.fused_.end());
 }
 
@@ -199,6 +206,7 @@ nn::NamedTensors Ganomaly::state() const {
   for (auto& t : nn::add_prefix("R.", residual_z.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("N.", residual_nn.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("I.", image_z.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("M.", image_nn.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("P.", photometric.state())) out.push_back(t);
   return out;
 }
@@ -212,6 +220,7 @@ nn::NamedTensors Ganomaly::scoring_state() const {
   for (auto& t : nn::add_prefix("R.", residual_z.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("N.", residual_nn.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("I.", image_z.state())) out.push_back(t);
+  for (auto& t : nn::add_prefix("M.", image_nn.state())) out.push_back(t);
   for (auto& t : nn::add_prefix("P.", photometric.state())) out.push_back(t);
   return out;
 }
@@ -242,6 +251,11 @@ void Ganomaly::load_fits(const nn::NamedTensors& tensors, const std::string& wha
                  " do not fit image size ", config.image_size);
   residual_nn.load_state(nn::take_prefix("N.", tensors), what);
   image_z.load_state(nn::take_prefix("I.", tensors), what);
+  image_nn.load_state(nn::take_prefix("M.", tensors), what);
+  GANOMALY_CHECK(image_nn.empty() || (image_nn.channels() == config.channels && image_nn.height() == config.image_size &&
+                                       image_nn.width() == config.image_size),
+                 what, ": neighbour images of ", image_nn.channels(), "x", image_nn.height(), "x", image_nn.width(),
+                 " do not fit ", config.channels, " channels of ", config.image_size, "x", config.image_size);
   GANOMALY_CHECK(image_z.empty() || (image_z.channels() == config.channels &&
                                       image_z.pixels() == int64_t(config.image_size) * config.image_size),
                  what, ": image statistics of ", image_z.channels(), " channels of ", image_z.pixels(),
@@ -270,6 +284,7 @@ void Ganomaly::fit_residuals(const Tensor& normals, int batch_size) {
   residual_z = ResidualZ();
   residual_nn = ResidualNN();
   image_z = ImageZ();
+  image_nn = ImageNN();
   score(subset, batch_size, &maps, FeatureScore::skip);
   const int64_t c = normals.size(1), h = normals.size(2), w = normals.size(3);
   residual_z = ResidualZ::fit(maps, used, h, w);
@@ -281,7 +296,9 @@ void Ganomaly::fit_residuals(const Tensor& normals, int batch_size) {
   }
   residual_nn = ResidualNN::fit(maps, keys, used, h, w);
   // As score() sees them: after the photometric normalisation, when there is one.
-  image_z = ImageZ::fit(photometric.apply(subset).to(Device::cpu).to_vector(), used, c, h, w);
+  const std::vector<float> seen = photometric.apply(subset).to(Device::cpu).to_vector();
+  image_z = ImageZ::fit(seen, used, c, h, w);
+  image_nn = ImageNN::fit(seen, used, c, h, w);
 }
 
 void Ganomaly::reinitialise_discriminator() {
@@ -422,7 +439,10 @@ Scores Ganomaly::score(const Tensor& raw_images, int batch_size, std::vector<flo
                  residual_nn.width());
   GANOMALY_CHECK(image_z.empty() || (image_z.channels() == c && image_z.pixels() == h * w), "image_z: images of ", c,
                  "x", h, "x", w, ", image statistics of ", image_z.channels(), " channels of ", image_z.pixels(), " pixels");
-  const bool unpad = !residual_nn.empty() || !image_z.empty();
+  GANOMALY_CHECK(image_nn.empty() || (image_nn.channels() == c && image_nn.height() == h && image_nn.width() == w),
+                 "image_nn: images of ", c, "x", h, "x", w, ", neighbour images of ", image_nn.channels(), "x",
+                 image_nn.height(), "x", image_nn.width());
+  const bool unpad = !residual_nn.empty() || !image_z.empty() || !image_nn.empty();
   std::vector<float> unpadded(unpad ? c * h * w : 0);
   for (int64_t b0 = 0; b0 < n; b0 += batch_size) {
     const int64_t b = std::min<int64_t>(batch_size, n - b0);
@@ -452,6 +472,7 @@ Scores Ganomaly::score(const Tensor& raw_images, int batch_size, std::vector<flo
             std::copy_n(x_host.data() + ((i * c + ch) * s + top + y) * s + left, w, unpadded.data() + (ch * h + y) * w);
       if (!residual_nn.empty()) scores.residual_nn.push_back(residual_nn.score(map, image_key(unpadded.data(), c, h, w)));
       if (!image_z.empty()) scores.image_z.push_back(image_z.score(unpadded.data(), h, w));
+      if (!image_nn.empty()) scores.image_nn.push_back(image_nn.score(unpadded.data(), h, w));
     }
   }
   return scores;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ganomaly/model/image_neighbours.h"
 #include "ganomaly/model/image_z.h"
 #include "ganomaly/model/model.h"
 #include "ganomaly/model/photometric.h"
@@ -88,6 +89,7 @@ struct Scores {
   std::vector<float> residual_z;   // empty for a model without a fitted ResidualZ
   std::vector<float> residual_nn;  // empty for a model without a fitted ResidualNN
   std::vector<float> image_z;      // empty for a model without a fitted ImageZ
+  std::vector<float> image_nn;     // empty for a model without a fitted ImageNN
   // Throws when this score was not computed for these images (FeatureScore::skip, a model
   // without its statistics, not fused).
   const std::vector<float>& get(Score score) const;
@@ -123,7 +125,7 @@ class Ganomaly {
   // Scores in eval mode without gradients; `residuals`, when given, receives the
   // per-pixel |x - fake| averaged over channels, [N, S, S] at the image size. With
   // FeatureScore::skip, scores.feature stays empty and the discriminator does not run.
-  // residual_z, residual_nn and image_z need their fit (fit_residuals or a model file).
+  // residual_z, residual_nn, image_z and image_nn need their fit (fit_residuals or a model file).
   Scores score(const Tensor& images, int batch_size = 32, std::vector<float>* residuals = nullptr,
                FeatureScore feature = FeatureScore::compute);
   // The reconstruction of a batch, in the recipe's normalisation, on the CPU.
@@ -131,13 +133,15 @@ class Ganomaly {
   void reinitialise_discriminator();
   // Fits residual_z (per-pixel statistics of the scoring generator's residual) and
   // residual_nn (the same maps with their thumbnails) on `normals` (the training images;
-  // at most kResidualFitImages of them, evenly spread), and image_z on the same images.
+  // at most kResidualFitImages of them, evenly spread), and image_z and image_nn on the
+  // same images.
   // Training refits them whenever it validates, since the generator has moved.
   static constexpr int64_t kResidualFitImages = 256;
   void fit_residuals(const Tensor& normals, int batch_size = 32);
   ResidualZ residual_z;
   ResidualNN residual_nn;
   ImageZ image_z;  // fitted with them, on the same images (as the generator sees them)
+  ImageNN image_nn;  // the same images themselves, with their thumbnails
   // Applied to every image score() and reconstruct() see; off unless training chose it.
   Photometric photometric;
   // Keeps an exponential moving average of the generator's weights (decay per step),
@@ -151,7 +155,7 @@ class Ganomaly {
   // recipe's normalisation) with the averaged generator in training mode, no gradients.
   void recalibrate_ema_batch_norm(const Tensor& images, int batch_size);
   // Every tensor of the model under "G.", "E." (the average, when kept), "D.", "R."
-  // (residual_z, once fitted), "N." (residual_nn) and "I." (image_z): the file's keys for them. A model
+  // (residual_z, once fitted), "N." (residual_nn), "I." (image_z) and "M." (image_nn): the file's keys for them. A model
   // loaded for scoring only has its scoring_state() alone.
   nn::NamedTensors state() const;
   void load_state(const nn::NamedTensors& tensors, const std::string& what);

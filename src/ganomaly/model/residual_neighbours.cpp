@@ -22,69 +22,77 @@ size_t image_key_size(int64_t channels, int64_t h, int64_t w) {
   return static_cast<size_t>(channels * (h / cell) * (w / cell));
 }
 
-ResidualNN ResidualNN::fit(const std::vector<float>& maps, const std::vector<float>& keys, int64_t n,
-                                           int64_t h, int64_t w) {
-  GANOMALY_CHECK(n >= 2 && h > 0 && w > 0 && static_cast<int64_t>(maps.size()) == n * h * w && !keys.empty() &&
-                     keys.size() % n == 0,
-                 "neighbour residuals: expected at least 2 maps of ", h, "x", w, " and their keys, got ", maps.size(),
-                 " map values and ", keys.size(), " key values");
-  const int64_t pixels = h * w;
-  double spread_sum = 0;
-  for (int64_t p = 0; p < pixels; ++p) {
-    double sum = 0, sum_sq = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double v = maps[i * pixels + p];
-      sum += v;
-      sum_sq += v * v;
-    }
-    const double mean = sum / n;
-    spread_sum += std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
-  }
-  ResidualNN r;
-  r.count_ = n;
-  r.height_ = h;
-  r.width_ = w;
-  r.key_size_ = keys.size() / n;
-  // 1e-6: a generator that is exact everywhere (as residual_z's).
-  r.floor_ = std::max(static_cast<float>(ResidualZ::kFloorFraction * spread_sum / pixels), 1e-6f);
-  r.maps_ = maps;
-  r.keys_ = keys;
-  return r;
-}
-
-std::vector<int64_t> ResidualNN::nearest(const std::vector<float>& key) const {
-  GANOMALY_CHECK(key.size() == key_size_, "residual_nn: an image key of ", key.size(), " values, expected ", key_size_);
-  std::vector<double> distance(count_);
-  for (int64_t i = 0; i < count_; ++i) {
+std::vector<int64_t> nearest_keys(const std::vector<float>& keys, size_t key_size, const std::vector<float>& key,
+                                  int64_t k, const char* what) {
+  GANOMALY_CHECK(key.size() == key_size, what, ": an image key of ", key.size(), " values, expected ", key_size);
+  const int64_t count = key_size ? static_cast<int64_t>(keys.size() / key_size) : 0;
+  std::vector<double> distance(count);
+  for (int64_t i = 0; i < count; ++i) {
     double d = 0;
-    const float* k = keys_.data() + i * key_size_;
-    for (size_t j = 0; j < key_size_; ++j) d += double(key[j] - k[j]) * (key[j] - k[j]);
+    const float* stored = keys.data() + i * key_size;
+    for (size_t j = 0; j < key_size; ++j) d += double(key[j] - stored[j]) * (key[j] - stored[j]);
     distance[i] = d;
   }
-  std::vector<int64_t> order(count_);
+  std::vector<int64_t> order(count);
   std::iota(order.begin(), order.end(), 0);
-  const int64_t k = std::min<int64_t>(kNeighbours, count_);
-  // Ties broken by index, so the same image always gets the same neighbours.
+  k = std::min(k, count);
   std::partial_sort(order.begin(), order.begin() + k, order.end(),
                     [&](int64_t a, int64_t b) { return distance[a] < distance[b] || (distance[a] == distance[b] && a < b); });
   order.resize(k);
   return order;
 }
 
-void ResidualNN::standardise(const float* map, const std::vector<float>& key, float* out) const {
-  const std::vector<int64_t> neighbours = nearest(key);
-  const int64_t pixels = height_ * width_;
+void standardise_by_neighbours(const std::vector<float>& stored, int64_t per_sample,
+                               const std::vector<int64_t>& neighbours, const float* values, float floor, float* out) {
   const double k = static_cast<double>(neighbours.size());
-  for (int64_t p = 0; p < pixels; ++p) {
+  for (int64_t v = 0; v < per_sample; ++v) {
     double sum = 0, sum_sq = 0;
     for (int64_t i : neighbours) {
-      const double v = maps_[i * pixels + p];
-      sum += v;
-      sum_sq += v * v;
+      const double s = stored[i * per_sample + v];
+      sum += s;
+      sum_sq += s * s;
     }
     const double mean = sum / k, spread = std::sqrt(std::max(0.0, sum_sq / k - mean * mean));
-    out[p] = static_cast<float>((map[p] - mean) / (spread + floor_));
+    out[v] = static_cast<float>((values[v] - mean) / (spread + floor));
   }
+}
+
+float neighbour_floor(const std::vector<float>& samples, int64_t n, int64_t per_sample) {
+  double spread_sum = 0;
+  for (int64_t v = 0; v < per_sample; ++v) {
+    double sum = 0, sum_sq = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double s = samples[i * per_sample + v];
+      sum += s;
+      sum_sq += s * s;
+    }
+    const double mean = sum / n;
+    spread_sum += std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
+  }
+  // 1e-6: a generator that is exact everywhere, or identical images (as residual_z's).
+  return std::max(static_cast<float>(ResidualZ::kFloorFraction * spread_sum / per_sample), 1e-6f);
+}
+
+ResidualNN ResidualNN::fit(const std::vector<float>& maps, const std::vector<float>& keys, int64_t n,
+                                           int64_t h, int64_t w) {
+  GANOMALY_CHECK(n >= 2 && h > 0 && w > 0 && static_cast<int64_t>(maps.size()) == n * h * w && !keys.empty() &&
+                     keys.size() % n == 0,
+                 "neighbour residuals: expected at least 2 maps of ", h, "x", w, " and their keys, got ", maps.size(),
+                 " map values and ", keys.size(), " key values");
+  ResidualNN r;
+  r.count_ = n;
+  r.height_ = h;
+  r.width_ = w;
+  r.key_size_ = keys.size() / n;
+  r.floor_ = neighbour_floor(maps, n, h * w);
+  r.maps_ = maps;
+  r.keys_ = keys;
+  return r;
+}
+
+void ResidualNN::standardise(const float* map, const std::vector<float>& key, float* out) const {
+  standardise_by_neighbours(maps_, height_ * width_, nearest_keys(keys_, key_size_, key, kNeighbours, "residual_nn"), map,
+                            floor_, out);
 }
 
 float ResidualNN::score(const float* map, const std::vector<float>& key) const {

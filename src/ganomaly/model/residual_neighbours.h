@@ -23,6 +23,21 @@ namespace gan {
 std::vector<float> image_key(const float* image, int64_t channels, int64_t h, int64_t w);
 size_t image_key_size(int64_t channels, int64_t h, int64_t w);
 
+// The indices of the `k` keys (of `keys`, key_size values each) nearest to `key` by
+// squared distance, nearest first, ties to the lower index (so the same image always
+// gets the same neighbours). `what` names the score in the error for a wrong key size.
+std::vector<int64_t> nearest_keys(const std::vector<float>& keys, size_t key_size, const std::vector<float>& key,
+                                  int64_t k, const char* what);
+
+// Each of the `per_sample` values of `values` in units of its spread over the samples
+// `neighbours` of `stored` (per_sample values each): (v - mean) / (spread + floor).
+void standardise_by_neighbours(const std::vector<float>& stored, int64_t per_sample,
+                               const std::vector<int64_t>& neighbours, const float* values, float floor, float* out);
+
+// A tenth of the mean spread over the n samples (residual_z's floor, ResidualZ::kFloorFraction),
+// at least 1e-6: n samples of per_sample values, one after another.
+float neighbour_floor(const std::vector<float>& samples, int64_t n, int64_t per_sample);
+
 class ResidualNN {
  public:
   static constexpr int kNeighbours = 20;
@@ -47,7 +62,6 @@ class ResidualNN {
   void load_state(const nn::NamedTensors& tensors, const std::string& what);
 
  private:
-  std::vector<int64_t> nearest(const std::vector<float>& key) const;
   int64_t count_ = 0, height_ = 0, width_ = 0;
   size_t key_size_ = 0;
   float floor_ = 0;

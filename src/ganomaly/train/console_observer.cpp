@@ -20,6 +20,7 @@ std::string short_label(Score s) {
     case Score::residual_z: return "rz";
     case Score::residual_nn: return "rnn";
     case Score::image_z: return "iz";
+    case Score::image_nn: return "inn";
     default: return std::string(to_string(s)).substr(0, 3);
   }
 }

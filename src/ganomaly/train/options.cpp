@@ -20,7 +20,8 @@ void check(bool ok, const char* field, const std::string& problem) {
 
 static_assert(int(ScoreChoice::fused) == int(Score::fused) && int(ScoreChoice::latent) == int(Score::latent) &&
                   int(ScoreChoice::residual_nn) == int(Score::residual_nn) &&
-                  int(ScoreChoice::image_z) == int(Score::image_z) && std::size(kScores) == 8,
+                  int(ScoreChoice::image_z) == int(Score::image_z) &&
+                  int(ScoreChoice::image_nn) == int(Score::image_nn) && std::size(kScores) == 9,
               "a ScoreChoice names the Score of the same value");
 
 std::optional<Score> fixed_score(ScoreChoice choice) {

@@ -30,7 +30,8 @@ enum class MapChoice { automatic, residual_nn, residual_z, residual_max };
 Score fused_residual(MapChoice choice);
 // The score that decides: a Score (the same value), or the best single score on
 // validation ("auto").
-enum class ScoreChoice { latent, reconstruction, feature, residual_max, residual_z, residual_nn, fused, image_z, best_on_validation };
+enum class ScoreChoice { latent, reconstruction, feature, residual_max, residual_z, residual_nn, fused, image_z, image_nn,
+                         best_on_validation };
 // The Score a choice names; nothing for best_on_validation.
 std::optional<Score> fixed_score(ScoreChoice choice);
 ScoreChoice choice_of(Score score);
