@@ -135,6 +135,17 @@ TEST_CASE("choose_map follows the validation AUPRO; residual_nn keeps near-ties;
   MapCandidate flat = candidate(S::residual_max, 0.9, 0.99);
   flat.drawable = false;
   CHECK(choose_map({candidate(S::residual_nn, 0.27, 0.98), flat}) == S::residual_nn);
+  // Drawable: a fused calibration weighing the part at least kMapMinimumWeight (0.5).
+  Calibration c;
+  c.score = Score::fused;
+  c.fusion[S::image_nn] = {0.0f, 1.0f, 1.0f};
+  c.fusion[S::residual_max] = {0.0f, 1.0f, 0.03f};  // a small correction to image_nn: not drawn
+  CHECK_FALSE(drawable_part(c, S::residual_max));
+  c.fusion[S::residual_max].weight = 0.5f;
+  CHECK(drawable_part(c, S::residual_max));
+  CHECK_FALSE(drawable_part(c, S::residual_nn));  // not a part
+  c.score = Score::residual_max;                  // not fused: the map is the score's own, never re-chosen
+  CHECK_FALSE(drawable_part(c, S::residual_max));
   // A model without neighbour residuals: the first candidate is the default.
   CHECK(choose_map({candidate(S::residual_z, 0.3), candidate(S::residual_max, 0.305)}) == S::residual_z);
   CHECK_THROWS_AS(choose_map({}), Error);

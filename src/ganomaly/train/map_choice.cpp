@@ -34,6 +34,11 @@ Score choose_map(const std::vector<MapCandidate>& candidates, double margin, dou
   return best->score;
 }
 
+bool drawable_part(const Calibration& c, Score residual) {
+  const auto part = c.fusion.find(residual);
+  return c.score == Score::fused && part != c.fusion.end() && part->second.weight >= kMapMinimumWeight;
+}
+
 std::vector<MapCandidate> map_candidates(Ganomaly& model, const Tensor& images,
                                          const std::vector<std::vector<uint8_t>>& masks) {
   std::vector<float> residuals;
@@ -88,7 +93,7 @@ std::string figures_text(const std::vector<MapCandidate>& candidates, Score chos
     }
     others += str(others.empty() ? "" : ", ", to_string(c.score), " ", aupro_text(c.validation.aupro));
     if (!c.drawable)
-      others += " (weighs 0 in the fused score)";
+      others += str(" (weighs below ", kMapMinimumWeight, " in the fused score)");
     else if (std::isfinite(c.image_auroc) && c.image_auroc < default_auroc - kMapAurocTolerance)
       others += str(" at image AUROC ", aupro_text(c.image_auroc), " against ", aupro_text(default_auroc));
   }
@@ -124,16 +129,18 @@ nlohmann::json choose_map(Run& run) {
 
   if (fused && !forced && measured) {
     // Each map's residual score in the fused score, calibrated as training would: its
-    // validation image AUROC, and whether the fusion keeps a residual part at all (one
-    // weighed 0 leaves a flat map).
+    // validation image AUROC, and whether the fusion weighs the residual part enough to
+    // draw it (kMapMinimumWeight).
     std::map<Score, Calibration> calibrations;
     for (MapCandidate& c : candidates) {
       const Recalibrated r = recalibrate(run, c.score);
-      const bool keeps_map = r.calibration.score == Score::fused && map_part_of(r.calibration, model).slope > 0;
+      const auto part = r.calibration.fusion.find(c.score);
       c.image_auroc = r.metric;
-      c.drawable = keeps_map;
+      c.drawable = drawable_part(r.calibration, c.score);
       choice["validation"][to_string(c.score)]["image_auroc"] = r.metric;
-      if (!keeps_map) choice["validation"][to_string(c.score)]["weighs_0_in_fused"] = true;
+      choice["validation"][to_string(c.score)]["fusion_weight"] =
+          part != r.calibration.fusion.end() ? part->second.weight : 0.0f;
+      if (!c.drawable) choice["validation"][to_string(c.score)]["weighs_too_little_in_fused"] = true;
       calibrations[c.score] = r.calibration;
     }
     const Score wanted = choose_map(candidates);

@@ -9,6 +9,7 @@
 // masks (make_pseudo_anomalies), so their maps' pixel AUROC and AUPRO can tell.
 #include <vector>
 
+#include "ganomaly/eval/calibration.h"
 #include "ganomaly/eval/map_figures.h"
 
 namespace gan {
@@ -19,10 +20,20 @@ struct MapCandidate {
   // The selecting validation AUROC (image level) of the fused score summing this map's
   // residual score; NaN when not measured.
   double image_auroc = std::nan("");
-  // Whether the fused score would keep this residual part (a weight above 0): one weighed 0
-  // leaves a flat map, and cannot be chosen.
+  // Whether the fused score would weigh this residual part at least kMapMinimumWeight: one
+  // weighed 0 leaves a flat map, and one weighed little outlines a part that did not
+  // decide. Neither can be chosen.
   bool drawable = true;
 };
+
+// The least fusion weight a residual part needs for its map to be drawn. The map's peak
+// is the deciding score; a part weighed, say, 0.03 is a small correction to a score the
+// other parts carry (image_nn, where the image alone detects: transistor, docs/QUALITY.md
+// round 8), so its outline would not show what decided, and choosing it turns the
+// fused score into another score (the image part alone) behind the map choice's back.
+inline constexpr float kMapMinimumWeight = 0.5f;
+// Whether the fused calibration `c` weighs its residual part `residual` at least that.
+bool drawable_part(const Calibration& c, Score residual);
 
 // A map must beat the default's validation AUPRO by more than this to replace it: the
 // default (kFusedResidual, residual_nn) stays on ties and near-ties, so that nothing
