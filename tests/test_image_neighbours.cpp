@@ -5,24 +5,19 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <numeric>
 
 #include "ganomaly/model/image_neighbours.h"
 #include "ganomaly/model/image_z.h"
 #include "ganomaly/model/residual_map.h"
 #include "ganomaly/model/residual_neighbours.h"
+#include "support/fixtures.h"
 #include "tensor/random.h"
 
 using namespace gan;
+using gan::testing::uniform_values;
 
 namespace {
-
-std::vector<float> uniform_values(Rng& rng, size_t n, float lo, float hi) {
-  std::vector<float> v(n);
-  for (float& x : v) x = rng.uniform(lo, hi);
-  return v;
-}
 
 // The channel mean of |z| by the k images whose 16 x 16 thumbnails (cells of 2 x 2 at
 // 32 px) lie nearest, found by sorting every distance; the floor a tenth of the mean
@@ -64,18 +59,6 @@ std::vector<double> naive_map(const std::vector<float>& images, int n, int c, in
   return map;
 }
 
-double naive_window_max(const std::vector<double>& map, int h, int w, int k) {
-  double best = -std::numeric_limits<double>::infinity();
-  for (int y = 0; y + k <= h; ++y)
-    for (int x = 0; x + k <= w; ++x) {
-      double s = 0;
-      for (int dy = 0; dy < k; ++dy)
-        for (int dx = 0; dx < k; ++dx) s += map[(y + dy) * w + x + dx];
-      best = std::max(best, s / (k * k));
-    }
-  return best;
-}
-
 }  // namespace
 
 TEST_CASE("image_nn: channel mean of |z| over the 10 nearest images, its largest window mean, as a naive loop") {
@@ -91,8 +74,10 @@ TEST_CASE("image_nn: channel mean of |z| over the 10 nearest images, its largest
     std::vector<float> map(h * w);
     nn.map(image.data(), h, w, map.data());
     for (int p = 0; p < h * w; ++p) CHECK(map[p] == doctest::Approx(expected[p]).epsilon(1e-4));
+    // window_max has its own naive twin (test_residual_map).
+    const std::vector<float> expected_map(expected.begin(), expected.end());
     CHECK(nn.score(image.data(), h, w) ==
-          doctest::Approx(naive_window_max(expected, h, w, int(residual_z_window(h, w)))).epsilon(1e-4));
+          doctest::Approx(window_max(expected_map.data(), h, w, residual_z_window(h, w))).epsilon(1e-4));
   }
   const std::vector<float> image(c * h * w, 0.0f);
   CHECK_THROWS_AS(nn.score(image.data(), h, w / 2), Error);  // another size

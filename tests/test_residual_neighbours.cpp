@@ -9,17 +9,13 @@
 
 #include "ganomaly/io/model_file.h"
 #include "ganomaly/model/residual_neighbours.h"
+#include "support/fixtures.h"
 #include "support/run_app.h"
 
 using namespace gan;
+using gan::testing::uniform_values;
 
 namespace {
-
-std::vector<float> uniform_values(Rng& rng, size_t n, float lo, float hi) {
-  std::vector<float> v(n);
-  for (float& x : v) x = rng.uniform(lo, hi);
-  return v;
-}
 
 // Every pixel standardised by the k nearest maps, found by sorting all distances.
 std::vector<float> naive_standardise(const std::vector<float>& maps, const std::vector<float>& keys, int n, int pixels,

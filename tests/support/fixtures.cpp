@@ -47,4 +47,10 @@ gan::Tensor random_images(int n) {
   return gan::Tensor::from_vector(gan::Shape{n, 3, 32, 32}, pixels);
 }
 
+std::vector<float> uniform_values(gan::Rng& rng, size_t n, float lo, float hi) {
+  std::vector<float> v(n);
+  for (float& x : v) x = rng.uniform(lo, hi);
+  return v;
+}
+
 }  // namespace gan::testing

@@ -2,9 +2,11 @@
 // Small things many tests build: generated data sets, a tiny network, its training
 // options and random images for it.
 #include <string>
+#include <vector>
 
 #include "ganomaly/model/ganomaly.h"
 #include "ganomaly/train/options.h"
+#include "tensor/random.h"
 
 namespace gan::testing {
 
@@ -24,5 +26,8 @@ gan::TrainOptions tiny_train_options(const std::string& out, int epochs);
 
 // `n` images for the tiny network, [n, 3, 32, 32], uniform in [-1, 1], the same each call.
 gan::Tensor random_images(int n = 8);
+
+// n values drawn uniformly from [lo, hi).
+std::vector<float> uniform_values(gan::Rng& rng, size_t n, float lo, float hi);
 
 }  // namespace gan::testing
